@@ -1,0 +1,21 @@
+//! Procedural macros of `obs`. Use them through `obs-runtime`, which
+//! re-exports them and documents them where they are used.
+//!
+//! The crate parses and expands; it knows no label rule, naming rule or
+//! bucket preset. For every name it expands it emits a `const` item that
+//! calls the runtime's `obs_runtime::__private::schema` checks, spanned at the
+//! user's tokens, so the rules live once, in the runtime.
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+mod ctxt;
+mod instrumented;
+
+use proc_macro::TokenStream;
+
+/// Counts, times and traces every call of a function. Documented on its
+/// re-export, `obs_runtime::instrumented`.
+#[proc_macro_attribute]
+pub fn instrumented(args: TokenStream, item: TokenStream) -> TokenStream {
+    instrumented::expand(args.into(), item.into()).into()
+}

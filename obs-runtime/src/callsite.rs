@@ -1,0 +1,583 @@
+//! The run-time side of `#[instrumented]`.
+//!
+//! Every annotated function holds one `static` [`CallSite`], registered in a
+//! link-time distributed slice so the registry knows it before `main` runs.
+//! The site's cells are allocated on first use (a call or a scrape, whichever
+//! comes first); after that a call costs a `OnceLock` read, two clock reads
+//! and relaxed atomic adds: one bucket and one nanosecond sum (the call count
+//! of `_calls_total` is the histogram's count, so it needs no add of its own).
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+use std::sync::{OnceLock, PoisonError, RwLock};
+use std::task::{Context, Poll};
+
+use crate::encode::{Kind, Sink};
+use crate::labels::LabelValue;
+use crate::metrics::cell::{Bounds, HistogramCell, HistogramSnapshot};
+use crate::schema::MAX_SERIES_PER_METRIC;
+
+/// Every `#[instrumented]` call site in the program.
+#[linkme::distributed_slice]
+pub static CALL_SITES: [CallSite];
+
+/// Label value of the series that takes every combination past the limit.
+pub(crate) const OVERFLOW_VALUE: &str = "__overflow__";
+
+pub(crate) fn all() -> &'static [CallSite] {
+    &CALL_SITES
+}
+
+/// How a call ended; the `result` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Outcome {
+    /// Returned normally (for a `Result`, an `Ok`).
+    Ok = 0,
+    /// Returned an `Err`.
+    Error = 1,
+    /// An async call whose future was dropped before it completed.
+    Cancelled = 2,
+    /// Panicked.
+    Panic = 3,
+}
+
+impl Outcome {
+    const ALL: [Self; 4] = [Self::Ok, Self::Error, Self::Cancelled, Self::Panic];
+
+    /// The `result` label value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Error => "error",
+            Self::Cancelled => "cancelled",
+            Self::Panic => "panic",
+        }
+    }
+}
+
+/// A label whose value comes from an argument.
+#[derive(Debug, Clone, Copy)]
+pub struct ArgLabel {
+    name: &'static str,
+    cardinality: usize,
+    value_at: fn(usize) -> Option<&'static str>,
+}
+
+/// An argument label, typed by the argument. The generated code holds one
+/// in a `const` per label; only [`TypedLabel::new`] requires `LabelValue`,
+/// so an unbounded type (`String`) gives exactly one error, at the type.
+pub struct TypedLabel<T: ?Sized> {
+    meta: ArgLabel,
+    read: fn(&T) -> (usize, &'static str),
+}
+
+fn read_label<T: LabelValue + ?Sized>(value: &T) -> (usize, &'static str) {
+    (value.ordinal(), value.label_value())
+}
+
+impl<T: ?Sized> TypedLabel<T> {
+    /// Label `name`, taken from an argument of type `T`.
+    #[must_use]
+    pub const fn new(name: &'static str) -> Self
+    where
+        T: LabelValue,
+    {
+        Self {
+            meta: ArgLabel {
+                name,
+                cardinality: T::CARDINALITY,
+                value_at: T::value_at,
+            },
+            read: read_label::<T>,
+        }
+    }
+
+    /// The untyped description, for the call site's `static`.
+    #[must_use]
+    pub const fn meta(&self) -> ArgLabel {
+        self.meta
+    }
+
+    /// The argument's ordinal and rendered value.
+    #[inline]
+    pub fn read(&self, value: &T) -> (usize, &'static str) {
+        (self.read)(value)
+    }
+}
+
+/// What the macro knows about a call site.
+#[derive(Debug)]
+pub struct CallSiteMeta {
+    /// Metric base name: `<base>_calls_total`, `<base>_duration_seconds`.
+    pub base: &'static str,
+    /// The `function` label.
+    pub function: &'static str,
+    /// The `module` label (`module_path!()`).
+    pub module: &'static str,
+    /// Labels with literal values.
+    pub labels: &'static [(&'static str, &'static str)],
+    /// Labels taken from arguments.
+    pub arg_labels: &'static [ArgLabel],
+    /// Histogram upper bounds, in seconds.
+    pub buckets: &'static [f64],
+    /// Whether `<base>_in_flight` is kept.
+    pub in_flight: bool,
+    /// Whether the function returns a `Result`, so `error` series exist from the start.
+    pub returns_result: bool,
+}
+
+/// The series of one label combination: a duration histogram per outcome
+/// and the in-flight gauge.
+#[derive(Debug)]
+struct Series {
+    by_outcome: [HistogramCell; 4],
+    in_flight: AtomicI64,
+}
+
+impl Series {
+    fn new(bounds: &Bounds) -> Self {
+        Self {
+            by_outcome: std::array::from_fn(|_| HistogramCell::new(bounds)),
+            in_flight: AtomicI64::new(0),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct SiteState {
+    bounds: Bounds,
+    /// One entry per combination of argument label values, when they are all
+    /// of known cardinality (a single entry when there are none).
+    fixed: Box<[Series]>,
+    /// Combinations seen so far, when some argument label is open.
+    open: RwLock<HashMap<Box<[&'static str]>, &'static Series>>,
+    /// Where combinations past [`MAX_SERIES_PER_METRIC`] go.
+    overflow: Series,
+}
+
+/// One `#[instrumented]` function.
+#[derive(Debug)]
+pub struct CallSite {
+    meta: CallSiteMeta,
+    /// Number of fixed combinations; 0 when an argument label is open.
+    fixed_len: usize,
+    state: OnceLock<SiteState>,
+}
+
+impl CallSite {
+    /// A call site; evaluated at compile time into the function's `static`.
+    #[must_use]
+    pub const fn new(meta: CallSiteMeta) -> Self {
+        let mut fixed_len = 1usize;
+        let mut i = 0;
+        while i < meta.arg_labels.len() {
+            let c = meta.arg_labels[i].cardinality;
+            fixed_len = match fixed_len.checked_mul(c) {
+                // A product of enums too large to preallocate is kept like an
+                // open set: bounded, and allocated as values are seen.
+                Some(n) if n <= MAX_SERIES_PER_METRIC => n,
+                _ => 0,
+            };
+            i += 1;
+        }
+        Self {
+            meta,
+            fixed_len,
+            state: OnceLock::new(),
+        }
+    }
+
+    fn state(&self) -> &SiteState {
+        self.state.get_or_init(|| {
+            let bounds = Bounds::new(self.meta.buckets);
+            let fixed = (0..self.fixed_len).map(|_| Series::new(&bounds)).collect();
+            let overflow = Series::new(&bounds);
+            SiteState {
+                bounds,
+                fixed,
+                open: RwLock::new(HashMap::new()),
+                overflow,
+            }
+        })
+    }
+
+    /// Index of a fixed combination from the values' ordinals (row-major).
+    fn fixed_index(&self, ordinals: &[usize]) -> usize {
+        let mut index = 0;
+        for (label, &ordinal) in self.meta.arg_labels.iter().zip(ordinals) {
+            // A hand-written `LabelValue` may return an ordinal out of range;
+            // clamp rather than panic in the host program.
+            index = index * label.cardinality + ordinal.min(label.cardinality - 1);
+        }
+        index
+    }
+
+    fn open_series(
+        &'static self,
+        state: &'static SiteState,
+        values: &[&'static str],
+    ) -> &'static Series {
+        if let Some(s) = state
+            .open
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(values)
+        {
+            return s;
+        }
+        let mut map = state.open.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = map.get(values) {
+            return s;
+        }
+        if map.len() >= MAX_SERIES_PER_METRIC {
+            return &state.overflow;
+        }
+        // Leaked on purpose: series live as long as the program, and the
+        // map is capped, so the total is bounded.
+        let series: &'static Series = Box::leak(Box::new(Series::new(&state.bounds)));
+        map.insert(values.into(), series);
+        series
+    }
+
+    /// Starts timing one call. `ordinals` and `values` describe the argument
+    /// labels in declaration order.
+    #[inline]
+    pub fn enter(
+        &'static self,
+        ordinals: &[usize],
+        values: &[&'static str],
+        span: tracing::Span,
+        is_async: bool,
+    ) -> CallGuard {
+        let state: &'static SiteState = self.state();
+        let series = if self.fixed_len > 0 {
+            &state.fixed[self.fixed_index(ordinals)]
+        } else {
+            self.open_series(state, values)
+        };
+        if self.meta.in_flight {
+            series.in_flight.fetch_add(1, Relaxed);
+        }
+        CallGuard {
+            series,
+            bounds: &state.bounds,
+            in_flight: self.meta.in_flight,
+            start: quanta::Instant::now(),
+            outcome: Cell::new(if is_async {
+                Outcome::Cancelled
+            } else {
+                Outcome::Ok
+            }),
+            span,
+        }
+    }
+
+    pub(crate) fn family_names(&self) -> Vec<String> {
+        let base = self.meta.base;
+        let mut names = vec![
+            format!("{base}_calls_total"),
+            format!("{base}_duration_seconds"),
+        ];
+        if self.meta.in_flight {
+            names.push(format!("{base}_in_flight"));
+        }
+        names
+    }
+
+    /// Every combination of argument label values with its series.
+    fn combinations(&'static self) -> Vec<(Vec<&'static str>, &'static Series)> {
+        let state: &'static SiteState = self.state();
+        if self.fixed_len > 0 {
+            return state
+                .fixed
+                .iter()
+                .enumerate()
+                .map(|(index, series)| {
+                    let mut rest = index;
+                    let mut values = vec![""; self.meta.arg_labels.len()];
+                    for (slot, label) in values.iter_mut().zip(self.meta.arg_labels).rev() {
+                        *slot =
+                            (label.value_at)(rest % label.cardinality).unwrap_or(OVERFLOW_VALUE);
+                        rest /= label.cardinality;
+                    }
+                    (values, series)
+                })
+                .collect();
+        }
+        let map = state.open.read().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<_> = map.iter().map(|(k, s)| (k.to_vec(), *s)).collect();
+        if state.overflow.by_outcome.iter().any(|h| h.count() > 0) {
+            out.push((
+                vec![OVERFLOW_VALUE; self.meta.arg_labels.len()],
+                &state.overflow,
+            ));
+        }
+        out
+    }
+}
+
+/// Times one call and records it when dropped: the outcome set by the
+/// generated code, or `panic` when dropped during unwinding.
+#[derive(Debug)]
+pub struct CallGuard {
+    series: &'static Series,
+    bounds: &'static Bounds,
+    in_flight: bool,
+    start: quanta::Instant,
+    outcome: Cell<Outcome>,
+    span: tracing::Span,
+}
+
+impl CallGuard {
+    /// The call's span (disabled when `span = false` or nobody listens).
+    #[must_use]
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
+    /// Marks the call as returned normally.
+    pub fn succeed(&self) {
+        self.outcome.set(Outcome::Ok);
+    }
+
+    /// Marks the call as failed, with the error's text for the span.
+    pub fn fail(&self, error: Option<&dyn Display>) {
+        self.outcome.set(Outcome::Error);
+        if !self.span.is_disabled() {
+            self.span.record("otel.status_code", "ERROR");
+            if let Some(error) = error {
+                let text = error.to_string();
+                self.span.record("otel.status_message", text.as_str());
+            }
+        }
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        let outcome = if std::thread::panicking() {
+            Outcome::Panic
+        } else {
+            self.outcome.get()
+        };
+        let nanos = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.series.by_outcome[outcome as usize].observe_ns(self.bounds, nanos);
+        if self.in_flight {
+            self.series.in_flight.fetch_sub(1, Relaxed);
+        }
+        if !self.span.is_disabled() {
+            self.span.record("result", outcome.as_str());
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of an instrumented `async fn`: enters the span on every
+    /// poll and settles the outcome when the inner future completes. Dropped
+    /// before that, the call counts as `cancelled`.
+    pub struct Timed<F: Future> {
+        #[pin]
+        inner: F,
+        guard: CallGuard,
+        settle: fn(&F::Output, &CallGuard),
+    }
+}
+
+impl<F: Future> Timed<F> {
+    /// Wraps the body's future.
+    pub fn new(guard: CallGuard, inner: F, settle: fn(&F::Output, &CallGuard)) -> Self {
+        Self {
+            inner,
+            guard,
+            settle,
+        }
+    }
+}
+
+impl<F: Future> Future for Timed<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.guard.span.enter();
+        // Left in place if the poll unwinds, so the later drop knows.
+        this.guard.outcome.set(Outcome::Panic);
+        match this.inner.poll(cx) {
+            Poll::Ready(output) => {
+                this.guard.outcome.set(Outcome::Ok);
+                (this.settle)(&output, this.guard);
+                Poll::Ready(output)
+            }
+            Poll::Pending => {
+                this.guard.outcome.set(Outcome::Cancelled);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// Wraps a return value for outcome classification by autoderef: the
+/// generated code calls `(&&&&Probe(&value)).settle(&guard)`, and method
+/// resolution picks the most specific of the `Settle*` impls below.
+#[derive(Debug)]
+pub struct Probe<'a, T>(pub &'a T);
+
+/// `Result<T, E>` with `E: Display`: the span gets the error's text.
+pub trait SettleDisplay {
+    /// Records the outcome on the guard.
+    fn settle(&self, guard: &CallGuard);
+}
+
+impl<T, E: Display> SettleDisplay for &&&Probe<'_, Result<T, E>> {
+    fn settle(&self, guard: &CallGuard) {
+        match self.0 {
+            Ok(_) => guard.succeed(),
+            Err(e) => guard.fail(Some(e)),
+        }
+    }
+}
+
+/// `Result<T, E>` with `E: Debug` only.
+pub trait SettleDebug {
+    /// Records the outcome on the guard.
+    fn settle(&self, guard: &CallGuard);
+}
+
+struct DebugAsDisplay<'a, E>(&'a E);
+
+impl<E: Debug> Display for DebugAsDisplay<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Debug::fmt(self.0, f)
+    }
+}
+
+impl<T, E: Debug> SettleDebug for &&Probe<'_, Result<T, E>> {
+    fn settle(&self, guard: &CallGuard) {
+        match self.0 {
+            Ok(_) => guard.succeed(),
+            Err(e) => guard.fail(Some(&DebugAsDisplay(e))),
+        }
+    }
+}
+
+/// `Result<T, E>` with an error that can't be printed.
+pub trait SettleResult {
+    /// Records the outcome on the guard.
+    fn settle(&self, guard: &CallGuard);
+}
+
+impl<T, E> SettleResult for &Probe<'_, Result<T, E>> {
+    fn settle(&self, guard: &CallGuard) {
+        match self.0 {
+            Ok(_) => guard.succeed(),
+            Err(_) => guard.fail(None),
+        }
+    }
+}
+
+/// Anything else (`Option`, `()`, `impl Trait`, a generic `T`): a normal
+/// return is `ok`.
+pub trait SettleOther {
+    /// Records the outcome on the guard.
+    fn settle(&self, guard: &CallGuard);
+}
+
+impl<T> SettleOther for Probe<'_, T> {
+    fn settle(&self, guard: &CallGuard) {
+        guard.succeed();
+    }
+}
+
+type Row = (
+    Vec<(&'static str, &'static str)>,
+    HistogramSnapshot,
+    &'static [f64],
+);
+
+/// Writes every call site's families, grouped by base name.
+pub(crate) fn collect_all(sink: &mut dyn Sink) {
+    let mut by_base: BTreeMap<&'static str, Vec<&'static CallSite>> = BTreeMap::new();
+    for site in all() {
+        by_base.entry(site.meta.base).or_default().push(site);
+    }
+    for (base, sites) in by_base {
+        // Rows keyed by their labels, so two sites that render the same
+        // label set (methods of the same name on two types in one module)
+        // merge into one series instead of producing a duplicate.
+        let mut rows: BTreeMap<Vec<(&str, &str)>, Row> = BTreeMap::new();
+        let mut gauges: BTreeMap<Vec<(&str, &str)>, i64> = BTreeMap::new();
+        for site in sites {
+            let meta = &site.meta;
+            for (values, series) in site.combinations() {
+                let mut user: Vec<(&str, &str)> = meta.labels.to_vec();
+                user.extend(meta.arg_labels.iter().map(|l| l.name).zip(values));
+                let mut common = vec![("function", meta.function), ("module", meta.module)];
+                if meta.in_flight {
+                    let key: Vec<_> = common.iter().copied().chain(user.iter().copied()).collect();
+                    *gauges.entry(key).or_default() += series.in_flight.load(Relaxed);
+                }
+                for outcome in Outcome::ALL {
+                    let cell = &series.by_outcome[outcome as usize];
+                    let always = outcome == Outcome::Ok
+                        || (outcome == Outcome::Error && meta.returns_result);
+                    if !always && cell.count() == 0 {
+                        continue;
+                    }
+                    common.truncate(2);
+                    common.push(("result", outcome.as_str()));
+                    let labels: Vec<_> =
+                        common.iter().copied().chain(user.iter().copied()).collect();
+                    let snap = cell.snapshot();
+                    match rows.get_mut(&labels) {
+                        Some(row) if row.2 == meta.buckets => {
+                            for (a, b) in row.1.cumulative.iter_mut().zip(&snap.cumulative) {
+                                *a += b;
+                            }
+                            row.1.sum += snap.sum;
+                        }
+                        Some(_) => {}
+                        None => {
+                            rows.insert(labels.clone(), (labels, snap, meta.buckets));
+                        }
+                    }
+                }
+            }
+        }
+        let calls = format!("{base}_calls_total");
+        sink.family(
+            &calls,
+            "Calls of instrumented functions, by result (ok, error, cancelled, panic).",
+            Kind::Counter,
+        );
+        for (labels, snap, _) in rows.values() {
+            sink.counter(&calls, labels, snap.count());
+        }
+        let duration = format!("{base}_duration_seconds");
+        sink.family(
+            &duration,
+            "Duration of calls of instrumented functions in seconds, by result.",
+            Kind::Histogram,
+        );
+        for (labels, snap, bounds) in rows.values() {
+            sink.histogram(&duration, labels, bounds, snap);
+        }
+        if !gauges.is_empty() {
+            let in_flight = format!("{base}_in_flight");
+            sink.family(
+                &in_flight,
+                "Calls of instrumented functions currently running.",
+                Kind::Gauge,
+            );
+            for (labels, value) in gauges {
+                #[allow(clippy::cast_precision_loss)]
+                sink.gauge(&in_flight, &labels, value as f64);
+            }
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! The one global registry every metric of the program lands in.
+//!
+//! Three kinds of member share one scrape:
+//! - the call sites of `#[instrumented]`, known at link time through a
+//!   distributed slice, so their series exist before the first call;
+//! - metrics registered at run time ([`Counter::register`](crate::metrics::Counter::register) and friends);
+//! - a user's own `prometheus` crate collectors ([`Registry::register_collector`]).
+//!
+//! The registry itself implements [`prometheus::core::Collector`], so it can
+//! also be handed to an existing `prometheus::Registry`.
+//!
+//! ```
+//! let counter = prometheus::IntCounter::new("doc_legacy_total", "Old counter.").unwrap();
+//! obs_runtime::registry::global()
+//!     .register_collector(Box::new(counter.clone()))
+//!     .unwrap();
+//! counter.inc();
+//! assert!(obs_runtime::encode_text().contains("doc_legacy_total 1"));
+//! ```
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto;
+
+use crate::callsite;
+use crate::encode::{Kind, Sink, TextSink};
+use crate::metrics::cell::HistogramSnapshot;
+
+/// Something the registry can scrape.
+pub(crate) trait Collect: Send + Sync {
+    /// The family names it writes.
+    fn names(&self) -> Vec<String>;
+    fn collect(&self, sink: &mut dyn Sink);
+}
+
+/// Why a registration was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryError {
+    /// A metric family of this name is registered already.
+    Duplicate(String),
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Duplicate(name) => write!(
+                f,
+                "a metric named `{name}` is registered already: every metric name must be unique in the program"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+/// The program's metric registry; reach it through [`global`].
+pub struct Registry {
+    owned: Mutex<Vec<&'static dyn Collect>>,
+    foreign: Mutex<Vec<Box<dyn Collector>>>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+/// The global registry.
+///
+/// ```
+/// let text = obs_runtime::registry::global().encode_text();
+/// assert!(text.is_empty() || text.starts_with("# HELP"));
+/// ```
+pub fn global() -> &'static Registry {
+    static GLOBAL: OnceLock<Registry> = OnceLock::new();
+    GLOBAL.get_or_init(|| Registry {
+        owned: Mutex::new(Vec::new()),
+        foreign: Mutex::new(Vec::new()),
+    })
+}
+
+/// A panic while holding one of these locks can't leave the lists half
+/// written (every update is one `push`), so a poisoned lock is still sound.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Registry {
+    /// Every family name in use, from all three kinds of member.
+    fn names_in_use(
+        &self,
+        owned: &[&'static dyn Collect],
+        foreign: &[Box<dyn Collector>],
+    ) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = callsite::all()
+            .iter()
+            .flat_map(|s| s.family_names())
+            .collect();
+        names.extend(owned.iter().flat_map(|m| m.names()));
+        names.extend(
+            foreign
+                .iter()
+                .flat_map(|c| c.desc().into_iter().map(|d| d.fq_name.clone())),
+        );
+        names
+    }
+
+    pub(crate) fn register_owned<T: Collect + 'static>(
+        &self,
+        metric: T,
+    ) -> Result<&'static T, RegistryError> {
+        let mut owned = lock(&self.owned);
+        let in_use = self.names_in_use(&owned, &lock(&self.foreign));
+        if let Some(dup) = metric.names().into_iter().find(|n| in_use.contains(n)) {
+            return Err(RegistryError::Duplicate(dup));
+        }
+        let leaked: &'static T = Box::leak(Box::new(metric));
+        owned.push(leaked);
+        Ok(leaked)
+    }
+
+    /// Adds a `prometheus` crate collector (an `IntCounter`, a `HistogramVec`,
+    /// a whole custom collector) to the scrape.
+    ///
+    /// ```
+    /// let g = prometheus::Gauge::new("doc_foreign_gauge", "A gauge.").unwrap();
+    /// g.set(7.0);
+    /// obs_runtime::registry::global().register_collector(Box::new(g)).unwrap();
+    /// assert!(obs_runtime::encode_text().contains("doc_foreign_gauge 7"));
+    /// ```
+    ///
+    /// # Errors
+    /// When one of its metric names is taken already.
+    pub fn register_collector(&self, collector: Box<dyn Collector>) -> Result<(), RegistryError> {
+        let owned = lock(&self.owned);
+        let mut foreign = lock(&self.foreign);
+        let in_use = self.names_in_use(&owned, &foreign);
+        for desc in collector.desc() {
+            if in_use.contains(&desc.fq_name) {
+                return Err(RegistryError::Duplicate(desc.fq_name.clone()));
+            }
+        }
+        foreign.push(collector);
+        Ok(())
+    }
+
+    fn collect_into(&self, sink: &mut dyn Sink) {
+        callsite::collect_all(sink);
+        let owned: Vec<&'static dyn Collect> = lock(&self.owned).clone();
+        for metric in owned {
+            metric.collect(sink);
+        }
+        let foreign = lock(&self.foreign);
+        for collector in foreign.iter() {
+            for family in collector.collect() {
+                write_foreign(sink, &family);
+            }
+        }
+    }
+
+    /// The Prometheus text exposition (format 0.0.4) of every metric.
+    #[must_use]
+    pub fn encode_text(&self) -> String {
+        let mut sink = TextSink::default();
+        self.collect_into(&mut sink);
+        sink.out
+    }
+}
+
+fn pairs(metric: &proto::Metric) -> Vec<(&str, &str)> {
+    metric
+        .get_label()
+        .iter()
+        .map(|l| (l.name(), l.value()))
+        .collect()
+}
+
+/// Feeds a `prometheus` crate family through our sink.
+fn write_foreign(sink: &mut dyn Sink, family: &proto::MetricFamily) {
+    let name = family.name();
+    let kind = match family.get_field_type() {
+        proto::MetricType::COUNTER => Kind::Counter,
+        proto::MetricType::GAUGE => Kind::Gauge,
+        proto::MetricType::HISTOGRAM => Kind::Histogram,
+        proto::MetricType::SUMMARY => Kind::Summary,
+        proto::MetricType::UNTYPED => Kind::Untyped,
+    };
+    sink.family(name, family.help(), kind);
+    for m in family.get_metric() {
+        let labels = pairs(m);
+        match kind {
+            Kind::Counter => sink.sample(name, &labels, m.get_counter().get_value()),
+            Kind::Gauge => sink.sample(name, &labels, m.get_gauge().get_value()),
+            #[allow(deprecated)] // the plain model still carries untyped values
+            Kind::Untyped => sink.sample(name, &labels, m.get_untyped().get_value()),
+            Kind::Histogram => {
+                let h = m.get_histogram();
+                let finite: Vec<&proto::Bucket> = h
+                    .get_bucket()
+                    .iter()
+                    .filter(|b| b.upper_bound().is_finite())
+                    .collect();
+                let bounds: Vec<f64> = finite.iter().map(|b| b.upper_bound()).collect();
+                let mut cumulative: Vec<u64> =
+                    finite.iter().map(|b| b.cumulative_count()).collect();
+                cumulative.push(h.get_sample_count());
+                let snap = HistogramSnapshot {
+                    cumulative,
+                    sum: h.get_sample_sum(),
+                };
+                sink.histogram(name, &labels, &bounds, &snap);
+            }
+            Kind::Summary => {
+                let s = m.get_summary();
+                for q in s.get_quantile() {
+                    let mut with_q = labels.clone();
+                    let quantile = q.quantile().to_string();
+                    with_q.push(("quantile", &quantile));
+                    sink.sample(name, &with_q, q.value());
+                }
+                #[allow(clippy::cast_precision_loss)]
+                let count = s.sample_count() as f64;
+                sink.sample(&format!("{name}_sum"), &labels, s.sample_sum());
+                sink.sample(&format!("{name}_count"), &labels, count);
+            }
+        }
+    }
+}
+
+/// Builds `prometheus` protocol families, for the `Collector` implementation.
+#[derive(Default)]
+struct ProtoSink {
+    families: Vec<proto::MetricFamily>,
+}
+
+impl ProtoSink {
+    fn push(&mut self, labels: &[(&str, &str)], fill: impl FnOnce(&mut proto::Metric)) {
+        let mut m = proto::Metric::from_label(
+            labels
+                .iter()
+                .map(|(k, v)| {
+                    let mut p = proto::LabelPair::default();
+                    p.set_name((*k).to_owned());
+                    p.set_value(crate::schema::truncate_label_value(v).to_owned());
+                    p
+                })
+                .collect(),
+        );
+        fill(&mut m);
+        if let Some(f) = self.families.last_mut() {
+            f.mut_metric().push(m);
+        }
+    }
+}
+
+impl Sink for ProtoSink {
+    fn family(&mut self, name: &str, help: &str, kind: Kind) {
+        let mut f = proto::MetricFamily::default();
+        f.set_name(name.to_owned());
+        f.set_help(help.to_owned());
+        f.set_field_type(match kind {
+            Kind::Counter => proto::MetricType::COUNTER,
+            Kind::Gauge => proto::MetricType::GAUGE,
+            Kind::Histogram => proto::MetricType::HISTOGRAM,
+            Kind::Summary => proto::MetricType::SUMMARY,
+            Kind::Untyped => proto::MetricType::UNTYPED,
+        });
+        self.families.push(f);
+    }
+
+    fn counter(&mut self, _: &str, labels: &[(&str, &str)], value: u64) {
+        #[allow(clippy::cast_precision_loss)]
+        let v = value as f64;
+        self.push(labels, |m| {
+            let mut c = proto::Counter::default();
+            c.set_value(v);
+            m.set_counter(c);
+        });
+    }
+
+    fn gauge(&mut self, _: &str, labels: &[(&str, &str)], value: f64) {
+        self.push(labels, |m| {
+            let mut g = proto::Gauge::default();
+            g.set_value(value);
+            m.set_gauge(g);
+        });
+    }
+
+    fn histogram(
+        &mut self,
+        _: &str,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+        snap: &HistogramSnapshot,
+    ) {
+        self.push(labels, |m| {
+            let mut h = proto::Histogram::default();
+            h.set_sample_count(snap.count());
+            h.set_sample_sum(snap.sum);
+            h.set_bucket(
+                bounds
+                    .iter()
+                    .zip(&snap.cumulative)
+                    .map(|(b, c)| {
+                        let mut bucket = proto::Bucket::default();
+                        bucket.set_upper_bound(*b);
+                        bucket.set_cumulative_count(*c);
+                        bucket
+                    })
+                    .collect(),
+            );
+            m.set_histogram(h);
+        });
+    }
+
+    fn sample(&mut self, _: &str, labels: &[(&str, &str)], value: f64) {
+        self.push(labels, |m| {
+            let mut g = proto::Gauge::default();
+            g.set_value(value);
+            m.set_gauge(g);
+        });
+    }
+}
+
+/// The global registry as a `prometheus` collector: register it in an
+/// existing `prometheus::Registry` to expose obs metrics through it.
+///
+/// ```
+/// let prom = prometheus::Registry::new();
+/// prom.register(Box::new(obs_runtime::registry::Bridge)).unwrap();
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bridge;
+
+impl Collector for Bridge {
+    /// Declares no descriptors (an "unchecked" collector): call sites and
+    /// run-time metrics are not all known when it is registered.
+    fn desc(&self) -> Vec<&Desc> {
+        Vec::new()
+    }
+
+    /// Everything obs holds except foreign collectors, which the `prometheus`
+    /// registry that scrapes this bridge is expected to hold itself.
+    fn collect(&self) -> Vec<proto::MetricFamily> {
+        let registry = global();
+        let mut sink = ProtoSink::default();
+        callsite::collect_all(&mut sink);
+        let owned: Vec<&'static dyn Collect> = lock(&registry.owned).clone();
+        for metric in owned {
+            metric.collect(&mut sink);
+        }
+        sink.families
+    }
+}

@@ -1,0 +1,1 @@
+//! Workspace-level examples and integration tests.
