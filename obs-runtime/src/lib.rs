@@ -15,8 +15,11 @@
 //!
 //! assert!(lookup(7).is_ok());
 //! let text = obs_runtime::encode_text();
-//! assert!(text.contains(r#"doc_lookup_calls_total{function="lookup",module="rust_out",result="ok",table="users"} 1"#));
-//! assert!(text.contains(r#"doc_lookup_calls_total{function="lookup",module="rust_out",result="error",table="users"} 0"#));
+//! let series = |result| {
+//!     format!(r#"doc_lookup_calls_total{{function="lookup",module="{}",result="{result}",table="users"}}"#, module_path!())
+//! };
+//! assert!(text.contains(&format!("{} 1", series("ok"))));
+//! assert!(text.contains(&format!("{} 0", series("error"))));
 //! ```
 //!
 //! The label schema, naming rules, bucket presets and limits live in

@@ -107,6 +107,13 @@ impl Model {
             match label.source {
                 LabelSource::Literal(value) => literal_labels.push((label.key, value)),
                 LabelSource::Arg(arg) => match arg_type(func, &arg) {
+                    Some(ty) if names_non_concrete(&quote!(#ty), &func.sig.generics) => cx.error(
+                        &ty,
+                        format_args!(
+                            "label `{}` takes its value from `{arg}`, whose type is generic, `Self` or `impl Trait`: a label's type must be concrete, because its values are fixed once per call site; use a concrete enum type",
+                            label.key
+                        ),
+                    ),
                     Some(ty) => arg_labels.push(ArgLabel { key: label.key, arg, ty }),
                     None => cx.error(
                         &arg,
@@ -308,9 +315,26 @@ impl Model {
             #[allow(unused_imports)]
             use #krate::__private::{SettleDebug as _, SettleDisplay as _, SettleOther as _, SettleResult as _};
         };
+        // The declared return type, when it can be named in the body: it
+        // fixes the type of a body that diverges, which the outcome probe
+        // would otherwise have to guess.
+        let ret_ty: Option<TokenStream> = match &sig.output {
+            ReturnType::Default => Some(quote!(())),
+            ReturnType::Type(_, ty) if !mentions_impl(&quote!(#ty)) => Some(quote!(#ty)),
+            ReturnType::Type(..) => None,
+        };
         let body = if is_async {
+            let hint = ret_ty.as_ref().map(|ty| {
+                quote! {
+                    #[allow(unreachable_code, clippy::diverging_sub_expression)]
+                    if false {
+                        let __obs_hint: #ty = loop {};
+                        return __obs_hint;
+                    }
+                }
+            });
             quote! {
-                #krate::__private::Timed::new(__obs_guard, async move #block, |__obs_ret, __obs_guard| {
+                #krate::__private::Timed::new(__obs_guard, async move { #hint #(#stmts)* }, |__obs_ret, __obs_guard| {
                     #settle
                     #[allow(clippy::needless_borrow)]
                     (&&&&#krate::__private::Probe(__obs_ret)).settle(__obs_guard);
@@ -318,10 +342,11 @@ impl Model {
                 .await
             }
         } else if is_result {
+            let ret_annotation = ret_ty.as_ref().map(|ty| quote!(: #ty));
             quote! {
                 let __obs_entered = __obs_guard.span().enter();
                 #[allow(clippy::redundant_closure_call)]
-                let __obs_ret = (move || #block)();
+                let __obs_ret #ret_annotation = (move || #block)();
                 {
                     #settle
                     #[allow(clippy::needless_borrow)]
@@ -366,6 +391,27 @@ impl Model {
             }
         }
     }
+}
+
+/// Whether a type names a generic parameter of the function, `Self` or
+/// `impl Trait`: none of these can appear in the call site's `static`.
+fn names_non_concrete(tokens: &TokenStream, generics: &syn::Generics) -> bool {
+    tokens.clone().into_iter().any(|tt| match tt {
+        proc_macro2::TokenTree::Ident(i) => {
+            i == "impl" || i == "Self" || generics.type_params().any(|p| p.ident == i)
+        }
+        proc_macro2::TokenTree::Group(g) => names_non_concrete(&g.stream(), generics),
+        _ => false,
+    })
+}
+
+/// Whether a type mentions `impl Trait`, which can't be written in a `let`.
+fn mentions_impl(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|tt| match tt {
+        proc_macro2::TokenTree::Ident(i) => i == "impl",
+        proc_macro2::TokenTree::Group(g) => mentions_impl(&g.stream()),
+        _ => false,
+    })
 }
 
 /// A bound as an `f64` expression: integer literals become float literals,

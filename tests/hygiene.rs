@@ -1,0 +1,48 @@
+//! The expansion compiles cleanly under the strictest lints a user might
+//! set: `cargo clippy --all-targets -- -D warnings` checks this file.
+#![deny(warnings, clippy::pedantic, unused_qualifications)]
+
+use obs_runtime::instrumented;
+
+/// A documented, `#[must_use]` function keeps both.
+#[must_use]
+#[instrumented(metric = "h_add", buckets = [1, 2.5, 10], labels(kind = "sum"), in_flight = true)]
+pub fn add(a: u32, b: u32) -> u32 {
+    a + b
+}
+
+#[instrumented(metric = "h_parse", fields(input), level = "debug")]
+fn parse(input: &str) -> Result<u32, std::num::ParseIntError> {
+    input.trim().parse()
+}
+
+#[instrumented(metric = "h_flag", labels(cached = cached), span = "h.flag")]
+fn flagged(cached: bool) -> Option<u8> {
+    cached.then_some(1)
+}
+
+struct Repo;
+
+impl Repo {
+    #[instrumented(metric = "h_repo")]
+    async fn load(&self, id: u32) -> Result<u32, std::io::Error> {
+        Ok(id)
+    }
+}
+
+#[instrumented]
+fn empty() {}
+
+#[test]
+fn annotated_code_runs_under_strict_lints() {
+    empty();
+    assert_eq!(add(1, 2), 3);
+    assert_eq!(parse(" 42 ").unwrap(), 42);
+    assert!(parse("x").is_err());
+    assert_eq!(flagged(true), Some(1));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(Repo.load(9)).unwrap(), 9);
+    assert!(obs_runtime::encode_text().contains("h_parse_calls_total"));
+}
