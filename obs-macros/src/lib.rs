@@ -7,6 +7,10 @@
 //! user's tokens, so the rules live once, in the runtime.
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
+#![warn(clippy::pedantic)]
+// Expansion functions are one `quote!` each; splitting them would scatter
+// the generated code across helpers that are read together.
+#![allow(clippy::too_many_lines)]
 
 mod ctxt;
 mod instrumented;

@@ -218,11 +218,7 @@ impl CallSite {
         index
     }
 
-    fn open_series(
-        &'static self,
-        state: &'static SiteState,
-        values: &[&'static str],
-    ) -> &'static Series {
+    fn open_series(state: &'static SiteState, values: &[&'static str]) -> &'static Series {
         if let Some(s) = state
             .open
             .read()
@@ -259,7 +255,7 @@ impl CallSite {
         let series = if self.fixed_len > 0 {
             &state.fixed[self.fixed_index(ordinals)]
         } else {
-            self.open_series(state, values)
+            Self::open_series(state, values)
         };
         if self.meta.in_flight {
             series.in_flight.fetch_add(1, Relaxed);

@@ -26,6 +26,10 @@
 //! [`schema`]; the macros check against it and keep no copy.
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
+#![warn(clippy::pedantic)]
+// `with(labels)` takes the label set by value, as `prometheus` and `measured`
+// do: sets are small `Copy`-like structs and enums, and the call reads well.
+#![allow(clippy::needless_pass_by_value)]
 
 mod callsite;
 pub mod encode;
@@ -119,4 +123,12 @@ pub mod __private {
     pub use crate::schema;
     pub use linkme;
     pub use tracing;
+
+    /// Runs the body of a sync function that returns a `Result`. Taking an
+    /// `FnOnce` lets the body return borrows of what it captured
+    /// (`fn get(&mut self) -> Result<&mut T, E>`), which an `FnMut` can't.
+    #[inline]
+    pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+        body()
+    }
 }

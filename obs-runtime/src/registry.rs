@@ -91,13 +91,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Registry {
     /// Every family name in use, from all three kinds of member.
     fn names_in_use(
-        &self,
         owned: &[&'static dyn Collect],
         foreign: &[Box<dyn Collector>],
     ) -> BTreeSet<String> {
         let mut names: BTreeSet<String> = callsite::all()
             .iter()
-            .flat_map(|s| s.family_names())
+            .flat_map(callsite::CallSite::family_names)
             .collect();
         names.extend(owned.iter().flat_map(|m| m.names()));
         names.extend(
@@ -113,7 +112,7 @@ impl Registry {
         metric: T,
     ) -> Result<&'static T, RegistryError> {
         let mut owned = lock(&self.owned);
-        let in_use = self.names_in_use(&owned, &lock(&self.foreign));
+        let in_use = Self::names_in_use(&owned, &lock(&self.foreign));
         if let Some(dup) = metric.names().into_iter().find(|n| in_use.contains(n)) {
             return Err(RegistryError::Duplicate(dup));
         }
@@ -137,7 +136,7 @@ impl Registry {
     pub fn register_collector(&self, collector: Box<dyn Collector>) -> Result<(), RegistryError> {
         let owned = lock(&self.owned);
         let mut foreign = lock(&self.foreign);
-        let in_use = self.names_in_use(&owned, &foreign);
+        let in_use = Self::names_in_use(&owned, &foreign);
         for desc in collector.desc() {
             if in_use.contains(&desc.fq_name) {
                 return Err(RegistryError::Duplicate(desc.fq_name.clone()));

@@ -43,6 +43,7 @@ pub(super) struct Field {
 }
 
 pub(super) enum SpanOption {
+    On,
     Off,
     Named(LitStr),
 }
@@ -53,14 +54,29 @@ pub(super) struct Options {
     pub(super) buckets: Option<Buckets>,
     pub(super) labels: Option<Vec<Label>>,
     pub(super) fields: Option<Vec<Field>>,
-    pub(super) span: Option<Option<SpanOption>>,
+    pub(super) span: Option<SpanOption>,
     pub(super) level: Option<LitStr>,
     pub(super) in_flight: Option<LitBool>,
     pub(super) krate: Option<syn::Path>,
 }
 
-fn value_expr(meta: &ParseNestedMeta<'_>) -> syn::Result<Expr> {
-    meta.value()?.parse()
+/// The value after `key =`; a key given without one is reported with an
+/// example of its use, and parsing goes on.
+fn value_expr(
+    cx: &mut Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    example: &str,
+) -> syn::Result<Option<Expr>> {
+    if meta.input.peek(syn::Token![=]) {
+        return Ok(Some(meta.value()?.parse()?));
+    }
+    let key = quote::ToTokens::to_token_stream(&meta.path).to_string();
+    cx.error(
+        &meta.path,
+        format_args!("`{key}` takes a value: `{example}`"),
+    );
+    skip_value(meta)?;
+    Ok(None)
 }
 
 fn lit_str(cx: &mut Ctxt, expr: &Expr, key: &str, example: &str) -> Option<LitStr> {
@@ -91,7 +107,7 @@ fn lit_bool(cx: &mut Ctxt, expr: &Expr, key: &str) -> Option<LitBool> {
 /// is reported in one build.
 fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     if meta.input.peek(syn::Token![=]) {
-        value_expr(meta)?;
+        meta.value()?.parse::<Expr>()?;
     } else if meta.input.peek(syn::token::Paren) {
         meta.input.parse::<proc_macro2::Group>()?;
     }
@@ -116,13 +132,17 @@ impl Options {
         };
         match name.as_str() {
             METRIC => {
-                let expr = value_expr(meta)?;
+                let Some(expr) = value_expr(cx, meta, "metric = \"db_query\"")? else {
+                    return Ok(());
+                };
                 if let Some(s) = lit_str(cx, &expr, METRIC, "metric = \"db_query\"") {
                     set_once(cx, &mut self.metric, key, s);
                 }
             }
             BUCKETS => {
-                let expr = value_expr(meta)?;
+                let Some(expr) = value_expr(cx, meta, "buckets = \"latency\"")? else {
+                    return Ok(());
+                };
                 let buckets = match expr {
                     Expr::Lit(ExprLit {
                         lit: Lit::Str(s), ..
@@ -153,7 +173,9 @@ impl Options {
                         cx.error(&label.path, "a label name is a plain identifier: `labels(table = \"users\")`");
                         return skip_value(&label);
                     };
-                    let value = value_expr(&label)?;
+                    let Some(value) = value_expr(cx, &label, &format!("labels({key} = \"value\")"))? else {
+                        return Ok(());
+                    };
                     let source = match value {
                         Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => LabelSource::Literal(s),
                         Expr::Path(p) if p.path.get_ident().is_some() => {
@@ -193,6 +215,11 @@ impl Options {
                             );
                             return skip_value(&field);
                         };
+                    if field.input.peek(syn::Token![=]) {
+                        cx.error(&arg, "`fields` lists argument names, not values: `fields(amount, redact(card_number))`");
+                        skip_value(&field)?;
+                        return Ok(());
+                    }
                     if fields.iter().any(|f: &Field| f.arg == arg) {
                         cx.error(
                             &arg,
@@ -206,14 +233,20 @@ impl Options {
                 set_once(cx, &mut self.fields, key, fields);
             }
             SPAN => {
-                let expr = value_expr(meta)?;
+                let Some(expr) = value_expr(cx, meta, "span = false")? else {
+                    return Ok(());
+                };
                 let span = match &expr {
                     Expr::Lit(ExprLit {
                         lit: Lit::Bool(b), ..
-                    }) => Some(if b.value { None } else { Some(SpanOption::Off) }),
+                    }) => Some(if b.value {
+                        SpanOption::On
+                    } else {
+                        SpanOption::Off
+                    }),
                     Expr::Lit(ExprLit {
                         lit: Lit::Str(s), ..
-                    }) => Some(Some(SpanOption::Named(s.clone()))),
+                    }) => Some(SpanOption::Named(s.clone())),
                     other => {
                         cx.error(other, "`span` takes `true`, `false` or the span's name: `span = \"load_user\"`");
                         None
@@ -224,19 +257,25 @@ impl Options {
                 }
             }
             LEVEL => {
-                let expr = value_expr(meta)?;
+                let Some(expr) = value_expr(cx, meta, "level = \"debug\"")? else {
+                    return Ok(());
+                };
                 if let Some(s) = lit_str(cx, &expr, LEVEL, "level = \"debug\"") {
                     set_once(cx, &mut self.level, key, s);
                 }
             }
             IN_FLIGHT => {
-                let expr = value_expr(meta)?;
+                let Some(expr) = value_expr(cx, meta, "in_flight = true")? else {
+                    return Ok(());
+                };
                 if let Some(b) = lit_bool(cx, &expr, IN_FLIGHT) {
                     set_once(cx, &mut self.in_flight, key, b);
                 }
             }
             CRATE => {
-                let expr = value_expr(meta)?;
+                let Some(expr) = value_expr(cx, meta, "crate = \"::my_obs\"")? else {
+                    return Ok(());
+                };
                 if let Some(s) = lit_str(cx, &expr, CRATE, "crate = \"::my_obs\"") {
                     match s.parse::<syn::Path>() {
                         Ok(path) => set_once(cx, &mut self.krate, key, path),

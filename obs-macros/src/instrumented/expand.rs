@@ -114,6 +114,13 @@ impl Model {
                             label.key
                         ),
                     ),
+                    Some(ty) if is_borrowed_str(&ty) => cx.error(
+                        &ty,
+                        format_args!(
+                            "label `{}` takes its value from `{arg}`, a borrowed `&str`: its values are unbounded; only `&'static str` (literals compiled into the program) and field-less enums can be label values, so take a `&'static str` or an enum",
+                            label.key
+                        ),
+                    ),
                     Some(ty) => arg_labels.push(ArgLabel { key: label.key, arg, ty }),
                     None => cx.error(
                         &arg,
@@ -157,9 +164,9 @@ impl Model {
             }
         }?;
         let span_name = match options.span {
-            Some(Some(SpanOption::Off)) => None,
-            Some(Some(SpanOption::Named(name))) => Some(name),
-            Some(None) | None => Some(LitStr::new(&fn_name, func.sig.ident.span())),
+            Some(SpanOption::Off) => None,
+            Some(SpanOption::Named(name)) => Some(name),
+            Some(SpanOption::On) | None => Some(LitStr::new(&fn_name, func.sig.ident.span())),
         };
         Some(Self {
             krate: options
@@ -215,12 +222,22 @@ impl Model {
         }
         out.extend(match &self.buckets {
             None => quote!(const __OBS_BUCKETS: &[f64] = #krate::__private::schema::DEFAULT_BUCKETS;),
-            Some(Buckets::Preset(name)) => quote_spanned! {name.span()=>
-                const __OBS_BUCKETS: &[f64] = match #krate::__private::schema::bucket_preset(#name) {
-                    ::core::option::Option::Some(bounds) => bounds,
-                    ::core::option::Option::None => ::core::panic!("{}", #krate::__private::schema::UNKNOWN_PRESET),
+            Some(Buckets::Preset(name)) => {
+                // The check is its own item, so a bad name is one error and
+                // not also an "erroneous constant" wherever the list is used.
+                let rule = quote_spanned! {name.span()=>
+                    const _: () = if #krate::__private::schema::bucket_preset(#name).is_none() {
+                        ::core::panic!("{}", #krate::__private::schema::UNKNOWN_PRESET)
+                    };
                 };
-            },
+                quote! {
+                    #rule
+                    const __OBS_BUCKETS: &[f64] = match #krate::__private::schema::bucket_preset(#name) {
+                        ::core::option::Option::Some(bounds) => bounds,
+                        ::core::option::Option::None => #krate::__private::schema::DEFAULT_BUCKETS,
+                    };
+                }
+            }
             Some(Buckets::List { bounds, span }) => {
                 let bounds = bounds.iter().map(as_f64);
                 let list = quote_spanned!(*span=> const __OBS_BUCKETS: &[f64] = &[#(#bounds),*];);
@@ -286,6 +303,7 @@ impl Model {
             let name = l.key.to_string();
             let (ty, _) = label_type(&l.ty);
             let span = syn::spanned::Spanned::span(&l.ty);
+            let krate = respan(quote!(#krate), span);
             quote_spanned! {span=>
                 const #konst: #krate::__private::TypedLabel<#ty> = #krate::__private::TypedLabel::new(#name);
             }
@@ -345,8 +363,7 @@ impl Model {
             let ret_annotation = ret_ty.as_ref().map(|ty| quote!(: #ty));
             quote! {
                 let __obs_entered = __obs_guard.span().enter();
-                #[allow(clippy::redundant_closure_call)]
-                let __obs_ret #ret_annotation = (move || #block)();
+                let __obs_ret #ret_annotation = #krate::__private::call_once(move || #block);
                 {
                     #settle
                     #[allow(clippy::needless_borrow)]
@@ -393,6 +410,18 @@ impl Model {
     }
 }
 
+/// `&str` or `&'a str`: a borrowed string, not a `&'static str` literal.
+fn is_borrowed_str(ty: &Type) -> bool {
+    match ty {
+        Type::Paren(p) => is_borrowed_str(&p.elem),
+        Type::Reference(r) => {
+            matches!(&*r.elem, Type::Path(p) if p.path.is_ident("str"))
+                && r.lifetime.as_ref().is_none_or(|l| l.ident != "static")
+        }
+        _ => false,
+    }
+}
+
 /// Whether a type names a generic parameter of the function, `Self` or
 /// `impl Trait`: none of these can appear in the call site's `static`.
 fn names_non_concrete(tokens: &TokenStream, generics: &syn::Generics) -> bool {
@@ -403,6 +432,23 @@ fn names_non_concrete(tokens: &TokenStream, generics: &syn::Generics) -> bool {
         proc_macro2::TokenTree::Group(g) => names_non_concrete(&g.stream(), generics),
         _ => false,
     })
+}
+
+/// The same tokens, all with `span`, so an error about them points there.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = group.into();
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
 }
 
 /// Whether a type mentions `impl Trait`, which can't be written in a `let`.
@@ -418,13 +464,12 @@ fn mentions_impl(tokens: &TokenStream) -> bool {
 /// everything else is left to type-check as `f64`.
 fn as_f64(expr: &Expr) -> TokenStream {
     match expr {
-        Expr::Lit(lit) => match &lit.lit {
-            Lit::Int(i) => {
-                let f = syn::LitFloat::new(&format!("{}f64", i.base10_digits()), i.span());
-                quote!(#f)
-            }
-            _ => quote!(#expr),
-        },
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(i), ..
+        }) => {
+            let f = syn::LitFloat::new(&format!("{}f64", i.base10_digits()), i.span());
+            quote!(#f)
+        }
         Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => {
             let inner = as_f64(&u.expr);
             let op = &u.op;

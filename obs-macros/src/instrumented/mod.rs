@@ -9,19 +9,23 @@ use proc_macro2::TokenStream;
 use crate::ctxt::{Ctxt, with_item};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let func: syn::ItemFn = match syn::parse2(item.clone()) {
-        Ok(f) => f,
-        Err(_) => {
-            let error = not_a_function(&item);
-            return with_item(&error, item);
-        }
+    let Ok(func) = syn::parse2::<syn::ItemFn>(item.clone()) else {
+        let error = not_a_function(&item);
+        return with_item(&error, item);
     };
     let mut cx = Ctxt::default();
     let options = attr::Options::parse(&mut cx, args);
     let model = expand::Model::new(&mut cx, options, &func);
     match (cx.check(), model) {
         (Ok(()), Some(model)) => model.expand(&func),
-        (Err(error), _) => with_item(&error, item),
+        // The expansion of what did parse goes along, so the schema's rules
+        // are checked in the same build as the option errors.
+        (Err(error), Some(model)) => {
+            let mut out = error.to_compile_error();
+            out.extend(model.expand(&func));
+            out
+        }
+        (Err(error), None) => with_item(&error, item),
         (Ok(()), None) => item,
     }
 }

@@ -59,13 +59,11 @@ pub(crate) struct Bounds {
 }
 
 impl Bounds {
+    // Bounds are positive (the schema checks), and the saturating
+    // float-to-int conversion is what we want past u64 nanoseconds.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     pub(crate) fn new(upper: &[f64]) -> Self {
-        let upper_ns = upper
-            .iter()
-            // Saturating float-to-int conversion is what we want for bounds
-            // beyond u64 nanoseconds (584 years).
-            .map(|b| (b * 1e9).ceil() as u64)
-            .collect();
+        let upper_ns = upper.iter().map(|b| (b * 1e9).ceil() as u64).collect();
         Self {
             upper: upper.into(),
             upper_ns,

@@ -1,0 +1,6 @@
+use obs_runtime::instrumented;
+
+#[instrumented(labels(table = "users", table = "orders"))]
+fn query() {}
+
+fn main() {}

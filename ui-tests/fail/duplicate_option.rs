@@ -1,0 +1,6 @@
+use obs_runtime::instrumented;
+
+#[instrumented(metric = "db_query", metric = "db_lookup")]
+fn query() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use obs_runtime::instrumented;
+
+#[instrumented(metric = "db-query")]
+fn query() {}
+
+fn main() {}

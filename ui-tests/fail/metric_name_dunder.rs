@@ -1,0 +1,6 @@
+use obs_runtime::instrumented;
+
+#[instrumented(metric = "__db_query")]
+fn query() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use obs_runtime::instrumented;
+
+#[instrumented(metric = "DbQuery")]
+fn query() {}
+
+fn main() {}

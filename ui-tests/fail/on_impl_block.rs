@@ -1,0 +1,10 @@
+use obs_runtime::instrumented;
+
+struct Db;
+
+#[instrumented]
+impl Db {
+    fn query(&self) {}
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use obs_runtime::instrumented;
+
+#[instrumented]
+struct Db;
+
+fn main() {}

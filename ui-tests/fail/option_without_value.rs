@@ -1,0 +1,6 @@
+use obs_runtime::instrumented;
+
+#[instrumented(metric)]
+fn query() {}
+
+fn main() {}

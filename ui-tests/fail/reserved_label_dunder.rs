@@ -1,0 +1,6 @@
+use obs_runtime::instrumented;
+
+#[instrumented(labels(__foo = "x"))]
+fn load() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use obs_runtime::instrumented;
+
+#[instrumented(labels(le = "x"))]
+fn load() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use obs_runtime::instrumented;
+
+#[instrumented(buckets = "fast")]
+fn query() {}
+
+fn main() {}

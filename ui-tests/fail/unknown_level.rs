@@ -1,0 +1,6 @@
+use obs_runtime::instrumented;
+
+#[instrumented(level = "verbose")]
+fn query() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use obs_runtime::instrumented;
+
+#[instrumented(name = "query")]
+fn query() {}
+
+fn main() {}
