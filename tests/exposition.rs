@@ -52,6 +52,10 @@ impl LabelSet for Tier {
     fn value_at(ordinal: usize, _: usize) -> &'static str {
         if ordinal == 0 { "free" } else { "paid" }
     }
+
+    fn value_of(&self, index: usize) -> &'static str {
+        Self::value_at(self.ordinal(), index)
+    }
 }
 
 #[test]

@@ -8,25 +8,23 @@
 //! of `_calls_total` is the histogram's count, so it needs no add of its own).
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
-use std::sync::{OnceLock, PoisonError, RwLock};
 use std::task::{Context, Poll};
 
 use crate::encode::{Kind, Sink};
 use crate::labels::LabelValue;
 use crate::metrics::cell::{Bounds, HistogramCell, HistogramSnapshot};
+use crate::metrics::{Dynamic, NewCell, default_max_series};
 use crate::schema::MAX_SERIES_PER_METRIC;
 
 /// Every `#[instrumented]` call site in the program.
 #[linkme::distributed_slice]
 pub static CALL_SITES: [CallSite];
-
-/// Label value of the series that takes every combination past the limit.
-pub(crate) const OVERFLOW_VALUE: &str = "__overflow__";
 
 pub(crate) fn all() -> &'static [CallSite] {
     &CALL_SITES
@@ -149,16 +147,22 @@ impl Series {
     }
 }
 
+impl NewCell for Series {
+    type Layout = Bounds;
+    fn new_cell(bounds: &Bounds) -> Self {
+        Self::new(bounds)
+    }
+}
+
 #[derive(Debug)]
 struct SiteState {
     bounds: Bounds,
     /// One entry per combination of argument label values, when they are all
     /// of known cardinality (a single entry when there are none).
     fixed: Box<[Series]>,
-    /// Combinations seen so far, when some argument label is open.
-    open: RwLock<HashMap<Box<[&'static str]>, &'static Series>>,
-    /// Where combinations past [`MAX_SERIES_PER_METRIC`] go.
-    overflow: Series,
+    /// Combinations seen so far, when some argument label is open: capped,
+    /// like every dynamic family.
+    open: Dynamic<Series>,
 }
 
 /// One `#[instrumented]` function.
@@ -197,12 +201,11 @@ impl CallSite {
         self.state.get_or_init(|| {
             let bounds = Bounds::new(self.meta.buckets);
             let fixed = (0..self.fixed_len).map(|_| Series::new(&bounds)).collect();
-            let overflow = Series::new(&bounds);
+            let open = Dynamic::new(&bounds, default_max_series());
             SiteState {
                 bounds,
                 fixed,
-                open: RwLock::new(HashMap::new()),
-                overflow,
+                open,
             }
         })
     }
@@ -216,29 +219,6 @@ impl CallSite {
             index = index * label.cardinality + ordinal.min(label.cardinality - 1);
         }
         index
-    }
-
-    fn open_series(state: &'static SiteState, values: &[&'static str]) -> &'static Series {
-        if let Some(s) = state
-            .open
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(values)
-        {
-            return s;
-        }
-        let mut map = state.open.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(s) = map.get(values) {
-            return s;
-        }
-        if map.len() >= MAX_SERIES_PER_METRIC {
-            return &state.overflow;
-        }
-        // Leaked on purpose: series live as long as the program, and the
-        // map is capped, so the total is bounded.
-        let series: &'static Series = Box::leak(Box::new(Series::new(&state.bounds)));
-        map.insert(values.into(), series);
-        series
     }
 
     /// Starts timing one call. `ordinals` and `values` describe the argument
@@ -255,7 +235,7 @@ impl CallSite {
         let series = if self.fixed_len > 0 {
             &state.fixed[self.fixed_index(ordinals)]
         } else {
-            Self::open_series(state, values)
+            state.open.get(self.meta.base, &state.bounds, values)
         };
         if self.meta.in_flight {
             series.in_flight.fetch_add(1, Relaxed);
@@ -287,7 +267,7 @@ impl CallSite {
     }
 
     /// Every combination of argument label values with its series.
-    fn combinations(&'static self) -> Vec<(Vec<&'static str>, &'static Series)> {
+    fn combinations(&'static self) -> Vec<(Vec<String>, &'static Series)> {
         let state: &'static SiteState = self.state();
         if self.fixed_len > 0 {
             return state
@@ -296,25 +276,28 @@ impl CallSite {
                 .enumerate()
                 .map(|(index, series)| {
                     let mut rest = index;
-                    let mut values = vec![""; self.meta.arg_labels.len()];
+                    let mut values = vec![String::new(); self.meta.arg_labels.len()];
                     for (slot, label) in values.iter_mut().zip(self.meta.arg_labels).rev() {
-                        *slot =
-                            (label.value_at)(rest % label.cardinality).unwrap_or(OVERFLOW_VALUE);
+                        let value = (label.value_at)(rest % label.cardinality);
+                        *slot = value.unwrap_or(crate::schema::OVERFLOW_VALUE).to_owned();
                         rest /= label.cardinality;
                     }
                     (values, series)
                 })
                 .collect();
         }
-        let map = state.open.read().unwrap_or_else(PoisonError::into_inner);
-        let mut out: Vec<_> = map.iter().map(|(k, s)| (k.to_vec(), *s)).collect();
-        if state.overflow.by_outcome.iter().any(|h| h.count() > 0) {
-            out.push((
-                vec![OVERFLOW_VALUE; self.meta.arg_labels.len()],
-                &state.overflow,
-            ));
-        }
+        let mut out = Vec::new();
+        state
+            .open
+            .for_each(self.meta.arg_labels.len(), |values, series| {
+                out.push((values.iter().map(|v| (*v).to_owned()).collect(), series));
+            });
         out
+    }
+
+    /// Whether an argument label is open, so the site keeps a capped map.
+    fn is_open(&self) -> bool {
+        self.fixed_len == 0
     }
 }
 
@@ -490,11 +473,22 @@ impl<T> SettleOther for Probe<'_, T> {
     }
 }
 
-type Row = (
-    Vec<(&'static str, &'static str)>,
-    HistogramSnapshot,
-    &'static [f64],
-);
+type Row<'a> = (Vec<(&'a str, &'a str)>, HistogramSnapshot, &'static [f64]);
+
+/// Overflow counts of the call sites that have open argument labels, by
+/// their calls family.
+pub(crate) fn overflows() -> Vec<(String, u64)> {
+    all()
+        .iter()
+        .filter(|site| site.is_open())
+        .map(|site| {
+            (
+                format!("{}_calls_total", site.meta.base),
+                site.state().open.overflowed(),
+            )
+        })
+        .collect()
+}
 
 /// Writes every call site's families, grouped by base name.
 pub(crate) fn collect_all(sink: &mut dyn Sink) {
@@ -506,13 +500,22 @@ pub(crate) fn collect_all(sink: &mut dyn Sink) {
         // Rows keyed by their labels, so two sites that render the same
         // label set (methods of the same name on two types in one module)
         // merge into one series instead of producing a duplicate.
-        let mut rows: BTreeMap<Vec<(&str, &str)>, Row> = BTreeMap::new();
+        // Rendered first, so the rows below can borrow the label values.
+        let combinations: Vec<_> = sites
+            .iter()
+            .map(|site| (&site.meta, site.combinations()))
+            .collect();
+        let mut rows: BTreeMap<Vec<(&str, &str)>, Row<'_>> = BTreeMap::new();
         let mut gauges: BTreeMap<Vec<(&str, &str)>, i64> = BTreeMap::new();
-        for site in sites {
-            let meta = &site.meta;
-            for (values, series) in site.combinations() {
+        for (meta, combos) in &combinations {
+            for (values, series) in combos {
                 let mut user: Vec<(&str, &str)> = meta.labels.to_vec();
-                user.extend(meta.arg_labels.iter().map(|l| l.name).zip(values));
+                user.extend(
+                    meta.arg_labels
+                        .iter()
+                        .map(|l| l.name)
+                        .zip(values.iter().map(String::as_str)),
+                );
                 let mut common = vec![("function", meta.function), ("module", meta.module)];
                 if meta.in_flight {
                     let key: Vec<_> = common.iter().copied().chain(user.iter().copied()).collect();

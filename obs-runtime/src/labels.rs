@@ -118,6 +118,9 @@ pub trait LabelSet {
 
     /// The value of label `index` in the combination at `ordinal`.
     fn value_at(ordinal: usize, index: usize) -> &'static str;
+
+    /// The value of label `index` in this combination.
+    fn value_of(&self, index: usize) -> &'static str;
 }
 
 impl LabelSet for () {
@@ -129,6 +132,10 @@ impl LabelSet for () {
     }
 
     fn value_at(_: usize, _: usize) -> &'static str {
+        ""
+    }
+
+    fn value_of(&self, _: usize) -> &'static str {
         ""
     }
 }

@@ -34,7 +34,15 @@ pub(crate) trait Collect: Send + Sync {
     /// The family names it writes.
     fn names(&self) -> Vec<String>;
     fn collect(&self, sink: &mut dyn Sink);
+    /// For metrics with a dynamic family: lookups sent to the overflow series.
+    fn overflowed(&self) -> Option<u64> {
+        None
+    }
 }
+
+/// The family that counts, per metric, the label combinations refused by
+/// the series limit.
+pub const OVERFLOW_FAMILY: &str = "obs_cardinality_overflow_total";
 
 /// Why a registration was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,9 +102,12 @@ impl Registry {
         owned: &[&'static dyn Collect],
         foreign: &[Box<dyn Collector>],
     ) -> BTreeSet<String> {
-        let mut names: BTreeSet<String> = callsite::all()
-            .iter()
-            .flat_map(callsite::CallSite::family_names)
+        let mut names: BTreeSet<String> = std::iter::once(OVERFLOW_FAMILY.to_owned())
+            .chain(
+                callsite::all()
+                    .iter()
+                    .flat_map(callsite::CallSite::family_names),
+            )
             .collect();
         names.extend(owned.iter().flat_map(|m| m.names()));
         names.extend(
@@ -146,12 +157,37 @@ impl Registry {
         Ok(())
     }
 
-    fn collect_into(&self, sink: &mut dyn Sink) {
+    /// Call sites and metrics registered at run time: what obs itself holds.
+    fn collect_own(&self, sink: &mut dyn Sink) {
         callsite::collect_all(sink);
+        // Copied out so a metric's collect never runs under the lock.
         let owned: Vec<&'static dyn Collect> = lock(&self.owned).clone();
-        for metric in owned {
+        for metric in &owned {
             metric.collect(sink);
         }
+        // One series per metric that has a dynamic family, at zero from the
+        // start, so an alert on it works before the first overflow.
+        let mut overflow: Vec<(String, u64)> = callsite::overflows();
+        overflow.extend(
+            owned
+                .iter()
+                .filter_map(|m| Some((m.names().into_iter().next()?, m.overflowed()?))),
+        );
+        if !overflow.is_empty() {
+            overflow.sort();
+            sink.family(
+                OVERFLOW_FAMILY,
+                "Label combinations refused by a metric's series limit and counted in its __overflow__ series.",
+                Kind::Counter,
+            );
+            for (metric, n) in &overflow {
+                sink.counter(OVERFLOW_FAMILY, &[("metric", metric)], *n);
+            }
+        }
+    }
+
+    fn collect_into(&self, sink: &mut dyn Sink) {
+        self.collect_own(sink);
         let foreign = lock(&self.foreign);
         for collector in foreign.iter() {
             for family in collector.collect() {
@@ -315,12 +351,8 @@ impl Sink for ProtoSink {
         });
     }
 
-    fn sample(&mut self, _: &str, labels: &[(&str, &str)], value: f64) {
-        self.push(labels, |m| {
-            let mut g = proto::Gauge::default();
-            g.set_value(value);
-            m.set_gauge(g);
-        });
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.gauge(name, labels, value);
     }
 }
 
@@ -344,13 +376,8 @@ impl Collector for Bridge {
     /// Everything obs holds except foreign collectors, which the `prometheus`
     /// registry that scrapes this bridge is expected to hold itself.
     fn collect(&self) -> Vec<proto::MetricFamily> {
-        let registry = global();
         let mut sink = ProtoSink::default();
-        callsite::collect_all(&mut sink);
-        let owned: Vec<&'static dyn Collect> = lock(&registry.owned).clone();
-        for metric in owned {
-            metric.collect(&mut sink);
-        }
+        global().collect_own(&mut sink);
         sink.families
     }
 }

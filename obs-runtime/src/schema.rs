@@ -26,6 +26,13 @@ pub const MAX_SERIES_PER_METRIC: usize = 10_000;
 /// Longest label or metric name, in bytes.
 pub const MAX_NAME_LEN: usize = 128;
 
+/// Most labels one metric may carry.
+pub const MAX_LABELS: usize = 16;
+
+/// The value every dynamic label takes in the series that collects the
+/// label combinations past a metric's series limit.
+pub const OVERFLOW_VALUE: &str = "__overflow__";
+
 /// Longest label value, in bytes; longer values are cut at a UTF-8 boundary.
 pub const MAX_LABEL_VALUE_LEN: usize = 1_024;
 
@@ -454,6 +461,107 @@ pub const fn check_counter_name(name: &str) -> Option<&'static str> {
         return Some(
             "a counter's name ends in `_total`, as Prometheus conventions require: write `jobs_processed_total`",
         );
+    }
+    None
+}
+
+/// Checks a gauge's name: name syntax, and no suffix that belongs to
+/// another type (`_total` to counters; `_bucket`, `_count`, `_sum` to
+/// histograms).
+///
+/// ```
+/// assert!(obs_runtime::schema::check_gauge_name("queue_depth").is_none());
+/// assert!(obs_runtime::schema::check_gauge_name("queue_depth_total").is_some());
+/// ```
+#[must_use]
+pub const fn check_gauge_name(name: &str) -> Option<&'static str> {
+    if let Some(reason) = check_name_syntax(name) {
+        return Some(reason);
+    }
+    let b = name.as_bytes();
+    if ends_with(b, b"_total") {
+        return Some(
+            "a gauge's name can't end in `_total`, which marks a counter: name what it measures, such as `queue_depth` or `pool_connections_active`",
+        );
+    }
+    if ends_with(b, b"_bucket") || ends_with(b, b"_count") || ends_with(b, b"_sum") {
+        return Some(
+            "names ending in `_bucket`, `_count` or `_sum` clash with the series of histograms: choose another name",
+        );
+    }
+    None
+}
+
+/// Checks a histogram's name against its unit: without a unit it measures
+/// time and ends in `_seconds`; with `unit = "bytes"` it ends in `_bytes`.
+///
+/// ```
+/// use obs_runtime::schema::check_histogram_name;
+/// assert!(check_histogram_name("query_duration_seconds", "").is_none());
+/// assert!(check_histogram_name("query_duration", "").is_some());
+/// assert!(check_histogram_name("payload_size_bytes", "bytes").is_none());
+/// ```
+#[must_use]
+pub const fn check_histogram_name(name: &str, unit: &str) -> Option<&'static str> {
+    if let Some(reason) = check_name_syntax(name) {
+        return Some(reason);
+    }
+    let b = name.as_bytes();
+    if ends_with(b, b"_total") {
+        return Some("a histogram's name can't end in `_total`, which marks a counter");
+    }
+    let u = unit.as_bytes();
+    if u.is_empty() {
+        if !ends_with(b, b"_seconds") {
+            return Some(
+                "a histogram measures time in seconds, so its name ends in `_seconds` (`request_duration_seconds`); for another unit say it: `#[metric(unit = \"bytes\")]` and end the name in `_bytes`",
+            );
+        }
+        return None;
+    }
+    if let Some(reason) = check_name_syntax(unit) {
+        return Some(reason);
+    }
+    if !ends_with(b, u) || b.len() <= u.len() || b[b.len() - u.len() - 1] != b'_' {
+        return Some(
+            "a histogram's name ends in its unit: with `unit = \"bytes\"` write `payload_size_bytes`",
+        );
+    }
+    None
+}
+
+/// Checks a label value written in the source (an enum variant's rendered
+/// name or a `rename`): non-empty, at most [`MAX_LABEL_VALUE_LEN`] bytes, no
+/// control characters, and not the overflow marker.
+///
+/// ```
+/// use obs_runtime::schema::check_label_value;
+/// assert!(check_label_value("half_open").is_none());
+/// assert!(check_label_value("").is_some());
+/// assert!(check_label_value("a\nb").is_some());
+/// ```
+#[must_use]
+pub const fn check_label_value(value: &str) -> Option<&'static str> {
+    let b = value.as_bytes();
+    if b.is_empty() {
+        return Some(
+            "a label value can't be empty: Prometheus treats an empty value as a missing label",
+        );
+    }
+    if b.len() > MAX_LABEL_VALUE_LEN {
+        return Some("a label value may be at most 1,024 bytes long");
+    }
+    if bytes_eq(b, OVERFLOW_VALUE.as_bytes()) {
+        return Some(
+            "`__overflow__` is the value obs gives series past a metric's limit: choose another value",
+        );
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] < 0x20 || b[i] == 0x7f {
+            return Some("a label value can't contain control characters such as newlines or tabs");
+        }
+        i += 1;
     }
     None
 }

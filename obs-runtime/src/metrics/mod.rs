@@ -18,6 +18,7 @@
 //! ```
 
 pub(crate) mod cell;
+mod family;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -29,6 +30,10 @@ use crate::labels::LabelSet;
 use crate::registry::{self, Collect, RegistryError};
 use crate::schema;
 use cell::{Bounds, CounterCell, GaugeCell, HistogramCell};
+use family::Family;
+pub(crate) use family::default_max_series;
+pub use family::set_default_max_series;
+pub(crate) use family::{Dynamic, NewCell};
 
 /// Why a metric could not be created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,65 +52,118 @@ pub enum MetricError {
         /// The rule it breaks.
         reason: &'static str,
     },
+    /// The label set has more than [`schema::MAX_LABELS`] labels.
+    TooManyLabels,
     /// The bucket list is not valid.
     InvalidBuckets(&'static str),
-    /// The label set has no fixed cardinality; such metrics need the bounded
-    /// dynamic family.
-    UnboundedLabels,
 }
 
 impl fmt::Display for MetricError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::InvalidName { name, reason } => write!(f, "invalid metric name `{name}`: {reason}"),
+            Self::InvalidName { name, reason } => {
+                write!(f, "invalid metric name `{name}`: {reason}")
+            }
             Self::InvalidLabel { label, reason } => write!(f, "invalid label `{label}`: {reason}"),
+            Self::TooManyLabels => {
+                write!(f, "a metric may have at most {} labels", schema::MAX_LABELS)
+            }
             Self::InvalidBuckets(reason) => write!(f, "invalid buckets: {reason}"),
-            Self::UnboundedLabels => f.write_str(
-                "the label set has no fixed cardinality: use enums, bools or fixed literals as label values",
-            ),
         }
     }
 }
 
 impl std::error::Error for MetricError {}
 
-/// What every metric knows about itself.
-#[derive(Debug)]
-struct Desc {
-    name: Cow<'static, str>,
-    help: Cow<'static, str>,
-}
-
-fn check<L: LabelSet>(name: &str, counter: bool) -> Result<(), MetricError> {
-    let rule = if counter {
-        schema::check_counter_name(name)
-    } else {
-        schema::check_metric_name(name)
-    };
+fn check<L: LabelSet>(name: &str, rule: Option<&'static str>) -> Result<(), MetricError> {
     if let Some(reason) = rule {
         return Err(MetricError::InvalidName {
             name: name.to_owned(),
             reason,
         });
     }
+    if L::NAMES.len() > schema::MAX_LABELS {
+        return Err(MetricError::TooManyLabels);
+    }
     for &label in L::NAMES {
         if let Some(reason) = schema::check_label_name(label) {
             return Err(MetricError::InvalidLabel { label, reason });
         }
     }
-    if L::CARDINALITY == 0 {
-        return Err(MetricError::UnboundedLabels);
-    }
     Ok(())
 }
 
-/// Writes the label pairs of the combination at `ordinal`.
-fn labels_of<L: LabelSet>(ordinal: usize) -> Vec<(&'static str, &'static str)> {
-    L::NAMES
-        .iter()
-        .enumerate()
-        .map(|(i, name)| (*name, L::value_at(ordinal, i)))
-        .collect()
+/// What the three metric types share: a family of cells keyed by `L`.
+macro_rules! metric_common {
+    ($ty:ident, $handle:ident, $cell:ty) => {
+        impl<L: LabelSet> $ty<L> {
+            /// Sets this metric's series limit, for label sets whose values
+            /// are only known at run time (default 10,000, see
+            /// [`set_default_max_series`]). Fixed label sets ignore it.
+            #[must_use]
+            pub fn with_max_series(mut self, limit: usize) -> Self {
+                self.family.set_max_series(limit);
+                self
+            }
+
+            /// Registers the metric in the global registry for the life of
+            /// the program, so `encode_text()` exposes it.
+            ///
+            /// # Errors
+            /// When a metric of the same name is registered already.
+            pub fn register(self) -> Result<&'static Self, RegistryError>
+            where
+                L: 'static,
+            {
+                registry::global().register_owned(self)
+            }
+
+            /// The series of one label combination: an array index for
+            /// label sets of fixed cardinality, a capped lookup otherwise.
+            #[inline]
+            pub fn with(&self, labels: L) -> $handle<'_> {
+                $handle::new(&self.family, self.family.get(&labels))
+            }
+
+            /// The series of label values known only as strings at run time
+            /// (route templates, tenant tiers), in the order of
+            /// [`LabelSet::NAMES`]. Only meaningful for label sets of open
+            /// cardinality; values past the series limit go to the
+            /// `__overflow__` series.
+            #[inline]
+            pub fn with_values(&self, values: &[&str]) -> $handle<'_> {
+                $handle::new(&self.family, self.family.get_by_values(values))
+            }
+
+            /// The metric's name.
+            #[must_use]
+            pub fn name(&self) -> &str {
+                &self.family.name
+            }
+
+            /// How many series the metric holds now (the overflow series not
+            /// counted).
+            #[must_use]
+            pub fn series(&self) -> usize {
+                self.family.series()
+            }
+
+            /// Label combinations that went to the overflow series; `None`
+            /// for label sets of fixed cardinality.
+            #[must_use]
+            pub fn overflowed(&self) -> Option<u64> {
+                self.family.overflowed()
+            }
+        }
+
+        impl<L: LabelSet> fmt::Debug for $ty<L> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("name", &self.family.name)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
 }
 
 /// A monotonically increasing count, such as requests served or bytes sent.
@@ -119,8 +177,7 @@ fn labels_of<L: LabelSet>(ordinal: usize) -> Vec<(&'static str, &'static str)> {
 /// assert_eq!(c.get(), 1);
 /// ```
 pub struct Counter<L: LabelSet = ()> {
-    desc: Desc,
-    cells: Box<[CounterCell]>,
+    family: Family<CounterCell>,
     labels: PhantomData<fn(L)>,
 }
 
@@ -135,7 +192,11 @@ pub struct Counter<L: LabelSet = ()> {
 #[derive(Debug, Clone, Copy)]
 pub struct CounterHandle<'a>(&'a CounterCell);
 
-impl CounterHandle<'_> {
+impl<'a> CounterHandle<'a> {
+    fn new(_: &'a Family<CounterCell>, cell: &'a CounterCell) -> Self {
+        Self(cell)
+    }
+
     /// Adds one.
     #[inline]
     pub fn inc(&self) {
@@ -159,28 +220,6 @@ impl<L: LabelSet> Counter<L> {
     /// Creates a counter that is not registered anywhere (see
     /// [`register`](Self::register)).
     ///
-    /// # Errors
-    /// When the name or a label name breaks a rule of [`schema`], or the
-    /// label set is unbounded.
-    pub fn new(
-        name: impl Into<Cow<'static, str>>,
-        help: impl Into<Cow<'static, str>>,
-    ) -> Result<Self, MetricError> {
-        let name = name.into();
-        check::<L>(&name, true)?;
-        Ok(Self {
-            desc: Desc {
-                name,
-                help: help.into(),
-            },
-            cells: (0..L::CARDINALITY).map(|_| CounterCell::new()).collect(),
-            labels: PhantomData,
-        })
-    }
-
-    /// Registers the counter in the global registry for the life of the
-    /// program, so `encode_text()` exposes it.
-    ///
     /// ```
     /// use obs_runtime::metrics::Counter;
     /// let c = Counter::<()>::new("doc_registered_total", "Registered.").unwrap().register().unwrap();
@@ -189,24 +228,22 @@ impl<L: LabelSet> Counter<L> {
     /// ```
     ///
     /// # Errors
-    /// When a metric of the same name is registered already.
-    pub fn register(self) -> Result<&'static Self, RegistryError>
-    where
-        L: 'static,
-    {
-        registry::global().register_owned(self)
+    /// When the name or a label name breaks a rule of [`schema`].
+    pub fn new(
+        name: impl Into<Cow<'static, str>>,
+        help: impl Into<Cow<'static, str>>,
+    ) -> Result<Self, MetricError> {
+        let name = name.into();
+        check::<L>(&name, schema::check_counter_name(&name))?;
+        Ok(Self::unchecked(name, help.into()))
     }
 
-    /// The series of one label combination.
-    #[inline]
-    pub fn with(&self, labels: L) -> CounterHandle<'_> {
-        CounterHandle(&self.cells[labels.ordinal()])
-    }
-
-    /// The metric's name.
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.desc.name
+    /// For derived metric sets, whose names the compiler checked already.
+    pub(crate) fn unchecked(name: Cow<'static, str>, help: Cow<'static, str>) -> Self {
+        Self {
+            family: Family::new::<L>(name, help, ()),
+            labels: PhantomData,
+        }
     }
 }
 
@@ -214,42 +251,23 @@ impl Counter<()> {
     /// Adds one.
     #[inline]
     pub fn inc(&self) {
-        self.cells[0].add(1);
+        self.with(()).inc();
     }
 
     /// Adds `n`.
     #[inline]
     pub fn inc_by(&self, n: u64) {
-        self.cells[0].add(n);
+        self.with(()).inc_by(n);
     }
 
     /// The current value.
     #[must_use]
     pub fn get(&self) -> u64 {
-        self.cells[0].get()
+        self.with(()).get()
     }
 }
 
-impl<L: LabelSet> fmt::Debug for Counter<L> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Counter")
-            .field("name", &self.desc.name)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<L: LabelSet> Collect for Counter<L> {
-    fn names(&self) -> Vec<String> {
-        vec![self.desc.name.to_string()]
-    }
-
-    fn collect(&self, sink: &mut dyn Sink) {
-        sink.family(&self.desc.name, &self.desc.help, Kind::Counter);
-        for (ordinal, cell) in self.cells.iter().enumerate() {
-            sink.counter(&self.desc.name, &labels_of::<L>(ordinal), cell.get());
-        }
-    }
-}
+metric_common!(Counter, CounterHandle, CounterCell);
 
 /// A value that goes up and down, such as queue depth or pool size.
 ///
@@ -260,8 +278,7 @@ impl<L: LabelSet> Collect for Counter<L> {
 /// assert_eq!(g.get(), 3.0);
 /// ```
 pub struct Gauge<L: LabelSet = ()> {
-    desc: Desc,
-    cells: Box<[GaugeCell]>,
+    family: Family<GaugeCell>,
     labels: PhantomData<fn(L)>,
 }
 
@@ -275,7 +292,11 @@ pub struct Gauge<L: LabelSet = ()> {
 #[derive(Debug, Clone, Copy)]
 pub struct GaugeHandle<'a>(&'a GaugeCell);
 
-impl GaugeHandle<'_> {
+impl<'a> GaugeHandle<'a> {
+    fn new(_: &'a Family<GaugeCell>, cell: &'a GaugeCell) -> Self {
+        Self(cell)
+    }
+
     /// Sets the value.
     #[inline]
     pub fn set(&self, v: f64) {
@@ -310,26 +331,6 @@ impl GaugeHandle<'_> {
 impl<L: LabelSet> Gauge<L> {
     /// Creates a gauge that is not registered anywhere.
     ///
-    /// # Errors
-    /// When the name or a label name breaks a rule of [`schema`].
-    pub fn new(
-        name: impl Into<Cow<'static, str>>,
-        help: impl Into<Cow<'static, str>>,
-    ) -> Result<Self, MetricError> {
-        let name = name.into();
-        check::<L>(&name, false)?;
-        Ok(Self {
-            desc: Desc {
-                name,
-                help: help.into(),
-            },
-            cells: (0..L::CARDINALITY).map(|_| GaugeCell::new()).collect(),
-            labels: PhantomData,
-        })
-    }
-
-    /// Registers the gauge in the global registry for the life of the program.
-    ///
     /// ```
     /// use obs_runtime::metrics::Gauge;
     /// let g = Gauge::<()>::new("doc_registered_gauge", "Registered.").unwrap().register().unwrap();
@@ -338,18 +339,21 @@ impl<L: LabelSet> Gauge<L> {
     /// ```
     ///
     /// # Errors
-    /// When a metric of the same name is registered already.
-    pub fn register(self) -> Result<&'static Self, RegistryError>
-    where
-        L: 'static,
-    {
-        registry::global().register_owned(self)
+    /// When the name or a label name breaks a rule of [`schema`].
+    pub fn new(
+        name: impl Into<Cow<'static, str>>,
+        help: impl Into<Cow<'static, str>>,
+    ) -> Result<Self, MetricError> {
+        let name = name.into();
+        check::<L>(&name, schema::check_gauge_name(&name))?;
+        Ok(Self::unchecked(name, help.into()))
     }
 
-    /// The series of one label combination.
-    #[inline]
-    pub fn with(&self, labels: L) -> GaugeHandle<'_> {
-        GaugeHandle(&self.cells[labels.ordinal()])
+    pub(crate) fn unchecked(name: Cow<'static, str>, help: Cow<'static, str>) -> Self {
+        Self {
+            family: Family::new::<L>(name, help, ()),
+            labels: PhantomData,
+        }
     }
 }
 
@@ -357,54 +361,35 @@ impl Gauge<()> {
     /// Sets the value.
     #[inline]
     pub fn set(&self, v: f64) {
-        self.cells[0].set(v);
+        self.with(()).set(v);
     }
 
     /// Adds one.
     #[inline]
     pub fn inc(&self) {
-        self.cells[0].add(1.0);
+        self.with(()).inc();
     }
 
     /// Subtracts one.
     #[inline]
     pub fn dec(&self) {
-        self.cells[0].add(-1.0);
+        self.with(()).dec();
     }
 
     /// Adds `delta`, which may be negative.
     #[inline]
     pub fn add(&self, delta: f64) {
-        self.cells[0].add(delta);
+        self.with(()).add(delta);
     }
 
     /// The current value.
     #[must_use]
     pub fn get(&self) -> f64 {
-        self.cells[0].get()
+        self.with(()).get()
     }
 }
 
-impl<L: LabelSet> fmt::Debug for Gauge<L> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Gauge")
-            .field("name", &self.desc.name)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<L: LabelSet> Collect for Gauge<L> {
-    fn names(&self) -> Vec<String> {
-        vec![self.desc.name.to_string()]
-    }
-
-    fn collect(&self, sink: &mut dyn Sink) {
-        sink.family(&self.desc.name, &self.desc.help, Kind::Gauge);
-        for (ordinal, cell) in self.cells.iter().enumerate() {
-            sink.gauge(&self.desc.name, &labels_of::<L>(ordinal), cell.get());
-        }
-    }
-}
+metric_common!(Gauge, GaugeHandle, GaugeCell);
 
 /// A distribution of observed values in fixed buckets, such as latencies.
 ///
@@ -416,9 +401,7 @@ impl<L: LabelSet> Collect for Gauge<L> {
 /// assert_eq!(h.count(), 2);
 /// ```
 pub struct Histogram<L: LabelSet = ()> {
-    desc: Desc,
-    bounds: Bounds,
-    cells: Box<[HistogramCell]>,
+    family: Family<HistogramCell>,
     labels: PhantomData<fn(L)>,
 }
 
@@ -442,7 +425,14 @@ impl fmt::Debug for HistogramHandle<'_> {
     }
 }
 
-impl HistogramHandle<'_> {
+impl<'a> HistogramHandle<'a> {
+    fn new(family: &'a Family<HistogramCell>, cell: &'a HistogramCell) -> Self {
+        Self {
+            bounds: &family.layout,
+            cell,
+        }
+    }
+
     /// Records one value. NaN is ignored.
     #[inline]
     pub fn observe(&self, v: f64) {
@@ -466,37 +456,6 @@ impl HistogramHandle<'_> {
 impl<L: LabelSet> Histogram<L> {
     /// Creates a histogram with the given upper bounds (`+Inf` is added).
     ///
-    /// # Errors
-    /// When the name, a label name or the bucket list breaks a rule of
-    /// [`schema`].
-    pub fn new(
-        name: impl Into<Cow<'static, str>>,
-        help: impl Into<Cow<'static, str>>,
-        buckets: &[f64],
-    ) -> Result<Self, MetricError> {
-        let name = name.into();
-        check::<L>(&name, false)?;
-        if let Some(reason) = schema::check_buckets(buckets) {
-            return Err(MetricError::InvalidBuckets(reason));
-        }
-        let bounds = Bounds::new(buckets);
-        let cells = (0..L::CARDINALITY)
-            .map(|_| HistogramCell::new(&bounds))
-            .collect();
-        Ok(Self {
-            desc: Desc {
-                name,
-                help: help.into(),
-            },
-            bounds,
-            cells,
-            labels: PhantomData,
-        })
-    }
-
-    /// Registers the histogram in the global registry for the life of the
-    /// program.
-    ///
     /// ```
     /// use obs_runtime::{metrics::Histogram, schema};
     /// let h = Histogram::<()>::new("doc_registered_seconds", "Registered.", schema::AI)
@@ -508,20 +467,29 @@ impl<L: LabelSet> Histogram<L> {
     /// ```
     ///
     /// # Errors
-    /// When a metric of the same name is registered already.
-    pub fn register(self) -> Result<&'static Self, RegistryError>
-    where
-        L: 'static,
-    {
-        registry::global().register_owned(self)
+    /// When the name, a label name or the bucket list breaks a rule of
+    /// [`schema`].
+    pub fn new(
+        name: impl Into<Cow<'static, str>>,
+        help: impl Into<Cow<'static, str>>,
+        buckets: &[f64],
+    ) -> Result<Self, MetricError> {
+        let name = name.into();
+        check::<L>(&name, schema::check_metric_name(&name))?;
+        if let Some(reason) = schema::check_buckets(buckets) {
+            return Err(MetricError::InvalidBuckets(reason));
+        }
+        Ok(Self::unchecked(name, help.into(), buckets))
     }
 
-    /// The series of one label combination.
-    #[inline]
-    pub fn with(&self, labels: L) -> HistogramHandle<'_> {
-        HistogramHandle {
-            bounds: &self.bounds,
-            cell: &self.cells[labels.ordinal()],
+    pub(crate) fn unchecked(
+        name: Cow<'static, str>,
+        help: Cow<'static, str>,
+        buckets: &[f64],
+    ) -> Self {
+        Self {
+            family: Family::new::<L>(name, help, Bounds::new(buckets)),
+            labels: PhantomData,
         }
     }
 }
@@ -542,32 +510,60 @@ impl Histogram<()> {
     /// How many values were recorded.
     #[must_use]
     pub fn count(&self) -> u64 {
-        self.cells[0].count()
+        self.with(()).count()
     }
 }
 
-impl<L: LabelSet> fmt::Debug for Histogram<L> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Histogram")
-            .field("name", &self.desc.name)
-            .finish_non_exhaustive()
+metric_common!(Histogram, HistogramHandle, HistogramCell);
+
+impl<L: LabelSet> Collect for Counter<L> {
+    fn names(&self) -> Vec<String> {
+        vec![self.family.name.to_string()]
+    }
+
+    fn collect(&self, sink: &mut dyn Sink) {
+        let name = &self.family.name;
+        sink.family(name, &self.family.help, Kind::Counter);
+        self.family
+            .for_each::<L>(|labels, cell| sink.counter(name, labels, cell.get()));
+    }
+
+    fn overflowed(&self) -> Option<u64> {
+        self.family.overflowed()
+    }
+}
+
+impl<L: LabelSet> Collect for Gauge<L> {
+    fn names(&self) -> Vec<String> {
+        vec![self.family.name.to_string()]
+    }
+
+    fn collect(&self, sink: &mut dyn Sink) {
+        let name = &self.family.name;
+        sink.family(name, &self.family.help, Kind::Gauge);
+        self.family
+            .for_each::<L>(|labels, cell| sink.gauge(name, labels, cell.get()));
+    }
+
+    fn overflowed(&self) -> Option<u64> {
+        self.family.overflowed()
     }
 }
 
 impl<L: LabelSet> Collect for Histogram<L> {
     fn names(&self) -> Vec<String> {
-        vec![self.desc.name.to_string()]
+        vec![self.family.name.to_string()]
     }
 
     fn collect(&self, sink: &mut dyn Sink) {
-        sink.family(&self.desc.name, &self.desc.help, Kind::Histogram);
-        for (ordinal, cell) in self.cells.iter().enumerate() {
-            sink.histogram(
-                &self.desc.name,
-                &labels_of::<L>(ordinal),
-                &self.bounds.upper,
-                &cell.snapshot(),
-            );
-        }
+        let name = &self.family.name;
+        sink.family(name, &self.family.help, Kind::Histogram);
+        let bounds = &self.family.layout.upper;
+        self.family
+            .for_each::<L>(|labels, cell| sink.histogram(name, labels, bounds, &cell.snapshot()));
+    }
+
+    fn overflowed(&self) -> Option<u64> {
+        self.family.overflowed()
     }
 }

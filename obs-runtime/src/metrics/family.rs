@@ -1,0 +1,307 @@
+//! Where a metric's series live: a fixed array for label sets of known
+//! cardinality, or a capped map for values only known at run time.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{PoisonError, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::cell::{Bounds, CounterCell, GaugeCell, HistogramCell};
+use crate::labels::LabelSet;
+use crate::schema::{MAX_LABELS, MAX_SERIES_PER_METRIC, OVERFLOW_VALUE, truncate_label_value};
+
+static DEFAULT_MAX_SERIES: AtomicUsize = AtomicUsize::new(MAX_SERIES_PER_METRIC);
+
+/// Sets the series limit of dynamic families created from now on (default
+/// [`MAX_SERIES_PER_METRIC`]); a metric's own
+/// [`with_max_series`](crate::metrics::Counter::with_max_series) wins.
+///
+/// ```
+/// obs_runtime::metrics::set_default_max_series(5_000);
+/// # obs_runtime::metrics::set_default_max_series(obs_runtime::schema::MAX_SERIES_PER_METRIC);
+/// ```
+pub fn set_default_max_series(limit: usize) {
+    DEFAULT_MAX_SERIES.store(limit.max(1), Relaxed);
+}
+
+pub(crate) fn default_max_series() -> usize {
+    DEFAULT_MAX_SERIES.load(Relaxed)
+}
+
+/// A cell type and what it needs to be created.
+pub(crate) trait NewCell: Send + Sync + Sized + 'static {
+    type Layout: Send + Sync;
+    fn new_cell(layout: &Self::Layout) -> Self;
+}
+
+impl NewCell for CounterCell {
+    type Layout = ();
+    fn new_cell((): &()) -> Self {
+        Self::new()
+    }
+}
+
+impl NewCell for GaugeCell {
+    type Layout = ();
+    fn new_cell((): &()) -> Self {
+        Self::new()
+    }
+}
+
+impl NewCell for HistogramCell {
+    type Layout = Bounds;
+    fn new_cell(bounds: &Bounds) -> Self {
+        Self::new(bounds)
+    }
+}
+
+type Entry<C> = (Box<[Box<str>]>, &'static C);
+
+#[derive(Debug)]
+struct Table<C: 'static> {
+    by_hash: HashMap<u64, Vec<Entry<C>>>,
+    len: usize,
+}
+
+/// Label combinations known only at run time, at most `cap` of them. Past
+/// the cap, every new combination lands in one overflow series whose labels
+/// all read `__overflow__`, the drop is counted, and a warning naming the
+/// metric is logged at most once a minute. The map never grows past the cap.
+#[derive(Debug)]
+pub(crate) struct Dynamic<C: 'static> {
+    hasher: RandomState,
+    table: RwLock<Table<C>>,
+    cap: usize,
+    overflow: C,
+    overflowed: AtomicU64,
+    last_warning: AtomicU64,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl<C: NewCell> Dynamic<C> {
+    pub(crate) fn new(layout: &C::Layout, cap: usize) -> Self {
+        Self {
+            hasher: RandomState::new(),
+            table: RwLock::new(Table {
+                by_hash: HashMap::new(),
+                len: 0,
+            }),
+            cap,
+            overflow: C::new_cell(layout),
+            overflowed: AtomicU64::new(0),
+            last_warning: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn set_cap(&mut self, cap: usize) {
+        self.cap = cap.max(1);
+    }
+
+    /// The series of `values` (one per label, in order).
+    pub(crate) fn get(&self, metric: &str, layout: &C::Layout, values: &[&str]) -> &C {
+        let mut cut = [""; MAX_LABELS];
+        let n = values.len().min(MAX_LABELS);
+        for (slot, v) in cut.iter_mut().zip(values) {
+            *slot = truncate_label_value(v);
+        }
+        let values = &cut[..n];
+        let hash = self.hasher.hash_one(values);
+        let same = |e: &&Entry<C>| {
+            e.0.len() == values.len() && e.0.iter().zip(values).all(|(a, b)| **a == **b)
+        };
+        {
+            let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(e) = table
+                .by_hash
+                .get(&hash)
+                .and_then(|bucket| bucket.iter().find(same))
+            {
+                return e.1;
+            }
+        }
+        let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = table
+            .by_hash
+            .get(&hash)
+            .and_then(|bucket| bucket.iter().find(same))
+        {
+            return e.1;
+        }
+        if table.len >= self.cap {
+            drop(table);
+            self.overflowed.fetch_add(1, Relaxed);
+            self.warn(metric);
+            return &self.overflow;
+        }
+        // Leaked on purpose: a series lives as long as the program, and the
+        // cap bounds how many there can be.
+        let cell: &'static C = Box::leak(Box::new(C::new_cell(layout)));
+        let key: Box<[Box<str>]> = values.iter().map(|v| Box::from(*v)).collect();
+        table.by_hash.entry(hash).or_default().push((key, cell));
+        table.len += 1;
+        cell
+    }
+
+    fn warn(&self, metric: &str) {
+        let now = now_secs();
+        let last = self.last_warning.load(Relaxed);
+        if now >= last + 60
+            && self
+                .last_warning
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                metric,
+                limit = self.cap,
+                "metric `{metric}` reached its limit of {} series: new label combinations are counted in its `__overflow__` series (see obs_cardinality_overflow_total)",
+                self.cap
+            );
+        }
+    }
+
+    /// How many lookups went to the overflow series.
+    pub(crate) fn overflowed(&self) -> u64 {
+        self.overflowed.load(Relaxed)
+    }
+
+    /// How many series the map holds (the overflow series not counted).
+    pub(crate) fn len(&self) -> usize {
+        self.table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len
+    }
+
+    /// Every combination with its cell, then the overflow series once used.
+    pub(crate) fn for_each<'a>(&'a self, labels: usize, mut f: impl FnMut(&[&str], &'a C)) {
+        let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
+        let mut entries: Vec<&Entry<C>> = table.by_hash.values().flatten().collect();
+        // Stable order from scrape to scrape.
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut values: Vec<&str> = Vec::with_capacity(labels);
+        for (key, cell) in entries {
+            values.clear();
+            values.extend(key.iter().map(|v| &**v));
+            f(&values, cell);
+        }
+        if self.overflowed() > 0 {
+            f(&vec![OVERFLOW_VALUE; labels], &self.overflow);
+        }
+    }
+}
+
+/// A metric's name, help and series.
+#[derive(Debug)]
+pub(crate) struct Family<C: NewCell> {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) help: Cow<'static, str>,
+    pub(crate) label_names: &'static [&'static str],
+    pub(crate) layout: C::Layout,
+    fixed: Box<[C]>,
+    dynamic: Option<Dynamic<C>>,
+}
+
+impl<C: NewCell> Family<C> {
+    pub(crate) fn new<L: LabelSet>(
+        name: Cow<'static, str>,
+        help: Cow<'static, str>,
+        layout: C::Layout,
+    ) -> Self {
+        let (fixed, dynamic) = if L::CARDINALITY > 0 {
+            (
+                (0..L::CARDINALITY).map(|_| C::new_cell(&layout)).collect(),
+                None,
+            )
+        } else {
+            (
+                Box::default(),
+                Some(Dynamic::new(&layout, default_max_series())),
+            )
+        };
+        Self {
+            name,
+            help,
+            label_names: L::NAMES,
+            layout,
+            fixed,
+            dynamic,
+        }
+    }
+
+    pub(crate) fn set_max_series(&mut self, cap: usize) {
+        if let Some(d) = &mut self.dynamic {
+            d.set_cap(cap);
+        }
+    }
+
+    /// The cell of one label combination: an index for fixed sets, a
+    /// capped lookup for dynamic ones.
+    #[inline]
+    pub(crate) fn get<L: LabelSet>(&self, labels: &L) -> &C {
+        if let Some(dynamic) = &self.dynamic {
+            let mut values = [""; MAX_LABELS];
+            let n = L::NAMES.len().min(MAX_LABELS);
+            for (i, slot) in values.iter_mut().enumerate().take(n) {
+                *slot = labels.value_of(i);
+            }
+            return dynamic.get(&self.name, &self.layout, &values[..n]);
+        }
+        // A hand-written `LabelSet` may return an ordinal out of range:
+        // clamp rather than panic in the host program.
+        &self.fixed[labels.ordinal().min(self.fixed.len() - 1)]
+    }
+
+    /// The cell of label values given as strings (dynamic families only;
+    /// fixed families answer with their first series).
+    pub(crate) fn get_by_values(&self, values: &[&str]) -> &C {
+        match &self.dynamic {
+            Some(dynamic) => dynamic.get(&self.name, &self.layout, values),
+            None => &self.fixed[0],
+        }
+    }
+
+    /// Every series with its labels, fixed combinations in ordinal order.
+    pub(crate) fn for_each<L: LabelSet>(&self, mut f: impl FnMut(&[(&str, &str)], &C)) {
+        let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(self.label_names.len());
+        for (ordinal, cell) in self.fixed.iter().enumerate() {
+            pairs.clear();
+            pairs.extend(
+                self.label_names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (*n, L::value_at(ordinal, i))),
+            );
+            f(&pairs, cell);
+        }
+        if let Some(dynamic) = &self.dynamic {
+            dynamic.for_each(self.label_names.len(), |values, cell| {
+                let pairs: Vec<(&str, &str)> = self
+                    .label_names
+                    .iter()
+                    .copied()
+                    .zip(values.iter().copied())
+                    .collect();
+                f(&pairs, cell);
+            });
+        }
+    }
+
+    /// Drops into the overflow series, for dynamic families.
+    pub(crate) fn overflowed(&self) -> Option<u64> {
+        self.dynamic.as_ref().map(Dynamic::overflowed)
+    }
+
+    /// Series held, the overflow series not counted.
+    pub(crate) fn series(&self) -> usize {
+        self.fixed.len() + self.dynamic.as_ref().map_or(0, Dynamic::len)
+    }
+}
