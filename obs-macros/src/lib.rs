@@ -13,6 +13,7 @@
 #![allow(clippy::too_many_lines)]
 
 mod ctxt;
+mod derive;
 mod instrumented;
 
 use proc_macro::TokenStream;
@@ -22,4 +23,27 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn instrumented(args: TokenStream, item: TokenStream) -> TokenStream {
     instrumented::expand(args.into(), item.into()).into()
+}
+
+/// Derives `LabelValue` for a field-less enum. Documented on its re-export.
+#[proc_macro_derive(LabelValue, attributes(label))]
+pub fn derive_label_value(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    derive::label_value::expand(&input).into()
+}
+
+/// Derives `LabelSet` for a struct of label values. Documented on its
+/// re-export.
+#[proc_macro_derive(LabelSet, attributes(label))]
+pub fn derive_label_set(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    derive::label_set::expand(&input).into()
+}
+
+/// Derives a global, registered metric set for a struct of metrics.
+/// Documented on its re-export.
+#[proc_macro_derive(MetricSet, attributes(metrics, metric))]
+pub fn derive_metric_set(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    derive::metric_set::expand(&input).into()
 }

@@ -40,6 +40,121 @@ pub mod schema;
 
 pub use labels::{LabelSet, LabelValue};
 
+/// Derives [`LabelValue`](trait@LabelValue) for a field-less enum: each
+/// variant is one value of the label.
+///
+/// # Variant attributes
+/// - `#[label(rename = "value")]`: the rendered value (default: the
+///   variant's name in snake_case, `HalfOpen` → `half_open`).
+///
+/// # Outputs
+/// `impl LabelValue` with `CARDINALITY` = the number of variants, an
+/// `ordinal` per variant and the rendered values, plus an inherent
+/// `const COUNT: usize`. Every rendered value is checked against
+/// [`schema::check_label_value`] at compile time.
+///
+/// # Example
+/// ```
+/// use obs_runtime::LabelValue;
+///
+/// #[derive(LabelValue, Clone, Copy)]
+/// enum Breaker {
+///     Closed,
+///     Open,
+///     #[label(rename = "half-open")]
+///     HalfOpen,
+/// }
+///
+/// assert_eq!(Breaker::COUNT, 3);
+/// assert_eq!(Breaker::HalfOpen.label_value(), "half-open");
+/// assert_eq!(Breaker::Open.ordinal(), 1);
+/// ```
+pub use obs_macros::LabelValue;
+
+/// Derives [`LabelSet`](trait@LabelSet) for a struct whose fields are
+/// [`LabelValue`](trait@LabelValue)s: each field is one label, named after
+/// the field.
+///
+/// # Outputs
+/// `impl LabelSet`: `NAMES` (the field names, each checked against
+/// [`schema::check_label_name`] at compile time), `CARDINALITY` (the
+/// product of the fields' cardinalities; 0 — a bounded dynamic family — if a
+/// field is a `&'static str`), and the ordinal of a combination. A field
+/// whose type is not a label value (`String`) is a compile error.
+///
+/// # Example
+/// ```
+/// use obs_runtime::{LabelSet, LabelValue};
+///
+/// #[derive(LabelValue, Clone, Copy)]
+/// enum Cache { Session, Profile }
+///
+/// #[derive(LabelSet, Clone, Copy)]
+/// struct CacheLabels { cache: Cache, hit: bool }
+///
+/// assert_eq!(CacheLabels::NAMES, &["cache", "hit"]);
+/// assert_eq!(<CacheLabels as LabelSet>::CARDINALITY, 4);
+/// ```
+pub use obs_macros::LabelSet;
+
+/// Derives a global, registered set of metrics for a struct whose fields
+/// are [`metrics::Counter`], [`metrics::Gauge`] and [`metrics::Histogram`],
+/// optionally keyed by a [`LabelSet`](trait@LabelSet).
+///
+/// # Container attributes
+/// - `#[metrics(prefix = "cache")]`: each metric is named `cache_<field>`.
+///
+/// # Field attributes
+/// - doc comment (required): the metric's `# HELP` text;
+/// - `#[metric(name = "...")]`: the name after the prefix (default: the
+///   field's name);
+/// - `#[metric(buckets = "preset" | [..])]`: a histogram's bounds (default
+///   `latency`, or `bytes` when a unit is given);
+/// - `#[metric(unit = "bytes")]`: a histogram that does not measure seconds;
+/// - `#[metric(max_series = 500)]`: the series limit of a dynamic label set.
+///
+/// # Rules, checked at compile time
+/// A counter's name ends in `_total`; a histogram's ends in `_seconds`, or in
+/// its `unit`; a gauge's ends in neither `_total` nor a histogram suffix;
+/// label names follow [`schema::check_label_name`].
+///
+/// # Outputs
+/// `fn global() -> &'static Self`. The set registers itself when first used
+/// or at the first scrape (link-time registration), with every series of
+/// fixed label sets present at zero.
+///
+/// # Example
+/// ```
+/// use obs_runtime::metrics::{Counter, Gauge, Histogram};
+/// use obs_runtime::{LabelSet, LabelValue, MetricSet};
+///
+/// #[derive(LabelValue, Clone, Copy)]
+/// enum Cache { Session, Profile }
+///
+/// #[derive(LabelSet, Clone, Copy)]
+/// struct CacheLabels { cache: Cache }
+///
+/// #[derive(MetricSet)]
+/// #[metrics(prefix = "doc_cache")]
+/// struct CacheMetrics {
+///     /// Lookups answered from the cache.
+///     hits_total: Counter<CacheLabels>,
+///     /// Entries held.
+///     entries: Gauge,
+///     /// Time to load a missing entry.
+///     #[metric(buckets = "db")]
+///     load_seconds: Histogram,
+/// }
+///
+/// let m = CacheMetrics::global();
+/// m.hits_total.with(CacheLabels { cache: Cache::Session }).inc();
+/// m.entries.set(12.0);
+/// let text = obs_runtime::encode_text();
+/// assert!(text.contains("doc_cache_hits_total{cache=\"session\"} 1"));
+/// assert!(text.contains("doc_cache_hits_total{cache=\"profile\"} 0"));
+/// ```
+pub use obs_macros::MetricSet;
+
 /// Counts, times and traces every call of a function.
 ///
 /// # Attribute options
@@ -119,8 +234,80 @@ pub mod __private {
         ArgLabel, CALL_SITES, CallGuard, CallSite, CallSiteMeta, Outcome, Probe, SettleDebug,
         SettleDisplay, SettleOther, SettleResult, Timed, TypedLabel,
     };
+    use crate::labels::LabelSet;
     pub use crate::labels::LabelValue;
+    pub use crate::metrics::MetricMember;
+    use crate::metrics::{Counter, Gauge, Histogram};
+    pub use crate::registry::METRIC_SETS;
     pub use crate::schema;
+    use std::borrow::Cow;
+    use std::sync::OnceLock;
+
+    /// The cardinality of a label set from its fields': their product, or
+    /// 0 (a bounded dynamic family) when a field is open or the product is
+    /// too large to preallocate.
+    #[must_use]
+    pub const fn set_cardinality(fields: &[usize]) -> usize {
+        let mut product = 1usize;
+        let mut i = 0;
+        while i < fields.len() {
+            product = match product.checked_mul(fields[i]) {
+                Some(p) if p <= crate::schema::MAX_SERIES_PER_METRIC => p,
+                _ => return 0,
+            };
+            i += 1;
+        }
+        product
+    }
+
+    /// The position of field `index`'s value in a combination's ordinal
+    /// (row-major, the first field most significant).
+    #[must_use]
+    pub fn digit(ordinal: usize, index: usize, cardinalities: &[usize]) -> usize {
+        let stride: usize = cardinalities.iter().skip(index + 1).product();
+        let radix = cardinalities.get(index).copied().unwrap_or(1).max(1);
+        (ordinal / stride.max(1)) % radix
+    }
+
+    /// A metric set's counter; its name was checked at compile time.
+    #[must_use]
+    pub fn new_counter<L: LabelSet>(name: &'static str, help: &'static str) -> Counter<L> {
+        Counter::unchecked(Cow::Borrowed(name), Cow::Borrowed(help))
+    }
+
+    /// A metric set's gauge; its name was checked at compile time.
+    #[must_use]
+    pub fn new_gauge<L: LabelSet>(name: &'static str, help: &'static str) -> Gauge<L> {
+        Gauge::unchecked(Cow::Borrowed(name), Cow::Borrowed(help))
+    }
+
+    /// A metric set's histogram; its name and buckets were checked at
+    /// compile time.
+    #[must_use]
+    pub fn new_histogram<L: LabelSet>(
+        name: &'static str,
+        help: &'static str,
+        buckets: &[f64],
+    ) -> Histogram<L> {
+        Histogram::unchecked(Cow::Borrowed(name), Cow::Borrowed(help), buckets)
+    }
+
+    /// The global instance of a metric set, registered by whoever creates it.
+    pub fn metric_set<T: Send + Sync>(
+        cell: &'static OnceLock<T>,
+        build: impl FnOnce() -> T,
+        register: impl FnOnce(&'static T),
+    ) -> &'static T {
+        let mut created = false;
+        let set = cell.get_or_init(|| {
+            created = true;
+            build()
+        });
+        if created {
+            register(set);
+        }
+        set
+    }
     pub use linkme;
     pub use tracing;
 

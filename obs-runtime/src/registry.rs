@@ -40,6 +40,11 @@ pub(crate) trait Collect: Send + Sync {
     }
 }
 
+/// One function per `#[derive(MetricSet)]` type, which creates and
+/// registers its global instance.
+#[linkme::distributed_slice]
+pub static METRIC_SETS: [fn()];
+
 /// The family that counts, per metric, the label combinations refused by
 /// the series limit.
 pub const OVERFLOW_FAMILY: &str = "obs_cardinality_overflow_total";
@@ -118,17 +123,27 @@ impl Registry {
         names
     }
 
-    pub(crate) fn register_owned<T: Collect + 'static>(
+    /// Registers a metric that already lives in a `static` (a metric set's
+    /// field).
+    pub(crate) fn register_static(
         &self,
-        metric: T,
-    ) -> Result<&'static T, RegistryError> {
+        metric: &'static dyn Collect,
+    ) -> Result<(), RegistryError> {
         let mut owned = lock(&self.owned);
         let in_use = Self::names_in_use(&owned, &lock(&self.foreign));
         if let Some(dup) = metric.names().into_iter().find(|n| in_use.contains(n)) {
             return Err(RegistryError::Duplicate(dup));
         }
+        owned.push(metric);
+        Ok(())
+    }
+
+    pub(crate) fn register_owned<T: Collect + 'static>(
+        &self,
+        metric: T,
+    ) -> Result<&'static T, RegistryError> {
         let leaked: &'static T = Box::leak(Box::new(metric));
-        owned.push(leaked);
+        self.register_static(leaked)?;
         Ok(leaked)
     }
 
@@ -159,6 +174,11 @@ impl Registry {
 
     /// Call sites and metrics registered at run time: what obs itself holds.
     fn collect_own(&self, sink: &mut dyn Sink) {
+        // Metric sets declared anywhere register on first use; make sure
+        // they all have, so their series are in the first scrape.
+        for force in METRIC_SETS {
+            force();
+        }
         callsite::collect_all(sink);
         // Copied out so a metric's collect never runs under the lock.
         let owned: Vec<&'static dyn Collect> = lock(&self.owned).clone();

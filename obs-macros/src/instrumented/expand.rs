@@ -285,7 +285,13 @@ impl Model {
             vis,
             sig,
             block,
+            ..
         } = func;
+        // Inner attributes (`#![allow(..)]` in the body) stay at the top of
+        // the body; the rest go before the function.
+        let (inner, attrs): (Vec<_>, Vec<_>) = attrs
+            .iter()
+            .partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
         let checks = self.checks();
         let base = &self.base;
         let function = sig.ident.to_string();
@@ -382,6 +388,7 @@ impl Model {
         quote! {
             #(#attrs)*
             #vis #sig {
+                #(#inner)*
                 #checks
                 #(#typed_labels)*
                 #[#krate::__private::linkme::distributed_slice(#krate::__private::CALL_SITES)]

@@ -516,6 +516,21 @@ impl Histogram<()> {
 
 metric_common!(Histogram, HistogramHandle, HistogramCell);
 
+/// A metric that a derived metric set registers. Not a public API.
+#[doc(hidden)]
+pub trait MetricMember {
+    /// Registers the metric, logging a refusal (a name taken already).
+    fn register_member(&'static self);
+}
+
+impl<T: Collect + 'static> MetricMember for T {
+    fn register_member(&'static self) {
+        if let Err(e) = registry::global().register_static(self) {
+            tracing::warn!("metric set not fully exposed: {e}");
+        }
+    }
+}
+
 impl<L: LabelSet> Collect for Counter<L> {
     fn names(&self) -> Vec<String> {
         vec![self.family.name.to_string()]
