@@ -279,7 +279,9 @@ impl CallSite {
                     let mut values = vec![String::new(); self.meta.arg_labels.len()];
                     for (slot, label) in values.iter_mut().zip(self.meta.arg_labels).rev() {
                         let value = (label.value_at)(rest % label.cardinality);
-                        *slot = value.unwrap_or(crate::schema::OVERFLOW_VALUE).to_owned();
+                        value
+                            .unwrap_or(crate::schema::OVERFLOW_VALUE)
+                            .clone_into(slot);
                         rest /= label.cardinality;
                     }
                     (values, series)

@@ -45,7 +45,7 @@ pub use labels::{LabelSet, LabelValue};
 ///
 /// # Variant attributes
 /// - `#[label(rename = "value")]`: the rendered value (default: the
-///   variant's name in snake_case, `HalfOpen` → `half_open`).
+///   variant's name in `snake_case`, `HalfOpen` → `half_open`).
 ///
 /// # Outputs
 /// `impl LabelValue` with `CARDINALITY` = the number of variants, an

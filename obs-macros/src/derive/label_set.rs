@@ -56,7 +56,7 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
         return with_item(&e, TokenStream::new());
     }
     let idents: Vec<_> = fields.iter().filter_map(|f| f.ident.as_ref()).collect();
-    let names: Vec<String> = idents.iter().map(|i| i.to_string()).collect();
+    let names: Vec<String> = idents.iter().map(ToString::to_string).collect();
     let types: Vec<_> = fields.iter().map(|f| &f.ty).collect();
     let checks = idents
         .iter()

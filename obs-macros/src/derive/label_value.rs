@@ -88,7 +88,6 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
     quote! {
         const _: () = { #(#checks)* };
 
-        #[automatically_derived]
         impl #name {
             /// How many values this label has: its variants.
             pub const COUNT: usize = #count;

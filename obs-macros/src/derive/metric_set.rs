@@ -282,7 +282,6 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
         "The process-wide `{name}`, created and registered on first use or on the first scrape, whichever comes first."
     );
     quote_spanned! {span=>
-        #[automatically_derived]
         impl #name {
             #[doc = #global_doc]
             ///

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -60,9 +60,30 @@ impl NewCell for HistogramCell {
 
 type Entry<C> = (Box<[Box<str>]>, &'static C);
 
+/// The table's keys are hashes already; hashing them again would cost as
+/// much as the lookup itself.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyIsHash(u64);
+
+impl Hasher for KeyIsHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 #[derive(Debug)]
 struct Table<C: 'static> {
-    by_hash: HashMap<u64, Vec<Entry<C>>>,
+    by_hash: HashMap<u64, Vec<Entry<C>>, BuildHasherDefault<KeyIsHash>>,
     len: usize,
 }
 
@@ -70,9 +91,26 @@ struct Table<C: 'static> {
 /// the cap, every new combination lands in one overflow series whose labels
 /// all read `__overflow__`, the drop is counted, and a warning naming the
 /// metric is logged at most once a minute. The map never grows past the cap.
+/// FNV-1a over the values, each followed by a 0xff separator (a byte UTF-8
+/// never contains), from a per-family random seed. Short label values make
+/// `SipHash`'s setup cost dominate; FNV is what `prometheus` uses too. The map
+/// is capped, so colliding keys can slow one metric's lookups but never grow
+/// its memory.
+fn hash_values(seed: u64, values: &[&str]) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h = seed;
+    for v in values {
+        for b in v.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+        }
+        h = (h ^ 0xff).wrapping_mul(PRIME);
+    }
+    h
+}
+
 #[derive(Debug)]
 pub(crate) struct Dynamic<C: 'static> {
-    hasher: RandomState,
+    seed: u64,
     table: RwLock<Table<C>>,
     cap: usize,
     overflow: C,
@@ -89,9 +127,9 @@ fn now_secs() -> u64 {
 impl<C: NewCell> Dynamic<C> {
     pub(crate) fn new(layout: &C::Layout, cap: usize) -> Self {
         Self {
-            hasher: RandomState::new(),
+            seed: RandomState::new().hash_one(0xcbf2_9ce4_8422_2325_u64),
             table: RwLock::new(Table {
-                by_hash: HashMap::new(),
+                by_hash: HashMap::default(),
                 len: 0,
             }),
             cap,
@@ -113,7 +151,7 @@ impl<C: NewCell> Dynamic<C> {
             *slot = truncate_label_value(v);
         }
         let values = &cut[..n];
-        let hash = self.hasher.hash_one(values);
+        let hash = hash_values(self.seed, values);
         let same = |e: &&Entry<C>| {
             e.0.len() == values.len() && e.0.iter().zip(values).all(|(a, b)| **a == **b)
         };
