@@ -327,16 +327,27 @@ impl CallGuard {
         self.outcome.set(Outcome::Ok);
     }
 
-    /// Marks the call as failed, with the error's text for the span.
-    pub fn fail(&self, error: Option<&dyn Display>) {
+    /// Marks the call as failed. With a listening span, sets the
+    /// OpenTelemetry error status and records an `exception` event carrying
+    /// the error's type and text, both redacted of secrets.
+    pub fn fail(&self, error: Option<&dyn Display>, error_type: &'static str) {
         self.outcome.set(Outcome::Error);
-        if !self.span.is_disabled() {
-            self.span.record("otel.status_code", "ERROR");
-            if let Some(error) = error {
-                let text = error.to_string();
-                self.span.record("otel.status_message", text.as_str());
-            }
+        if self.span.is_disabled() {
+            return;
         }
+        self.span.record("otel.status_code", "ERROR");
+        let text = error.map(ToString::to_string).unwrap_or_default();
+        let text = crate::redact::redact(&text);
+        if error.is_some() {
+            self.span.record("otel.status_message", &*text);
+        }
+        tracing::event!(
+            parent: &self.span,
+            tracing::Level::ERROR,
+            "exception.type" = error_type,
+            "exception.message" = &*text,
+            "exception"
+        );
     }
 }
 
@@ -419,7 +430,7 @@ impl<T, E: Display> SettleDisplay for &&&Probe<'_, Result<T, E>> {
     fn settle(&self, guard: &CallGuard) {
         match self.0 {
             Ok(_) => guard.succeed(),
-            Err(e) => guard.fail(Some(e)),
+            Err(e) => guard.fail(Some(e), std::any::type_name::<E>()),
         }
     }
 }
@@ -442,7 +453,7 @@ impl<T, E: Debug> SettleDebug for &&Probe<'_, Result<T, E>> {
     fn settle(&self, guard: &CallGuard) {
         match self.0 {
             Ok(_) => guard.succeed(),
-            Err(e) => guard.fail(Some(&DebugAsDisplay(e))),
+            Err(e) => guard.fail(Some(&DebugAsDisplay(e)), std::any::type_name::<E>()),
         }
     }
 }
@@ -457,7 +468,7 @@ impl<T, E> SettleResult for &Probe<'_, Result<T, E>> {
     fn settle(&self, guard: &CallGuard) {
         match self.0 {
             Ok(_) => guard.succeed(),
-            Err(_) => guard.fail(None),
+            Err(_) => guard.fail(None, std::any::type_name::<E>()),
         }
     }
 }

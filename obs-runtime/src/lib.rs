@@ -33,10 +33,17 @@
 
 mod callsite;
 pub mod encode;
+mod init;
 mod labels;
+pub mod log;
 pub mod metrics;
+pub mod redact;
 pub mod registry;
 pub mod schema;
+#[cfg(feature = "otlp")]
+pub mod trace;
+
+pub use init::{Builder, InitError, ObsGuard, init};
 
 pub use labels::{LabelSet, LabelValue};
 

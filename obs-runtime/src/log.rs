@@ -1,0 +1,426 @@
+//! Structured logs through `tracing-subscriber`: one JSON object per line in
+//! production, a readable line in development.
+//!
+//! Every event carries `timestamp` (RFC 3339, UTC), `level`, `target`,
+//! `message` and its fields; inside a span also `trace_id` and `span_id`
+//! (with the `otlp` feature) and `request_id` when a span in scope recorded
+//! one. Field values pass through [`crate::redact`]: a sensitive field name
+//! gives `"[REDACTED]"`, other strings have e-mail addresses, card numbers,
+//! tokens and the like replaced. Console output escapes control characters,
+//! so no message can forge a log line.
+//!
+//! ```
+//! use tracing_subscriber::layer::SubscriberExt as _;
+//!
+//! let (layer, _lines) = obs_runtime::log::capture(obs_runtime::log::LogFormat::Json);
+//! let subscriber = tracing_subscriber::registry().with(layer);
+//! tracing::subscriber::with_default(subscriber, || {
+//!     tracing::info!(password = "hunter2", "signed in as ada@example.com");
+//! });
+//! let line = &_lines.lines()[0];
+//! assert!(line.contains(r#""password":"[REDACTED]""#));
+//! assert!(line.contains("signed in as [EMAIL]"));
+//! ```
+
+use std::fmt::{self, Write as _};
+use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::redact;
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (production).
+    Json,
+    /// A readable line, coloured on a terminal (development).
+    Pretty,
+}
+
+/// Writes `t` as RFC 3339 in UTC with microseconds: `2026-11-23T15:41:32.123456Z`.
+pub(crate) fn rfc3339(out: &mut String, t: SystemTime) {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Days to civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let _ = write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3_600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_micros()
+    );
+}
+
+/// Appends `s` as a JSON string (with quotes); any input gives valid JSON.
+pub(crate) fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// The request id of a span, kept when the span records a `request_id` field.
+#[derive(Debug, Clone)]
+struct RequestId(String);
+
+/// Collects an event's fields, redacted, as JSON members or `key=value`.
+struct Fields<'a> {
+    format: LogFormat,
+    out: &'a mut String,
+    message: Option<String>,
+}
+
+impl Fields<'_> {
+    fn member(&mut self, name: &str) {
+        match self.format {
+            LogFormat::Json => {
+                self.out.push(',');
+                json_string(self.out, name);
+                self.out.push(':');
+            }
+            LogFormat::Pretty => {
+                self.out.push(' ');
+                self.out.push_str(name);
+                self.out.push('=');
+            }
+        }
+    }
+
+    fn text(&mut self, name: &str, value: &str) {
+        let value = redact::redact_field(name, value);
+        if name == "message" {
+            self.message = Some(value.into_owned());
+            return;
+        }
+        self.member(name);
+        match self.format {
+            LogFormat::Json => json_string(self.out, &value),
+            LogFormat::Pretty => {
+                let _ = write!(self.out, "{:?}", redact::escape_console(&value));
+            }
+        }
+    }
+
+    fn raw(&mut self, name: &str, value: &dyn fmt::Display) {
+        self.member(name);
+        let _ = write!(self.out, "{value}");
+    }
+}
+
+impl Visit for Fields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.text(field.name(), value);
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        // `message` arrives as `format_args!`, whose Debug is the text.
+        self.text(field.name(), &format!("{value:?}"));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.raw(field.name(), &value);
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.raw(field.name(), &value);
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.raw(field.name(), &value);
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if value.is_finite() {
+            self.raw(field.name(), &value);
+        } else {
+            // JSON has no NaN or infinity.
+            self.text(field.name(), &value.to_string());
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.text(field.name(), &value.to_string());
+    }
+}
+
+/// Keeps a span's `request_id`, so every event inside it can carry it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RequestIdLayer;
+
+struct FindRequestId(Option<String>);
+
+impl Visit for FindRequestId {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "request_id" {
+            self.0 = Some(value.to_owned());
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "request_id" {
+            self.0 = Some(format!("{value:?}").trim_matches('"').to_owned());
+        }
+    }
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for RequestIdLayer {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut find = FindRequestId(None);
+        attrs.record(&mut find);
+        if let (Some(rid), Some(span)) = (find.0, ctx.span(id)) {
+            span.extensions_mut().insert(RequestId(rid));
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let mut find = FindRequestId(None);
+        values.record(&mut find);
+        if let (Some(rid), Some(span)) = (find.0, ctx.span(id)) {
+            span.extensions_mut().replace(RequestId(rid));
+        }
+    }
+}
+
+/// The `tracing-subscriber` event formatter of obs.
+#[derive(Debug, Clone, Copy)]
+pub struct ObsFormat {
+    format: LogFormat,
+}
+
+impl ObsFormat {
+    /// A formatter for `format`.
+    ///
+    /// ```
+    /// let _json = obs_runtime::log::ObsFormat::new(obs_runtime::log::LogFormat::Json);
+    /// ```
+    #[must_use]
+    pub fn new(format: LogFormat) -> Self {
+        Self { format }
+    }
+}
+
+fn level_color(level: Level) -> &'static str {
+    match level {
+        Level::ERROR => "\x1b[31m",
+        Level::WARN => "\x1b[33m",
+        Level::INFO => "\x1b[32m",
+        Level::DEBUG => "\x1b[34m",
+        Level::TRACE => "\x1b[35m",
+    }
+}
+
+#[cfg(feature = "otlp")]
+fn trace_ids() -> Option<(String, String)> {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let current = tracing::Span::current();
+    if current.is_disabled() {
+        return None;
+    }
+    let cx = current.context();
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+}
+
+#[cfg(not(feature = "otlp"))]
+fn trace_ids() -> Option<(String, String)> {
+    None
+}
+
+impl<S, N> FormatEvent<S, N> for ObsFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let meta = event.metadata();
+        let request_id = ctx
+            .event_scope()
+            .and_then(|scope| scope.from_root().filter_map(|s| s.extensions().get::<RequestId>().cloned()).last());
+        let ids = trace_ids();
+        let mut line = String::with_capacity(256);
+        match self.format {
+            LogFormat::Json => {
+                line.push_str("{\"timestamp\":\"");
+                rfc3339(&mut line, SystemTime::now());
+                line.push_str("\",\"level\":\"");
+                line.push_str(meta.level().as_str());
+                line.push_str("\",\"target\":");
+                json_string(&mut line, meta.target());
+                let mut fields = Fields { format: self.format, out: &mut line, message: None };
+                event.record(&mut fields);
+                let message = fields.message.take().unwrap_or_default();
+                line.push_str(",\"message\":");
+                json_string(&mut line, &message);
+                if let Some((trace_id, span_id)) = &ids {
+                    let _ = write!(line, ",\"trace_id\":\"{trace_id}\",\"span_id\":\"{span_id}\"");
+                }
+                if let Some(RequestId(rid)) = &request_id {
+                    line.push_str(",\"request_id\":");
+                    json_string(&mut line, rid);
+                }
+                line.push('}');
+            }
+            LogFormat::Pretty => {
+                let ansi = writer.has_ansi_escapes();
+                rfc3339(&mut line, SystemTime::now());
+                line.push(' ');
+                if ansi {
+                    line.push_str(level_color(*meta.level()));
+                }
+                let _ = write!(line, "{:>5}", meta.level().as_str());
+                if ansi {
+                    line.push_str("\x1b[0m");
+                }
+                line.push(' ');
+                line.push_str(meta.target());
+                line.push_str(": ");
+                let mut rest = String::new();
+                let mut fields = Fields { format: self.format, out: &mut rest, message: None };
+                event.record(&mut fields);
+                let message = fields.message.take().unwrap_or_default();
+                line.push_str(&redact::escape_console(&message));
+                line.push_str(&rest);
+                if let Some(RequestId(rid)) = &request_id {
+                    let _ = write!(line, " request_id={:?}", redact::escape_console(rid));
+                }
+                if let Some((trace_id, _)) = &ids {
+                    let _ = write!(line, " trace_id={trace_id}");
+                }
+            }
+        }
+        writeln!(writer, "{line}")
+    }
+}
+
+/// Lines written by a [`capture`] layer.
+#[derive(Debug, Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// The lines written so far.
+    ///
+    /// ```
+    /// let (_layer, lines) = obs_runtime::log::capture(obs_runtime::log::LogFormat::Json);
+    /// assert!(lines.lines().is_empty());
+    /// ```
+    #[must_use]
+    pub fn lines(&self) -> Vec<String> {
+        let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        String::from_utf8_lossy(&bytes).lines().map(str::to_owned).collect()
+    }
+}
+
+/// A writer into a [`Captured`] buffer.
+#[derive(Debug)]
+pub struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = CaptureWriter;
+
+    fn make_writer(&'a self) -> CaptureWriter {
+        CaptureWriter(Arc::clone(&self.0))
+    }
+}
+
+/// The obs log layer in `format`, writing to `writer`, with the request-id
+/// layer. What [`crate::init()`] installs, for tests and custom setups.
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt as _;
+/// let layer = obs_runtime::log::layer(obs_runtime::log::LogFormat::Pretty, std::io::stderr);
+/// let _subscriber = tracing_subscriber::registry().with(layer);
+/// ```
+pub fn layer<S, W>(format: LogFormat, writer: W) -> impl tracing_subscriber::Layer<S> + Send + Sync + 'static
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::Layer as _;
+    let fmt = tracing_subscriber::fmt::layer()
+        .event_format(ObsFormat::new(format))
+        .with_writer(writer)
+        .with_ansi(format == LogFormat::Pretty && std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    RequestIdLayer.and_then(fmt)
+}
+
+/// A log layer writing into memory, and the handle to read the lines.
+///
+/// ```
+/// let (_layer, lines) = obs_runtime::log::capture::<tracing_subscriber::Registry>(obs_runtime::log::LogFormat::Json);
+/// assert!(lines.lines().is_empty());
+/// ```
+pub fn capture<S>(format: LogFormat) -> (impl tracing_subscriber::Layer<S> + Send + Sync + 'static, Captured)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let captured = Captured::default();
+    (layer(format, captured.clone()), captured)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn rfc3339_in_utc() {
+        let mut s = String::new();
+        rfc3339(&mut s, UNIX_EPOCH + Duration::new(1_795_448_492, 123_456_000));
+        assert_eq!(s, "2026-11-23T15:41:32.123456Z");
+        s.clear();
+        rfc3339(&mut s, UNIX_EPOCH + Duration::from_secs(951_782_400)); // leap day 2000
+        assert_eq!(s, "2000-02-29T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn json_strings_are_always_valid() {
+        let mut s = String::new();
+        json_string(&mut s, "a\"b\\c\nd\u{1}\u{2028}é");
+        assert_eq!(s, "\"a\\\"b\\\\c\\nd\\u0001\\u2028é\"");
+    }
+}

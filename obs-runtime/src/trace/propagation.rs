@@ -1,0 +1,88 @@
+//! W3C Trace Context and Baggage on HTTP headers: `traceparent`,
+//! `tracestate` and `baggage`.
+//!
+//! ```
+//! use obs_runtime::trace::propagation::{extract, inject};
+//!
+//! let mut incoming = http::HeaderMap::new();
+//! incoming.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
+//! incoming.insert("tracestate", "vendor=value".parse().unwrap());
+//! let cx = extract(&incoming);
+//!
+//! let mut outgoing = http::HeaderMap::new();
+//! inject(&cx, &mut outgoing);
+//! assert_eq!(outgoing["traceparent"], incoming["traceparent"]);
+//! assert_eq!(outgoing["tracestate"], "vendor=value");
+//! ```
+
+use opentelemetry::Context;
+use opentelemetry::propagation::{Extractor, Injector, TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+
+fn propagator() -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(vec![Box::new(TraceContextPropagator::new()), Box::new(BaggagePropagator::new())])
+}
+
+struct HeaderInjector<'a>(&'a mut http::HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        // A value the propagator produced is always a valid header; skip
+        // rather than panic if that ever changes.
+        if let (Ok(name), Ok(value)) =
+            (http::HeaderName::from_bytes(key.as_bytes()), http::HeaderValue::from_str(&value))
+        {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+/// Writes `cx`'s span context and baggage into `headers`.
+pub fn inject(cx: &Context, headers: &mut http::HeaderMap) {
+    propagator().inject_context(cx, &mut HeaderInjector(headers));
+}
+
+/// Reads a remote span context and baggage from `headers`. Malformed values
+/// (wrong length, version `ff`, all-zero ids, non-hex) are ignored: the
+/// context then has no remote parent.
+#[must_use]
+pub fn extract(headers: &http::HeaderMap) -> Context {
+    propagator().extract(&HeaderExtractor(headers))
+}
+
+/// Writes the current `tracing` span's context into `headers`, for an
+/// outgoing request.
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// obs_runtime::trace::propagation::inject_current(&mut headers);
+/// ```
+pub fn inject_current(headers: &mut http::HeaderMap) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    inject(&tracing::Span::current().context(), headers);
+}
+
+/// Makes `span` a child of the remote context in `headers`, for an incoming
+/// request.
+///
+/// ```
+/// let span = tracing::info_span!("GET /users/{id}");
+/// obs_runtime::trace::propagation::continue_from(&span, &http::HeaderMap::new());
+/// ```
+pub fn continue_from(span: &tracing::Span, headers: &http::HeaderMap) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    // An error only means the span is disabled or already started.
+    let _ = span.set_parent(extract(headers));
+}

@@ -1,0 +1,207 @@
+//! A real OTLP trace receiver for tests: the gRPC `TraceService` generated
+//! by `opentelemetry-proto` served by tonic, and the HTTP/protobuf endpoint
+//! (`POST /v1/traces`), both on loopback at a free port. Received spans are
+//! decoded and kept, with their resource attributes.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use prost::Message as _;
+
+/// One received span, flattened for assertions.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub name: String,
+    pub trace_id: String,
+    pub span_id: String,
+    pub parent_span_id: String,
+    /// 0 unset, 1 ok, 2 error.
+    pub status_code: i32,
+    pub status_message: String,
+    pub attributes: BTreeMap<String, String>,
+    pub events: Vec<(String, BTreeMap<String, String>)>,
+    pub resource: BTreeMap<String, String>,
+}
+
+fn text(v: Option<&opentelemetry_proto::tonic::common::v1::AnyValue>) -> String {
+    match v.and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => s.clone(),
+        Some(Value::IntValue(i)) => i.to_string(),
+        Some(Value::BoolValue(b)) => b.to_string(),
+        Some(Value::DoubleValue(d)) => d.to_string(),
+        Some(other) => format!("{other:?}"),
+        None => String::new(),
+    }
+}
+
+fn map(kvs: &[KeyValue]) -> BTreeMap<String, String> {
+    kvs.iter().map(|kv| (kv.key.clone(), text(kv.value.as_ref()))).collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Clone, Default)]
+pub struct Store(Arc<Mutex<Vec<Received>>>);
+
+impl Store {
+    fn add(&self, request: &ExportTraceServiceRequest) {
+        let mut spans = self.0.lock().unwrap();
+        for rs in &request.resource_spans {
+            let resource = rs.resource.as_ref().map(|r| map(&r.attributes)).unwrap_or_default();
+            for ss in &rs.scope_spans {
+                for s in &ss.spans {
+                    spans.push(Received {
+                        name: s.name.clone(),
+                        trace_id: hex(&s.trace_id),
+                        span_id: hex(&s.span_id),
+                        parent_span_id: hex(&s.parent_span_id),
+                        status_code: s.status.as_ref().map_or(0, |st| st.code),
+                        status_message: s.status.as_ref().map(|st| st.message.clone()).unwrap_or_default(),
+                        attributes: map(&s.attributes),
+                        events: s.events.iter().map(|e| (e.name.clone(), map(&e.attributes))).collect(),
+                        resource: resource.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    pub fn spans(&self) -> Vec<Received> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Waits until `pred` holds for the received spans, or the deadline.
+    pub fn wait_for(&self, deadline: Duration, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        let end = Instant::now() + deadline;
+        loop {
+            let spans = self.spans();
+            if pred(&spans) || Instant::now() >= end {
+                return spans;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+struct Service(Store);
+
+#[tonic::async_trait]
+impl TraceService for Service {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.0.add(request.get_ref());
+        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+    }
+}
+
+/// A running receiver; it stops with the test process.
+pub struct Receiver {
+    pub grpc: SocketAddr,
+    pub http: SocketAddr,
+    pub store: Store,
+}
+
+/// Binds a free loopback port for the gRPC server without starting it.
+pub fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+/// Starts the gRPC server on `grpc` (a free port from [`free_port`]) and the
+/// HTTP endpoint on another free port, each on a thread of its own.
+pub fn start_on(grpc: SocketAddr) -> Receiver {
+    let store = Store::default();
+    let grpc_store = store.clone();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(grpc).await.unwrap();
+            ready_tx.send(()).unwrap();
+            tonic::transport::Server::builder()
+                .add_service(TraceServiceServer::new(Service(grpc_store)))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+                .await
+                .unwrap();
+        });
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).expect("gRPC receiver did not start");
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let http = listener.local_addr().unwrap();
+    let http_store = store.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let store = http_store.clone();
+            std::thread::spawn(move || serve_http(conn, &store));
+        }
+    });
+    Receiver { grpc, http, store }
+}
+
+pub fn start() -> Receiver {
+    start_on(free_port())
+}
+
+/// HTTP/1.1 with keep-alive: `POST /v1/traces` with a protobuf body.
+fn serve_http(conn: std::net::TcpStream, store: &Store) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut writer = conn;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = header.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let status = if request_line.starts_with("POST /v1/traces ") {
+            match ExportTraceServiceRequest::decode(body.as_slice()) {
+                Ok(req) => {
+                    store.add(&req);
+                    "200 OK"
+                }
+                Err(_) => "400 Bad Request",
+            }
+        } else {
+            "404 Not Found"
+        };
+        let response = ExportTraceServiceResponse { partial_success: None }.encode_to_vec();
+        let head = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
+            response.len()
+        );
+        if writer.write_all(head.as_bytes()).and_then(|()| writer.write_all(&response)).is_err() {
+            return;
+        }
+    }
+}
