@@ -14,6 +14,7 @@
 
 mod ctxt;
 mod derive;
+mod health_check;
 mod instrumented;
 
 use proc_macro::TokenStream;
@@ -23,6 +24,13 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn instrumented(args: TokenStream, item: TokenStream) -> TokenStream {
     instrumented::expand(args.into(), item.into()).into()
+}
+
+/// Registers an `async fn` as a health check. Documented on its re-export,
+/// `obs_runtime::health_check`.
+#[proc_macro_attribute]
+pub fn health_check(args: TokenStream, item: TokenStream) -> TokenStream {
+    health_check::expand(args.into(), item.into()).into()
 }
 
 /// Derives `LabelValue` for a field-less enum. Documented on its re-export.

@@ -1,7 +1,7 @@
 //! # obs-runtime
 //!
-//! Compile-time checked Prometheus metrics and tracing spans for Rust
-//! services. Annotate a function, and every call is counted, timed and
+//! Compile-time checked Prometheus metrics, tracing spans and health probes
+//! for Rust services. Annotate a function, and every call is counted, timed and
 //! traced; misuse that would hurt in production (an unbounded label, a badly
 //! named metric, a secret recorded into a span) is a compile error.
 //!
@@ -31,8 +31,10 @@
 // do: sets are small `Copy`-like structs and enums, and the call reads well.
 #![allow(clippy::needless_pass_by_value)]
 
+pub mod access;
 mod callsite;
 pub mod encode;
+pub mod health;
 mod init;
 mod labels;
 pub mod log;
@@ -220,6 +222,69 @@ pub use obs_macros::MetricSet;
 /// ```
 pub use obs_macros::instrumented;
 
+/// Declares an `async fn` as a health check that a Kubernetes probe runs.
+///
+/// ```text
+/// #[health_check("name", timeout = "2s", kind = "readiness", critical = true)]
+/// ```
+///
+/// # Attribute options
+/// | option | meaning | default |
+/// |---|---|---|
+/// | `"name"` (first, required) | the check's name: its key in the report, its URL (`/readyz/<name>`), its `check` label; lower-case letters, digits, `_`, `-` | — |
+/// | `timeout = "250ms" \| "2s" \| "1m"` | how long one run may take; a whole number and a unit with no space, at most 60 s, checked at compile time | `"1s"` |
+/// | `kind = "readiness" \| "liveness" \| "startup"` | the probe that runs it: `/readyz`, `/livez` or `/startupz` | `"readiness"` |
+/// | `critical = false` | a failure makes the probe `warn` (HTTP 200) instead of `fail` (503) | `true` |
+/// | `crate = "path"` | where `obs_runtime` is, for renamed dependencies | `::obs_runtime` |
+///
+/// # The function
+/// An `async fn` with no arguments, outside `impl` blocks, returning
+/// `Result<(), E>` or `Result<Observed, E>` where `E: Display` (its text
+/// becomes the failure's `output`, redacted of secrets) and
+/// [`Observed`](health::Observed) reports a measured value and unit. The
+/// future must be `Send`. The runner gives it nothing: reach shared state,
+/// such as a connection pool, through a `static` that `main` fills (a
+/// `OnceLock<Pool>`), and fail while it is empty.
+///
+/// # What it generates
+/// The function stays as written, callable as before. Beside it, a
+/// [`RegisteredCheck`](health::RegisteredCheck) in a link-time distributed
+/// slice, so every probe knows the check from start-up with no wiring;
+/// `const` items that check the name, timeout and kind against
+/// [`schema`] at compile time; and the source location, so two checks of
+/// the same name are reported with both locations
+/// ([`health::validate`], the router, and a failing report).
+///
+/// Each run happens in its own task under the timeout (a timeout fails
+/// with "timed out after 2s"; a panic fails with its message), its result
+/// is cached for the TTL, and it sets `health_check_status{check,kind}`
+/// and `health_check_duration_seconds{check}`.
+///
+/// # Example
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use obs_runtime::health::{self, Observed, Probe};
+/// use obs_runtime::health_check;
+///
+/// #[health_check("doc_queue", timeout = "250ms")]
+/// async fn queue() -> Result<(), std::io::Error> {
+///     Ok(())
+/// }
+///
+/// #[health_check("doc_spool", kind = "liveness", critical = false)]
+/// async fn spool() -> Result<Observed, String> {
+///     Ok(Observed::new(12.0, "percent"))
+/// }
+///
+/// let ready = health::report(Probe::Readiness).await;
+/// assert_eq!(ready.check("doc_queue").unwrap().status(), health::Status::Pass);
+/// let live = health::report(Probe::Liveness).await;
+/// assert!(live.check("doc_queue").is_none(), "liveness runs liveness checks only");
+/// assert_eq!(live.check("doc_spool").unwrap().observed().unwrap().value(), 12.0);
+/// # }
+/// ```
+pub use obs_macros::health_check;
+
 /// The Prometheus text exposition (format 0.0.4) of every metric in the
 /// program: instrumented functions, registered metrics and registered
 /// `prometheus` crate collectors.
@@ -240,6 +305,11 @@ pub mod __private {
     pub use crate::callsite::{
         ArgLabel, CALL_SITES, CallGuard, CallSite, CallSiteMeta, Outcome, Probe, SettleDebug,
         SettleDisplay, SettleOther, SettleResult, Timed, TypedLabel,
+    };
+    pub use crate::health::Probe as HealthProbe;
+    pub use crate::health::private::{
+        CheckFuture, CheckMeta, CheckOutcome, CheckReturn, HEALTH_CHECKS, RegisteredCheck,
+        boxed_check,
     };
     use crate::labels::LabelSet;
     pub use crate::labels::LabelValue;

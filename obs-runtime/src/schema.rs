@@ -628,6 +628,141 @@ pub const fn check_buckets(bounds: &[f64]) -> Option<&'static str> {
     None
 }
 
+/// Longest health check name, in bytes.
+pub const MAX_HEALTH_CHECK_NAME_LEN: usize = 64;
+
+/// Longest timeout a health check may have, in milliseconds (60 s). A check
+/// that takes longer answers a probe that Kubernetes gave up on long ago.
+pub const MAX_HEALTH_CHECK_TIMEOUT_MS: u64 = 60_000;
+
+/// The timeout of a health check that names none, in milliseconds.
+pub const DEFAULT_HEALTH_CHECK_TIMEOUT_MS: u64 = 1_000;
+
+/// Checks a health check's name, which appears in URLs (`/readyz/<name>`),
+/// in `?exclude=<name>` and as the `check` label value: 1 to 64 bytes of
+/// lower-case ASCII letters, digits, `_` and `-`, starting with a letter.
+///
+/// ```
+/// use obs_runtime::schema::check_health_check_name;
+/// assert!(check_health_check_name("database").is_none());
+/// assert!(check_health_check_name("redis-cache").is_none());
+/// assert!(check_health_check_name("Database").is_some());
+/// assert!(check_health_check_name("").is_some());
+/// ```
+#[must_use]
+pub const fn check_health_check_name(name: &str) -> Option<&'static str> {
+    let b = name.as_bytes();
+    if b.is_empty() {
+        return Some(
+            "a health check's name can't be empty: name the dependency it checks, such as `#[health_check(\"database\")]`",
+        );
+    }
+    if b.len() > MAX_HEALTH_CHECK_NAME_LEN {
+        return Some("a health check's name may be at most 64 bytes long: shorten it");
+    }
+    if !b[0].is_ascii_lowercase() {
+        return Some(
+            "a health check's name starts with a lower-case letter: write `\"database\"` or `\"redis-cache\"`",
+        );
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-') {
+            return Some(
+                "a health check's name is made of lower-case letters, digits, `_` and `-`, because it appears in URLs (`/readyz/<name>`) and as a metric label: write `\"redis-cache\"` rather than `\"Redis Cache\"`",
+            );
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Parses a health check's timeout: a whole number followed, with no space,
+/// by `ms`, `s` or `m`; more than zero and at most 60 s. Returns the
+/// milliseconds, or the rule the text breaks.
+///
+/// ```
+/// use obs_runtime::schema::parse_health_timeout;
+/// assert_eq!(parse_health_timeout("250ms"), Ok(250));
+/// assert_eq!(parse_health_timeout("2s"), Ok(2_000));
+/// assert_eq!(parse_health_timeout("1m"), Ok(60_000));
+/// assert!(parse_health_timeout("2 s").is_err());
+/// assert!(parse_health_timeout("2x").is_err());
+/// assert!(parse_health_timeout("90s").is_err());
+/// ```
+///
+/// # Errors
+/// The message of the rule the text breaks, with the fix.
+pub const fn parse_health_timeout(text: &str) -> Result<u64, &'static str> {
+    const SHAPE: &str = "a health check's timeout is a whole number followed by `ms`, `s` or `m`, with no space: `timeout = \"250ms\"`, `\"2s\"` or `\"1m\"`";
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut value: u64 = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        value = match value.checked_mul(10) {
+            Some(v) => match v.checked_add((b[i] - b'0') as u64) {
+                Some(v) => v,
+                None => return Err(TIMEOUT_TOO_LONG),
+            },
+            None => return Err(TIMEOUT_TOO_LONG),
+        };
+        i += 1;
+    }
+    if i == 0 {
+        return Err(SHAPE);
+    }
+    let unit_ms: u64 = if i + 2 == b.len() && b[i] == b'm' && b[i + 1] == b's' {
+        1
+    } else if i + 1 == b.len() && b[i] == b's' {
+        1_000
+    } else if i + 1 == b.len() && b[i] == b'm' {
+        60_000
+    } else {
+        return Err(SHAPE);
+    };
+    let Some(ms) = value.checked_mul(unit_ms) else {
+        return Err(TIMEOUT_TOO_LONG);
+    };
+    if ms == 0 {
+        return Err(
+            "a health check's timeout must be more than zero: a check needs time to answer, such as `timeout = \"500ms\"`",
+        );
+    }
+    if ms > MAX_HEALTH_CHECK_TIMEOUT_MS {
+        return Err(TIMEOUT_TOO_LONG);
+    }
+    Ok(ms)
+}
+
+const TIMEOUT_TOO_LONG: &str = "a health check's timeout may be at most 60s: a probe that waits longer has already been given up on by Kubernetes (its `timeoutSeconds`), so fail fast and let the next probe try again, for example `timeout = \"2s\"`";
+
+/// Message for an unknown health check `kind`; it lists the valid ones.
+pub const UNKNOWN_HEALTH_KIND: &str = "unknown health check kind: use \"readiness\" (the default: a dependency the service needs to serve traffic), \"liveness\" (the process itself is stuck and must be restarted) or \"startup\" (start-up work such as migrations is done)";
+
+/// The probe a health check's `kind` names: `readiness`, `liveness` or
+/// `startup`.
+///
+/// ```
+/// use obs_runtime::{health::Probe, schema::health_check_kind};
+/// assert_eq!(health_check_kind("liveness"), Some(Probe::Liveness));
+/// assert_eq!(health_check_kind("ready"), None);
+/// ```
+#[must_use]
+pub const fn health_check_kind(kind: &str) -> Option<crate::health::Probe> {
+    use crate::health::Probe;
+    let b = kind.as_bytes();
+    if bytes_eq(b, b"readiness") {
+        Some(Probe::Readiness)
+    } else if bytes_eq(b, b"liveness") {
+        Some(Probe::Liveness)
+    } else if bytes_eq(b, b"startup") {
+        Some(Probe::Startup)
+    } else {
+        None
+    }
+}
+
 /// Cuts a label value to at most [`MAX_LABEL_VALUE_LEN`] bytes, on a UTF-8
 /// character boundary.
 ///
@@ -704,6 +839,39 @@ mod tests {
         assert!(check_buckets(&[1.0; 33]).is_some());
         let many: Vec<f64> = (1..=32).map(f64::from).collect();
         assert!(check_buckets(&many).is_none());
+    }
+
+    #[test]
+    fn health_timeouts() {
+        assert_eq!(parse_health_timeout("60s"), Ok(60_000));
+        assert_eq!(parse_health_timeout("60000ms"), Ok(60_000));
+        for bad in [
+            "",
+            "s",
+            "2",
+            "2 s",
+            " 2s",
+            "2x",
+            "2S",
+            "1.5s",
+            "61s",
+            "2m",
+            "0ms",
+            "99999999999999999999s",
+        ] {
+            assert!(parse_health_timeout(bad).is_err(), "{bad:?} passed");
+        }
+    }
+
+    #[test]
+    fn health_check_names() {
+        for good in ["db", "redis-cache", "disk_space", "s3"] {
+            assert!(check_health_check_name(good).is_none(), "{good} refused");
+        }
+        for bad in ["", "Db", "1db", "-db", "a b", "a/b", "a.b"] {
+            assert!(check_health_check_name(bad).is_some(), "{bad:?} passed");
+        }
+        assert!(check_health_check_name(&"a".repeat(65)).is_some());
     }
 
     #[test]

@@ -1,0 +1,173 @@
+//! Checks the function's signature and generates the registration.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::{ItemFn, LitStr, ReturnType};
+
+use super::attr::Options;
+use crate::ctxt::Ctxt;
+
+/// Everything needed to register the check.
+pub(super) struct Model {
+    krate: syn::Path,
+    name: LitStr,
+    timeout: Option<LitStr>,
+    kind: Option<LitStr>,
+    critical: bool,
+}
+
+/// Reports what the runner can't call: a sync function, arguments,
+/// generics, a missing return type. Returns whether the signature is
+/// usable.
+pub(super) fn check_signature(cx: &mut Ctxt, func: &ItemFn) -> bool {
+    let sig = &func.sig;
+    let name = &sig.ident;
+    let mut ok = true;
+    if sig.asyncness.is_none() {
+        cx.error(
+            sig.fn_token,
+            format_args!("a health check is an `async fn`: the runner awaits it under its timeout; write `async fn {name}()`"),
+        );
+        ok = false;
+    }
+    if !sig.inputs.is_empty() {
+        cx.error(
+            &sig.inputs,
+            "a health check takes no arguments: the runner has none to give; reach shared state such as a pool through a `static` that `main` fills (`static POOL: OnceLock<Pool>`)",
+        );
+        ok = false;
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        cx.error(
+            &sig.generics,
+            "a health check can't be generic: the runner calls it with no types to choose; write a concrete function",
+        );
+        ok = false;
+    }
+    if let Some(c) = &sig.constness {
+        cx.error(c, "a health check can't be a `const fn`");
+        ok = false;
+    }
+    if let ReturnType::Default = sig.output {
+        cx.error(
+            name,
+            format_args!("a health check returns `Result<(), E>` or `Result<Observed, E>` with `E: Display`: write `async fn {name}() -> Result<(), MyError>`"),
+        );
+        ok = false;
+    }
+    ok
+}
+
+impl Model {
+    pub(super) fn new(options: Options) -> Option<Self> {
+        Some(Self {
+            krate: options
+                .krate
+                .unwrap_or_else(|| syn::parse_quote!(::obs_runtime)),
+            name: options.name?,
+            timeout: options.timeout,
+            kind: options.kind,
+            critical: options.critical.is_none_or(|b| b.value),
+        })
+    }
+
+    /// `const` items that run the runtime's schema checks at the user's
+    /// tokens, and the values they checked. Each rule is an item of its
+    /// own, and the value falls back to the default on error, so a broken
+    /// rule is one error and not also an "erroneous constant" wherever the
+    /// value is used.
+    fn checks(&self) -> TokenStream {
+        let krate = &self.krate;
+        let schema = quote!(#krate::__private::schema);
+        let name = &self.name;
+        let mut out = quote_spanned! {name.span()=>
+            const _: () = if let ::core::option::Option::Some(rule) = #schema::check_health_check_name(#name) {
+                ::core::panic!("{}", rule)
+            };
+        };
+        out.extend(match &self.timeout {
+            None => quote!(const __OBS_TIMEOUT_MS: u64 = #schema::DEFAULT_HEALTH_CHECK_TIMEOUT_MS;),
+            Some(timeout) => {
+                let rule = quote_spanned! {timeout.span()=>
+                    const _: () = if let ::core::result::Result::Err(rule) = #schema::parse_health_timeout(#timeout) {
+                        ::core::panic!("{}", rule)
+                    };
+                };
+                quote! {
+                    #rule
+                    const __OBS_TIMEOUT_MS: u64 = match #schema::parse_health_timeout(#timeout) {
+                        ::core::result::Result::Ok(ms) => ms,
+                        ::core::result::Result::Err(_) => #schema::DEFAULT_HEALTH_CHECK_TIMEOUT_MS,
+                    };
+                }
+            }
+        });
+        out.extend(match &self.kind {
+            None => quote!(const __OBS_KIND: #krate::__private::HealthProbe = #krate::__private::HealthProbe::Readiness;),
+            Some(kind) => {
+                let rule = quote_spanned! {kind.span()=>
+                    const _: () = if #schema::health_check_kind(#kind).is_none() {
+                        ::core::panic!("{}", #schema::UNKNOWN_HEALTH_KIND)
+                    };
+                };
+                quote! {
+                    #rule
+                    const __OBS_KIND: #krate::__private::HealthProbe = match #schema::health_check_kind(#kind) {
+                        ::core::option::Option::Some(kind) => kind,
+                        ::core::option::Option::None => #krate::__private::HealthProbe::Readiness,
+                    };
+                }
+            }
+        });
+        out
+    }
+
+    pub(super) fn expand(&self, func: &ItemFn) -> TokenStream {
+        let krate = &self.krate;
+        let ident = &func.sig.ident;
+        let name = &self.name;
+        let critical = self.critical;
+        let checks = self.checks();
+        // The conversion is spanned at the return type, so a type the
+        // runner can't read is reported there, with the trait's message.
+        let convert = match &func.sig.output {
+            ReturnType::Type(_, ty) => {
+                let span = syn::spanned::Spanned::span(&**ty);
+                quote_spanned! {span=>
+                    <#ty as #krate::__private::CheckReturn>::into_outcome(#ident().await)
+                }
+            }
+            ReturnType::Default => {
+                quote!(#krate::__private::CheckReturn::into_outcome(#ident().await))
+            }
+        };
+        let at = ident.span();
+        let location =
+            quote_spanned! {at=> ::core::file!(), line: ::core::line!(), column: ::core::column!()};
+        quote! {
+            #func
+
+            #[doc(hidden)]
+            const _: () = {
+                #checks
+
+                fn __obs_run() -> #krate::__private::CheckFuture {
+                    #krate::__private::boxed_check(async { #convert })
+                }
+
+                #[#krate::__private::linkme::distributed_slice(#krate::__private::HEALTH_CHECKS)]
+                #[linkme(crate = #krate::__private::linkme)]
+                static __OBS_HEALTH_CHECK: #krate::__private::RegisteredCheck =
+                    #krate::__private::RegisteredCheck::new(#krate::__private::CheckMeta {
+                        name: #name,
+                        kind: __OBS_KIND,
+                        critical: #critical,
+                        timeout_ms: __OBS_TIMEOUT_MS,
+                        run: __obs_run,
+                        file: #location,
+                        module: ::core::module_path!(),
+                    });
+            };
+        }
+    }
+}
