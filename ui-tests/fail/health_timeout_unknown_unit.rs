@@ -1,0 +1,8 @@
+use obs_runtime::health_check;
+
+#[health_check("database", timeout = "2x")]
+async fn database() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {}
