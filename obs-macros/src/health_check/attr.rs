@@ -122,7 +122,7 @@ impl Options {
                 match value(cx, meta, EXAMPLE)? {
                     Some(Lit::Str(s)) => set_once(cx, &mut self.kind, key, s),
                     Some(other) => {
-                        cx.error(other, format_args!("`kind` takes a string: `{EXAMPLE}`"))
+                        cx.error(other, format_args!("`kind` takes a string: `{EXAMPLE}`"));
                     }
                     None => {}
                 }
@@ -146,7 +146,7 @@ impl Options {
                         Err(_) => cx.error(&s, format_args!("`crate` takes a path: `{EXAMPLE}`")),
                     },
                     Some(other) => {
-                        cx.error(other, format_args!("`crate` takes a string: `{EXAMPLE}`"))
+                        cx.error(other, format_args!("`crate` takes a string: `{EXAMPLE}`"));
                     }
                     None => {}
                 }

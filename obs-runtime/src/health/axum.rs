@@ -51,7 +51,6 @@ const PATHS: &[&str] = &[
 /// let app: axum::Router = obs_runtime::health::axum::router();
 /// # drop(app);
 /// ```
-#[must_use]
 pub fn router() -> Router {
     router_with(Health::global())
 }
@@ -68,7 +67,6 @@ pub fn router() -> Router {
 /// let app = obs_runtime::health::axum::router_with(Arc::new(Health::new(HealthConfig::default())));
 /// # drop(app);
 /// ```
-#[must_use]
 pub fn router_with(health: Arc<Health>) -> Router {
     if let Err(dup) = super::validate() {
         panic!("{dup}");

@@ -92,29 +92,10 @@ impl Health {
             (None, None) => Selection::All,
         };
         let cache_control = format!("max-age={}", self.config.ttl.as_secs());
-        if let Selection::One(probe, name) = selection {
-            if self.select(selection).is_none() {
-                let what = probe.map_or("health check".to_owned(), |p| format!("{p} check"));
-                let mut body = String::from("{\"status\":\"fail\",\"output\":\"no ");
-                body.push_str(&what);
-                body.push_str(" is named ");
-                // Echo the name only when it could be a check's name, so a
-                // crafted URL can't write into the body.
-                if crate::schema::check_health_check_name(name).is_none() {
-                    body.push_str("\\\"");
-                    body.push_str(name);
-                    body.push_str("\\\"");
-                } else {
-                    body.push_str("so");
-                }
-                body.push_str("\"}");
-                return Some(HealthResponse {
-                    status: 404,
-                    content_type: CONTENT_TYPE,
-                    cache_control,
-                    body,
-                });
-            }
+        if let Selection::One(probe, name) = selection
+            && Self::select(selection).is_none()
+        {
+            return Some(not_found(probe, name, cache_control));
         }
         let report = self.run(selection, &exclude).await;
         let body = if self.reveals_reasons_to(peer) {
@@ -128,6 +109,24 @@ impl Health {
             cache_control,
             body,
         })
+    }
+}
+
+/// The 404 of a single-check path whose probe has no check of that name.
+fn not_found(probe: Option<Probe>, name: &str, cache_control: String) -> HealthResponse {
+    let what = probe.map_or("health check".to_owned(), |p| format!("{p} check"));
+    // Echo the name only when it could be a check's name, so a crafted URL
+    // can't write into the body.
+    let named = if crate::schema::check_health_check_name(name).is_none() {
+        format!("\\\"{name}\\\"")
+    } else {
+        "so".to_owned()
+    };
+    HealthResponse {
+        status: 404,
+        content_type: CONTENT_TYPE,
+        cache_control,
+        body: format!("{{\"status\":\"fail\",\"output\":\"no {what} is named {named}\"}}"),
     }
 }
 

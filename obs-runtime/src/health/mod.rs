@@ -448,7 +448,7 @@ impl Health {
 
     /// The checks a selection names, with their slot index; `None` when a
     /// single check was asked for and there is none of that name.
-    fn select(&self, selection: Selection<'_>) -> Option<Vec<(usize, &'static RegisteredCheck)>> {
+    fn select(selection: Selection<'_>) -> Option<Vec<(usize, &'static RegisteredCheck)>> {
         let all = registry::HEALTH_CHECKS.iter().enumerate();
         let picked: Vec<_> = match selection {
             Selection::Probe(probe) => all.filter(|(_, c)| c.kind() == probe).collect(),
@@ -486,7 +486,7 @@ impl Health {
                 version,
             );
         }
-        let Some(picked) = self.select(selection) else {
+        let Some(picked) = Self::select(selection) else {
             return HealthReport::new(Vec::new(), Vec::new(), version);
         };
         let mut notes = Vec::new();

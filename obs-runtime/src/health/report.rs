@@ -266,10 +266,10 @@ fn strip_credentials(text: &str) -> Cow<'_, str> {
             .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'')
             .map_or(text.len(), |e| start + e);
         let authority = &text[start..end];
-        if let Some(at) = authority.rfind('@') {
-            if let Some(colon) = authority[..at].find(':') {
-                masks.push((start + colon + 1, start + at));
-            }
+        if let Some(at) = authority.rfind('@')
+            && let Some(colon) = authority[..at].find(':')
+        {
+            masks.push((start + colon + 1, start + at));
         }
         search = end;
     }

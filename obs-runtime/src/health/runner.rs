@@ -120,9 +120,9 @@ async fn run_once(check: &'static RegisteredCheck, tx: watch::Sender<Option<RunR
 /// `250ms`, `2s`, `1m`: the timeout as it was most likely written.
 pub(crate) fn format_timeout(timeout: Duration) -> String {
     let ms = timeout.as_millis();
-    if ms >= 60_000 && ms % 60_000 == 0 {
+    if ms >= 60_000 && ms.is_multiple_of(60_000) {
         format!("{}m", ms / 60_000)
-    } else if ms >= 1_000 && ms % 1_000 == 0 {
+    } else if ms >= 1_000 && ms.is_multiple_of(1_000) {
         format!("{}s", ms / 1_000)
     } else {
         format!("{ms}ms")
