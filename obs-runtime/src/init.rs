@@ -31,6 +31,8 @@ use crate::trace::{SamplerChoice, SpanExport};
 /// What the environment asked for, after validation.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
+    /// `OTEL_SDK_DISABLED`: only traces have something to disable.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) disabled: bool,
     pub(crate) resource: Vec<(String, String)>,
     #[cfg(feature = "otlp")]
