@@ -371,8 +371,13 @@ impl Captured {
     /// The lines written so far.
     ///
     /// ```
-    /// let (_layer, lines) = obs_runtime::log::capture(obs_runtime::log::LogFormat::Json);
+    /// use tracing_subscriber::layer::SubscriberExt as _;
+    ///
+    /// let (layer, lines) = obs_runtime::log::capture(obs_runtime::log::LogFormat::Pretty);
     /// assert!(lines.lines().is_empty());
+    /// let subscriber = tracing_subscriber::registry().with(layer);
+    /// tracing::subscriber::with_default(subscriber, || tracing::warn!(attempt = 3, "retrying"));
+    /// assert!(lines.lines()[0].ends_with("retrying attempt=3"));
     /// ```
     #[must_use]
     pub fn lines(&self) -> Vec<String> {
@@ -470,7 +475,10 @@ mod tests {
         );
         assert_eq!(s, "2026-11-23T15:41:32.123456Z");
         s.clear();
-        rfc3339(&mut s, UNIX_EPOCH + Duration::from_hours(951_782_400 / 3_600)); // leap day 2000
+        rfc3339(
+            &mut s,
+            UNIX_EPOCH + Duration::from_hours(951_782_400 / 3_600),
+        ); // leap day 2000
         assert_eq!(s, "2000-02-29T00:00:00.000000Z");
     }
 
