@@ -432,6 +432,17 @@ impl Builder {
             mut warnings,
             writer,
         } = self;
+        let resource = |key: &str| {
+            settings
+                .resource
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        crate::process::set_build_info(
+            resource("service.name").unwrap_or("unknown"),
+            resource("service.version").unwrap_or("unknown"),
+        );
         let writer = writer.unwrap_or_else(|| {
             tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)
         });

@@ -37,6 +37,7 @@ mod init;
 mod labels;
 pub mod log;
 pub mod metrics;
+pub mod process;
 pub mod redact;
 pub mod registry;
 pub mod schema;
