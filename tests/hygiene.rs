@@ -2,7 +2,38 @@
 //! set: `cargo clippy --all-targets -- -D warnings` checks this file.
 #![deny(warnings, clippy::pedantic, unused_qualifications)]
 
-use obs_runtime::instrumented;
+use obs_runtime::metrics::{Counter, Gauge, Histogram};
+use obs_runtime::{LabelSet, LabelValue, MetricSet, instrumented};
+
+/// A cache.
+#[derive(LabelValue, Clone, Copy)]
+enum Cache {
+    /// Sessions.
+    Session,
+    /// Profiles.
+    #[label(rename = "user_profile")]
+    Profile,
+}
+
+/// The labels of the cache metrics.
+#[derive(LabelSet, Clone, Copy)]
+struct CacheLabels {
+    cache: Cache,
+    hit: bool,
+}
+
+/// Metrics of the cache; private, so nothing derived may be `pub`.
+#[derive(MetricSet)]
+#[metrics(prefix = "h_cache")]
+struct CacheMetrics {
+    /// Lookups by cache and outcome.
+    lookups_total: Counter<CacheLabels>,
+    /// Entries held.
+    entries: Gauge,
+    /// Time to load a missing entry.
+    #[metric(buckets = "db")]
+    load_seconds: Histogram,
+}
 
 /// A documented, `#[must_use]` function keeps both.
 #[must_use]
@@ -44,5 +75,31 @@ fn annotated_code_runs_under_strict_lints() {
         .build()
         .unwrap();
     assert_eq!(rt.block_on(Repo.load(9)).unwrap(), 9);
-    assert!(obs_runtime::encode_text().contains("h_parse_calls_total"));
+    let cache = CacheMetrics::global();
+    cache
+        .lookups_total
+        .with(CacheLabels {
+            cache: Cache::Profile,
+            hit: true,
+        })
+        .inc();
+    cache
+        .lookups_total
+        .with(CacheLabels {
+            cache: Cache::Session,
+            hit: true,
+        })
+        .inc_by(2);
+    cache.entries.set(3.0);
+    cache.load_seconds.observe(0.004);
+    let text = obs_runtime::encode_text();
+    assert!(text.contains("h_parse_calls_total"));
+    assert!(
+        text.contains(r#"h_cache_lookups_total{cache="user_profile",hit="true"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"h_cache_lookups_total{cache="session",hit="false"} 0"#),
+        "{text}"
+    );
 }

@@ -141,7 +141,7 @@ fn an_err_marks_the_span_as_an_error_with_its_display() {
         assert_eq!(s.fields["result"], "error", "{name}");
         assert_eq!(s.fields["otel.status_code"], "ERROR", "{name}");
         assert_eq!(
-            s.fields["otel.status_message"], "card declined by issuer",
+            s.fields["otel.status_description"], "card declined by issuer",
             "{name}"
         );
     }
@@ -178,7 +178,7 @@ fn async_spans_follow_awaits() {
     assert_eq!(inner.parent.as_deref(), Some("outer_step"));
     assert_eq!(inner.fields["result"], "error");
     assert_eq!(
-        inner.fields["otel.status_message"],
+        inner.fields["otel.status_description"],
         "card declined by issuer"
     );
 }

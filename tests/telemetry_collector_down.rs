@@ -17,7 +17,13 @@ fn work(i: u64) -> u64 {
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    statm.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 4096
+    statm
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 4096
 }
 
 fn dropped() -> u64 {
@@ -32,7 +38,9 @@ fn dropped() -> u64 {
 fn calls_finish_drops_are_counted_and_a_late_collector_gets_spans() {
     let port = receiver::free_port();
     let guard = obs_runtime::Builder::from_env()
-        .span_export(SpanExport::OtlpGrpc { endpoint: format!("http://{port}") })
+        .span_export(SpanExport::OtlpGrpc {
+            endpoint: format!("http://{port}"),
+        })
         .log_writer(std::io::sink)
         .try_init()
         .expect("init");
@@ -44,11 +52,17 @@ fn calls_finish_drops_are_counted_and_a_late_collector_gets_spans() {
     let spent = started.elapsed();
     guard.flush();
     let grown = resident_bytes().saturating_sub(before);
-    eprintln!("10,000 calls with the collector down took {spent:?}; resident memory grew {} KiB", grown / 1024);
+    eprintln!(
+        "10,000 calls with the collector down took {spent:?}; resident memory grew {} KiB",
+        grown / 1024
+    );
     // Generous: the calls themselves must not wait on the network.
     assert!(spent < Duration::from_secs(20), "calls took {spent:?}");
     assert!(grown < 64 << 20, "resident memory grew by {grown} bytes");
-    assert!(dropped() > 0, "drops are counted in obs_telemetry_dropped_spans_total");
+    assert!(
+        dropped() > 0,
+        "drops are counted in obs_telemetry_dropped_spans_total"
+    );
 
     let rx = receiver::start_on(port);
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -62,5 +76,8 @@ fn calls_finish_drops_are_counted_and_a_late_collector_gets_spans() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(!rx.store.spans().is_empty(), "the collector started later receives new spans");
+    assert!(
+        !rx.store.spans().is_empty(),
+        "the collector started later receives new spans"
+    );
 }

@@ -23,7 +23,11 @@ impl std::fmt::Display for Declined {
 async fn charge(amount: u32) -> Result<u32, Declined> {
     tokio::task::yield_now().await;
     tracing::info!(amount, "charging");
-    if amount > 100 { Err(Declined) } else { Ok(amount) }
+    if amount > 100 {
+        Err(Declined)
+    } else {
+        Ok(amount)
+    }
 }
 
 #[instrumented(metric = "tg_reserve")]
@@ -48,7 +52,10 @@ fn three_calls_arrive_as_three_linked_spans_with_the_resource() {
     // other thread of ours reads it.
     unsafe {
         std::env::set_var("OTEL_SERVICE_NAME", "checkout-test");
-        std::env::set_var("OTEL_RESOURCE_ATTRIBUTES", "service.namespace=shop,deployment.environment.name=ci");
+        std::env::set_var(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.namespace=shop,deployment.environment.name=ci",
+        );
         std::env::set_var("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc");
         std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{}", rx.grpc));
         std::env::set_var("OBS_ENV", "production");
@@ -59,37 +66,87 @@ fn three_calls_arrive_as_three_linked_spans_with_the_resource() {
         .log_writer(logs.clone())
         .try_init()
         .expect("init");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     assert!(rt.block_on(checkout(500)).is_err());
     guard.flush();
     let spans = rx.store.wait_for(Duration::from_secs(20), |s| s.len() >= 3);
     assert_eq!(spans.len(), 3, "{spans:#?}");
-    let by_name = |n: &str| spans.iter().find(|s| s.name == n).unwrap_or_else(|| panic!("no span {n}: {spans:#?}"));
+    let by_name = |n: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == n)
+            .unwrap_or_else(|| panic!("no span {n}: {spans:#?}"))
+    };
     let (outer, middle, inner) = (by_name("checkout"), by_name("reserve"), by_name("charge"));
     assert_eq!(outer.parent_span_id, "", "checkout is the root");
     assert_eq!(middle.parent_span_id, outer.span_id);
     assert_eq!(inner.parent_span_id, middle.span_id);
-    assert!(spans.iter().all(|s| s.trace_id == outer.trace_id), "one trace");
+    assert!(
+        spans.iter().all(|s| s.trace_id == outer.trace_id),
+        "one trace"
+    );
     for s in [outer, middle, inner] {
         assert_eq!(s.status_code, 2, "{} is an error", s.name);
-        assert_eq!(s.attributes.get("result").map(String::as_str), Some("error"), "{s:#?}");
+        assert_eq!(
+            s.attributes.get("result").map(String::as_str),
+            Some("error"),
+            "{s:#?}"
+        );
         assert_eq!(s.attributes.get("code.function"), Some(&s.name));
         // The error text is redacted before it reaches the span.
         assert_eq!(s.status_message, "card declined; contact [EMAIL]");
-        let exception = s.events.iter().find(|(n, _)| n == "exception").expect("exception event");
-        assert_eq!(exception.1.get("exception.message").map(String::as_str), Some("card declined; contact [EMAIL]"));
-        assert!(exception.1.get("exception.type").is_some_and(|t| t.ends_with("Declined")));
+        let exception = s
+            .events
+            .iter()
+            .find(|(n, _)| n == "exception")
+            .expect("exception event");
+        assert_eq!(
+            exception.1.get("exception.message").map(String::as_str),
+            Some("card declined; contact [EMAIL]")
+        );
+        assert!(
+            exception
+                .1
+                .get("exception.type")
+                .is_some_and(|t| t.ends_with("Declined"))
+        );
     }
     let res = &inner.resource;
-    assert_eq!(res.get("service.name").map(String::as_str), Some("checkout-test"));
-    assert_eq!(res.get("service.version").map(String::as_str), Some("1.2.3"));
-    assert_eq!(res.get("service.namespace").map(String::as_str), Some("shop"));
-    assert_eq!(res.get("deployment.environment.name").map(String::as_str), Some("ci"));
-    assert_eq!(res.get("process.pid"), Some(&std::process::id().to_string()));
+    assert_eq!(
+        res.get("service.name").map(String::as_str),
+        Some("checkout-test")
+    );
+    assert_eq!(
+        res.get("service.version").map(String::as_str),
+        Some("1.2.3")
+    );
+    assert_eq!(
+        res.get("service.namespace").map(String::as_str),
+        Some("shop")
+    );
+    assert_eq!(
+        res.get("deployment.environment.name").map(String::as_str),
+        Some("ci")
+    );
+    assert_eq!(
+        res.get("process.pid"),
+        Some(&std::process::id().to_string())
+    );
     assert!(res.contains_key("host.name"), "{res:?}");
-    assert_eq!(res.get("telemetry.sdk.language").map(String::as_str), Some("rust"));
+    assert_eq!(
+        res.get("telemetry.sdk.language").map(String::as_str),
+        Some("rust")
+    );
 
-    let line = logs.lines().into_iter().find(|l| l.contains("\"message\":\"charging\"")).expect("log line");
+    let line = logs
+        .lines()
+        .into_iter()
+        .find(|l| l.contains("\"message\":\"charging\""))
+        .expect("log line");
     let json: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
     assert_eq!(json["level"], "INFO");
     assert_eq!(json["amount"], 100 + 400);

@@ -26,7 +26,9 @@ fn a_tenth_of_roots_and_every_sampled_remote_parent() {
     const REMOTE: u32 = 200;
     let rx = receiver::start();
     let guard = obs_runtime::Builder::from_env()
-        .span_export(SpanExport::OtlpHttp { endpoint: format!("http://{}", rx.http) })
+        .span_export(SpanExport::OtlpHttp {
+            endpoint: format!("http://{}", rx.http),
+        })
         .sampler(SamplerChoice::ParentBasedTraceIdRatio(0.1))
         .log_writer(std::io::sink)
         .try_init()
@@ -40,7 +42,11 @@ fn a_tenth_of_roots_and_every_sampled_remote_parent() {
     }
     for i in 0..REMOTE {
         let mut headers = http::HeaderMap::new();
-        let traceparent = format!("00-{:032x}-{:016x}-01", 0xabc0_0000_u128 + u128::from(i), 0x1000 + u64::from(i));
+        let traceparent = format!(
+            "00-{:032x}-{:016x}-01",
+            0xabc0_0000_u128 + u128::from(i),
+            0x1000 + u64::from(i)
+        );
         headers.insert("traceparent", traceparent.parse().unwrap());
         let span = tracing::info_span!("incoming");
         propagation::continue_from(&span, &headers);
@@ -55,7 +61,13 @@ fn a_tenth_of_roots_and_every_sampled_remote_parent() {
     eprintln!("sampled {roots} of {ROOTS} root calls: {share:.4}");
     assert!((0.08..=0.12).contains(&share), "sampled share {share}");
     let remote = spans.iter().filter(|s| s.name == "handle_remote").count();
-    assert_eq!(remote, REMOTE as usize, "every sampled remote parent is honoured");
+    assert_eq!(
+        remote, REMOTE as usize,
+        "every sampled remote parent is honoured"
+    );
     let dropped = obs_runtime::encode_text();
-    assert!(dropped.contains("obs_telemetry_dropped_spans_total 0\n"), "{dropped}");
+    assert!(
+        dropped.contains("obs_telemetry_dropped_spans_total 0\n"),
+        "{dropped}"
+    );
 }

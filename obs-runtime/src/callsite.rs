@@ -339,7 +339,7 @@ impl CallGuard {
         let text = error.map(ToString::to_string).unwrap_or_default();
         let text = crate::redact::redact(&text);
         if error.is_some() {
-            self.span.record("otel.status_message", &*text);
+            self.span.record("otel.status_description", &*text);
         }
         tracing::event!(
             parent: &self.span,

@@ -31,6 +31,8 @@ use crate::trace::{SamplerChoice, SpanExport};
 /// What the environment asked for, after validation.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
+    /// `OTEL_SDK_DISABLED`: only traces have something to disable.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) disabled: bool,
     pub(crate) resource: Vec<(String, String)>,
     #[cfg(feature = "otlp")]
@@ -49,7 +51,10 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'%'
             && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16)
+            && let Ok(b) = u8::from_str_radix(
+                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                16,
+            )
         {
             out.push(b);
             i += 3;
@@ -69,9 +74,66 @@ fn host_name() -> Option<String> {
         .filter(|h| !h.is_empty())
 }
 
+/// The resource attributes: `OTEL_RESOURCE_ATTRIBUTES`, then
+/// `OTEL_SERVICE_NAME` over it, the environment from `OBS_ENV`, and what the
+/// process knows of itself.
+fn resource_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+    env: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Vec<(String, String)> {
+    let mut resource: Vec<(String, String)> = Vec::new();
+    if let Some(attrs) = get("OTEL_RESOURCE_ATTRIBUTES") {
+        for pair in attrs.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => {
+                    resource.push((k.trim().to_owned(), percent_decode(v.trim())));
+                }
+                _ => warnings.push(format!(
+                    "OTEL_RESOURCE_ATTRIBUTES entry {pair:?} is not key=value; it is left out"
+                )),
+            }
+        }
+    }
+    let mut set = |key: &str, value: String| {
+        resource.retain(|(k, _)| k != key);
+        resource.push((key.to_owned(), value));
+    };
+    if let Some(name) = get("OTEL_SERVICE_NAME").filter(|n| !n.trim().is_empty()) {
+        set("service.name", name.trim().to_owned());
+    }
+    if let Some(e) = env.map(str::trim).filter(|e| !e.is_empty())
+        && !resource
+            .iter()
+            .any(|(k, _)| k == "deployment.environment.name")
+    {
+        resource.push((
+            "deployment.environment.name".to_owned(),
+            e.to_ascii_lowercase(),
+        ));
+    }
+    if !resource.iter().any(|(k, _)| k == "service.name") {
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        resource.push(("service.name".to_owned(), format!("unknown_service:{exe}")));
+    }
+    if let Some(host) = host_name()
+        && !resource.iter().any(|(k, _)| k == "host.name")
+    {
+        resource.push(("host.name".to_owned(), host));
+    }
+    resource.push(("process.pid".to_owned(), std::process::id().to_string()));
+    resource
+}
+
 /// Reads the settings through `get` (the environment, or a test's map),
 /// returning them and the warnings to log.
-pub(crate) fn settings(get: &dyn Fn(&str) -> Option<String>, stderr_is_terminal: bool) -> (Settings, Vec<String>) {
+pub(crate) fn settings(
+    get: &dyn Fn(&str) -> Option<String>,
+    stderr_is_terminal: bool,
+) -> (Settings, Vec<String>) {
     let mut warnings = Vec::new();
     let mut warn = |var: &str, value: &str, fallback: &str| {
         warnings.push(format!("{var}={value:?} is not valid; using {fallback}"));
@@ -87,24 +149,6 @@ pub(crate) fn settings(get: &dyn Fn(&str) -> Option<String>, stderr_is_terminal:
         }
     };
 
-    let mut resource: Vec<(String, String)> = Vec::new();
-    if let Some(attrs) = get("OTEL_RESOURCE_ATTRIBUTES") {
-        for pair in attrs.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            match pair.split_once('=') {
-                Some((k, v)) if !k.trim().is_empty() => {
-                    resource.push((k.trim().to_owned(), percent_decode(v.trim())));
-                }
-                _ => warn("OTEL_RESOURCE_ATTRIBUTES", pair, "nothing for this entry (expected key=value)"),
-            }
-        }
-    }
-    let mut set = |key: &str, value: String| {
-        resource.retain(|(k, _)| k != key);
-        resource.push((key.to_owned(), value));
-    };
-    if let Some(name) = get("OTEL_SERVICE_NAME").filter(|n| !n.trim().is_empty()) {
-        set("service.name", name.trim().to_owned());
-    }
     let env = get("OBS_ENV");
     let format = match env.as_deref().map(str::trim) {
         None | Some("") => {
@@ -121,93 +165,10 @@ pub(crate) fn settings(get: &dyn Fn(&str) -> Option<String>, stderr_is_terminal:
             LogFormat::Pretty
         }
     };
-    if let Some(e) = env.as_deref().map(str::trim).filter(|e| !e.is_empty())
-        && !resource.iter().any(|(k, _)| k == "deployment.environment.name")
-    {
-        resource.push(("deployment.environment.name".to_owned(), e.to_ascii_lowercase()));
-    }
-    if !resource.iter().any(|(k, _)| k == "service.name") {
-        let exe = std::env::current_exe()
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_default();
-        resource.push(("service.name".to_owned(), format!("unknown_service:{exe}")));
-    }
-    if let Some(host) = host_name()
-        && !resource.iter().any(|(k, _)| k == "host.name")
-    {
-        resource.push(("host.name".to_owned(), host));
-    }
-    resource.push(("process.pid".to_owned(), std::process::id().to_string()));
+    let resource = resource_settings(get, env.as_deref(), &mut warnings);
 
     #[cfg(feature = "otlp")]
-    let (export, sampler) = {
-        let protocol = get("OTEL_EXPORTER_OTLP_PROTOCOL");
-        let grpc = match protocol.as_deref().map(str::trim) {
-            None | Some("" | "http/protobuf") => false,
-            Some("grpc") => true,
-            Some(v) => {
-                warn("OTEL_EXPORTER_OTLP_PROTOCOL", v, "http/protobuf");
-                false
-            }
-        };
-        let endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .map(|e| e.trim().to_owned())
-            .filter(|e| {
-                let ok = e.starts_with("http://") || e.starts_with("https://");
-                if !ok && !e.is_empty() {
-                    warnings.push(format!(
-                        "OTEL_EXPORTER_OTLP_ENDPOINT={e:?} is not an http(s) URL; using the default endpoint"
-                    ));
-                }
-                ok
-            })
-            .unwrap_or_else(|| if grpc { "http://localhost:4317" } else { "http://localhost:4318" }.to_owned());
-        let mut warn = |var: &str, value: &str, fallback: &str| {
-            warnings.push(format!("{var}={value:?} is not valid; using {fallback}"));
-        };
-        let export = match get("OTEL_TRACES_EXPORTER").as_deref().map(str::trim) {
-            None | Some("" | "otlp") => {
-                if grpc {
-                    SpanExport::OtlpGrpc { endpoint }
-                } else {
-                    SpanExport::OtlpHttp { endpoint }
-                }
-            }
-            Some("console") => SpanExport::Console,
-            Some("none") => SpanExport::None,
-            Some(v) => {
-                warn("OTEL_TRACES_EXPORTER", v, "otlp");
-                if grpc { SpanExport::OtlpGrpc { endpoint } } else { SpanExport::OtlpHttp { endpoint } }
-            }
-        };
-        let arg = get("OTEL_TRACES_SAMPLER_ARG");
-        let mut ratio = || match arg.as_deref().map(str::trim) {
-            None | Some("") => 1.0,
-            Some(v) => match v.parse::<f64>() {
-                Ok(r) if (0.0..=1.0).contains(&r) => r,
-                _ => {
-                    warn("OTEL_TRACES_SAMPLER_ARG", v, "1.0 (every trace)");
-                    1.0
-                }
-            },
-        };
-        let sampler = match get("OTEL_TRACES_SAMPLER").as_deref().map(str::trim) {
-            None | Some("" | "parentbased_always_on") => SamplerChoice::ParentBasedAlwaysOn,
-            Some("always_on") => SamplerChoice::AlwaysOn,
-            Some("always_off") => SamplerChoice::AlwaysOff,
-            Some("parentbased_always_off") => SamplerChoice::ParentBasedAlwaysOff,
-            Some("traceidratio") => SamplerChoice::TraceIdRatio(ratio()),
-            Some("parentbased_traceidratio") => SamplerChoice::ParentBasedTraceIdRatio(ratio()),
-            Some(v) => {
-                warnings.push(format!(
-                    "OTEL_TRACES_SAMPLER={v:?} is not valid; using parentbased_always_on"
-                ));
-                SamplerChoice::ParentBasedAlwaysOn
-            }
-        };
-        (export, sampler)
-    };
+    let (export, sampler) = span_settings(get, &mut warnings);
 
     let filter = match get("RUST_LOG") {
         None => "info".to_owned(),
@@ -217,17 +178,22 @@ pub(crate) fn settings(get: &dyn Fn(&str) -> Option<String>, stderr_is_terminal:
             "info".to_owned()
         }
     };
-    let log_dir = get("OBS_LOG_DIR").filter(|d| !d.trim().is_empty()).map(|dir| {
-        let keep = match get("OBS_LOG_RETENTION").map(|k| k.trim().parse::<usize>()) {
-            None => 7,
-            Some(Ok(n)) if n > 0 => n,
-            Some(_) => {
-                warnings.push("OBS_LOG_RETENTION is not a positive whole number; keeping 7 files".to_owned());
-                7
-            }
-        };
-        (PathBuf::from(dir), keep)
-    });
+    let log_dir = get("OBS_LOG_DIR")
+        .filter(|d| !d.trim().is_empty())
+        .map(|dir| {
+            let keep = match get("OBS_LOG_RETENTION").map(|k| k.trim().parse::<usize>()) {
+                None => 7,
+                Some(Ok(n)) if n > 0 => n,
+                Some(_) => {
+                    warnings.push(
+                        "OBS_LOG_RETENTION is not a positive whole number; keeping 7 files"
+                            .to_owned(),
+                    );
+                    7
+                }
+            };
+            (PathBuf::from(dir), keep)
+        });
     let settings = Settings {
         disabled,
         resource,
@@ -240,6 +206,85 @@ pub(crate) fn settings(get: &dyn Fn(&str) -> Option<String>, stderr_is_terminal:
         log_dir,
     };
     (settings, warnings)
+}
+
+/// The `OTEL_EXPORTER_OTLP_*` and `OTEL_TRACES_*` part of [`settings`].
+#[cfg(feature = "otlp")]
+fn span_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> (SpanExport, SamplerChoice) {
+    let protocol = get("OTEL_EXPORTER_OTLP_PROTOCOL");
+    let grpc = match protocol.as_deref().map(str::trim) {
+        None | Some("" | "http/protobuf") => false,
+        Some("grpc") => true,
+        Some(v) => {
+            warnings.push(format!(
+                "OTEL_EXPORTER_OTLP_PROTOCOL={v:?} is not valid; using http/protobuf"
+            ));
+            false
+        }
+    };
+    let endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .map(|e| e.trim().to_owned())
+        .filter(|e| {
+            let ok = e.starts_with("http://") || e.starts_with("https://");
+            if !ok && !e.is_empty() {
+                warnings.push(format!(
+                    "OTEL_EXPORTER_OTLP_ENDPOINT={e:?} is not an http(s) URL; using the default endpoint"
+                ));
+            }
+            ok
+        })
+        .unwrap_or_else(|| if grpc { "http://localhost:4317" } else { "http://localhost:4318" }.to_owned());
+    let mut warn = |var: &str, value: &str, fallback: &str| {
+        warnings.push(format!("{var}={value:?} is not valid; using {fallback}"));
+    };
+    let export = match get("OTEL_TRACES_EXPORTER").as_deref().map(str::trim) {
+        None | Some("" | "otlp") => {
+            if grpc {
+                SpanExport::OtlpGrpc { endpoint }
+            } else {
+                SpanExport::OtlpHttp { endpoint }
+            }
+        }
+        Some("console") => SpanExport::Console,
+        Some("none") => SpanExport::None,
+        Some(v) => {
+            warn("OTEL_TRACES_EXPORTER", v, "otlp");
+            if grpc {
+                SpanExport::OtlpGrpc { endpoint }
+            } else {
+                SpanExport::OtlpHttp { endpoint }
+            }
+        }
+    };
+    let arg = get("OTEL_TRACES_SAMPLER_ARG");
+    let mut ratio = || match arg.as_deref().map(str::trim) {
+        None | Some("") => 1.0,
+        Some(v) => match v.parse::<f64>() {
+            Ok(r) if (0.0..=1.0).contains(&r) => r,
+            _ => {
+                warn("OTEL_TRACES_SAMPLER_ARG", v, "1.0 (every trace)");
+                1.0
+            }
+        },
+    };
+    let sampler = match get("OTEL_TRACES_SAMPLER").as_deref().map(str::trim) {
+        None | Some("" | "parentbased_always_on") => SamplerChoice::ParentBasedAlwaysOn,
+        Some("always_on") => SamplerChoice::AlwaysOn,
+        Some("always_off") => SamplerChoice::AlwaysOff,
+        Some("parentbased_always_off") => SamplerChoice::ParentBasedAlwaysOff,
+        Some("traceidratio") => SamplerChoice::TraceIdRatio(ratio()),
+        Some("parentbased_traceidratio") => SamplerChoice::ParentBasedTraceIdRatio(ratio()),
+        Some(v) => {
+            warnings.push(format!(
+                "OTEL_TRACES_SAMPLER={v:?} is not valid; using parentbased_always_on"
+            ));
+            SamplerChoice::ParentBasedAlwaysOn
+        }
+    };
+    (export, sampler)
 }
 
 /// Configures logs and traces; [`init`] is `Builder::from_env().init()`.
@@ -258,7 +303,9 @@ pub struct Builder {
 
 impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Builder").field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("Builder")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
 }
 
@@ -274,7 +321,9 @@ pub enum InitError {
 impl std::fmt::Display for InitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::SubscriberExists(e) => write!(f, "a global tracing subscriber is installed already: {e}"),
+            Self::SubscriberExists(e) => {
+                write!(f, "a global tracing subscriber is installed already: {e}")
+            }
             Self::Thread(e) => write!(f, "the span export thread could not start: {e}"),
         }
     }
@@ -288,7 +337,11 @@ impl Builder {
     pub fn from_env() -> Self {
         let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let (settings, warnings) = settings(&|k| std::env::var(k).ok(), terminal);
-        Self { settings, warnings, writer: None }
+        Self {
+            settings,
+            warnings,
+            writer: None,
+        }
     }
 
     fn set_resource(mut self, key: &str, value: impl Into<String>) -> Self {
@@ -339,6 +392,19 @@ impl Builder {
         self
     }
 
+    /// Also write JSON log lines to daily files `obs.<date>.log` in `dir`,
+    /// keeping the newest `keep` files (what `OBS_LOG_DIR` and
+    /// `OBS_LOG_RETENTION` set). Writing happens on a background thread.
+    ///
+    /// ```no_run
+    /// let _guard = obs_runtime::Builder::from_env().log_dir("/var/log/checkout", 7).init();
+    /// ```
+    #[must_use]
+    pub fn log_dir(mut self, dir: impl Into<PathBuf>, keep: usize) -> Self {
+        self.settings.log_dir = Some((dir.into(), keep.max(1)));
+        self
+    }
+
     /// Where spans go, whatever `OTEL_TRACES_EXPORTER` says.
     #[cfg(feature = "otlp")]
     #[must_use]
@@ -361,24 +427,50 @@ impl Builder {
     /// When a global subscriber exists already, or the export thread can't
     /// start.
     pub fn try_init(self) -> Result<ObsGuard, InitError> {
-        let Self { settings, warnings, writer } = self;
-        let writer = writer.unwrap_or_else(|| tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr));
-        let filter = EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+        let Self {
+            settings,
+            mut warnings,
+            writer,
+        } = self;
+        let resource = |key: &str| {
+            settings
+                .resource
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        crate::process::set_build_info(
+            resource("service.name").unwrap_or("unknown"),
+            resource("service.version").unwrap_or("unknown"),
+        );
+        let writer = writer.unwrap_or_else(|| {
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)
+        });
+        let filter =
+            EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
         let (file_writer, file_guard) = match &settings.log_dir {
             Some((dir, keep)) => {
-                match tracing_appender::rolling::Builder::new()
-                    .rotation(tracing_appender::rolling::Rotation::DAILY)
-                    .filename_prefix("obs")
-                    .filename_suffix("log")
-                    .max_log_files(*keep)
-                    .build(dir)
-                {
+                match std::fs::create_dir_all(dir)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| {
+                        tracing_appender::rolling::Builder::new()
+                            .rotation(tracing_appender::rolling::Rotation::DAILY)
+                            .filename_prefix("obs")
+                            .filename_suffix("log")
+                            .max_log_files(*keep)
+                            .build(dir)
+                            .map_err(|e| e.to_string())
+                    }) {
                     Ok(appender) => {
                         let (writer, guard) = tracing_appender::non_blocking(appender);
                         (Some(writer), Some(guard))
                     }
                     Err(e) => {
-                        tracing::warn!("log files in {} unavailable: {e}", dir.display());
+                        // Logged once the subscriber is up, with the others.
+                        warnings.push(format!(
+                            "log files in {} unavailable ({e}); logging to the console only",
+                            dir.display()
+                        ));
                         (None, None)
                     }
                 }
@@ -392,6 +484,8 @@ impl Builder {
         } else {
             use opentelemetry::trace::TracerProvider as _;
             let resource = crate::trace::resource(&settings.resource);
+            // The drop counter exists at zero from start-up, like every series.
+            crate::trace::dropped_spans();
             let provider = crate::trace::provider(
                 &settings.export,
                 settings.sampler,
@@ -404,7 +498,9 @@ impl Builder {
                 opentelemetry_sdk::propagation::TraceContextPropagator::new(),
             );
             opentelemetry::global::set_tracer_provider(provider.clone());
-            let layer = tracing_opentelemetry::layer().with_tracer(tracer).with_error_records_to_exceptions(true);
+            let layer = tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_error_records_to_exceptions(true);
             (Some(layer), Some(provider))
         };
         #[cfg(not(feature = "otlp"))]
@@ -414,7 +510,9 @@ impl Builder {
             .with(otel_layer)
             .with(crate::log::layer(settings.format, writer))
             .with(file_layer);
-        registry.try_init().map_err(|e| InitError::SubscriberExists(e.to_string()))?;
+        registry
+            .try_init()
+            .map_err(|e| InitError::SubscriberExists(e.to_string()))?;
         for w in &warnings {
             tracing::warn!(target: "obs::init", "{w}");
         }
@@ -432,7 +530,6 @@ impl Builder {
     /// Installs the pipeline. If it can't be installed (a subscriber exists
     /// already), says so through the existing subscriber and returns an
     /// inert guard: instrumentation never takes the program down.
-    #[must_use]
     pub fn init(self) -> ObsGuard {
         self.try_init().unwrap_or_else(|e| {
             tracing::warn!(target: "obs::init", "obs_runtime::init: {e}");
@@ -484,10 +581,8 @@ impl Drop for ObsGuard {
 /// guard that flushes them on drop. See [`Builder`] for code configuration.
 ///
 /// ```no_run
-/// fn main() {
-///     let _guard = obs_runtime::init();
-///     tracing::info!("service started");
-/// }
+/// let _guard = obs_runtime::init();
+/// tracing::info!("service started");
 /// ```
 pub fn init() -> ObsGuard {
     Builder::from_env().init()
@@ -499,7 +594,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn with(vars: &[(&str, &str)]) -> (Settings, Vec<String>) {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         settings(&|k| map.get(k).cloned(), false)
     }
 
@@ -508,24 +606,45 @@ mod tests {
         let (s, warnings) = with(&[]);
         assert!(warnings.is_empty(), "{warnings:?}");
         assert!(!s.disabled);
-        assert_eq!(s.format, LogFormat::Json, "not a terminal: production format");
+        assert_eq!(
+            s.format,
+            LogFormat::Json,
+            "not a terminal: production format"
+        );
         assert_eq!(s.filter, "info");
         #[cfg(feature = "otlp")]
         {
-            assert_eq!(s.export, SpanExport::OtlpHttp { endpoint: "http://localhost:4318".into() });
+            assert_eq!(
+                s.export,
+                SpanExport::OtlpHttp {
+                    endpoint: "http://localhost:4318".into()
+                }
+            );
             assert_eq!(s.sampler, SamplerChoice::ParentBasedAlwaysOn);
         }
-        assert!(s.resource.iter().any(|(k, v)| k == "service.name" && v.starts_with("unknown_service:")));
+        assert!(
+            s.resource
+                .iter()
+                .any(|(k, v)| k == "service.name" && v.starts_with("unknown_service:"))
+        );
         assert!(s.resource.iter().any(|(k, _)| k == "process.pid"));
     }
 
     #[test]
     fn resource_attributes_and_service_name() {
         let (s, warnings) = with(&[
-            ("OTEL_RESOURCE_ATTRIBUTES", "service.namespace=shop,deployment.environment.name=staging,team=a%20b,broken"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "service.namespace=shop,deployment.environment.name=staging,team=a%20b,broken",
+            ),
             ("OTEL_SERVICE_NAME", "checkout"),
         ]);
-        let get = |key: &str| s.resource.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let get = |key: &str| {
+            s.resource
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(get("service.name"), Some("checkout"));
         assert_eq!(get("service.namespace"), Some("shop"));
         assert_eq!(get("deployment.environment.name"), Some("staging"));
@@ -545,7 +664,12 @@ mod tests {
             ("OBS_ENV", "development"),
         ]);
         assert!(w.is_empty(), "{w:?}");
-        assert_eq!(s.export, SpanExport::OtlpGrpc { endpoint: "http://collector:4317".into() });
+        assert_eq!(
+            s.export,
+            SpanExport::OtlpGrpc {
+                endpoint: "http://collector:4317".into()
+            }
+        );
         assert_eq!(s.sampler, SamplerChoice::ParentBasedTraceIdRatio(0.1));
         assert_eq!(s.format, LogFormat::Pretty);
     }
@@ -567,7 +691,10 @@ mod tests {
         assert_eq!(s.sampler, SamplerChoice::ParentBasedAlwaysOn);
         assert_eq!(s.format, LogFormat::Pretty);
         assert_eq!(s.filter, "info");
-        let (_, w) = with(&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "1.5")]);
+        let (_, w) = with(&[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
+        ]);
         assert_eq!(w.len(), 1, "{w:?}");
     }
 }

@@ -21,9 +21,9 @@
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` can't be a metric label value: its values are unbounded",
-    label = "each distinct value of this argument would create a new time series",
+    label = "each distinct value here would create a new time series",
     note = "label values must come from a small, fixed set: use a field-less enum with `#[derive(LabelValue)]`, a `bool` or a `&'static str` literal",
-    note = "to record the value itself, list the argument in `fields(..)` so it goes on the span instead"
+    note = "to keep the value itself, record it on the span instead: in `#[instrumented]`, list the argument in `fields(..)`; elsewhere, a `tracing` field"
 )]
 pub trait LabelValue {
     /// How many distinct values the type has, or 0 when the set is open

@@ -39,6 +39,7 @@ mod init;
 mod labels;
 pub mod log;
 pub mod metrics;
+pub mod process;
 pub mod redact;
 pub mod registry;
 pub mod schema;
@@ -190,7 +191,7 @@ pub use obs_macros::MetricSet;
 /// The `ok` series, and `error` for functions returning `Result`, exist at
 /// zero before the first call. The span carries `code.function`,
 /// `code.namespace`, `result` and the listed `fields`; an `Err` sets
-/// `otel.status_code = "ERROR"` and `otel.status_message` to its `Display`.
+/// `otel.status_code = "ERROR"` and `otel.status_description` to its `Display`.
 /// Arguments are never recorded unless listed.
 ///
 /// # Compile errors

@@ -91,6 +91,12 @@ pub(crate) fn json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// The `log.target`, `log.file`, … fields that carry a `log` record's
+/// metadata, shown through the normalized metadata instead.
+fn is_log_metadata(name: &str) -> bool {
+    name.starts_with("log.")
+}
+
 /// The request id of a span, kept when the span records a `request_id` field.
 #[derive(Debug, Clone)]
 struct RequestId(String);
@@ -119,6 +125,9 @@ impl Fields<'_> {
     }
 
     fn text(&mut self, name: &str, value: &str) {
+        if is_log_metadata(name) {
+            return;
+        }
         let value = redact::redact_field(name, value);
         if name == "message" {
             self.message = Some(value.into_owned());
@@ -134,6 +143,9 @@ impl Fields<'_> {
     }
 
     fn raw(&mut self, name: &str, value: &dyn fmt::Display) {
+        if is_log_metadata(name) {
+            return;
+        }
         self.member(name);
         let _ = write!(self.out, "{value}");
     }
@@ -200,7 +212,9 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Re
         let mut find = FindRequestId(None);
         attrs.record(&mut find);
         if let (Some(rid), Some(span)) = (find.0, ctx.span(id)) {
-            span.extensions_mut().insert(RequestId(rid));
+            // `replace`, not `insert` (which panics on a second value): a
+            // subscriber may stack two obs log layers (console and file).
+            span.extensions_mut().replace(RequestId(rid));
         }
     }
 
@@ -252,7 +266,8 @@ fn trace_ids() -> Option<(String, String)> {
     let cx = current.context();
     let span = cx.span();
     let sc = span.span_context();
-    sc.is_valid().then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+    sc.is_valid()
+        .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
 }
 
 #[cfg(not(feature = "otlp"))]
@@ -265,11 +280,22 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
-        let meta = event.metadata();
-        let request_id = ctx
-            .event_scope()
-            .and_then(|scope| scope.from_root().filter_map(|s| s.extensions().get::<RequestId>().cloned()).last());
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        // Records of the `log` crate arrive with `log`'s own metadata; their
+        // real target and level are in the normalized copy.
+        let normalized = tracing_log::NormalizeEvent::normalized_metadata(event);
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        let request_id = ctx.event_scope().and_then(|scope| {
+            scope
+                .from_root()
+                .filter_map(|s| s.extensions().get::<RequestId>().cloned())
+                .last()
+        });
         let ids = trace_ids();
         let mut line = String::with_capacity(256);
         match self.format {
@@ -280,13 +306,20 @@ where
                 line.push_str(meta.level().as_str());
                 line.push_str("\",\"target\":");
                 json_string(&mut line, meta.target());
-                let mut fields = Fields { format: self.format, out: &mut line, message: None };
+                let mut fields = Fields {
+                    format: self.format,
+                    out: &mut line,
+                    message: None,
+                };
                 event.record(&mut fields);
                 let message = fields.message.take().unwrap_or_default();
                 line.push_str(",\"message\":");
                 json_string(&mut line, &message);
                 if let Some((trace_id, span_id)) = &ids {
-                    let _ = write!(line, ",\"trace_id\":\"{trace_id}\",\"span_id\":\"{span_id}\"");
+                    let _ = write!(
+                        line,
+                        ",\"trace_id\":\"{trace_id}\",\"span_id\":\"{span_id}\""
+                    );
                 }
                 if let Some(RequestId(rid)) = &request_id {
                     line.push_str(",\"request_id\":");
@@ -309,7 +342,11 @@ where
                 line.push_str(meta.target());
                 line.push_str(": ");
                 let mut rest = String::new();
-                let mut fields = Fields { format: self.format, out: &mut rest, message: None };
+                let mut fields = Fields {
+                    format: self.format,
+                    out: &mut rest,
+                    message: None,
+                };
                 event.record(&mut fields);
                 let message = fields.message.take().unwrap_or_default();
                 line.push_str(&redact::escape_console(&message));
@@ -334,13 +371,21 @@ impl Captured {
     /// The lines written so far.
     ///
     /// ```
-    /// let (_layer, lines) = obs_runtime::log::capture(obs_runtime::log::LogFormat::Json);
+    /// use tracing_subscriber::layer::SubscriberExt as _;
+    ///
+    /// let (layer, lines) = obs_runtime::log::capture(obs_runtime::log::LogFormat::Pretty);
     /// assert!(lines.lines().is_empty());
+    /// let subscriber = tracing_subscriber::registry().with(layer);
+    /// tracing::subscriber::with_default(subscriber, || tracing::warn!(attempt = 3, "retrying"));
+    /// assert!(lines.lines()[0].ends_with("retrying attempt=3"));
     /// ```
     #[must_use]
     pub fn lines(&self) -> Vec<String> {
         let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        String::from_utf8_lossy(&bytes).lines().map(str::to_owned).collect()
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 }
 
@@ -350,7 +395,10 @@ pub struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
 
 impl io::Write for CaptureWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(buf);
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -375,7 +423,10 @@ impl<'a> MakeWriter<'a> for Captured {
 /// let layer = obs_runtime::log::layer(obs_runtime::log::LogFormat::Pretty, std::io::stderr);
 /// let _subscriber = tracing_subscriber::registry().with(layer);
 /// ```
-pub fn layer<S, W>(format: LogFormat, writer: W) -> impl tracing_subscriber::Layer<S> + Send + Sync + 'static
+pub fn layer<S, W>(
+    format: LogFormat,
+    writer: W,
+) -> impl tracing_subscriber::Layer<S> + Send + Sync + 'static
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
@@ -384,7 +435,9 @@ where
     let fmt = tracing_subscriber::fmt::layer()
         .event_format(ObsFormat::new(format))
         .with_writer(writer)
-        .with_ansi(format == LogFormat::Pretty && std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_ansi(
+            format == LogFormat::Pretty && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        );
     RequestIdLayer.and_then(fmt)
 }
 
@@ -394,7 +447,13 @@ where
 /// let (_layer, lines) = obs_runtime::log::capture::<tracing_subscriber::Registry>(obs_runtime::log::LogFormat::Json);
 /// assert!(lines.lines().is_empty());
 /// ```
-pub fn capture<S>(format: LogFormat) -> (impl tracing_subscriber::Layer<S> + Send + Sync + 'static, Captured)
+#[must_use]
+pub fn capture<S>(
+    format: LogFormat,
+) -> (
+    impl tracing_subscriber::Layer<S> + Send + Sync + 'static,
+    Captured,
+)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -410,10 +469,16 @@ mod tests {
     #[test]
     fn rfc3339_in_utc() {
         let mut s = String::new();
-        rfc3339(&mut s, UNIX_EPOCH + Duration::new(1_795_448_492, 123_456_000));
+        rfc3339(
+            &mut s,
+            UNIX_EPOCH + Duration::new(1_795_448_492, 123_456_000),
+        );
         assert_eq!(s, "2026-11-23T15:41:32.123456Z");
         s.clear();
-        rfc3339(&mut s, UNIX_EPOCH + Duration::from_secs(951_782_400)); // leap day 2000
+        rfc3339(
+            &mut s,
+            UNIX_EPOCH + Duration::from_hours(951_782_400 / 3_600),
+        ); // leap day 2000
         assert_eq!(s, "2000-02-29T00:00:00.000000Z");
     }
 

@@ -107,7 +107,9 @@ impl Registry {
         owned: &[&'static dyn Collect],
         foreign: &[Box<dyn Collector>],
     ) -> BTreeSet<String> {
-        let mut names: BTreeSet<String> = std::iter::once(OVERFLOW_FAMILY.to_owned())
+        let mut names: BTreeSet<String> = std::iter::once(OVERFLOW_FAMILY)
+            .chain(crate::process::NAMES.iter().copied())
+            .map(str::to_owned)
             .chain(
                 callsite::all()
                     .iter()
@@ -208,6 +210,7 @@ impl Registry {
 
     fn collect_into(&self, sink: &mut dyn Sink) {
         self.collect_own(sink);
+        crate::process::collect(sink);
         let foreign = lock(&self.foreign);
         for collector in foreign.iter() {
             for family in collector.collect() {

@@ -559,7 +559,9 @@ pub const fn check_label_value(value: &str) -> Option<&'static str> {
     let mut i = 0;
     while i < b.len() {
         if b[i] < 0x20 || b[i] == 0x7f {
-            return Some("a label value can't contain control characters such as newlines or tabs");
+            return Some(
+                "a label value can't contain control characters such as newlines or tabs: remove them, or write `_` or `-` in their place",
+            );
         }
         i += 1;
     }

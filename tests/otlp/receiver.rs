@@ -11,10 +11,14 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use prost::Message as _;
 
 /// One received span, flattened for assertions.
@@ -44,7 +48,9 @@ fn text(v: Option<&opentelemetry_proto::tonic::common::v1::AnyValue>) -> String 
 }
 
 fn map(kvs: &[KeyValue]) -> BTreeMap<String, String> {
-    kvs.iter().map(|kv| (kv.key.clone(), text(kv.value.as_ref()))).collect()
+    kvs.iter()
+        .map(|kv| (kv.key.clone(), text(kv.value.as_ref())))
+        .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -58,7 +64,11 @@ impl Store {
     fn add(&self, request: &ExportTraceServiceRequest) {
         let mut spans = self.0.lock().unwrap();
         for rs in &request.resource_spans {
-            let resource = rs.resource.as_ref().map(|r| map(&r.attributes)).unwrap_or_default();
+            let resource = rs
+                .resource
+                .as_ref()
+                .map(|r| map(&r.attributes))
+                .unwrap_or_default();
             for ss in &rs.scope_spans {
                 for s in &ss.spans {
                     spans.push(Received {
@@ -67,9 +77,17 @@ impl Store {
                         span_id: hex(&s.span_id),
                         parent_span_id: hex(&s.parent_span_id),
                         status_code: s.status.as_ref().map_or(0, |st| st.code),
-                        status_message: s.status.as_ref().map(|st| st.message.clone()).unwrap_or_default(),
+                        status_message: s
+                            .status
+                            .as_ref()
+                            .map(|st| st.message.clone())
+                            .unwrap_or_default(),
                         attributes: map(&s.attributes),
-                        events: s.events.iter().map(|e| (e.name.clone(), map(&e.attributes))).collect(),
+                        events: s
+                            .events
+                            .iter()
+                            .map(|e| (e.name.clone(), map(&e.attributes)))
+                            .collect(),
                         resource: resource.clone(),
                     });
                 }
@@ -82,7 +100,11 @@ impl Store {
     }
 
     /// Waits until `pred` holds for the received spans, or the deadline.
-    pub fn wait_for(&self, deadline: Duration, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+    pub fn wait_for(
+        &self,
+        deadline: Duration,
+        pred: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
         let end = Instant::now() + deadline;
         loop {
             let spans = self.spans();
@@ -103,7 +125,9 @@ impl TraceService for Service {
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         self.0.add(request.get_ref());
-        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
     }
 }
 
@@ -116,7 +140,10 @@ pub struct Receiver {
 
 /// Binds a free loopback port for the gRPC server without starting it.
 pub fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 /// Starts the gRPC server on `grpc` (a free port from [`free_port`]) and the
@@ -126,7 +153,10 @@ pub fn start_on(grpc: SocketAddr) -> Receiver {
     let grpc_store = store.clone();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind(grpc).await.unwrap();
             ready_tx.send(()).unwrap();
@@ -137,7 +167,9 @@ pub fn start_on(grpc: SocketAddr) -> Receiver {
                 .unwrap();
         });
     });
-    ready_rx.recv_timeout(Duration::from_secs(10)).expect("gRPC receiver did not start");
+    ready_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("gRPC receiver did not start");
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let http = listener.local_addr().unwrap();
@@ -195,12 +227,19 @@ fn serve_http(conn: std::net::TcpStream, store: &Store) {
         } else {
             "404 Not Found"
         };
-        let response = ExportTraceServiceResponse { partial_success: None }.encode_to_vec();
+        let response = ExportTraceServiceResponse {
+            partial_success: None,
+        }
+        .encode_to_vec();
         let head = format!(
             "HTTP/1.1 {status}\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
             response.len()
         );
-        if writer.write_all(head.as_bytes()).and_then(|()| writer.write_all(&response)).is_err() {
+        if writer
+            .write_all(head.as_bytes())
+            .and_then(|()| writer.write_all(&response))
+            .is_err()
+        {
             return;
         }
     }

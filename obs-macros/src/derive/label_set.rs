@@ -53,7 +53,7 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
         );
     }
     if let Err(e) = cx.check() {
-        return with_item(&e, TokenStream::new());
+        return with_item(&e, fallback(input, &krate));
     }
     let idents: Vec<_> = fields.iter().filter_map(|f| f.ident.as_ref()).collect();
     let names: Vec<String> = idents.iter().map(ToString::to_string).collect();
@@ -67,6 +67,13 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
     let bounds = types.iter().map(
         |ty| quote_spanned!(ty.span()=> const _: usize = <#ty as #krate::LabelValue>::CARDINALITY;),
     );
+    // Every use of a field's type as a label value is spanned at the type, so
+    // a `String` field is reported once, there, rather than again at the
+    // derive.
+    let values: Vec<TokenStream> = types
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> <#ty as #krate::LabelValue>))
+        .collect();
     let indexes: Vec<usize> = (0..idents.len()).collect();
     quote! {
         const _: () = { #(#checks)* #(#bounds)* };
@@ -75,32 +82,58 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
         impl #krate::LabelSet for #name {
             const NAMES: &'static [&'static str] = &[#(#names),*];
             const CARDINALITY: usize =
-                #krate::__private::set_cardinality(&[#(<#types as #krate::LabelValue>::CARDINALITY),*]);
+                #krate::__private::set_cardinality(&[#(#values::CARDINALITY),*]);
 
             fn ordinal(&self) -> usize {
                 let mut ordinal = 0usize;
                 #(
                     ordinal = ordinal
-                        .wrapping_mul(<#types as #krate::LabelValue>::CARDINALITY)
-                        .wrapping_add(#krate::LabelValue::ordinal(&self.#idents));
+                        .wrapping_mul(#values::CARDINALITY)
+                        .wrapping_add(#values::ordinal(&self.#idents));
                 )*
                 ordinal
             }
 
             fn value_at(ordinal: usize, index: usize) -> &'static str {
-                const CARDINALITIES: &[usize] = &[#(<#types as #krate::LabelValue>::CARDINALITY),*];
+                const CARDINALITIES: &[usize] = &[#(#values::CARDINALITY),*];
                 let position = #krate::__private::digit(ordinal, index, CARDINALITIES);
                 match index {
-                    #(#indexes => <#types as #krate::LabelValue>::value_at(position).unwrap_or(""),)*
+                    #(#indexes => #values::value_at(position).unwrap_or(""),)*
                     _ => "",
                 }
             }
 
             fn value_of(&self, index: usize) -> &'static str {
                 match index {
-                    #(#indexes => #krate::LabelValue::label_value(&self.#idents),)*
+                    #(#indexes => #values::label_value(&self.#idents),)*
                     _ => "",
                 }
+            }
+        }
+    }
+}
+
+/// What a broken `LabelSet` derive still emits beside its errors: an impl,
+/// so that metrics keyed by the set report nothing more.
+fn fallback(input: &DeriveInput, krate: &syn::Path) -> TokenStream {
+    let name = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::LabelSet for #name #ty_generics #where_clause {
+            const NAMES: &'static [&'static str] = &[];
+            const CARDINALITY: usize = 0;
+
+            fn ordinal(&self) -> usize {
+                ::core::unreachable!()
+            }
+
+            fn value_at(_: usize, _: usize) -> &'static str {
+                ::core::unreachable!()
+            }
+
+            fn value_of(&self, _: usize) -> &'static str {
+                ::core::unreachable!()
             }
         }
     }

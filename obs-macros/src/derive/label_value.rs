@@ -11,6 +11,9 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
     let mut cx = Ctxt::default();
     let krate = runtime_path();
     let name = &input.ident;
+    // The type's own visibility: a `pub` item on a private type would trip
+    // `unreachable_pub` in the user's crate.
+    let vis = &input.vis;
     let variants = match &input.data {
         Data::Enum(e) => Some(&e.variants),
         Data::Struct(s) => {
@@ -20,7 +23,7 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
         Data::Union(u) => {
             cx.error(
                 u.union_token,
-                "`LabelValue` is derived for field-less enums, not unions",
+                "`LabelValue` is derived for field-less enums, not unions: write an enum with one variant per value, such as `enum Outcome { Hit, Miss }`",
             );
             None
         }
@@ -38,7 +41,7 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
         }
         for v in variants {
             if !matches!(v.fields, Fields::Unit) {
-                cx.error(&v.fields, format_args!("variant `{}` carries data, so its values would be unbounded: a `LabelValue` enum has field-less variants only", v.ident));
+                cx.error(&v.fields, format_args!("variant `{}` carries data, so its values would be unbounded: a `LabelValue` enum has field-less variants only; make each value you expect a variant of its own (`Other` for the rest), and record the data in a span field", v.ident));
             }
             let mut rename: Option<LitStr> = None;
             for attr in v.attrs.iter().filter(|a| a.path().is_ident("label")) {
@@ -76,7 +79,7 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
         }
     }
     if let Err(e) = cx.check() {
-        return with_item(&e, TokenStream::new());
+        return with_item(&e, fallback(input, &krate));
     }
     let checks = values
         .iter()
@@ -90,7 +93,7 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
 
         impl #name {
             /// How many values this label has: its variants.
-            pub const COUNT: usize = #count;
+            #vis const COUNT: usize = #count;
         }
 
         #[automatically_derived]
@@ -114,6 +117,39 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
                     #(#ordinals => ::core::option::Option::Some(#lits),)*
                     _ => ::core::option::Option::None,
                 }
+            }
+        }
+    }
+}
+
+/// What a broken `LabelValue` derive still emits beside its errors: an impl,
+/// so that label sets and metrics using the type report nothing more.
+fn fallback(input: &DeriveInput, krate: &syn::Path) -> TokenStream {
+    let name = &input.ident;
+    // The type's own visibility: a `pub` item on a private type would trip
+    // `unreachable_pub` in the user's crate.
+    let vis = &input.vis;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        impl #impl_generics #name #ty_generics #where_clause {
+            /// How many values this label has: its variants.
+            #vis const COUNT: usize = 0;
+        }
+
+        #[automatically_derived]
+        impl #impl_generics #krate::LabelValue for #name #ty_generics #where_clause {
+            const CARDINALITY: usize = 0;
+
+            fn label_value(&self) -> &'static str {
+                ::core::unreachable!()
+            }
+
+            fn ordinal(&self) -> usize {
+                ::core::unreachable!()
+            }
+
+            fn value_at(_: usize) -> ::core::option::Option<&'static str> {
+                ::core::option::Option::None
             }
         }
     }

@@ -41,6 +41,8 @@ fn kind_of(ty: &Type) -> Option<Kind> {
     }
 }
 
+const ONLY_HISTOGRAMS_HAVE_BUCKETS: &str = "only a `Histogram` has buckets: remove `buckets` from this field, or make it a `Histogram` if it records a distribution";
+
 const FIELD_KEYS: &str = "valid keys are `name`, `buckets`, `unit` and `max_series`";
 
 fn parse_member(cx: &mut Ctxt, prefix: Option<&str>, field: &syn::Field) -> Option<Member> {
@@ -111,10 +113,10 @@ fn parse_member(cx: &mut Ctxt, prefix: Option<&str>, field: &syn::Field) -> Opti
     }
     if kind != Kind::Histogram {
         if let Some(Buckets::Preset(s)) = &buckets {
-            cx.error(s, "only a `Histogram` has buckets");
+            cx.error(s, ONLY_HISTOGRAMS_HAVE_BUCKETS);
         }
         if let Some(Buckets::List(_, span)) = &buckets {
-            cx.push(syn::Error::new(*span, "only a `Histogram` has buckets"));
+            cx.push(syn::Error::new(*span, ONLY_HISTOGRAMS_HAVE_BUCKETS));
         }
         if let Some(u) = &unit {
             cx.error(u, "`unit` is for histograms: a counter ends in `_total`, and a gauge names its unit in its name");
@@ -161,6 +163,9 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
     let mut cx = Ctxt::default();
     let krate = runtime_path();
     let name = &input.ident;
+    // The type's own visibility: a `pub` item on a private type would trip
+    // `unreachable_pub` in the user's crate.
+    let vis = &input.vis;
     let mut prefix: Option<LitStr> = None;
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("metrics")) {
         let parsed = attr.parse_nested_meta(|meta| {
@@ -212,7 +217,7 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
         .filter_map(|f| parse_member(&mut cx, prefix_value.as_deref(), f))
         .collect();
     if let Err(e) = cx.check() {
-        return with_item(&e, TokenStream::new());
+        return with_item(&e, fallback(input));
     }
 
     let mut checks = Vec::new();
@@ -287,7 +292,7 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
             ///
             /// A registration refused because a metric of the same name exists
             /// is logged; the metrics still count, but are not exposed.
-            pub fn global() -> &'static Self {
+            #vis fn global() -> &'static Self {
                 #(#checks)*
                 static SET: ::std::sync::OnceLock<#name> = ::std::sync::OnceLock::new();
                 #krate::__private::metric_set(
@@ -306,5 +311,23 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
             #[linkme(crate = #krate::__private::linkme)]
             static __OBS_METRIC_SET: fn() = force;
         };
+    }
+}
+
+/// What a broken `MetricSet` derive still emits beside its errors: the
+/// `global()` function, so its callers report nothing more.
+fn fallback(input: &DeriveInput) -> TokenStream {
+    let name = &input.ident;
+    // The type's own visibility: a `pub` item on a private type would trip
+    // `unreachable_pub` in the user's crate.
+    let vis = &input.vis;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        impl #impl_generics #name #ty_generics #where_clause {
+            /// The process-wide set (not built: the derive reported errors).
+            #vis fn global() -> &'static Self {
+                ::core::unreachable!()
+            }
+        }
     }
 }

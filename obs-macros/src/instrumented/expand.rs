@@ -272,7 +272,7 @@ impl Model {
                 code.namespace = ::core::module_path!(),
                 result = #krate::__private::tracing::field::Empty,
                 otel.status_code = #krate::__private::tracing::field::Empty,
-                otel.status_message = #krate::__private::tracing::field::Empty,
+                otel.status_description = #krate::__private::tracing::field::Empty,
                 #(#fields),*
             )
         }

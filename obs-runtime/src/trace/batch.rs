@@ -7,8 +7,8 @@
 //! one), never on the thread that ended the span; a full queue drops the
 //! span instead of blocking the caller.
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -26,12 +26,15 @@ pub(crate) fn dropped_spans() -> &'static Counter {
         let make = || {
             Counter::<()>::unchecked(
                 "obs_telemetry_dropped_spans_total".into(),
-                "Spans dropped before reaching the collector: export queue full, or export failed.".into(),
+                "Spans dropped before reaching the collector: export queue full, or export failed."
+                    .into(),
             )
         };
         // Registration only fails if the name is taken, a bug of ours; the
         // counter still counts then, unexposed.
-        make().register().unwrap_or_else(|_| Box::leak(Box::new(make())))
+        make()
+            .register()
+            .unwrap_or_else(|_| Box::leak(Box::new(make())))
     })
 }
 
@@ -39,9 +42,15 @@ static LAST_WARNING: AtomicU64 = AtomicU64::new(0);
 
 fn drop_spans(n: u64, why: &str) {
     dropped_spans().inc_by(n);
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let last = LAST_WARNING.load(Relaxed);
-    if now >= last + 60 && LAST_WARNING.compare_exchange(last, now, Relaxed, Relaxed).is_ok() {
+    if now >= last + 60
+        && LAST_WARNING
+            .compare_exchange(last, now, Relaxed, Relaxed)
+            .is_ok()
+    {
         tracing::warn!(
             target: "obs::telemetry",
             dropped = n,
@@ -88,7 +97,11 @@ pub(crate) struct BoundedBatch {
 impl BoundedBatch {
     /// Starts the worker. `make_exporter` runs on the worker thread, inside
     /// its tokio runtime.
-    pub(crate) fn start<E, F>(make_exporter: F, resource: Resource, limits: BatchLimits) -> std::io::Result<Self>
+    pub(crate) fn start<E, F>(
+        make_exporter: F,
+        resource: Resource,
+        limits: BatchLimits,
+    ) -> std::io::Result<Self>
     where
         E: SpanExporter + 'static,
         F: FnOnce() -> Option<E> + Send + 'static,
@@ -97,7 +110,10 @@ impl BoundedBatch {
         let worker = std::thread::Builder::new()
             .name("obs-span-export".into())
             .spawn(move || run_worker(make_exporter, &resource, limits, &rx))?;
-        Ok(Self { queue, worker: Mutex::new(Some(worker)) })
+        Ok(Self {
+            queue,
+            worker: Mutex::new(Some(worker)),
+        })
     }
 
     fn request(&self, make: fn(SyncSender<()>) -> Message, timeout: Duration) -> OTelSdkResult {
@@ -127,7 +143,10 @@ fn run_worker<E: SpanExporter, F: FnOnce() -> Option<E>>(
     limits: BatchLimits,
     rx: &Receiver<Message>,
 ) {
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
         // No runtime, no export: drain and count, so callers never block.
         while let Ok(m) = rx.recv() {
             if let Message::Span(_) = m {
@@ -155,7 +174,9 @@ fn run_worker<E: SpanExporter, F: FnOnce() -> Option<E>>(
             drop_spans(n, "no exporter");
             return;
         };
-        let result = rt.block_on(async { tokio::time::timeout(limits.export_timeout, exporter.export(spans)).await });
+        let result = rt.block_on(async {
+            tokio::time::timeout(limits.export_timeout, exporter.export(spans)).await
+        });
         match result {
             Ok(Ok(())) => {}
             Ok(Err(_)) => drop_spans(n, "export failed"),
@@ -221,7 +242,11 @@ impl SpanProcessor for BoundedBatch {
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         let result = self.request(Message::Shutdown, timeout);
         if result.is_ok()
-            && let Some(worker) = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take()
+            && let Some(worker) = self
+                .worker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
         {
             let _ = worker.join();
         }

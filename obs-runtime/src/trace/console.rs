@@ -14,8 +14,14 @@ pub(crate) struct ConsoleExporter;
 
 fn line(span: &SpanData) -> String {
     let ctx = &span.span_context;
-    let duration = span.end_time.duration_since(span.start_time).unwrap_or_default();
-    let start = span.start_time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let duration = span
+        .end_time
+        .duration_since(span.start_time)
+        .unwrap_or_default();
+    let start = span
+        .start_time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let mut out = format!(
         "span name={:?} trace_id={} span_id={} parent_span_id={} start_unix_nano={} duration_us={}",
         span.name,
@@ -29,12 +35,21 @@ fn line(span: &SpanData) -> String {
         Status::Unset => {}
         Status::Ok => out.push_str(" status=ok"),
         Status::Error { description } => {
-            let _ = write!(out, " status=error message={:?}", crate::redact::escape_console(description));
+            let _ = write!(
+                out,
+                " status=error message={:?}",
+                crate::redact::escape_console(description)
+            );
         }
     }
     for kv in &span.attributes {
         let value = kv.value.as_str();
-        let _ = write!(out, " {}={:?}", kv.key, crate::redact::escape_console(&value));
+        let _ = write!(
+            out,
+            " {}={:?}",
+            kv.key,
+            crate::redact::escape_console(&value)
+        );
     }
     for event in span.events.iter() {
         let _ = write!(out, " event={:?}", event.name);

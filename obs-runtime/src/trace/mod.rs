@@ -12,7 +12,7 @@ pub mod propagation;
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
@@ -63,7 +63,9 @@ impl SamplerChoice {
             Self::TraceIdRatio(r) => Sampler::TraceIdRatioBased(r),
             Self::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
             Self::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
-            Self::ParentBasedTraceIdRatio(r) => Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r))),
+            Self::ParentBasedTraceIdRatio(r) => {
+                Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
+            }
         }
     }
 }
@@ -73,8 +75,14 @@ pub(crate) fn resource(attributes: &[(String, String)]) -> Resource {
     // `builder_empty` plus our own attributes, so the environment is read in
     // one place (`init`), with its warnings; the SDK adds `telemetry.sdk.*`.
     Resource::builder_empty()
-        .with_detectors(&[Box::new(opentelemetry_sdk::resource::TelemetryResourceDetector)])
-        .with_attributes(attributes.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())))
+        .with_detectors(&[Box::new(
+            opentelemetry_sdk::resource::TelemetryResourceDetector,
+        )])
+        .with_attributes(
+            attributes
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        )
         .build()
 }
 
@@ -115,9 +123,14 @@ pub(crate) fn provider(
             resource.clone(),
             limits,
         )?,
-        SpanExport::Console => BoundedBatch::start(|| Some(console::ConsoleExporter), resource.clone(), limits)?,
+        SpanExport::Console => {
+            BoundedBatch::start(|| Some(console::ConsoleExporter), resource.clone(), limits)?
+        }
         SpanExport::None => {
-            return Ok(SdkTracerProvider::builder().with_sampler(sampler.sampler()).with_resource(resource).build());
+            return Ok(SdkTracerProvider::builder()
+                .with_sampler(sampler.sampler())
+                .with_resource(resource)
+                .build());
         }
     };
     Ok(SdkTracerProvider::builder()

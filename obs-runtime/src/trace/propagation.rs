@@ -16,11 +16,16 @@
 //! ```
 
 use opentelemetry::Context;
-use opentelemetry::propagation::{Extractor, Injector, TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::propagation::{
+    Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
+};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 fn propagator() -> TextMapCompositePropagator {
-    TextMapCompositePropagator::new(vec![Box::new(TraceContextPropagator::new()), Box::new(BaggagePropagator::new())])
+    TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ])
 }
 
 struct HeaderInjector<'a>(&'a mut http::HeaderMap);
@@ -29,9 +34,10 @@ impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
         // A value the propagator produced is always a valid header; skip
         // rather than panic if that ever changes.
-        if let (Ok(name), Ok(value)) =
-            (http::HeaderName::from_bytes(key.as_bytes()), http::HeaderValue::from_str(&value))
-        {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
             self.0.insert(name, value);
         }
     }
@@ -41,12 +47,58 @@ struct HeaderExtractor<'a>(&'a http::HeaderMap);
 
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
+        let value = self.0.get(key).and_then(|v| v.to_str().ok())?;
+        // The SDK's parser is lenient (it takes short or upper-case ids); a
+        // malformed parent must start a new trace, as the W3C spec says.
+        if key.eq_ignore_ascii_case("traceparent") && !valid_traceparent(value) {
+            return None;
+        }
+        Some(value)
     }
 
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(http::HeaderName::as_str).collect()
     }
+}
+
+/// Checks a `traceparent` against W3C Trace Context level 1: `version-
+/// trace_id-parent_id-flags` in lower-case hex, version not `ff`, ids not all
+/// zero; version `00` has exactly those four fields, a later version may add
+/// more after a `-`.
+fn valid_traceparent(value: &str) -> bool {
+    fn hex(s: &str, len: usize) -> bool {
+        s.len() == len
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }
+    let value = value.trim_matches(|c| c == ' ' || c == '\t');
+    let b = value.as_bytes();
+    if b.len() < 55 {
+        return false;
+    }
+    let (version, rest) = value.split_at(2);
+    if !hex(version, 2) || version == "ff" || (version == "00" && b.len() != 55) {
+        return false;
+    }
+    if b.len() > 55 && b[55] != b'-' {
+        return false;
+    }
+    let fields = &rest[..53];
+    let mut parts = fields.split('-');
+    let (Some(""), Some(trace), Some(parent), Some(flags), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    hex(trace, 32)
+        && hex(parent, 16)
+        && hex(flags, 2)
+        && trace.bytes().any(|c| c != b'0')
+        && parent.bytes().any(|c| c != b'0')
 }
 
 /// Writes `cx`'s span context and baggage into `headers`.
