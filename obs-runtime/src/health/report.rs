@@ -366,6 +366,8 @@ fn rfc3339_utc(time: SystemTime) -> String {
 }
 
 #[cfg(test)]
+// `Duration::from_hours` is newer than the crate's minimum Rust (1.88).
+#[allow(clippy::duration_suboptimal_units)]
 mod tests {
     use super::*;
 

@@ -156,6 +156,8 @@ impl Future for CatchUnwind {
 }
 
 #[cfg(test)]
+// `Duration::from_mins` is newer than the crate's minimum Rust (1.88).
+#[allow(clippy::duration_suboptimal_units)]
 mod tests {
     use super::*;
 
