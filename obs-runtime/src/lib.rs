@@ -262,7 +262,7 @@ pub use obs_macros::instrumented;
 /// and `health_check_duration_seconds{check}`.
 ///
 /// # Example
-/// ```
+/// ```standalone_crate
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use obs_runtime::health::{self, Observed, Probe};
 /// use obs_runtime::health_check;

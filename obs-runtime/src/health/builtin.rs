@@ -172,7 +172,7 @@ pub use deadpool_postgres;
 /// string never reaches the report; error texts are redacted of passwords
 /// anyway.
 ///
-/// ```no_run
+/// ```no_run,standalone_crate
 /// use std::sync::OnceLock;
 /// use obs_runtime::health::{self, CheckError, deadpool_postgres::Pool};
 ///
@@ -207,7 +207,7 @@ pub use deadpool_redis;
 
 /// Sends `PING` over a connection from the pool and expects `PONG`.
 ///
-/// ```no_run
+/// ```no_run,standalone_crate
 /// use std::sync::OnceLock;
 /// use obs_runtime::health::{self, CheckError, deadpool_redis::Pool};
 ///

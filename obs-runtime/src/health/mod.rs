@@ -19,7 +19,7 @@
 //! for HTTP APIs": `pass`, `warn` (only non-critical checks failed) or
 //! `fail`; HTTP 200 for `pass` and `warn`, 503 for `fail`.
 //!
-//! ```
+//! ```standalone_crate
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use obs_runtime::health::{self, Observed, Probe};
 //! use obs_runtime::health_check;

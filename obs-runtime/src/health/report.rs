@@ -90,7 +90,7 @@ impl CheckReport {
 /// check failed, `warn` when only non-critical ones did, `pass` otherwise
 /// (also when there is no check at all).
 ///
-/// ```
+/// ```standalone_crate
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use obs_runtime::health::{self, Probe, Status};
 ///

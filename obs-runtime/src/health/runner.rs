@@ -46,7 +46,9 @@ impl Slot {
         let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(rx) = latest.as_ref() {
             let reusable = match &*rx.borrow() {
-                None => true,
+                // Still running, unless its task is gone without a result
+                // (its runtime shut down): then it will never finish.
+                None => rx.has_changed().is_ok(),
                 Some(done) => done.finished.elapsed() < ttl,
             };
             if reusable {
@@ -160,6 +162,45 @@ impl Future for CatchUnwind {
 #[allow(clippy::duration_suboptimal_units)]
 mod tests {
     use super::*;
+
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static FIRST_RUN_HANGS: AtomicBool = AtomicBool::new(true);
+
+    #[crate::health_check("runner_abandoned", timeout = "1m", crate = "crate")]
+    async fn abandoned_check() -> Result<(), String> {
+        if FIRST_RUN_HANGS.swap(false, Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        Ok(())
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_run_lost_with_its_runtime_is_started_again() {
+        let check = crate::health::registered()
+            .iter()
+            .find(|c| c.name() == "runner_abandoned")
+            .unwrap();
+        let slot = Slot::default();
+        let ttl = Duration::from_secs(60);
+        let first = runtime();
+        first.block_on(async {
+            let rx = slot.run(check, ttl);
+            tokio::task::yield_now().await;
+            assert!(rx.borrow().is_none(), "the first run hangs");
+        });
+        // The run's task goes with its runtime, before it sent a result.
+        drop(first);
+        let result = runtime().block_on(async { wait(slot.run(check, ttl)).await });
+        assert!(result.passed, "{:?}", result.output);
+    }
 
     #[test]
     fn timeouts_read_as_written() {
