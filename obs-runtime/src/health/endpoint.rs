@@ -7,6 +7,10 @@ use super::{Health, Probe, Selection};
 
 /// The media type of every health response (IETF draft "Health Check
 /// Response Format for HTTP APIs").
+///
+/// ```
+/// assert_eq!(obs_runtime::health::CONTENT_TYPE, "application/health+json");
+/// ```
 pub const CONTENT_TYPE: &str = "application/health+json";
 
 /// An answer to a probe request, for any HTTP framework to send.

@@ -259,6 +259,11 @@ impl Default for HealthConfig {
 impl HealthConfig {
     /// How long a check's result is reused before the next probe runs it
     /// again. Also the responses' `Cache-Control: max-age`.
+    ///
+    /// ```
+    /// let config = obs_runtime::health::HealthConfig::default().ttl(std::time::Duration::from_secs(5));
+    /// assert_eq!(config.cache_ttl().as_secs(), 5);
+    /// ```
     #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
@@ -266,6 +271,12 @@ impl HealthConfig {
     }
 
     /// Who sees failure reasons.
+    ///
+    /// ```
+    /// use obs_runtime::health::{HealthConfig, ShowReasons};
+    /// let config = HealthConfig::default().show_reasons(ShowReasons::Never);
+    /// # let _ = config;
+    /// ```
     #[must_use]
     pub fn show_reasons(mut self, reasons: ShowReasons) -> Self {
         self.reasons = reasons;
@@ -274,6 +285,12 @@ impl HealthConfig {
 
     /// The callers admitted by [`ShowReasons::Allowlisted`] (default:
     /// loopback).
+    ///
+    /// ```
+    /// use obs_runtime::{access::Allowlist, health::HealthConfig};
+    /// let config = HealthConfig::default().allowlist(Allowlist::loopback_and_private());
+    /// # let _ = config;
+    /// ```
     #[must_use]
     pub fn allowlist(mut self, allowlist: Allowlist) -> Self {
         self.allowlist = allowlist;
@@ -282,6 +299,11 @@ impl HealthConfig {
 
     /// The service's version, shown as `version` in every report
     /// (typically `env!("CARGO_PKG_VERSION")`).
+    ///
+    /// ```
+    /// let config = obs_runtime::health::HealthConfig::default().version("1.2.3");
+    /// # let _ = config;
+    /// ```
     #[must_use]
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.version = Some(version.into());
@@ -289,6 +311,10 @@ impl HealthConfig {
     }
 
     /// The TTL of cached results.
+    ///
+    /// ```
+    /// assert_eq!(obs_runtime::health::HealthConfig::default().cache_ttl().as_secs(), 1);
+    /// ```
     #[must_use]
     pub fn cache_ttl(&self) -> Duration {
         self.ttl
@@ -403,6 +429,12 @@ pub fn registered() -> &'static [RegisteredCheck] {
 
 impl Health {
     /// An instance with its own settings and cache.
+    ///
+    /// ```
+    /// use obs_runtime::health::{Health, HealthConfig};
+    /// let health = Health::new(HealthConfig::default());
+    /// assert_eq!(health.config().cache_ttl().as_secs(), 1);
+    /// ```
     #[must_use]
     pub fn new(config: HealthConfig) -> Self {
         let slots = registry::HEALTH_CHECKS
@@ -413,6 +445,11 @@ impl Health {
     }
 
     /// The instance [`report`] and the default router use.
+    ///
+    /// ```
+    /// use obs_runtime::health::Health;
+    /// assert!(std::sync::Arc::ptr_eq(&Health::global(), &Health::global()));
+    /// ```
     #[must_use]
     pub fn global() -> Arc<Self> {
         GLOBAL
@@ -421,22 +458,52 @@ impl Health {
     }
 
     /// The settings.
+    ///
+    /// ```
+    /// let ttl = obs_runtime::health::Health::global().config().cache_ttl();
+    /// assert!(ttl.as_millis() > 0);
+    /// ```
     #[must_use]
     pub fn config(&self) -> &HealthConfig {
         &self.config
     }
 
     /// Runs the checks of a probe (from the cache when fresh) and reports.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{Health, HealthConfig, Probe};
+    /// let health = Health::new(HealthConfig::default());
+    /// let report = health.report(Probe::Startup).await;
+    /// assert!(report.checks().iter().all(|c| c.kind() == Probe::Startup));
+    /// # }
+    /// ```
     pub async fn report(&self, probe: Probe) -> HealthReport {
         self.run(Selection::Probe(probe), &[]).await
     }
 
     /// Runs every check.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{Health, HealthConfig};
+    /// let report = Health::new(HealthConfig::default()).report_all().await;
+    /// assert_eq!(report.checks().len(), obs_runtime::health::registered().len());
+    /// # }
+    /// ```
     pub async fn report_all(&self) -> HealthReport {
         self.run(Selection::All, &[]).await
     }
 
     /// Whether a caller at `peer` may read failure reasons.
+    ///
+    /// ```
+    /// use obs_runtime::health::{Health, HealthConfig};
+    /// let health = Health::new(HealthConfig::default());
+    /// assert!(health.reveals_reasons_to(Some("127.0.0.1".parse().unwrap())));
+    /// assert!(!health.reveals_reasons_to(Some("203.0.113.5".parse().unwrap())));
+    /// assert!(!health.reveals_reasons_to(None));
+    /// ```
     #[must_use]
     pub fn reveals_reasons_to(&self, peer: Option<IpAddr>) -> bool {
         match self.config.reasons {

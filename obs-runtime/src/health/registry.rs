@@ -117,6 +117,7 @@ pub struct CheckMeta {
 
 impl RegisteredCheck {
     /// The generated code's constructor.
+    #[doc(hidden)]
     #[must_use]
     pub const fn new(meta: CheckMeta) -> Self {
         Self {
@@ -133,12 +134,23 @@ impl RegisteredCheck {
     }
 
     /// The check's name: its key in the report, its URL and its label.
+    ///
+    /// ```
+    /// let names: Vec<&str> = obs_runtime::health::registered().iter().map(|c| c.name()).collect();
+    /// # let _ = names;
+    /// ```
     #[must_use]
     pub fn name(&self) -> &'static str {
         self.name
     }
 
     /// The probe that runs it.
+    ///
+    /// ```
+    /// use obs_runtime::health::Probe;
+    /// let liveness = obs_runtime::health::registered().iter().filter(|c| c.kind() == Probe::Liveness).count();
+    /// # let _ = liveness;
+    /// ```
     #[must_use]
     pub fn kind(&self) -> Probe {
         self.kind
@@ -146,24 +158,47 @@ impl RegisteredCheck {
 
     /// Whether a failure fails the probe; a non-critical failure only
     /// warns.
+    ///
+    /// ```
+    /// let optional = obs_runtime::health::registered().iter().filter(|c| !c.critical()).count();
+    /// # let _ = optional;
+    /// ```
     #[must_use]
     pub fn critical(&self) -> bool {
         self.critical
     }
 
     /// How long one run may take before it counts as failed.
+    ///
+    /// ```
+    /// for check in obs_runtime::health::registered() {
+    ///     assert!(check.timeout().as_secs() <= 60);
+    /// }
+    /// ```
     #[must_use]
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
     }
 
     /// Where the check is written: `file:line:column`.
+    ///
+    /// ```
+    /// for check in obs_runtime::health::registered() {
+    ///     assert_eq!(check.location().matches(':').count(), 2);
+    /// }
+    /// ```
     #[must_use]
     pub fn location(&self) -> String {
         format!("{}:{}:{}", self.file, self.line, self.column)
     }
 
     /// The module the check is declared in.
+    ///
+    /// ```
+    /// for check in obs_runtime::health::registered() {
+    ///     assert!(!check.module().is_empty());
+    /// }
+    /// ```
     #[must_use]
     pub fn module(&self) -> &'static str {
         self.module

@@ -7,6 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::{Observed, Probe, Status};
 
 /// What `output` reads for callers who may not see failure reasons.
+///
+/// ```
+/// assert_eq!(obs_runtime::health::REASON_WITHHELD, "reason withheld");
+/// ```
 pub const REASON_WITHHELD: &str = "reason withheld";
 
 /// Longest failure reason kept, in bytes.
@@ -42,42 +46,105 @@ pub struct CheckReport {
 
 impl CheckReport {
     /// The check's name.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let report = health::report(Probe::Readiness).await;
+    /// assert!(report.checks().iter().all(|c| !c.name().is_empty()));
+    /// # }
+    /// ```
     #[must_use]
     pub fn name(&self) -> &'static str {
         self.name
     }
 
     /// The probe the check belongs to.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let report = health::report(Probe::Liveness).await;
+    /// assert!(report.checks().iter().all(|c| c.kind() == Probe::Liveness));
+    /// # }
+    /// ```
     #[must_use]
     pub fn kind(&self) -> Probe {
         self.kind
     }
 
     /// Whether a failure of this check fails the probe.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let report = health::report(Probe::Readiness).await;
+    /// let optional = report.checks().iter().filter(|c| !c.critical()).count();
+    /// # let _ = optional;
+    /// # }
+    /// ```
     #[must_use]
     pub fn critical(&self) -> bool {
         self.critical
     }
 
     /// `pass`, `warn` (a non-critical check failed) or `fail`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let report = health::report(Probe::Readiness).await;
+    /// assert!(report.checks().iter().all(|c| c.status() <= report.status()));
+    /// # }
+    /// ```
     #[must_use]
     pub fn status(&self) -> Status {
         self.status
     }
 
     /// How long the run took.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let report = health::report(Probe::Readiness).await;
+    /// assert!(report.checks().iter().all(|c| c.response_time().as_secs() <= 60));
+    /// # }
+    /// ```
     #[must_use]
     pub fn response_time(&self) -> Duration {
         self.duration
     }
 
     /// Why the check failed, redacted of secrets; `None` when it passed.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let report = health::report(Probe::Readiness).await;
+    /// for check in report.checks() {
+    ///     assert_eq!(check.output().is_none(), check.status() == health::Status::Pass);
+    /// }
+    /// # }
+    /// ```
     #[must_use]
     pub fn output(&self) -> Option<&str> {
         self.output.as_deref()
     }
 
     /// The value the check measured, if it reports one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let report = health::report(Probe::Readiness).await;
+    /// for check in report.checks() {
+    ///     if let Some(observed) = check.observed() {
+    ///         assert!(!observed.unit().is_empty());
+    ///     }
+    /// }
+    /// # }
+    /// ```
     #[must_use]
     pub fn observed(&self) -> Option<&Observed> {
         self.observed.as_ref()
@@ -135,12 +202,29 @@ impl HealthReport {
     }
 
     /// The overall status.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let report = health::report(Probe::Liveness).await;
+    /// assert!(report.checks().iter().all(|c| c.status() <= report.status()));
+    /// # }
+    /// ```
     #[must_use]
     pub fn status(&self) -> Status {
         self.status
     }
 
     /// 200 for `pass` and `warn`, 503 for `fail`: what Kubernetes reads.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let report = health::report(Probe::Startup).await;
+    /// let expected = if report.status() == health::Status::Fail { 503 } else { 200 };
+    /// assert_eq!(report.http_status(), expected);
+    /// # }
+    /// ```
     #[must_use]
     pub fn http_status(&self) -> u16 {
         match self.status {
@@ -150,18 +234,43 @@ impl HealthReport {
     }
 
     /// Every check of the probe, by name.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let report = health::report(Probe::Readiness).await;
+    /// let names: Vec<&str> = report.checks().iter().map(|c| c.name()).collect();
+    /// assert!(names.windows(2).all(|w| w[0] < w[1]));
+    /// # }
+    /// ```
     #[must_use]
     pub fn checks(&self) -> &[CheckReport] {
         &self.checks
     }
 
     /// One check by name.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let report = health::report(Probe::Readiness).await;
+    /// assert!(report.check("no_such_check").is_none());
+    /// # }
+    /// ```
     #[must_use]
     pub fn check(&self, name: &str) -> Option<&CheckReport> {
         self.checks.iter().find(|c| c.name == name)
     }
 
     /// Remarks about the request, such as an `exclude` that named no check.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let report = health::report(Probe::Readiness).await;
+    /// assert!(report.notes().is_empty());
+    /// # }
+    /// ```
     #[must_use]
     pub fn notes(&self) -> &[String] {
         &self.notes
@@ -169,6 +278,14 @@ impl HealthReport {
 
     /// The `application/health+json` body, failure reasons included
     /// (redacted of secrets).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let json = health::report(Probe::Liveness).await.to_json();
+    /// assert!(json.starts_with(r#"{"status":""#));
+    /// # }
+    /// ```
     #[must_use]
     pub fn to_json(&self) -> String {
         self.render(true)
@@ -176,6 +293,17 @@ impl HealthReport {
 
     /// The body with every failure reason replaced by `"reason withheld"`,
     /// for callers outside the allowlist.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let report = health::report(Probe::Readiness).await;
+    /// let json = report.to_json_withholding_reasons();
+    /// for check in report.checks().iter().filter_map(|c| c.output()) {
+    ///     assert!(!json.contains(check));
+    /// }
+    /// # }
+    /// ```
     #[must_use]
     pub fn to_json_withholding_reasons(&self) -> String {
         self.render(false)
