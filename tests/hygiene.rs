@@ -64,6 +64,12 @@ impl Repo {
 #[instrumented]
 fn empty() {}
 
+/// A private health check: nothing generated beside it may be `pub`.
+#[obs_runtime::health_check("h_queue", timeout = "250ms", kind = "startup", critical = false)]
+async fn queue() -> Result<(), std::io::Error> {
+    Ok(())
+}
+
 #[test]
 fn annotated_code_runs_under_strict_lints() {
     empty();
@@ -75,6 +81,12 @@ fn annotated_code_runs_under_strict_lints() {
         .build()
         .unwrap();
     assert_eq!(rt.block_on(Repo.load(9)).unwrap(), 9);
+    assert!(rt.block_on(queue()).is_ok());
+    assert!(
+        obs_runtime::health::registered()
+            .iter()
+            .any(|c| c.name() == "h_queue")
+    );
     let cache = CacheMetrics::global();
     cache
         .lookups_total
