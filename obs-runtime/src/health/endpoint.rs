@@ -121,16 +121,16 @@ fn not_found(probe: Option<Probe>, name: &str, cache_control: String) -> HealthR
     let what = probe.map_or("health check".to_owned(), |p| format!("{p} check"));
     // Echo the name only when it could be a check's name, so a crafted URL
     // can't write into the body.
-    let named = if crate::schema::check_health_check_name(name).is_none() {
-        format!("\\\"{name}\\\"")
+    let output = if crate::schema::check_health_check_name(name).is_none() {
+        format!("no {what} is named \\\"{name}\\\"")
     } else {
-        "so".to_owned()
+        format!("no {what} has that name")
     };
     HealthResponse {
         status: 404,
         content_type: CONTENT_TYPE,
         cache_control,
-        body: format!("{{\"status\":\"fail\",\"output\":\"no {what} is named {named}\"}}"),
+        body: format!("{{\"status\":\"fail\",\"output\":\"{output}\"}}"),
     }
 }
 
@@ -156,6 +156,21 @@ mod tests {
         assert_eq!(route("/health/ready/db"), None);
         assert_eq!(route("/metrics"), None);
         assert_eq!(route("/"), None);
+    }
+
+    #[test]
+    fn unknown_names_are_echoed_only_when_harmless() {
+        let plain = not_found(Some(Probe::Readiness), "nope", String::new());
+        assert_eq!(plain.status, 404);
+        assert_eq!(
+            plain.body,
+            r#"{"status":"fail","output":"no readiness check is named \"nope\""}"#
+        );
+        let crafted = not_found(None, "x\",\"status\":\"pass", String::new());
+        assert_eq!(
+            crafted.body,
+            r#"{"status":"fail","output":"no health check has that name"}"#
+        );
     }
 
     #[test]
