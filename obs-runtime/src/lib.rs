@@ -35,6 +35,8 @@ pub mod access;
 mod callsite;
 pub mod encode;
 pub mod health;
+#[cfg(feature = "tower")]
+pub mod http;
 mod init;
 mod labels;
 pub mod log;
@@ -43,6 +45,7 @@ pub mod process;
 pub mod redact;
 pub mod registry;
 pub mod schema;
+mod time;
 #[cfg(feature = "otlp")]
 pub mod trace;
 

@@ -25,7 +25,7 @@
 use std::fmt::{self, Write as _};
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -48,28 +48,7 @@ pub enum LogFormat {
 
 /// Writes `t` as RFC 3339 in UTC with microseconds: `2026-11-23T15:41:32.123456Z`.
 pub(crate) fn rfc3339(out: &mut String, t: SystemTime) {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    // Days to civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3_600,
-        rem / 60 % 60,
-        rem % 60,
-        d.subsec_micros()
-    );
+    crate::time::rfc3339(out, t, crate::time::Precision::Micros);
 }
 
 /// Appends `s` as a JSON string (with quotes); any input gives valid JSON.
@@ -106,10 +85,13 @@ struct Fields<'a> {
     format: LogFormat,
     out: &'a mut String,
     message: Option<String>,
+    /// The event carries its own `request_id`: the span's is not repeated.
+    has_request_id: bool,
 }
 
 impl Fields<'_> {
     fn member(&mut self, name: &str) {
+        self.has_request_id |= name == "request_id";
         match self.format {
             LogFormat::Json => {
                 self.out.push(',');
@@ -310,9 +292,11 @@ where
                     format: self.format,
                     out: &mut line,
                     message: None,
+                    has_request_id: false,
                 };
                 event.record(&mut fields);
                 let message = fields.message.take().unwrap_or_default();
+                let request_id = request_id.filter(|_| !fields.has_request_id);
                 line.push_str(",\"message\":");
                 json_string(&mut line, &message);
                 if let Some((trace_id, span_id)) = &ids {
@@ -346,9 +330,11 @@ where
                     format: self.format,
                     out: &mut rest,
                     message: None,
+                    has_request_id: false,
                 };
                 event.record(&mut fields);
                 let message = fields.message.take().unwrap_or_default();
+                let request_id = request_id.filter(|_| !fields.has_request_id);
                 line.push_str(&redact::escape_console(&message));
                 line.push_str(&rest);
                 if let Some(RequestId(rid)) = &request_id {
@@ -464,23 +450,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn rfc3339_in_utc() {
-        let mut s = String::new();
-        rfc3339(
-            &mut s,
-            UNIX_EPOCH + Duration::new(1_795_448_492, 123_456_000),
-        );
-        assert_eq!(s, "2026-11-23T15:41:32.123456Z");
-        s.clear();
-        rfc3339(
-            &mut s,
-            UNIX_EPOCH + Duration::from_hours(951_782_400 / 3_600),
-        ); // leap day 2000
-        assert_eq!(s, "2000-02-29T00:00:00.000000Z");
-    }
 
     #[test]
     fn json_strings_are_always_valid() {

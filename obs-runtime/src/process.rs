@@ -55,6 +55,15 @@ pub fn set_build_info(service: &str, version: &str) {
     let _ = BUILD_INFO.set((service.to_owned(), version.to_owned()));
 }
 
+/// The service version given to [`set_build_info`], if any: health
+/// reports show it as `version`.
+pub(crate) fn service_version() -> Option<String> {
+    BUILD_INFO
+        .get()
+        .map(|(_, v)| v.clone())
+        .filter(|v| v != "unknown")
+}
+
 /// What the kernel says of this process, in the units Prometheus wants.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 struct Sample {

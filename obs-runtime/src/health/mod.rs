@@ -536,7 +536,12 @@ impl Health {
     /// Runs a selection minus the excluded names. Unknown excluded names
     /// become notes; a duplicated check name fails the report.
     pub(crate) async fn run(&self, selection: Selection<'_>, exclude: &[&str]) -> HealthReport {
-        let version = self.config.version.clone();
+        // The configured version, or the one `init()` took from the resource.
+        let version = self
+            .config
+            .version
+            .clone()
+            .or_else(crate::process::service_version);
         if let Err(dup) = registry::checks() {
             return HealthReport::new(
                 vec![CheckReport {

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use super::{Observed, Probe, Status};
 
@@ -468,29 +468,10 @@ fn json_number(out: &mut String, v: f64) {
 }
 
 /// An RFC 3339 UTC timestamp with milliseconds (`2026-11-23T16:40:47.123Z`).
-/// Private to health so it can be merged with the log module's formatter.
 fn rfc3339_utc(time: SystemTime) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60,
-        since.subsec_millis()
-    )
+    let mut out = String::with_capacity(24);
+    crate::time::rfc3339(&mut out, time, crate::time::Precision::Millis);
+    out
 }
 
 #[cfg(test)]
@@ -498,15 +479,6 @@ fn rfc3339_utc(time: SystemTime) -> String {
 #[allow(clippy::duration_suboptimal_units)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps() {
-        assert_eq!(rfc3339_utc(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        let t = UNIX_EPOCH + Duration::from_millis(1_709_210_096_789); // leap year, 29 Feb
-        assert_eq!(rfc3339_utc(t), "2024-02-29T12:34:56.789Z");
-        let t = UNIX_EPOCH + Duration::from_secs(951_868_800); // 2000-03-01
-        assert_eq!(rfc3339_utc(t), "2000-03-01T00:00:00.000Z");
-    }
 
     #[test]
     fn connection_string_passwords_are_removed() {

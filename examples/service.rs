@@ -1,0 +1,445 @@
+//! The example service: an axum app wired the way the README says, shaped
+//! like the services obs replaces.
+//!
+//! ```sh
+//! cargo run --example service                # http://127.0.0.1:8080, PORT overrides
+//! curl -s localhost:8080/users/7
+//! curl -s -X POST localhost:8080/scan
+//! curl -s 'localhost:8080/ask?provider=anthropic'
+//! curl -s localhost:8080/metrics
+//! curl -s localhost:8080/readyz
+//! ```
+//!
+//! It needs no server: users live in an embedded in-memory store and the
+//! cache is in-process. With `DATABASE_URL` (PostgreSQL) or `REDIS_URL`
+//! set, readiness also checks those servers. Logs and traces follow the
+//! `OTEL_*` and `OBS_ENV` variables (`OTEL_TRACES_EXPORTER=console` prints
+//! spans); without a collector, spans are dropped and counted.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use obs_runtime::health::{self, CheckError, Observed};
+use obs_runtime::metrics::{Counter, Gauge};
+use obs_runtime::{LabelSet, LabelValue, MetricSet, health_check, instrumented};
+
+// ---- metric sets ------------------------------------------------------
+
+#[derive(LabelValue, Clone, Copy, PartialEq, Eq, Debug, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Provider {
+    Ollama,
+    Openai,
+    Anthropic,
+}
+
+#[derive(LabelValue, Clone, Copy)]
+enum Direction {
+    Input,
+    Output,
+}
+
+#[derive(LabelSet, Clone, Copy)]
+struct TokenLabels {
+    provider: Provider,
+    direction: Direction,
+}
+
+#[derive(LabelValue, Clone, Copy)]
+enum BreakerState {
+    Closed,
+    HalfOpen,
+    Open,
+}
+
+#[derive(LabelSet, Clone, Copy)]
+struct BreakerLabels {
+    state: BreakerState,
+}
+
+/// What the `/ask` route spends, as the seeds' AI teams count it.
+#[derive(MetricSet)]
+#[metrics(prefix = "llm")]
+struct LlmMetrics {
+    /// Tokens sent and received, by provider.
+    tokens_total: Counter<TokenLabels>,
+    /// The circuit breaker in front of the providers: 1 for its current
+    /// state, 0 for the others.
+    circuit_breaker_state: Gauge<BreakerLabels>,
+}
+
+#[derive(LabelValue, Clone, Copy)]
+enum Cache {
+    Users,
+}
+
+#[derive(LabelSet, Clone, Copy)]
+struct CacheLabels {
+    cache: Cache,
+}
+
+/// The in-process user cache.
+#[derive(MetricSet)]
+#[metrics(prefix = "cache")]
+struct CacheMetrics {
+    /// Lookups answered from the cache.
+    hits_total: Counter<CacheLabels>,
+    /// Lookups that went to the store.
+    misses_total: Counter<CacheLabels>,
+    /// Entries held.
+    entries: Gauge<CacheLabels>,
+}
+
+#[derive(LabelValue, Clone, Copy)]
+enum Decision {
+    Allow,
+    Deny,
+    Escalate,
+}
+
+#[derive(LabelSet, Clone, Copy)]
+struct DecisionLabels {
+    decision: Decision,
+}
+
+/// Scans and what the policy decided, as the seeds' scanning team counts them.
+#[derive(MetricSet)]
+#[metrics(prefix = "scan")]
+struct ScanMetrics {
+    /// Scans run.
+    runs_total: Counter,
+    /// Policy decisions, by outcome.
+    policy_decisions_total: Counter<DecisionLabels>,
+}
+
+// ---- the "database" and the cache ---------------------------------------
+
+#[derive(Clone, serde::Serialize)]
+struct User {
+    id: u64,
+    name: String,
+    plan: &'static str,
+}
+
+#[derive(Debug)]
+struct NotFound(u64);
+
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no user {}", self.0)
+    }
+}
+
+fn cache() -> &'static Mutex<HashMap<u64, User>> {
+    static CACHE: OnceLock<Mutex<HashMap<u64, User>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The embedded store: users 1 to 10,000 exist.
+#[instrumented(metric = "db_query", buckets = "db", labels(table = "users"))]
+async fn load_user(id: u64) -> Result<User, NotFound> {
+    tokio::time::sleep(Duration::from_micros(200)).await;
+    if (1..=10_000).contains(&id) {
+        let plan = if id.is_multiple_of(10) { "pro" } else { "free" };
+        Ok(User {
+            id,
+            name: format!("user-{id}"),
+            plan,
+        })
+    } else {
+        Err(NotFound(id))
+    }
+}
+
+#[instrumented(metric = "user_lookup")]
+async fn find_user(id: u64) -> Result<User, NotFound> {
+    let metrics = CacheMetrics::global();
+    let labels = CacheLabels {
+        cache: Cache::Users,
+    };
+    if let Some(user) = cache()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&id)
+    {
+        metrics.hits_total.with(labels).inc();
+        return Ok(user.clone());
+    }
+    metrics.misses_total.with(labels).inc();
+    let user = load_user(id).await?;
+    let mut cache = cache()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if cache.len() >= 1_000 {
+        cache.clear();
+    }
+    cache.insert(id, user.clone());
+    #[allow(clippy::cast_precision_loss)]
+    metrics.entries.with(labels).set(cache.len() as f64);
+    Ok(user)
+}
+
+async fn get_user(Path(id): Path<u64>) -> Result<Json<User>, (StatusCode, String)> {
+    find_user(id)
+        .await
+        .map(Json)
+        .map_err(|e| (StatusCode::NOT_FOUND, e.to_string()))
+}
+
+// ---- scans ----------------------------------------------------------------
+
+static SCANS: AtomicU64 = AtomicU64::new(0);
+
+#[instrumented(metric = "policy_scan")]
+fn scan_document() -> Decision {
+    let n = SCANS.fetch_add(1, Relaxed);
+    match n % 20 {
+        0 => Decision::Deny,
+        7 => Decision::Escalate,
+        _ => Decision::Allow,
+    }
+}
+
+async fn scan() -> Json<serde_json::Value> {
+    let metrics = ScanMetrics::global();
+    metrics.runs_total.inc();
+    let decision = scan_document();
+    metrics
+        .policy_decisions_total
+        .with(DecisionLabels { decision })
+        .inc();
+    let name = match decision {
+        Decision::Allow => "allow",
+        Decision::Deny => "deny",
+        Decision::Escalate => "escalate",
+    };
+    Json(serde_json::json!({ "decision": name }))
+}
+
+// ---- the "LLM" -------------------------------------------------------------
+
+#[derive(Debug)]
+struct ProviderDown;
+
+impl std::fmt::Display for ProviderDown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("provider unavailable (circuit open)")
+    }
+}
+
+static FAILURES: AtomicU32 = AtomicU32::new(0);
+
+fn set_breaker(state: BreakerState) {
+    let gauge = &LlmMetrics::global().circuit_breaker_state;
+    for s in [
+        BreakerState::Closed,
+        BreakerState::HalfOpen,
+        BreakerState::Open,
+    ] {
+        let on = std::mem::discriminant(&s) == std::mem::discriminant(&state);
+        gauge
+            .with(BreakerLabels { state: s })
+            .set(if on { 1.0 } else { 0.0 });
+    }
+}
+
+/// A simulated completion: a few milliseconds, every 25th call fails, and
+/// three failures in a row open the breaker for the next call.
+#[instrumented(metric = "llm_request", buckets = "ai", labels(provider = provider))]
+async fn complete(provider: Provider, prompt_tokens: u64) -> Result<u64, ProviderDown> {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, Relaxed);
+    if FAILURES.load(Relaxed) >= 3 {
+        FAILURES.store(0, Relaxed);
+        set_breaker(BreakerState::HalfOpen);
+        return Err(ProviderDown);
+    }
+    tokio::time::sleep(Duration::from_millis(2 + n % 5)).await;
+    if n % 25 == 24 {
+        FAILURES.fetch_add(1, Relaxed);
+        set_breaker(BreakerState::Open);
+        return Err(ProviderDown);
+    }
+    FAILURES.store(0, Relaxed);
+    set_breaker(BreakerState::Closed);
+    let tokens = LlmMetrics::global();
+    tokens
+        .tokens_total
+        .with(TokenLabels {
+            provider,
+            direction: Direction::Input,
+        })
+        .inc_by(prompt_tokens);
+    let answer = 40 + n % 60;
+    tokens
+        .tokens_total
+        .with(TokenLabels {
+            provider,
+            direction: Direction::Output,
+        })
+        .inc_by(answer);
+    Ok(answer)
+}
+
+#[derive(serde::Deserialize)]
+struct AskQuery {
+    provider: Option<Provider>,
+    q: Option<String>,
+}
+
+async fn ask(
+    Query(query): Query<AskQuery>,
+) -> Result<Json<serde_json::Value>, (StatusCode, String)> {
+    let provider = query.provider.unwrap_or(Provider::Ollama);
+    let prompt_tokens = query
+        .q
+        .as_deref()
+        .map_or(12, |q| 1 + q.split_whitespace().count() as u64);
+    match complete(provider, prompt_tokens).await {
+        Ok(tokens) => Ok(Json(
+            serde_json::json!({ "answer": "42", "tokens": tokens }),
+        )),
+        Err(e) => Err((StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+    }
+}
+
+// ---- health checks -----------------------------------------------------------
+
+static POSTGRES: OnceLock<health::deadpool_postgres::Pool> = OnceLock::new();
+static REDIS: OnceLock<health::deadpool_redis::Pool> = OnceLock::new();
+
+/// PostgreSQL when `DATABASE_URL` is set; otherwise the embedded store,
+/// which answers a lookup.
+#[health_check("database", timeout = "2s")]
+async fn database() -> Result<(), CheckError> {
+    if let Some(pool) = POSTGRES.get() {
+        return health::postgres(pool).await;
+    }
+    load_user(1)
+        .await
+        .map(drop)
+        .map_err(|e| CheckError::new(e.to_string()))
+}
+
+/// Redis when `REDIS_URL` is set; otherwise the in-process cache, which is
+/// always there.
+#[health_check("cache", timeout = "1s")]
+async fn cache_check() -> Result<(), CheckError> {
+    match REDIS.get() {
+        Some(pool) => health::redis(pool).await,
+        None => Ok(()),
+    }
+}
+
+#[health_check("disk", timeout = "1s", critical = false)]
+async fn disk() -> Result<Observed, CheckError> {
+    health::disk_space(std::env::temp_dir(), 95.0)
+}
+
+#[health_check("memory", kind = "liveness", critical = false)]
+async fn memory() -> Result<Observed, CheckError> {
+    health::process_memory(2 << 30)
+}
+
+fn connect_dependencies() {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        let mut config = health::deadpool_postgres::Config::new();
+        config.url = Some(url);
+        match config.create_pool(
+            Some(health::deadpool_postgres::Runtime::Tokio1),
+            health::deadpool_postgres::tokio_postgres::NoTls,
+        ) {
+            Ok(pool) => {
+                let _ = POSTGRES.set(pool);
+            }
+            Err(e) => {
+                tracing::warn!("DATABASE_URL unusable ({e}); checking the embedded store instead")
+            }
+        }
+    }
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        match health::deadpool_redis::Config::from_url(url)
+            .create_pool(Some(health::deadpool_redis::Runtime::Tokio1))
+        {
+            Ok(pool) => {
+                let _ = REDIS.set(pool);
+            }
+            Err(e) => {
+                tracing::warn!("REDIS_URL unusable ({e}); checking the in-process cache instead")
+            }
+        }
+    }
+}
+
+// ---- main ------------------------------------------------------------------------
+
+fn app() -> Router {
+    Router::new()
+        .route("/users/{id}", get(get_user))
+        .route("/scan", post(scan).get(scan))
+        .route("/ask", get(ask))
+        // Before `.layer(..)`, so unmatched paths are counted too (under
+        // the one route `unmatched`).
+        .fallback(|| async { (StatusCode::NOT_FOUND, "no such page") })
+        .layer(obs_runtime::http::ObsLayer::new())
+        .merge(obs_runtime::http::routes())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let _guard = obs_runtime::Builder::from_env()
+        .service_name("example-service")
+        .service_version(env!("CARGO_PKG_VERSION"))
+        .init();
+    connect_dependencies();
+    set_breaker(BreakerState::Closed);
+    let port = match std::env::var("PORT") {
+        Ok(p) => p
+            .parse::<u16>()
+            .map_err(|e| std::io::Error::other(format!("PORT={p:?}: {e}")))?,
+        Err(_) => 8080,
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    println!("example service on http://{addr}");
+    println!(
+        "  try    http://{addr}/users/7   http://{addr}/ask?provider=anthropic   POST http://{addr}/scan"
+    );
+    println!("  look   http://{addr}/metrics   http://{addr}/readyz   http://{addr}/livez");
+    axum::serve(
+        listener,
+        app().into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    println!("example service stopped");
+    Ok(())
+}

@@ -1,0 +1,263 @@
+//! The operational endpoints as an axum `Router` (feature `axum`): `/metrics`
+//! behind an IP allowlist, and the health probes.
+
+use std::io::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::access::Allowlist;
+
+/// The content type of the Prometheus text format 0.0.4.
+pub const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Who may scrape `/metrics`, and how to find the caller behind a proxy.
+///
+/// ```
+/// use obs_runtime::http::MetricsConfig;
+///
+/// let config = MetricsConfig::default()
+///     .allowlist("10.0.0.0/8, 127.0.0.1".parse().unwrap())
+///     .trusted_proxies(1);
+/// # drop(config);
+/// ```
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    allowlist: Allowlist,
+    trusted_proxies: usize,
+}
+
+impl Default for MetricsConfig {
+    /// Loopback and the private ranges (`10/8`, `172.16/12`, `192.168/16`,
+    /// `fc00::/7`), where a Prometheus in the same cluster scrapes from; no
+    /// `X-Forwarded-For` trusted.
+    fn default() -> Self {
+        Self {
+            allowlist: Allowlist::loopback_and_private(),
+            trusted_proxies: 0,
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// Replaces the allowlist.
+    ///
+    /// ```
+    /// let only_loopback = obs_runtime::http::MetricsConfig::default()
+    ///     .allowlist(obs_runtime::access::Allowlist::loopback());
+    /// # drop(only_loopback);
+    /// ```
+    #[must_use]
+    pub fn allowlist(mut self, allowlist: Allowlist) -> Self {
+        self.allowlist = allowlist;
+        self
+    }
+
+    /// Trusts the last `depth` entries of `X-Forwarded-For`, added by that
+    /// many proxies of yours in front of the service: the caller is the
+    /// entry `depth` places from the right. 0 (the default) ignores the
+    /// header, which any client can forge.
+    ///
+    /// ```
+    /// let behind_one_proxy = obs_runtime::http::MetricsConfig::default().trusted_proxies(1);
+    /// # drop(behind_one_proxy);
+    /// ```
+    #[must_use]
+    pub fn trusted_proxies(mut self, depth: usize) -> Self {
+        self.trusted_proxies = depth;
+        self
+    }
+
+    /// The caller's address: the peer, or with trusted proxies the
+    /// `X-Forwarded-For` entry they vouch for.
+    fn caller(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+        if self.trusted_proxies == 0 {
+            return peer;
+        }
+        let hops: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        // Fewer entries than proxies: the chain is not what we were told,
+        // so nothing in it is trusted.
+        let entry = hops
+            .len()
+            .checked_sub(self.trusted_proxies)
+            .map(|i| hops[i])?;
+        entry.parse().ok()
+    }
+}
+
+fn peer_of(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// Whether the caller accepts gzip (`Accept-Encoding`, with `q=0` meaning
+/// no).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f64>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+async fn metrics_handler(State(config): State<Arc<MetricsConfig>>, request: Request) -> Response {
+    let caller = config.caller(peer_of(&request), request.headers());
+    if !caller.is_some_and(|ip| config.allowlist.contains(ip)) {
+        let who = caller.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
+        return (
+            StatusCode::FORBIDDEN,
+            format!("forbidden: {who} is not in the metrics allowlist\n"),
+        )
+            .into_response();
+    }
+    let text = crate::encode_text();
+    let mut response = if accepts_gzip(request.headers()) {
+        let mut gz = flate2::write::GzEncoder::new(
+            Vec::with_capacity(text.len() / 8),
+            flate2::Compression::fast(),
+        );
+        match gz.write_all(text.as_bytes()).and_then(|()| gz.finish()) {
+            Ok(body) => {
+                let mut r = body.into_response();
+                r.headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                r
+            }
+            // Compression into memory does not fail; if it ever did, the
+            // plain text still answers the scrape.
+            Err(_) => text.into_response(),
+        }
+    } else {
+        text.into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    response
+}
+
+/// `/metrics` alone, with `config`.
+///
+/// ```
+/// let app: axum::Router = obs_runtime::http::metrics_router(obs_runtime::http::MetricsConfig::default());
+/// # drop(app);
+/// ```
+pub fn metrics_router(config: MetricsConfig) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_handler))
+        .with_state(Arc::new(config))
+}
+
+/// `/metrics` (default [`MetricsConfig`]) and every health endpoint
+/// (`/livez`, `/readyz`, `/startupz`, `/healthz` and their aliases): merge
+/// it into your router, and serve with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so the allowlists
+/// see the caller.
+///
+/// ```
+/// use axum::{Router, routing::get};
+///
+/// let app: Router = Router::new()
+///     .route("/users/{id}", get(|| async { "ada" }))
+///     .layer(obs_runtime::http::ObsLayer::new())
+///     .merge(obs_runtime::http::routes());
+/// ```
+pub fn routes() -> Router {
+    routes_with(MetricsConfig::default())
+}
+
+/// [`routes`] with a given metrics configuration.
+///
+/// ```
+/// let app: axum::Router = obs_runtime::http::routes_with(obs_runtime::http::MetricsConfig::default());
+/// # drop(app);
+/// ```
+pub fn routes_with(config: MetricsConfig) -> Router {
+    super::layer::register_metrics();
+    metrics_router(config).merge(crate::health::axum::router())
+}
+
+/// Serves [`routes`] on a separate listener, such as an internal port that
+/// only the cluster reaches (`127.0.0.1:9464`, `0.0.0.0:9464`), in a task
+/// of the current tokio runtime. Returns the bound address.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// let addr = obs_runtime::http::serve_internal("127.0.0.1:9464").await?;
+/// println!("metrics and probes on http://{addr}");
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// When the address can't be bound.
+pub async fn serve_internal(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let app = routes().into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(target: "obs::http", "internal listener on {local} stopped: {e}");
+        }
+    });
+    Ok(local)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_negotiation() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, v.parse().unwrap());
+            m
+        };
+        assert!(accepts_gzip(&h("gzip")));
+        assert!(accepts_gzip(&h("br, gzip;q=0.8")));
+        assert!(accepts_gzip(&h("*")));
+        assert!(!accepts_gzip(&h("gzip;q=0")));
+        assert!(!accepts_gzip(&h("identity")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn forwarded_for_is_trusted_only_to_the_configured_depth() {
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-for", "203.0.113.9, 10.0.0.5".parse().unwrap());
+        h.append("x-forwarded-for", "10.0.0.7".parse().unwrap());
+        let peer = Some("10.0.0.1".parse().unwrap());
+        let c = |depth| {
+            MetricsConfig::default()
+                .trusted_proxies(depth)
+                .caller(peer, &h)
+        };
+        assert_eq!(c(0), peer, "never trusted by default");
+        assert_eq!(c(1), Some("10.0.0.7".parse().unwrap()));
+        assert_eq!(c(3), Some("203.0.113.9".parse().unwrap()));
+        assert_eq!(c(4), None, "a shorter chain than promised is not trusted");
+    }
+}

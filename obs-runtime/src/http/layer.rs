@@ -1,0 +1,588 @@
+//! [`ObsLayer`]: request metrics, request ids, a server span and an access
+//! log line for every request of a tower service (axum, hyper, tonic).
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use bytes::Buf as _;
+use http::{HeaderValue, Request, Response, header};
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+use super::request_id::{self, RequestId};
+use crate::LabelSet;
+use crate::metrics::{Gauge, GaugeHandle, Histogram, HistogramHandle};
+use crate::schema;
+
+/// The `http_route` of a request no route matched: one fixed value, so
+/// scanners probing random paths can't grow the families.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// Paths that get no metrics, span or log line by default: the scrape and
+/// the probes, which would otherwise drown the service's own traffic.
+pub const DEFAULT_EXCLUDED: &[&str] = &[
+    "/metrics",
+    "/livez",
+    "/readyz",
+    "/startupz",
+    "/healthz",
+    "/health",
+    "/health/live",
+    "/health/ready",
+    "/health/startup",
+];
+
+/// The route template of a request, for services that don't route with
+/// axum: put it in the request's extensions before [`ObsLayer`] sees it
+/// (axum's `MatchedPath` is read directly with the `axum` feature).
+///
+/// ```
+/// let mut request = http::Request::new(());
+/// request.extensions_mut().insert(obs_runtime::http::RouteTemplate("/orders/{id}"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteTemplate(pub &'static str);
+
+/// Labels of the request histograms, spelled as OpenTelemetry's HTTP
+/// attributes are in Prometheus.
+struct RequestLabels;
+
+impl LabelSet for RequestLabels {
+    const NAMES: &'static [&'static str] = &[
+        "http_request_method",
+        "http_route",
+        "http_response_status_code",
+        "error_type",
+    ];
+    const CARDINALITY: usize = 0;
+    fn ordinal(&self) -> usize {
+        0
+    }
+    fn value_at(_: usize, _: usize) -> &'static str {
+        ""
+    }
+    fn value_of(&self, _: usize) -> &'static str {
+        ""
+    }
+}
+
+/// Labels of the active-requests gauge.
+struct ActiveLabels;
+
+impl LabelSet for ActiveLabels {
+    const NAMES: &'static [&'static str] = &["http_request_method", "http_route"];
+    const CARDINALITY: usize = 0;
+    fn ordinal(&self) -> usize {
+        0
+    }
+    fn value_at(_: usize, _: usize) -> &'static str {
+        ""
+    }
+    fn value_of(&self, _: usize) -> &'static str {
+        ""
+    }
+}
+
+/// The HTTP server metrics, registered once for the program.
+struct HttpMetrics {
+    duration: &'static Histogram<RequestLabels>,
+    request_size: &'static Histogram<RequestLabels>,
+    response_size: &'static Histogram<RequestLabels>,
+    active: &'static Gauge<ActiveLabels>,
+}
+
+/// Registers `metric`; if a user took the name already, keeps counting in
+/// an unexposed copy and says so once, rather than failing requests.
+fn register<T: crate::registry::Collect + 'static>(
+    make: impl Fn() -> T,
+    register: impl FnOnce(T) -> Result<&'static T, crate::registry::RegistryError>,
+) -> &'static T {
+    register(make()).unwrap_or_else(|e| {
+        tracing::warn!(target: "obs::http", "HTTP metric not exposed: {e}");
+        Box::leak(Box::new(make()))
+    })
+}
+
+fn metrics() -> &'static HttpMetrics {
+    static METRICS: OnceLock<HttpMetrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        let histogram = |name: &'static str, help: &'static str, buckets: &'static [f64]| {
+            register(
+                || Histogram::<RequestLabels>::unchecked(name.into(), help.into(), buckets),
+                Histogram::register,
+            )
+        };
+        HttpMetrics {
+            duration: histogram(
+                "http_server_request_duration_seconds",
+                "Duration of HTTP server requests, until the response head is ready.",
+                schema::HTTP,
+            ),
+            request_size: histogram(
+                "http_server_request_size_bytes",
+                "Size of HTTP server request bodies, from Content-Length or the body's exact size.",
+                schema::BYTES,
+            ),
+            response_size: histogram(
+                "http_server_response_size_bytes",
+                "Size of HTTP server response bodies, from Content-Length or the bytes sent.",
+                schema::BYTES,
+            ),
+            active: register(
+                || {
+                    Gauge::<ActiveLabels>::unchecked(
+                        "http_server_active_requests".into(),
+                        "HTTP server requests being handled now.".into(),
+                    )
+                },
+                Gauge::register,
+            ),
+        }
+    })
+}
+
+/// Makes sure the HTTP families exist (empty) before the first request.
+pub(crate) fn register_metrics() {
+    metrics();
+}
+
+/// The method as a label: the standard ones as they are, anything else
+/// `_OTHER`, as the OpenTelemetry conventions say (methods are unbounded).
+pub(crate) fn method_label(method: &http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "CONNECT" => "CONNECT",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "PATCH" => "PATCH",
+        _ => "_OTHER",
+    }
+}
+
+fn route_of<B>(req: &Request<B>) -> Cow<'static, str> {
+    #[cfg(feature = "axum")]
+    if let Some(path) = req.extensions().get::<axum::extract::MatchedPath>() {
+        return Cow::Owned(path.as_str().to_owned());
+    }
+    req.extensions()
+        .get::<RouteTemplate>()
+        .map_or(Cow::Borrowed(UNMATCHED_ROUTE), |r| Cow::Borrowed(r.0))
+}
+
+/// Which paths get no instrumentation.
+#[derive(Debug, Clone)]
+struct Exclusions {
+    exact: Vec<String>,
+}
+
+impl Exclusions {
+    fn contains(&self, path: &str) -> bool {
+        self.exact.iter().any(|e| {
+            // `/readyz` also covers the single-check paths `/readyz/<name>`.
+            path == e
+                || path
+                    .strip_prefix(e.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    }
+}
+
+/// The tower layer: for each request, `http_server_request_duration_seconds`
+/// (its `_count` counts requests), `http_server_active_requests`, the
+/// request and response body size histograms, a request id, a server span
+/// named `METHOD route` that continues an incoming `traceparent`, and one
+/// access-log event (target `obs::access`) with sanitized headers.
+///
+/// Labels are OpenTelemetry's HTTP attributes as Prometheus spells them:
+/// `http_request_method` (`_OTHER` outside the standard set), `http_route`
+/// (the router's template, never the raw path; [`UNMATCHED_ROUTE`] when no
+/// route matched), `http_response_status_code` and `error_type` (the status
+/// code on 5xx, `cancelled` when the caller went away first, empty
+/// otherwise). The families are bounded by the cardinality guard.
+///
+/// With axum, add the layer with `Router::layer` after the routes and the
+/// `fallback` (axum applies a layer to what the router holds at that point,
+/// and it is inside the router that `MatchedPath` is known); routes merged
+/// afterwards, such as [`routes`](crate::http::routes), stay uninstrumented.
+///
+/// ```
+/// use axum::{Router, routing::get};
+///
+/// let app: Router = Router::new()
+///     .route("/users/{id}", get(|| async { "ada" }))
+///     .layer(obs_runtime::http::ObsLayer::new());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ObsLayer {
+    exclusions: Arc<Exclusions>,
+}
+
+impl Default for ObsLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ObsLayer {
+    /// The layer with the default exclusions ([`DEFAULT_EXCLUDED`]).
+    ///
+    /// ```
+    /// let _layer = obs_runtime::http::ObsLayer::new();
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        register_metrics();
+        Self {
+            exclusions: Arc::new(Exclusions {
+                exact: DEFAULT_EXCLUDED.iter().map(|p| (*p).to_owned()).collect(),
+            }),
+        }
+    }
+
+    /// Also leaves `path` (and the paths below it) uninstrumented.
+    ///
+    /// ```
+    /// let _layer = obs_runtime::http::ObsLayer::new().exclude("/internal/ping");
+    /// ```
+    #[must_use]
+    pub fn exclude(mut self, path: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.exclusions).exact.push(path.into());
+        self
+    }
+}
+
+impl<S> tower_layer::Layer<S> for ObsLayer {
+    type Service = ObsService<S>;
+
+    fn layer(&self, inner: S) -> ObsService<S> {
+        ObsService {
+            inner,
+            exclusions: Arc::clone(&self.exclusions),
+        }
+    }
+}
+
+/// The service [`ObsLayer`] wraps around yours.
+#[derive(Debug, Clone)]
+pub struct ObsService<S> {
+    inner: S,
+    exclusions: Arc<Exclusions>,
+}
+
+/// What a request in flight must record when it ends, however it ends.
+struct InFlight {
+    start: Instant,
+    method: &'static str,
+    route: Cow<'static, str>,
+    request_size: Option<u64>,
+    request_id: HeaderValue,
+    span: tracing::Span,
+    active: GaugeHandle<'static>,
+    finished: bool,
+}
+
+impl InFlight {
+    /// Records the request's duration and sizes; returns the response
+    /// body's size recorder when the size isn't known yet.
+    fn finish(
+        &mut self,
+        status: &str,
+        error_type: &str,
+        response_size: Option<u64>,
+    ) -> HistogramHandle<'static> {
+        self.finished = true;
+        let m = metrics();
+        let labels = [self.method, self.route.as_ref(), status, error_type];
+        let elapsed = self.start.elapsed();
+        m.duration.with_values(&labels).observe_duration(elapsed);
+        if let Some(size) = self.request_size {
+            #[allow(clippy::cast_precision_loss)]
+            m.request_size.with_values(&labels).observe(size as f64);
+        }
+        let response = m.response_size.with_values(&labels);
+        if !self.span.is_disabled() {
+            if !status.is_empty() {
+                self.span.record("http.response.status_code", status);
+            }
+            if !error_type.is_empty() {
+                self.span.record("error.type", error_type);
+                self.span.record("otel.status_code", "ERROR");
+            }
+        }
+        let _entered = self.span.enter();
+        tracing::event!(
+            target: "obs::access",
+            tracing::Level::INFO,
+            "http.request.method" = self.method,
+            "http.route" = self.route.as_ref(),
+            "http.response.status_code" = status,
+            "error.type" = (!error_type.is_empty()).then_some(error_type),
+            duration_ms = elapsed.as_secs_f64() * 1e3,
+            request_body_size = self.request_size,
+            response_body_size = response_size,
+            "{} {} {}",
+            self.method,
+            self.route,
+            if status.is_empty() { error_type } else { status },
+        );
+        response
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if !self.finished {
+            // The caller went away before the response was ready.
+            self.finish("", "cancelled", None);
+        }
+        self.active.dec();
+    }
+}
+
+impl<S, ReqB, ResB> tower_service::Service<Request<ReqB>> for ObsService<S>
+where
+    S: tower_service::Service<Request<ReqB>, Response = Response<ResB>>,
+    ReqB: Body,
+    ResB: Body,
+{
+    type Response = Response<ResponseBody<ResB>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
+        if self.exclusions.contains(req.uri().path()) {
+            return ResponseFuture {
+                inner: self.inner.call(req),
+                state: None,
+            };
+        }
+        let start = Instant::now();
+        let method = method_label(req.method());
+        let route = route_of(&req);
+        let id =
+            request_id::incoming(req.headers()).map_or_else(request_id::generate, str::to_owned);
+        // Valid ids are header-safe by construction.
+        let header_id =
+            HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+        req.headers_mut().insert("x-request-id", header_id.clone());
+        let request_size = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .or_else(|| req.body().size_hint().exact());
+        let span = server_span(&req, method, &route, &id);
+        let headers = crate::redact::sanitize_headers(req.headers());
+        span.in_scope(|| {
+            tracing::debug!(target: "obs::access", headers = ?headers, "request headers");
+        });
+        req.extensions_mut().insert(RequestId::new(id));
+        let active = metrics().active.with_values(&[method, route.as_ref()]);
+        active.inc();
+        let state = InFlight {
+            start,
+            method,
+            route,
+            request_size,
+            request_id: header_id,
+            span,
+            active,
+            finished: false,
+        };
+        let inner = {
+            let _entered = state.span.enter();
+            self.inner.call(req)
+        };
+        ResponseFuture {
+            inner,
+            state: Some(state),
+        }
+    }
+}
+
+fn server_span<B>(
+    req: &Request<B>,
+    method: &'static str,
+    route: &str,
+    request_id: &str,
+) -> tracing::Span {
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let span = tracing::info_span!(
+        target: "obs::http",
+        "HTTP request",
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = method,
+        http.route = route,
+        url.path = %crate::redact::redact(req.uri().path()),
+        url.scheme = req.uri().scheme_str().unwrap_or("http"),
+        network.protocol.version = ?req.version(),
+        user_agent.original = %crate::redact::redact(user_agent),
+        http.response.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+        request_id = request_id,
+    );
+    #[cfg(feature = "otlp")]
+    crate::trace::propagation::continue_from(&span, req.headers());
+    span
+}
+
+pin_project! {
+    /// The response future of [`ObsService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        state: Option<InFlight>,
+    }
+}
+
+impl<F, ResB, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResB>, E>>,
+    ResB: Body,
+{
+    type Output = Result<Response<ResponseBody<ResB>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = {
+            let _entered = this.state.as_ref().map(|s| s.span.enter());
+            ready!(this.inner.poll(cx))
+        };
+        let Some(mut state) = this.state.take() else {
+            return Poll::Ready(result.map(|r| r.map(|inner| ResponseBody { inner, size: None })));
+        };
+        Poll::Ready(match result {
+            Ok(mut response) => {
+                let status = response.status();
+                let error_type = if status.is_server_error() {
+                    status.as_str()
+                } else {
+                    ""
+                };
+                let length = response
+                    .headers()
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                    .or_else(|| response.body().size_hint().exact());
+                let sizes = state.finish(status.as_str(), error_type, length);
+                response
+                    .headers_mut()
+                    .insert("x-request-id", state.request_id.clone());
+                let size = match length {
+                    #[allow(clippy::cast_precision_loss)]
+                    Some(n) => {
+                        sizes.observe(n as f64);
+                        None
+                    }
+                    None => Some(BodySize {
+                        histogram: sizes,
+                        bytes: 0,
+                    }),
+                };
+                Ok(response.map(|inner| ResponseBody { inner, size }))
+            }
+            Err(e) => {
+                // The service failed without a response: no status code.
+                state.finish("", "_OTHER", None);
+                Err(e)
+            }
+        })
+    }
+}
+
+/// Counts the bytes of a response body of unknown length; records them
+/// when the body ends or is dropped (the caller hung up).
+struct BodySize {
+    histogram: HistogramHandle<'static>,
+    bytes: u64,
+}
+
+impl Drop for BodySize {
+    fn drop(&mut self) {
+        #[allow(clippy::cast_precision_loss)]
+        self.histogram.observe(self.bytes as f64);
+    }
+}
+
+pin_project! {
+    /// The response body of [`ObsService`]: the service's body, counted
+    /// when its length was not known up front.
+    pub struct ResponseBody<B> {
+        #[pin]
+        inner: B,
+        size: Option<BodySize>,
+    }
+}
+
+impl<B: Body> Body for ResponseBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        match &frame {
+            Some(Ok(f)) => {
+                if let (Some(size), Some(data)) = (this.size.as_mut(), f.data_ref()) {
+                    size.bytes += data.remaining() as u64;
+                }
+            }
+            // The end, or an error: what was sent is the size.
+            _ => drop(this.size.take()),
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_outside_the_standard_set_are_other() {
+        assert_eq!(method_label(&http::Method::GET), "GET");
+        assert_eq!(method_label(&http::Method::PATCH), "PATCH");
+        assert_eq!(
+            method_label(&http::Method::from_bytes(b"PURGE").unwrap()),
+            "_OTHER"
+        );
+    }
+
+    #[test]
+    fn exclusions_cover_exact_paths_and_below() {
+        let ex = ObsLayer::new().exclude("/internal").exclusions;
+        assert!(ex.contains("/metrics"));
+        assert!(ex.contains("/readyz/database"));
+        assert!(ex.contains("/internal/ping"));
+        assert!(!ex.contains("/metricsx"));
+        assert!(!ex.contains("/users/1"));
+    }
+}
