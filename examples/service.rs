@@ -381,15 +381,21 @@ fn connect_dependencies() {
 // ---- main ------------------------------------------------------------------------
 
 fn app() -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/users/{id}", get(get_user))
         .route("/scan", post(scan).get(scan))
         .route("/ask", get(ask))
         // Before `.layer(..)`, so unmatched paths are counted too (under
         // the one route `unmatched`).
-        .fallback(|| async { (StatusCode::NOT_FOUND, "no such page") })
-        .layer(obs_runtime::http::ObsLayer::new())
-        .merge(obs_runtime::http::routes())
+        .fallback(|| async { (StatusCode::NOT_FOUND, "no such page") });
+    // `OBS_EXAMPLE_WITHOUT_LAYER=1` leaves the layer out, only to measure
+    // what it costs (scripts/bench-http-example).
+    let routes = if std::env::var_os("OBS_EXAMPLE_WITHOUT_LAYER").is_some() {
+        routes
+    } else {
+        routes.layer(obs_runtime::http::ObsLayer::new())
+    };
+    routes.merge(obs_runtime::http::routes())
 }
 
 async fn shutdown_signal() {
