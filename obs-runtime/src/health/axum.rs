@@ -25,22 +25,6 @@ use axum::routing::get;
 
 use super::Health;
 
-/// Every probe path, and the single-check paths below them.
-const PATHS: &[&str] = &[
-    "/livez",
-    "/readyz",
-    "/startupz",
-    "/healthz",
-    "/health",
-    "/health/live",
-    "/health/ready",
-    "/health/startup",
-    "/livez/{name}",
-    "/readyz/{name}",
-    "/startupz/{name}",
-    "/healthz/{name}",
-];
-
 /// The endpoints of the global [`Health`] (see [`super::configure`]).
 ///
 /// # Panics
@@ -71,10 +55,16 @@ pub fn router_with(health: Arc<Health>) -> Router {
     if let Err(dup) = super::validate() {
         panic!("{dup}");
     }
-    PATHS
+    // Every probe path, and below the four main ones a single check.
+    let singles = super::PROBE_PATHS[..4]
         .iter()
+        .map(|p| format!("{p}/{{name}}"));
+    super::PROBE_PATHS
+        .iter()
+        .map(|p| (*p).to_owned())
+        .chain(singles)
         .fold(Router::new(), |router, path| {
-            router.route(path, get(handle))
+            router.route(&path, get(handle))
         })
         .with_state(health)
 }

@@ -82,6 +82,23 @@ pub(crate) mod private {
     };
 }
 
+/// The probe endpoints: `/livez`, `/readyz`, `/startupz` and `/healthz`
+/// (each also at `/<probe>/<check name>` for one check), and their aliases.
+///
+/// ```
+/// assert!(obs_runtime::health::PROBE_PATHS.contains(&"/readyz"));
+/// ```
+pub const PROBE_PATHS: &[&str] = &[
+    "/livez",
+    "/readyz",
+    "/startupz",
+    "/healthz",
+    "/health",
+    "/health/live",
+    "/health/ready",
+    "/health/startup",
+];
+
 /// A Kubernetes probe; also the `kind` of a check, which says which probe
 /// runs it.
 ///

@@ -312,23 +312,23 @@ impl HealthReport {
     fn render(&self, reasons: bool) -> String {
         let mut out = String::with_capacity(128 + 96 * self.checks.len());
         out.push_str("{\"status\":");
-        json_str(&mut out, self.status.as_str());
+        crate::log::json_string(&mut out, self.status.as_str());
         if let Some(version) = &self.version {
             out.push_str(",\"version\":");
-            json_str(&mut out, version);
+            crate::log::json_string(&mut out, version);
         }
         out.push_str(",\"timestamp\":");
-        json_str(&mut out, &rfc3339_utc(self.timestamp));
+        crate::log::json_string(&mut out, &rfc3339_utc(self.timestamp));
         out.push_str(",\"checks\":{");
         for (i, check) in self.checks.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            json_str(&mut out, check.name);
+            crate::log::json_string(&mut out, check.name);
             out.push_str(":{\"status\":");
-            json_str(&mut out, check.status.as_str());
+            crate::log::json_string(&mut out, check.status.as_str());
             out.push_str(",\"kind\":");
-            json_str(&mut out, check.kind.as_str());
+            crate::log::json_string(&mut out, check.kind.as_str());
             if !check.critical {
                 out.push_str(",\"critical\":false");
             }
@@ -337,14 +337,14 @@ impl HealthReport {
                 out.push_str(",\"observed_value\":");
                 json_number(&mut out, observed.value());
                 out.push_str(",\"observed_unit\":");
-                json_str(&mut out, observed.unit());
+                crate::log::json_string(&mut out, observed.unit());
             }
             if let Some(output) = &check.output {
                 out.push_str(",\"output\":");
-                json_str(&mut out, if reasons { output } else { REASON_WITHHELD });
+                crate::log::json_string(&mut out, if reasons { output } else { REASON_WITHHELD });
             }
             out.push_str(",\"time\":");
-            json_str(&mut out, &rfc3339_utc(check.time));
+            crate::log::json_string(&mut out, &rfc3339_utc(check.time));
             out.push('}');
         }
         out.push('}');
@@ -354,7 +354,7 @@ impl HealthReport {
                 if i > 0 {
                     out.push(',');
                 }
-                json_str(&mut out, note);
+                crate::log::json_string(&mut out, note);
             }
             out.push(']');
         }
@@ -437,24 +437,6 @@ fn strip_credentials(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 /// A JSON number: integers without a fraction, non-finite values as
 /// `null` (JSON has no NaN).
 fn json_number(out: &mut String, v: f64) {
@@ -512,10 +494,7 @@ mod tests {
     }
 
     #[test]
-    fn json_escapes_and_numbers() {
-        let mut s = String::new();
-        json_str(&mut s, "a\"b\\c\nd\u{1}");
-        assert_eq!(s, r#""a\"b\\c\nd\u0001""#);
+    fn json_numbers() {
         let mut n = String::new();
         json_number(&mut n, 45.0);
         n.push(' ');

@@ -167,7 +167,7 @@ async fn metrics_handler(State(config): State<Arc<MetricsConfig>>, request: Requ
 /// ```
 pub fn metrics_router(config: MetricsConfig) -> Router {
     Router::new()
-        .route("/metrics", get(metrics_handler))
+        .route(super::METRICS_PATH, get(metrics_handler))
         .with_state(Arc::new(config))
 }
 

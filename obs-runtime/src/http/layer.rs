@@ -22,19 +22,10 @@ use crate::schema;
 /// scanners probing random paths can't grow the families.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
-/// Paths that get no metrics, span or log line by default: the scrape and
-/// the probes, which would otherwise drown the service's own traffic.
-pub const DEFAULT_EXCLUDED: &[&str] = &[
-    "/metrics",
-    "/livez",
-    "/readyz",
-    "/startupz",
-    "/healthz",
-    "/health",
-    "/health/live",
-    "/health/ready",
-    "/health/startup",
-];
+/// Paths that get no metrics, span or log line by default: the scrape
+/// and the probes ([`PROBE_PATHS`](crate::health::PROBE_PATHS), and below
+/// them), which would otherwise drown the service's own traffic.
+pub const METRICS_PATH: &str = "/metrics";
 
 /// The route template of a request, for services that don't route with
 /// axum: put it in the request's extensions before [`ObsLayer`] sees it
@@ -232,7 +223,8 @@ impl Default for ObsLayer {
 }
 
 impl ObsLayer {
-    /// The layer with the default exclusions ([`DEFAULT_EXCLUDED`]).
+    /// The layer with the default exclusions: [`METRICS_PATH`] and the
+    /// health probes.
     ///
     /// ```
     /// let _layer = obs_runtime::http::ObsLayer::new();
@@ -242,7 +234,10 @@ impl ObsLayer {
         register_metrics();
         Self {
             exclusions: Arc::new(Exclusions {
-                exact: DEFAULT_EXCLUDED.iter().map(|p| (*p).to_owned()).collect(),
+                exact: std::iter::once(METRICS_PATH)
+                    .chain(crate::health::PROBE_PATHS.iter().copied())
+                    .map(str::to_owned)
+                    .collect(),
             }),
         }
     }

@@ -23,7 +23,7 @@ pub use endpoints::{
 };
 
 pub use layer::{
-    DEFAULT_EXCLUDED, ObsLayer, ObsService, ResponseBody, ResponseFuture, RouteTemplate,
+    METRICS_PATH, ObsLayer, ObsService, ResponseBody, ResponseFuture, RouteTemplate,
     UNMATCHED_ROUTE,
 };
 pub use request_id::RequestId;
