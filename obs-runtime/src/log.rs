@@ -470,7 +470,10 @@ mod tests {
         );
         assert_eq!(s, "2026-11-23T15:41:32.123456Z");
         s.clear();
-        rfc3339(&mut s, UNIX_EPOCH + Duration::from_hours(951_782_400 / 3_600)); // leap day 2000
+        rfc3339(
+            &mut s,
+            UNIX_EPOCH + Duration::from_hours(951_782_400 / 3_600),
+        ); // leap day 2000
         assert_eq!(s, "2000-02-29T00:00:00.000000Z");
     }
 

@@ -10,7 +10,11 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 /// Redacts a field's value by its name, then by its content.
 #[must_use]
 pub fn redact_field<'a>(name: &str, value: &'a str) -> Cow<'a, str> {
-    if crate::schema::check_recorded_field(name).is_some() { Cow::Borrowed("[REDACTED]") } else { redact(value) }
+    if crate::schema::check_recorded_field(name).is_some() {
+        Cow::Borrowed("[REDACTED]")
+    } else {
+        redact(value)
+    }
 }
 
 /// Escapes control characters for console output.
