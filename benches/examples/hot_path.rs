@@ -1,7 +1,8 @@
 //! The hot path alone, for counting instructions under callgrind:
 //! `valgrind --tool=callgrind --toggle-collect='hot_path::run_*' \
 //!  target/release/examples/hot_path <case> <calls>` (see BENCHMARKS.md).
-//! Cases: `floor`, `obs_span_false`, `obs_noop_layer`, `tracing_noop_layer`.
+//! Cases: `floor`, `obs_span_false`, `obs_noop_layer`, `tracing_noop_layer`,
+//! `obs_full_pipeline`.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -89,6 +90,21 @@ fn main() {
                 f();
                 run_calls(f, calls);
             });
+        }
+        "obs_full_pipeline" => {
+            let closed = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map_or(9, |a| a.port());
+            let _guard = obs_runtime::Builder::from_env()
+                .span_export(obs_runtime::trace::SpanExport::OtlpHttp {
+                    endpoint: format!("http://127.0.0.1:{closed}"),
+                })
+                .sampler(obs_runtime::trace::SamplerChoice::TraceIdRatio(0.1))
+                .log_writer(std::io::sink)
+                .init();
+            empty_obs();
+            run_calls(empty_obs, calls);
+            std::process::exit(0);
         }
         other => eprintln!("unknown case {other}"),
     }
