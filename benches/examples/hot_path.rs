@@ -2,7 +2,8 @@
 //! `valgrind --tool=callgrind --toggle-collect='hot_path::run_*' \
 //!  target/release/examples/hot_path <case> <calls>` (see BENCHMARKS.md).
 //! Cases: `floor`, `obs_span_false`, `obs_noop_layer`, `tracing_noop_layer`,
-//! `obs_full_pipeline`.
+//! `obs_full_pipeline`, `encode` (one scrape of 10,000 counters and 1,000
+//! histograms per call).
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -60,6 +61,46 @@ fn run_floor(clock: &quanta::Clock, calls: u64) {
     black_box(&buckets);
 }
 
+#[derive(obs_runtime::LabelSet)]
+struct Pair {
+    shard: &'static str,
+    route: &'static str,
+}
+
+/// 10,000 counter series and 1,000 histograms, as in the encoding bench.
+fn fill_registry() {
+    use obs_runtime::metrics::{Counter, Histogram};
+    let c = Counter::<Pair>::new("hot_requests_total", "Requests.")
+        .unwrap()
+        .register()
+        .unwrap();
+    let h = Histogram::<Pair>::new(
+        "hot_latency_seconds",
+        "Latency.",
+        obs_runtime::schema::LATENCY,
+    )
+    .unwrap()
+    .register()
+    .unwrap();
+    for i in 0..10_000 {
+        let (s, r) = (
+            format!("shard-{}", i / 100),
+            format!("/api/v1/route/{}", i % 100),
+        );
+        c.with_values(&[&s, &r]).inc_by(i);
+        if i < 1_000 {
+            h.with_values(&[&s, &r]).observe(0.07);
+        }
+    }
+}
+
+#[inline(never)]
+fn run_encode(calls: u64) {
+    for _ in 0..calls {
+        black_box(obs_runtime::encode_text());
+    }
+}
+
 #[inline(never)]
 fn run_calls(f: fn(), calls: u64) {
     for _ in 0..calls {
@@ -90,6 +131,10 @@ fn main() {
                 f();
                 run_calls(f, calls);
             });
+        }
+        "encode" => {
+            fill_registry();
+            run_encode(calls);
         }
         "obs_full_pipeline" => {
             let closed = std::net::TcpListener::bind("127.0.0.1:0")

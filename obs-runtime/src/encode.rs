@@ -82,17 +82,20 @@ impl TextSink {
         if labels.is_empty() && extra.is_none() {
             return;
         }
-        self.out.push('{');
-        for (i, (k, v)) in labels.iter().copied().chain(extra).enumerate() {
-            if i > 0 {
-                self.out.push(',');
+        let out = &mut self.out;
+        out.push('{');
+        let mut sep = false;
+        for (k, v) in labels.iter().copied().chain(extra) {
+            if sep {
+                out.push(',');
             }
-            self.out.push_str(k);
-            self.out.push_str("=\"");
-            escape_label_value(&mut self.out, v);
-            self.out.push('"');
+            sep = true;
+            out.push_str(k);
+            out.push_str("=\"");
+            escape_label_value(out, v);
+            out.push('"');
         }
-        self.out.push('}');
+        out.push('}');
     }
 
     fn series(&mut self, name: &str, labels: &[(&str, &str)], extra: Option<(&str, &str)>) {
@@ -205,8 +208,10 @@ pub(crate) fn write_u64(out: &mut String, mut v: u64) {
             break;
         }
     }
-    if let Ok(digits) = std::str::from_utf8(&buf[i..]) {
-        out.push_str(digits);
+    // Pushed one by one: shorter than checking 1 to 20 bytes are UTF-8.
+    out.reserve(buf.len() - i);
+    for &b in &buf[i..] {
+        out.push(char::from(b));
     }
 }
 
@@ -239,11 +244,37 @@ pub(crate) fn escape_help(out: &mut String, text: &str) {
     }
 }
 
+/// Whether `bytes` holds `\\`, `"` or a newline. Eight bytes at a time: a
+/// byte equal to `c` is a zero byte of `word ^ (c * 0x01..01)`, and
+/// `(x - 0x01..01) & !x & 0x80..80` is non-zero exactly when `x` has a zero
+/// byte. Label values are the bulk of a scrape's text.
+fn needs_label_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has = |word: u64, c: u8| {
+        let x = word ^ (ONES * u64::from(c));
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        if has(word, b'\\') || has(word, b'"') || has(word, b'\n') {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b == b'\\' || b == b'"' || b == b'\n')
+}
+
 /// Escapes a label value: `\`, `"` and newline. Values longer than the
 /// schema's limit are cut at a character boundary first.
 pub(crate) fn escape_label_value(out: &mut String, value: &str) {
     let value = crate::schema::truncate_label_value(value);
-    if !value.bytes().any(|b| b == b'\\' || b == b'"' || b == b'\n') {
+    if !needs_label_escape(value.as_bytes()) {
         out.push_str(value);
         return;
     }
@@ -288,6 +319,21 @@ mod tests {
         s.clear();
         escape_label_value(&mut s, "a\\b\n\"c\" é");
         assert_eq!(s, "a\\\\b\\n\\\"c\\\" é");
+    }
+
+    #[test]
+    fn escape_detection_sees_every_position() {
+        for special in ['\\', '"', '\n'] {
+            for len in 0..20 {
+                for at in 0..len {
+                    let mut v: Vec<char> = "abcdefghijklmnopqrst".chars().take(len).collect();
+                    v[at] = special;
+                    let v: String = v.into_iter().collect();
+                    assert!(needs_label_escape(v.as_bytes()), "{v:?}");
+                }
+            }
+        }
+        assert!(!needs_label_escape("/api/v1/route/{id} é ✓ \t".as_bytes()));
     }
 
     #[test]

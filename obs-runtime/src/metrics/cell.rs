@@ -295,6 +295,29 @@ mod tests {
     }
 
     #[test]
+    fn shards_add_up_exactly_across_threads() {
+        let b = Bounds::new(&[0.001, 0.01]);
+        let h = HistogramCell::new(&b);
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let (h, b) = (&h, &b);
+                s.spawn(move || {
+                    for _ in 0..10_000 {
+                        h.observe_ns(b, 1_000_000 * t);
+                        h.observe(b, 0.5);
+                    }
+                });
+            }
+        });
+        let snap = h.snapshot();
+        assert_eq!(h.count(), 80_000);
+        // t = 0 and 1 ms land in the first bucket, 2 and 3 ms in the
+        // second, every 0.5 s in +Inf.
+        assert_eq!(snap.cumulative, vec![20_000, 40_000, 80_000]);
+        assert!((snap.sum - (60.0 + 40_000.0 * 0.5)).abs() < 1e-6);
+    }
+
+    #[test]
     fn gauge_adds_and_sets() {
         let g = GaugeCell::new();
         g.add(1.5);
