@@ -2,7 +2,8 @@
 //! `valgrind --tool=callgrind --toggle-collect='hot_path::run_*' \
 //!  target/release/examples/hot_path <case> <calls>` (see BENCHMARKS.md).
 //! Cases: `floor`, `obs_span_false`, `obs_noop_layer`, `tracing_noop_layer`,
-//! `obs_full_pipeline`, `encode` (one scrape of 10,000 counters and 1,000
+//! `obs_full_pipeline`, `dynamic_hit` (a labelled counter of open
+//! cardinality, series found), `encode` (one scrape of 10,000 counters and 1,000
 //! histograms per call).
 
 use std::hint::black_box;
@@ -102,6 +103,23 @@ fn run_encode(calls: u64) {
 }
 
 #[inline(never)]
+fn run_dynamic_hit(calls: u64) {
+    let c = obs_runtime::metrics::Counter::<Pair>::new("hot_dynamic_total", "Dynamic.").unwrap();
+    c.with(Pair {
+        shard: "profile",
+        route: "miss",
+    })
+    .inc();
+    for _ in 0..calls {
+        c.with(black_box(Pair {
+            shard: "profile",
+            route: "miss",
+        }))
+        .inc();
+    }
+}
+
+#[inline(never)]
 fn run_calls(f: fn(), calls: u64) {
     for _ in 0..calls {
         f();
@@ -132,6 +150,7 @@ fn main() {
                 run_calls(f, calls);
             });
         }
+        "dynamic_hit" => run_dynamic_hit(calls),
         "encode" => {
             fill_registry();
             run_encode(calls);

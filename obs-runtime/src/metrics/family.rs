@@ -11,7 +11,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::cell::{Bounds, CounterCell, GaugeCell, HistogramCell};
 use crate::labels::LabelSet;
-use crate::schema::{MAX_LABELS, MAX_SERIES_PER_METRIC, OVERFLOW_VALUE, truncate_label_value};
+use crate::schema::{
+    MAX_LABEL_VALUE_LEN, MAX_LABELS, MAX_SERIES_PER_METRIC, OVERFLOW_VALUE, truncate_label_value,
+};
 
 static DEFAULT_MAX_SERIES: AtomicUsize = AtomicUsize::new(MAX_SERIES_PER_METRIC);
 
@@ -101,27 +103,45 @@ impl<C> Table<C> {
     }
 }
 
+/// The hash of a combination of label values, from a per-family random
+/// seed. Eight bytes at a time (a rotate, an xor and a multiply each), then
+/// each value's length, so `("ab", "c")` and `("a", "bc")` differ, and a
+/// final avalanche (the 64-bit finaliser of `MurmurHash3`) so the low bits the
+/// table indexes by depend on every byte. Label values are short: a
+/// byte-at-a-time hash (FNV, what `prometheus` uses) cost more than the
+/// rest of the lookup. Not a keyed hash: the map is capped, so colliding
+/// keys can slow one metric's lookups but never grow its memory.
+fn hash_values(seed: u64, values: &[&str]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = seed;
+    let mut mix = |word: u64| h = (h.rotate_left(23) ^ word).wrapping_mul(K);
+    for v in values {
+        let mut chunks = v.as_bytes().chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            mix(u64::from_le_bytes(word));
+        }
+        // The last 0 to 7 bytes, shifted in: shorter than a copy call.
+        let tail = chunks
+            .remainder()
+            .iter()
+            .rev()
+            .fold(0u64, |w, b| (w << 8) | u64::from(*b));
+        mix(tail);
+        mix(v.len() as u64);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
 /// Label combinations known only at run time, at most `cap` of them. Past
 /// the cap, every new combination lands in one overflow series whose labels
 /// all read `__overflow__`, the drop is counted, and a warning naming the
 /// metric is logged at most once a minute. The map never grows past the cap.
-/// FNV-1a over the values, each followed by a 0xff separator (a byte UTF-8
-/// never contains), from a per-family random seed. Short label values make
-/// `SipHash`'s setup cost dominate; FNV is what `prometheus` uses too. The map
-/// is capped, so colliding keys can slow one metric's lookups but never grow
-/// its memory.
-fn hash_values(seed: u64, values: &[&str]) -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut h = seed;
-    for v in values {
-        for b in v.bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(PRIME);
-        }
-        h = (h ^ 0xff).wrapping_mul(PRIME);
-    }
-    h
-}
-
 #[derive(Debug)]
 pub(crate) struct Dynamic<C: 'static> {
     seed: u64,
@@ -159,12 +179,22 @@ impl<C: NewCell> Dynamic<C> {
 
     /// The series of `values` (one per label, in order).
     pub(crate) fn get(&self, metric: &str, layout: &C::Layout, values: &[&str]) -> &C {
-        let mut cut = [""; MAX_LABELS];
-        let n = values.len().min(MAX_LABELS);
-        for (slot, v) in cut.iter_mut().zip(values) {
-            *slot = truncate_label_value(v);
-        }
-        let values = &cut[..n];
+        // Values past the length limit are cut (as the encoder cuts them),
+        // so a long value and its cut form are one series. Almost never
+        // needed: the copy is made only then.
+        let cut: [&str; MAX_LABELS];
+        let values = if values.len() <= MAX_LABELS
+            && values.iter().all(|v| v.len() <= MAX_LABEL_VALUE_LEN)
+        {
+            values
+        } else {
+            let mut copy = [""; MAX_LABELS];
+            for (slot, v) in copy.iter_mut().zip(values) {
+                *slot = truncate_label_value(v);
+            }
+            cut = copy;
+            &cut[..values.len().min(MAX_LABELS)]
+        };
         let hash = hash_values(self.seed, values);
         {
             let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
