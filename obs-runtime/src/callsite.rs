@@ -30,6 +30,15 @@ pub(crate) fn all() -> &'static [CallSite] {
     &CALL_SITES
 }
 
+/// The clock every call is timed with: the CPU's time-stamp counter (or the
+/// architecture's equivalent) when it is invariant, calibrated once against
+/// the monotonic clock; the monotonic clock otherwise. A reading is one
+/// `rdtsc`; only the difference of two is scaled to nanoseconds.
+fn clock() -> &'static quanta::Clock {
+    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+    CLOCK.get_or_init(quanta::Clock::new)
+}
+
 /// How a call ended; the `result` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -156,6 +165,11 @@ impl NewCell for Series {
 
 #[derive(Debug)]
 struct SiteState {
+    /// The process's TSC clock, kept here so a call reads it without
+    /// another `OnceLock` load.
+    clock: &'static quanta::Clock,
+    /// The `result` field of the site's span, once a span was seen.
+    result_field: OnceLock<Option<tracing::field::Field>>,
     bounds: Bounds,
     /// One entry per combination of argument label values, when they are all
     /// of known cardinality (a single entry when there are none).
@@ -197,12 +211,15 @@ impl CallSite {
         }
     }
 
+    #[inline]
     fn state(&self) -> &SiteState {
         self.state.get_or_init(|| {
             let bounds = Bounds::new(self.meta.buckets);
             let fixed = (0..self.fixed_len).map(|_| Series::new(&bounds)).collect();
             let open = Dynamic::new(&bounds, default_max_series());
             SiteState {
+                clock: clock(),
+                result_field: OnceLock::new(),
                 bounds,
                 fixed,
                 open,
@@ -223,7 +240,11 @@ impl CallSite {
 
     /// Starts timing one call. `ordinals` and `values` describe the argument
     /// labels in declaration order.
-    #[inline]
+    // Always inlined: built in the instrumented function, where the span is
+    // made, the guard is written in place instead of copied (17 fewer
+    // instructions a call under callgrind, about a tenth of the path).
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     pub fn enter(
         &'static self,
         ordinals: &[usize],
@@ -232,7 +253,10 @@ impl CallSite {
         is_async: bool,
     ) -> CallGuard {
         let state: &'static SiteState = self.state();
-        let series = if self.fixed_len > 0 {
+        let series = if self.fixed_len == 1 {
+            // No argument label (the common case): skip the index loop.
+            &state.fixed[0]
+        } else if self.fixed_len > 0 {
             &state.fixed[self.fixed_index(ordinals)]
         } else {
             state.open.get(self.meta.base, &state.bounds, values)
@@ -242,15 +266,16 @@ impl CallSite {
         }
         CallGuard {
             series,
-            bounds: &state.bounds,
+            state,
             in_flight: self.meta.in_flight,
-            start: quanta::Instant::now(),
             outcome: Cell::new(if is_async {
                 Outcome::Cancelled
             } else {
                 Outcome::Ok
             }),
             span,
+            // Last, so the body is timed and the set-up is not.
+            start: state.clock.raw(),
         }
     }
 
@@ -308,9 +333,10 @@ impl CallSite {
 #[derive(Debug)]
 pub struct CallGuard {
     series: &'static Series,
-    bounds: &'static Bounds,
+    state: &'static SiteState,
     in_flight: bool,
-    start: quanta::Instant,
+    /// Raw clock reading at the start of the call.
+    start: u64,
     outcome: Cell<Outcome>,
     span: tracing::Span,
 }
@@ -352,21 +378,51 @@ impl CallGuard {
 }
 
 impl Drop for CallGuard {
+    #[inline]
     fn drop(&mut self) {
+        let clock = self.state.clock;
+        let nanos = clock.delta_as_nanos(self.start, clock.raw());
         let outcome = if std::thread::panicking() {
             Outcome::Panic
         } else {
             self.outcome.get()
         };
-        let nanos = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.series.by_outcome[outcome as usize].observe_ns(self.bounds, nanos);
+        self.series.by_outcome[outcome as usize].observe_ns(&self.state.bounds, nanos);
         if self.in_flight {
             self.series.in_flight.fetch_sub(1, Relaxed);
         }
         if !self.span.is_disabled() {
-            self.span.record("result", outcome.as_str());
+            record_result(&self.span, &self.state.result_field, outcome);
         }
     }
+}
+
+/// Records the `result` field of a call's span. Out of line, so the metric
+/// path of every call keeps a small frame; the field is looked up by name
+/// once per call site rather than on every call.
+#[inline(never)]
+fn record_result(
+    span: &tracing::Span,
+    field: &OnceLock<Option<tracing::field::Field>>,
+    outcome: Outcome,
+) {
+    let Some(meta) = span.metadata() else {
+        return;
+    };
+    let fields = meta.fields();
+    // One span callsite per call site, so the field found first fits every
+    // later span; checked anyway, since a field of another callsite would
+    // be ignored by the subscriber.
+    let Some(field) = field
+        .get_or_init(|| fields.field("result"))
+        .as_ref()
+        .filter(|f| f.callsite() == meta.callsite())
+    else {
+        span.record("result", outcome.as_str());
+        return;
+    };
+    let value = outcome.as_str();
+    span.record_all(&fields.value_set(&[(field, Some(&value as &dyn tracing::Value))]));
 }
 
 pin_project_lite::pin_project! {

@@ -55,39 +55,89 @@ pub(crate) trait Sink {
 }
 
 /// Writes the text format into a `String`.
+///
+/// A scrape of 10,000 series is about 1 MB of text, so the writer avoids
+/// every per-series cost it can: integers are formatted by hand, a label
+/// value is copied whole unless it holds a character to escape, and the
+/// `le` values of a histogram are rendered once per bucket layout, not once
+/// per series.
 #[derive(Debug, Default)]
 pub(crate) struct TextSink {
     pub(crate) out: String,
+    /// The bucket layout whose `le` values are in `le`.
+    le_of: Vec<f64>,
+    le: Vec<String>,
 }
 
 impl TextSink {
+    /// A sink whose buffer starts with room for `capacity` bytes.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            out: String::with_capacity(capacity),
+            ..Self::default()
+        }
+    }
+
+    fn labels(&mut self, labels: &[(&str, &str)], extra: Option<(&str, &str)>) {
+        if labels.is_empty() && extra.is_none() {
+            return;
+        }
+        let out = &mut self.out;
+        out.push('{');
+        let mut sep = false;
+        for (k, v) in labels.iter().copied().chain(extra) {
+            if sep {
+                out.push(',');
+            }
+            sep = true;
+            out.push_str(k);
+            out.push_str("=\"");
+            escape_label_value(out, v);
+            out.push('"');
+        }
+        out.push('}');
+    }
+
     fn series(&mut self, name: &str, labels: &[(&str, &str)], extra: Option<(&str, &str)>) {
         self.out.push_str(name);
-        if !labels.is_empty() || extra.is_some() {
-            self.out.push('{');
-            let mut first = true;
-            for (k, v) in labels.iter().copied().chain(extra) {
-                if !first {
-                    self.out.push(',');
-                }
-                first = false;
-                self.out.push_str(k);
-                self.out.push_str("=\"");
-                escape_label_value(&mut self.out, v);
-                self.out.push('"');
-            }
-            self.out.push('}');
-        }
+        self.labels(labels, extra);
         self.out.push(' ');
     }
 
     fn value_u64(&mut self, v: u64) {
-        let _ = writeln!(self.out, "{v}");
+        write_u64(&mut self.out, v);
+        self.out.push('\n');
     }
 
     fn value_f64(&mut self, v: f64) {
         write_float(&mut self.out, v);
         self.out.push('\n');
+    }
+
+    /// Renders the `le` values of `bounds` unless they are the last ones.
+    fn prepare_le(&mut self, bounds: &[f64]) {
+        // Compared by value: a few float compares, and right even when a
+        // foreign collector's temporary list reuses an address.
+        if !self.le.is_empty() && self.le_of == bounds {
+            return;
+        }
+        self.le.clear();
+        for b in bounds {
+            let mut text = String::new();
+            write_float(&mut text, *b);
+            self.le.push(text);
+        }
+        self.le.push("+Inf".to_owned());
+        self.le_of.clear();
+        self.le_of.extend_from_slice(bounds);
+    }
+
+    /// `name` followed by `suffix`, then the labels.
+    fn suffixed(&mut self, name: &str, suffix: &str, labels: &[(&str, &str)]) {
+        self.out.push_str(name);
+        self.out.push_str(suffix);
+        self.labels(labels, None);
+        self.out.push(' ');
     }
 }
 
@@ -121,26 +171,47 @@ impl Sink for TextSink {
         bounds: &[f64],
         snap: &HistogramSnapshot,
     ) {
-        let bucket = format!("{name}_bucket");
-        let mut le = String::new();
-        for (i, count) in snap.cumulative.iter().enumerate() {
-            le.clear();
-            match bounds.get(i) {
-                Some(b) => write_float(&mut le, *b),
-                None => le.push_str("+Inf"),
-            }
-            self.series(&bucket, labels, Some(("le", &le)));
+        self.prepare_le(bounds);
+        let le = std::mem::take(&mut self.le);
+        for (count, le) in snap.cumulative.iter().zip(&le) {
+            self.out.push_str(name);
+            self.out.push_str("_bucket");
+            self.labels(labels, Some(("le", le)));
+            self.out.push(' ');
             self.value_u64(*count);
         }
-        self.series(&format!("{name}_sum"), labels, None);
+        self.le = le;
+        self.suffixed(name, "_sum", labels);
         self.value_f64(snap.sum);
-        self.series(&format!("{name}_count"), labels, None);
+        self.suffixed(name, "_count", labels);
         self.value_u64(snap.count());
     }
 
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
         self.series(name, labels, None);
         self.value_f64(value);
+    }
+}
+
+/// Writes an unsigned integer in decimal, without the formatting machinery.
+pub(crate) fn write_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        // `v % 10` is below 10, so the cast can't truncate.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = (v % 10) as u8;
+        buf[i] = b'0' + digit;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    // Pushed one by one: shorter than checking 1 to 20 bytes are UTF-8.
+    out.reserve(buf.len() - i);
+    for &b in &buf[i..] {
+        out.push(char::from(b));
     }
 }
 
@@ -160,6 +231,10 @@ pub(crate) fn write_float(out: &mut String, v: f64) {
 
 /// Escapes `# HELP` text: `\` and newline.
 pub(crate) fn escape_help(out: &mut String, text: &str) {
+    if !text.bytes().any(|b| b == b'\\' || b == b'\n') {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -169,10 +244,41 @@ pub(crate) fn escape_help(out: &mut String, text: &str) {
     }
 }
 
+/// Whether `bytes` holds `\\`, `"` or a newline. Eight bytes at a time: a
+/// byte equal to `c` is a zero byte of `word ^ (c * 0x01..01)`, and
+/// `(x - 0x01..01) & !x & 0x80..80` is non-zero exactly when `x` has a zero
+/// byte. Label values are the bulk of a scrape's text.
+fn needs_label_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has = |word: u64, c: u8| {
+        let x = word ^ (ONES * u64::from(c));
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        if has(word, b'\\') || has(word, b'"') || has(word, b'\n') {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b == b'\\' || b == b'"' || b == b'\n')
+}
+
 /// Escapes a label value: `\`, `"` and newline. Values longer than the
 /// schema's limit are cut at a character boundary first.
 pub(crate) fn escape_label_value(out: &mut String, value: &str) {
-    for c in crate::schema::truncate_label_value(value).chars() {
+    let value = crate::schema::truncate_label_value(value);
+    if !needs_label_escape(value.as_bytes()) {
+        out.push_str(value);
+        return;
+    }
+    for c in value.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
@@ -213,5 +319,30 @@ mod tests {
         s.clear();
         escape_label_value(&mut s, "a\\b\n\"c\" é");
         assert_eq!(s, "a\\\\b\\n\\\"c\\\" é");
+    }
+
+    #[test]
+    fn escape_detection_sees_every_position() {
+        for special in ['\\', '"', '\n'] {
+            for len in 0..20 {
+                for at in 0..len {
+                    let mut v: Vec<char> = "abcdefghijklmnopqrst".chars().take(len).collect();
+                    v[at] = special;
+                    let v: String = v.into_iter().collect();
+                    assert!(needs_label_escape(v.as_bytes()), "{v:?}");
+                }
+            }
+        }
+        assert!(!needs_label_escape("/api/v1/route/{id} é ✓ \t".as_bytes()));
+    }
+
+    #[test]
+    fn integers() {
+        let mut s = String::new();
+        for v in [0, 7, 10, 1_234_567, u64::MAX] {
+            write_u64(&mut s, v);
+            s.push(' ');
+        }
+        assert_eq!(s, "0 7 10 1234567 18446744073709551615 ");
     }
 }

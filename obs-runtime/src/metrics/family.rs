@@ -11,7 +11,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::cell::{Bounds, CounterCell, GaugeCell, HistogramCell};
 use crate::labels::LabelSet;
-use crate::schema::{MAX_LABELS, MAX_SERIES_PER_METRIC, OVERFLOW_VALUE, truncate_label_value};
+use crate::schema::{
+    MAX_LABEL_VALUE_LEN, MAX_LABELS, MAX_SERIES_PER_METRIC, OVERFLOW_VALUE, truncate_label_value,
+};
 
 static DEFAULT_MAX_SERIES: AtomicUsize = AtomicUsize::new(MAX_SERIES_PER_METRIC);
 
@@ -81,33 +83,65 @@ impl Hasher for KeyIsHash {
     }
 }
 
+/// Series in the order they were first seen, and an index from the hash of
+/// their values to their positions. Insertion order is stable from scrape
+/// to scrape without sorting 10,000 keys on every scrape.
 #[derive(Debug)]
 struct Table<C: 'static> {
-    by_hash: HashMap<u64, Vec<Entry<C>>, BuildHasherDefault<KeyIsHash>>,
-    len: usize,
+    by_hash: HashMap<u64, Vec<u32>, BuildHasherDefault<KeyIsHash>>,
+    entries: Vec<Entry<C>>,
+}
+
+impl<C> Table<C> {
+    fn find(&self, hash: u64, values: &[&str]) -> Option<&'static C> {
+        let bucket = self.by_hash.get(&hash)?;
+        bucket.iter().find_map(|&i| {
+            let (key, cell) = &self.entries[i as usize];
+            (key.len() == values.len() && key.iter().zip(values).all(|(a, b)| **a == **b))
+                .then_some(*cell)
+        })
+    }
+}
+
+/// The hash of a combination of label values, from a per-family random
+/// seed. Eight bytes at a time (a rotate, an xor and a multiply each), then
+/// each value's length, so `("ab", "c")` and `("a", "bc")` differ, and a
+/// final avalanche (the 64-bit finaliser of `MurmurHash3`) so the low bits the
+/// table indexes by depend on every byte. Label values are short: a
+/// byte-at-a-time hash (FNV, what `prometheus` uses) cost more than the
+/// rest of the lookup. Not a keyed hash: the map is capped, so colliding
+/// keys can slow one metric's lookups but never grow its memory.
+fn hash_values(seed: u64, values: &[&str]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = seed;
+    let mut mix = |word: u64| h = (h.rotate_left(23) ^ word).wrapping_mul(K);
+    for v in values {
+        let mut chunks = v.as_bytes().chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            mix(u64::from_le_bytes(word));
+        }
+        // The last 0 to 7 bytes, shifted in: shorter than a copy call.
+        let tail = chunks
+            .remainder()
+            .iter()
+            .rev()
+            .fold(0u64, |w, b| (w << 8) | u64::from(*b));
+        mix(tail);
+        mix(v.len() as u64);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 /// Label combinations known only at run time, at most `cap` of them. Past
 /// the cap, every new combination lands in one overflow series whose labels
 /// all read `__overflow__`, the drop is counted, and a warning naming the
 /// metric is logged at most once a minute. The map never grows past the cap.
-/// FNV-1a over the values, each followed by a 0xff separator (a byte UTF-8
-/// never contains), from a per-family random seed. Short label values make
-/// `SipHash`'s setup cost dominate; FNV is what `prometheus` uses too. The map
-/// is capped, so colliding keys can slow one metric's lookups but never grow
-/// its memory.
-fn hash_values(seed: u64, values: &[&str]) -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut h = seed;
-    for v in values {
-        for b in v.bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(PRIME);
-        }
-        h = (h ^ 0xff).wrapping_mul(PRIME);
-    }
-    h
-}
-
 #[derive(Debug)]
 pub(crate) struct Dynamic<C: 'static> {
     seed: u64,
@@ -130,7 +164,7 @@ impl<C: NewCell> Dynamic<C> {
             seed: RandomState::new().hash_one(0xcbf2_9ce4_8422_2325_u64),
             table: RwLock::new(Table {
                 by_hash: HashMap::default(),
-                len: 0,
+                entries: Vec::new(),
             }),
             cap,
             overflow: C::new_cell(layout),
@@ -145,35 +179,34 @@ impl<C: NewCell> Dynamic<C> {
 
     /// The series of `values` (one per label, in order).
     pub(crate) fn get(&self, metric: &str, layout: &C::Layout, values: &[&str]) -> &C {
-        let mut cut = [""; MAX_LABELS];
-        let n = values.len().min(MAX_LABELS);
-        for (slot, v) in cut.iter_mut().zip(values) {
-            *slot = truncate_label_value(v);
-        }
-        let values = &cut[..n];
-        let hash = hash_values(self.seed, values);
-        let same = |e: &&Entry<C>| {
-            e.0.len() == values.len() && e.0.iter().zip(values).all(|(a, b)| **a == **b)
+        // Values past the length limit are cut (as the encoder cuts them),
+        // so a long value and its cut form are one series. Almost never
+        // needed: the copy is made only then.
+        let cut: [&str; MAX_LABELS];
+        let values = if values.len() <= MAX_LABELS
+            && values.iter().all(|v| v.len() <= MAX_LABEL_VALUE_LEN)
+        {
+            values
+        } else {
+            let mut copy = [""; MAX_LABELS];
+            for (slot, v) in copy.iter_mut().zip(values) {
+                *slot = truncate_label_value(v);
+            }
+            cut = copy;
+            &cut[..values.len().min(MAX_LABELS)]
         };
+        let hash = hash_values(self.seed, values);
         {
             let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(e) = table
-                .by_hash
-                .get(&hash)
-                .and_then(|bucket| bucket.iter().find(same))
-            {
-                return e.1;
+            if let Some(cell) = table.find(hash, values) {
+                return cell;
             }
         }
         let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(e) = table
-            .by_hash
-            .get(&hash)
-            .and_then(|bucket| bucket.iter().find(same))
-        {
-            return e.1;
+        if let Some(cell) = table.find(hash, values) {
+            return cell;
         }
-        if table.len >= self.cap {
+        if table.entries.len() >= self.cap {
             drop(table);
             self.overflowed.fetch_add(1, Relaxed);
             self.warn(metric);
@@ -183,8 +216,10 @@ impl<C: NewCell> Dynamic<C> {
         // cap bounds how many there can be.
         let cell: &'static C = Box::leak(Box::new(C::new_cell(layout)));
         let key: Box<[Box<str>]> = values.iter().map(|v| Box::from(*v)).collect();
-        table.by_hash.entry(hash).or_default().push((key, cell));
-        table.len += 1;
+        // The cap keeps the index far below `u32::MAX`.
+        let index = u32::try_from(table.entries.len()).unwrap_or(u32::MAX);
+        table.entries.push((key, cell));
+        table.by_hash.entry(hash).or_default().push(index);
         cell
     }
 
@@ -216,23 +251,40 @@ impl<C: NewCell> Dynamic<C> {
         self.table
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .len
+            .entries
+            .len()
     }
 
-    /// Every combination with its cell, then the overflow series once used.
+    /// Every combination with its cell, in the order first seen, then the
+    /// overflow series once used.
     pub(crate) fn for_each<'a>(&'a self, labels: usize, mut f: impl FnMut(&[&str], &'a C)) {
         let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
-        let mut entries: Vec<&Entry<C>> = table.by_hash.values().flatten().collect();
-        // Stable order from scrape to scrape.
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut values: Vec<&str> = Vec::with_capacity(labels);
-        for (key, cell) in entries {
+        for (key, cell) in &table.entries {
             values.clear();
             values.extend(key.iter().map(|v| &**v));
             f(&values, cell);
         }
+        drop(table);
         if self.overflowed() > 0 {
             f(&vec![OVERFLOW_VALUE; labels], &self.overflow);
+        }
+    }
+
+    /// [`for_each`](Self::for_each) with each value paired with its label
+    /// name, through one buffer for the whole walk.
+    pub(crate) fn for_each_labelled(&self, names: &[&str], mut f: impl FnMut(&[(&str, &str)], &C)) {
+        let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
+        let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(names.len());
+        for (key, cell) in &table.entries {
+            pairs.clear();
+            pairs.extend(names.iter().copied().zip(key.iter().map(|v| &**v)));
+            f(&pairs, cell);
+        }
+        if self.overflowed() > 0 {
+            pairs.clear();
+            pairs.extend(names.iter().map(|n| (*n, OVERFLOW_VALUE)));
+            f(&pairs, &self.overflow);
         }
     }
 }
@@ -321,15 +373,7 @@ impl<C: NewCell> Family<C> {
             f(&pairs, cell);
         }
         if let Some(dynamic) = &self.dynamic {
-            dynamic.for_each(self.label_names.len(), |values, cell| {
-                let pairs: Vec<(&str, &str)> = self
-                    .label_names
-                    .iter()
-                    .copied()
-                    .zip(values.iter().copied())
-                    .collect();
-                f(&pairs, cell);
-            });
+            dynamic.for_each_labelled(self.label_names, f);
         }
     }
 

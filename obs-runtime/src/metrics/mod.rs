@@ -574,8 +574,11 @@ impl<L: LabelSet> Collect for Histogram<L> {
         let name = &self.family.name;
         sink.family(name, &self.family.help, Kind::Histogram);
         let bounds = &self.family.layout.upper;
-        self.family
-            .for_each::<L>(|labels, cell| sink.histogram(name, labels, bounds, &cell.snapshot()));
+        let mut snap = cell::HistogramSnapshot::default();
+        self.family.for_each::<L>(|labels, cell| {
+            cell.snapshot_into(&mut snap);
+            sink.histogram(name, labels, bounds, &snap);
+        });
     }
 
     fn overflowed(&self) -> Option<u64> {
