@@ -373,20 +373,24 @@ pub mod __private {
         Histogram::unchecked(Cow::Borrowed(name), Cow::Borrowed(help), buckets)
     }
 
-    /// The global instance of a metric set, registered by whoever creates it.
+    /// The global instance of a metric set. Whoever gets it gets it
+    /// registered: the second `OnceLock` makes every caller wait until the
+    /// registration is done, and one lock keeps the members of two sets
+    /// registering at once from interleaving in the scrape.
     pub fn metric_set<T: Send + Sync>(
         cell: &'static OnceLock<T>,
+        registered: &'static OnceLock<()>,
         build: impl FnOnce() -> T,
         register: impl FnOnce(&'static T),
     ) -> &'static T {
-        let mut created = false;
-        let set = cell.get_or_init(|| {
-            created = true;
-            build()
-        });
-        if created {
+        static REGISTERING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let set = cell.get_or_init(build);
+        registered.get_or_init(|| {
+            let _one_set_at_a_time = REGISTERING
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             register(set);
-        }
+        });
         set
     }
     pub use linkme;

@@ -295,8 +295,10 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
             #vis fn global() -> &'static Self {
                 #(#checks)*
                 static SET: ::std::sync::OnceLock<#name> = ::std::sync::OnceLock::new();
+                static REGISTERED: ::std::sync::OnceLock<()> = ::std::sync::OnceLock::new();
                 #krate::__private::metric_set(
                     &SET,
+                    &REGISTERED,
                     || Self { #(#inits),* },
                     |set| { #(#krate::__private::MetricMember::register_member(&set.#idents);)* },
                 )
