@@ -2,12 +2,15 @@
 //! "Hello, world!". `scripts/bench-http` starts it twice, without and with
 //! obs's HTTP layer, and drives each with `wrk` on loopback.
 //!
-//! `hello_server <port> [plain|obs]`
+//! `hello_server <port> [plain|obs|obs_logged]`
 //!
-//! TODO(ObsLayer): the tower/axum `ObsLayer` does not exist yet (it is its
-//! own issue). When it lands, wrap the router in [`with_obs_layer`] and the
-//! `obs` mode measures it; until then `obs` refuses to start, so the script
-//! can't report a figure that isn't one.
+//! - `plain`: the route alone;
+//! - `obs`: under `ObsLayer`, no subscriber installed (metrics and request
+//!   ids; spans and the access-log event are disabled, as with `RUST_LOG`
+//!   filtering them out);
+//! - `obs_logged`: under `ObsLayer` with `obs_runtime::init()`'s pipeline,
+//!   one JSON access-log line per request written to a sink, spans created
+//!   but not exported.
 
 use axum::Router;
 use axum::routing::get;
@@ -20,11 +23,9 @@ fn router() -> Router {
     Router::new().route("/", get(hello))
 }
 
-/// The router with obs's HTTP layer: the hook for `ObsLayer`.
-fn with_obs_layer(router: Router) -> Option<Router> {
-    // TODO(ObsLayer): `Some(router.layer(obs_runtime::http::ObsLayer::new()))`
-    let _ = router;
-    None
+/// The router with obs's HTTP layer.
+fn with_obs_layer(router: Router) -> Router {
+    router.layer(obs_runtime::http::ObsLayer::new())
 }
 
 fn main() {
@@ -33,15 +34,19 @@ fn main() {
     let mode = args.next().unwrap_or_else(|| "plain".to_owned());
     let app = match mode.as_str() {
         "plain" => router(),
-        "obs" => match with_obs_layer(router()) {
-            Some(app) => app,
-            None => {
-                eprintln!("ObsLayer does not exist yet: nothing to measure in `obs` mode");
-                std::process::exit(2);
-            }
-        },
+        "obs" => with_obs_layer(router()),
+        "obs_logged" => {
+            let guard = obs_runtime::Builder::from_env()
+                .log_format(obs_runtime::log::LogFormat::Json)
+                .log_writer(std::io::sink)
+                .span_export(obs_runtime::trace::SpanExport::None)
+                .init();
+            // Kept for the life of the process.
+            std::mem::forget(guard);
+            with_obs_layer(router())
+        }
         other => {
-            eprintln!("unknown mode {other:?}: use `plain` or `obs`");
+            eprintln!("unknown mode {other:?}: use `plain`, `obs` or `obs_logged`");
             std::process::exit(2);
         }
     };
