@@ -281,3 +281,34 @@ async fn metrics_allowlist_on_a_real_listener_and_gzip() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn serve_internal_answers_metrics_and_probes_on_its_own_port() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let addr = obs_runtime::http::serve_internal("127.0.0.1:0")
+        .await
+        .expect("bind");
+    for (path, status) in [
+        ("/metrics", "200"),
+        ("/livez", "200"),
+        ("/readyz/no-such-check", "404"),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await.unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(
+            text.starts_with(&format!("HTTP/1.1 {status}")),
+            "{path}: {text}"
+        );
+        if path == "/metrics" {
+            assert!(
+                text.contains("# TYPE process_resident_memory_bytes gauge"),
+                "{text}"
+            );
+        }
+    }
+}

@@ -28,6 +28,8 @@ pub struct Received {
     pub trace_id: String,
     pub span_id: String,
     pub parent_span_id: String,
+    /// 1 internal, 2 server, 3 client, 4 producer, 5 consumer.
+    pub kind: i32,
     /// 0 unset, 1 ok, 2 error.
     pub status_code: i32,
     pub status_message: String,
@@ -76,6 +78,7 @@ impl Store {
                         trace_id: hex(&s.trace_id),
                         span_id: hex(&s.span_id),
                         parent_span_id: hex(&s.parent_span_id),
+                        kind: s.kind,
                         status_code: s.status.as_ref().map_or(0, |st| st.code),
                         status_message: s
                             .status

@@ -1,7 +1,6 @@
 //! [`ObsLayer`]: request metrics, request ids, a server span and an access
 //! log line for every request of a tower service (axum, hyper, tonic).
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -26,6 +25,9 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// and the probes ([`PROBE_PATHS`](crate::health::PROBE_PATHS), and below
 /// them), which would otherwise drown the service's own traffic.
 pub const METRICS_PATH: &str = "/metrics";
+
+/// The request-id header, read and echoed.
+const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 
 /// The route template of a request, for services that don't route with
 /// axum: put it in the request's extensions before [`ObsLayer`] sees it
@@ -141,31 +143,147 @@ pub(crate) fn register_metrics() {
     metrics();
 }
 
-/// The method as a label: the standard ones as they are, anything else
-/// `_OTHER`, as the OpenTelemetry conventions say (methods are unbounded).
-pub(crate) fn method_label(method: &http::Method) -> &'static str {
-    match method.as_str() {
-        "GET" => "GET",
-        "HEAD" => "HEAD",
-        "POST" => "POST",
-        "PUT" => "PUT",
-        "DELETE" => "DELETE",
-        "CONNECT" => "CONNECT",
-        "OPTIONS" => "OPTIONS",
-        "TRACE" => "TRACE",
-        "PATCH" => "PATCH",
-        _ => "_OTHER",
+/// The standard methods, in the order of their cache slots; anything
+/// else is `_OTHER`, as the OpenTelemetry conventions say (methods are
+/// unbounded).
+const METHODS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "_OTHER",
+];
+
+/// The method's label and its index in [`METHODS`].
+pub(crate) fn method_label(method: &http::Method) -> (usize, &'static str) {
+    let i = METHODS[..9]
+        .iter()
+        .position(|m| *m == method.as_str())
+        .unwrap_or(9);
+    (i, METHODS[i])
+}
+
+/// How many status codes per method a service keeps handles for; further
+/// ones are looked up in the families each time.
+const STATUS_SLOTS: usize = 4;
+
+/// The series handles a finished request records into.
+#[derive(Clone, Copy)]
+struct Finished {
+    duration: HistogramHandle<'static>,
+    request_size: HistogramHandle<'static>,
+    response_size: HistogramHandle<'static>,
+}
+
+impl Finished {
+    fn lookup(labels: &[&str; 4]) -> Self {
+        let m = metrics();
+        Self {
+            duration: m.duration.with_values(labels),
+            request_size: m.request_size.with_values(labels),
+            response_size: m.response_size.with_values(labels),
+        }
     }
 }
 
-fn route_of<B>(req: &Request<B>) -> Cow<'static, str> {
+/// Series handles resolved once per service. Axum wraps every route in its
+/// own service, so one service nearly always sees one route: its
+/// (method, status) series are then found without hashing label values on
+/// each request. A service that sees another route (a fallback, a plain
+/// tower stack) looks up as usual.
+struct SeriesCache {
+    route: OnceLock<Box<str>>,
+    active: [OnceLock<GaugeHandle<'static>>; METHODS.len()],
+    finished: [[OnceLock<(u16, Finished)>; STATUS_SLOTS]; METHODS.len()],
+}
+
+impl SeriesCache {
+    const fn new() -> Self {
+        Self {
+            route: OnceLock::new(),
+            active: [const { OnceLock::new() }; METHODS.len()],
+            finished: [const { [const { OnceLock::new() }; STATUS_SLOTS] }; METHODS.len()],
+        }
+    }
+
+    /// A cache for a new service. They live in one static table, so a
+    /// request in flight refers to its cache without a reference count (a
+    /// shared count would be two contended atomic operations per
+    /// request); services past the table's size share slots, and a slot
+    /// another route claimed first only means plain lookups.
+    fn next() -> &'static Self {
+        const SLOTS: usize = 64;
+        static CACHES: [SeriesCache; SLOTS] = [const { SeriesCache::new() }; SLOTS];
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        &CACHES[NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SLOTS]
+    }
+}
+
+impl std::fmt::Debug for SeriesCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeriesCache")
+            .field("route", &self.route.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SeriesCache {
+    /// Whether this cache serves `route` (the first route seen claims it).
+    fn serves(&self, route: &str) -> bool {
+        &**self.route.get_or_init(|| route.into()) == route
+    }
+
+    fn active(&self, method: usize, route: &str) -> GaugeHandle<'static> {
+        let lookup = || metrics().active.with_values(&[METHODS[method], route]);
+        if self.serves(route) {
+            *self.active[method].get_or_init(lookup)
+        } else {
+            lookup()
+        }
+    }
+
+    fn finished(&self, method: usize, route: &str, status: u16, labels: &[&str; 4]) -> Finished {
+        if self.serves(route) {
+            for slot in &self.finished[method] {
+                let (code, handles) = slot.get_or_init(|| (status, Finished::lookup(labels)));
+                if *code == status {
+                    return *handles;
+                }
+            }
+        }
+        Finished::lookup(labels)
+    }
+}
+
+/// A request's route template, kept without copying it.
+#[derive(Clone)]
+enum Route {
+    Static(&'static str),
+    #[cfg(feature = "axum")]
+    Matched(axum::extract::MatchedPath),
+}
+
+impl Route {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Static(s) => s,
+            #[cfg(feature = "axum")]
+            Self::Matched(m) => m.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn route_of<B>(req: &Request<B>) -> Route {
     #[cfg(feature = "axum")]
     if let Some(path) = req.extensions().get::<axum::extract::MatchedPath>() {
-        return Cow::Owned(path.as_str().to_owned());
+        // An `Arc` inside: cloning it copies no text.
+        return Route::Matched(path.clone());
     }
     req.extensions()
         .get::<RouteTemplate>()
-        .map_or(Cow::Borrowed(UNMATCHED_ROUTE), |r| Cow::Borrowed(r.0))
+        .map_or(Route::Static(UNMATCHED_ROUTE), |r| Route::Static(r.0))
 }
 
 /// Which paths get no instrumentation.
@@ -261,6 +379,7 @@ impl<S> tower_layer::Layer<S> for ObsLayer {
         ObsService {
             inner,
             exclusions: Arc::clone(&self.exclusions),
+            cache: SeriesCache::next(),
         }
     }
 }
@@ -270,15 +389,20 @@ impl<S> tower_layer::Layer<S> for ObsLayer {
 pub struct ObsService<S> {
     inner: S,
     exclusions: Arc<Exclusions>,
+    cache: &'static SeriesCache,
 }
 
 /// What a request in flight must record when it ends, however it ends.
 struct InFlight {
     start: Instant,
+    method_index: usize,
     method: &'static str,
-    route: Cow<'static, str>,
+    cache: &'static SeriesCache,
+    route: Route,
     request_size: Option<u64>,
     request_id: HeaderValue,
+    /// The request's headers for the access line, sanitized.
+    headers: Option<String>,
     span: tracing::Span,
     active: GaugeHandle<'static>,
     finished: bool,
@@ -287,22 +411,31 @@ struct InFlight {
 impl InFlight {
     /// Records the request's duration and sizes; returns the response
     /// body's size recorder when the size isn't known yet.
+    /// `status_code` is 0 when no response was sent.
     fn finish(
         &mut self,
+        status_code: u16,
         status: &str,
         error_type: &str,
         response_size: Option<u64>,
     ) -> HistogramHandle<'static> {
         self.finished = true;
-        let m = metrics();
-        let labels = [self.method, self.route.as_ref(), status, error_type];
+        let labels = [self.method, self.route.as_str(), status, error_type];
         let elapsed = self.start.elapsed();
-        m.duration.with_values(&labels).observe_duration(elapsed);
+        // With a status, the error type follows from it: (method, status)
+        // names the series.
+        let series = if status_code == 0 {
+            Finished::lookup(&labels)
+        } else {
+            self.cache
+                .finished(self.method_index, self.route.as_str(), status_code, &labels)
+        };
+        series.duration.observe_duration(elapsed);
         if let Some(size) = self.request_size {
             #[allow(clippy::cast_precision_loss)]
-            m.request_size.with_values(&labels).observe(size as f64);
+            series.request_size.observe(size as f64);
         }
-        let response = m.response_size.with_values(&labels);
+        let response = series.response_size;
         if !self.span.is_disabled() {
             if !status.is_empty() {
                 self.span.record("http.response.status_code", status);
@@ -317,12 +450,13 @@ impl InFlight {
             target: "obs::access",
             tracing::Level::INFO,
             "http.request.method" = self.method,
-            "http.route" = self.route.as_ref(),
+            "http.route" = self.route.as_str(),
             "http.response.status_code" = status,
             "error.type" = (!error_type.is_empty()).then_some(error_type),
             duration_ms = elapsed.as_secs_f64() * 1e3,
             request_body_size = self.request_size,
             response_body_size = response_size,
+            headers = self.headers.as_deref(),
             "{} {} {}",
             self.method,
             self.route,
@@ -336,7 +470,7 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         if !self.finished {
             // The caller went away before the response was ready.
-            self.finish("", "cancelled", None);
+            self.finish(0, "", "cancelled", None);
         }
         self.active.dec();
     }
@@ -364,33 +498,35 @@ where
             };
         }
         let start = Instant::now();
-        let method = method_label(req.method());
+        let (method_index, method) = method_label(req.method());
         let route = route_of(&req);
         let id =
             request_id::incoming(req.headers()).map_or_else(request_id::generate, str::to_owned);
         // Valid ids are header-safe by construction.
         let header_id =
             HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
-        req.headers_mut().insert("x-request-id", header_id.clone());
+        req.headers_mut().insert(X_REQUEST_ID, header_id.clone());
         let request_size = req
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
             .or_else(|| req.body().size_hint().exact());
-        let span = server_span(&req, method, &route, &id);
-        let headers = crate::redact::sanitize_headers(req.headers());
-        span.in_scope(|| {
-            tracing::debug!(target: "obs::access", headers = ?headers, "request headers");
-        });
+        let span = server_span(&req, method, route.as_str(), &id);
+        // Only when the access line will be written: sanitizing allocates.
+        let headers = tracing::enabled!(target: "obs::access", tracing::Level::INFO)
+            .then(|| access_log_headers(req.headers()));
         req.extensions_mut().insert(RequestId::new(id));
-        let active = metrics().active.with_values(&[method, route.as_ref()]);
+        let active = self.cache.active(method_index, route.as_str());
         active.inc();
         let state = InFlight {
             start,
+            method_index,
             method,
+            cache: self.cache,
             route,
             request_size,
             request_id: header_id,
+            headers,
             span,
             active,
             finished: false,
@@ -404,6 +540,25 @@ where
             state: Some(state),
         }
     }
+}
+
+/// `name: value; name: value`, with secrets redacted by
+/// [`crate::redact::sanitize_headers`]; the request id is on the line
+/// already.
+fn access_log_headers(headers: &http::HeaderMap) -> String {
+    let mut out = String::new();
+    for (name, value) in crate::redact::sanitize_headers(headers) {
+        if name == "x-request-id" {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("; ");
+        }
+        out.push_str(&name);
+        out.push_str(": ");
+        out.push_str(&value);
+    }
+    out
 }
 
 fn server_span<B>(
@@ -434,7 +589,9 @@ fn server_span<B>(
         request_id = request_id,
     );
     #[cfg(feature = "otlp")]
-    crate::trace::propagation::continue_from(&span, req.headers());
+    if !span.is_disabled() {
+        crate::trace::propagation::continue_from(&span, req.headers());
+    }
     span
 }
 
@@ -476,10 +633,10 @@ where
                     .get(header::CONTENT_LENGTH)
                     .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
                     .or_else(|| response.body().size_hint().exact());
-                let sizes = state.finish(status.as_str(), error_type, length);
+                let sizes = state.finish(status.as_u16(), status.as_str(), error_type, length);
                 response
                     .headers_mut()
-                    .insert("x-request-id", state.request_id.clone());
+                    .insert(X_REQUEST_ID, state.request_id.clone());
                 let size = match length {
                     #[allow(clippy::cast_precision_loss)]
                     Some(n) => {
@@ -495,7 +652,7 @@ where
             }
             Err(e) => {
                 // The service failed without a response: no status code.
-                state.finish("", "_OTHER", None);
+                state.finish(0, "", "_OTHER", None);
                 Err(e)
             }
         })
@@ -563,12 +720,43 @@ mod tests {
 
     #[test]
     fn methods_outside_the_standard_set_are_other() {
-        assert_eq!(method_label(&http::Method::GET), "GET");
-        assert_eq!(method_label(&http::Method::PATCH), "PATCH");
+        assert_eq!(method_label(&http::Method::GET), (0, "GET"));
+        assert_eq!(method_label(&http::Method::PATCH), (8, "PATCH"));
         assert_eq!(
             method_label(&http::Method::from_bytes(b"PURGE").unwrap()),
-            "_OTHER"
+            (9, "_OTHER")
         );
+    }
+
+    #[test]
+    fn a_service_caches_only_its_own_route() {
+        let cache = SeriesCache::new();
+        let labels = |status| ["GET", "/cache/{id}", status, ""];
+        let first = cache.finished(0, "/cache/{id}", 200, &labels("200"));
+        first.duration.observe(0.1);
+        // The same series again, from the cache.
+        assert_eq!(
+            cache
+                .finished(0, "/cache/{id}", 200, &labels("200"))
+                .duration
+                .count(),
+            1
+        );
+        // Other statuses take other slots; beyond the slots, plain lookups.
+        for status in [201_u16, 202, 203, 204, 205] {
+            let text = status.to_string();
+            let s = cache.finished(
+                0,
+                "/cache/{id}",
+                status,
+                &["GET", "/cache/{id}", text.as_str(), ""],
+            );
+            assert_eq!(s.duration.count(), 0, "{status} is its own series");
+        }
+        // Another route is never served from this cache.
+        let other = ["GET", "/other", "200", ""];
+        assert_eq!(cache.finished(0, "/other", 200, &other).duration.count(), 0);
+        assert!(cache.serves("/cache/{id}") && !cache.serves("/other"));
     }
 
     #[test]

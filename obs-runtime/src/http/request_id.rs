@@ -53,17 +53,43 @@ pub(crate) fn incoming(headers: &http::HeaderMap) -> Option<&str> {
         .find(|id| is_valid(id))
 }
 
-/// A fresh id: 32 lower-case hex digits, random (seeded per process by the
-/// standard library's hash keys) and unique (a counter is mixed in).
+/// A fresh id: 32 lower-case hex digits, unpredictable (a per-process
+/// random key from the standard library's hasher seeds, mixed with a
+/// counter by `SplitMix64`) and unique within the process.
 pub(crate) fn generate() -> String {
+    use std::sync::OnceLock;
+    static KEY: OnceLock<u64> = OnceLock::new();
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let key = *KEY.get_or_init(|| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(u64::from(std::process::id()));
+        h.finish()
+    });
     let n = SEQUENCE.fetch_add(1, Relaxed);
-    let keys = std::collections::hash_map::RandomState::new();
-    let mut a = keys.build_hasher();
-    a.write_u64(n);
-    let mut b = keys.build_hasher();
-    b.write_u64(!n);
-    format!("{:016x}{:016x}", a.finish(), b.finish())
+    let (a, b) = (
+        splitmix(key ^ n),
+        splitmix(key.rotate_left(32) ^ n ^ 0x9e37_79b9_7f4a_7c15),
+    );
+    let mut out = String::with_capacity(32);
+    for word in [a, b] {
+        for shift in (0..16).rev() {
+            let digit = ((word >> (shift * 4)) & 0xf) as u8;
+            out.push(char::from(if digit < 10 {
+                b'0' + digit
+            } else {
+                b'a' + digit - 10
+            }));
+        }
+    }
+    out
+}
+
+/// `SplitMix64`'s finalizer: a bijection that spreads every input bit.
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]
