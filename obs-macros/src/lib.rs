@@ -12,6 +12,7 @@
 // the generated code across helpers that are read together.
 #![allow(clippy::too_many_lines)]
 
+mod buckets;
 mod ctxt;
 mod derive;
 mod health_check;

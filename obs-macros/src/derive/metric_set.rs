@@ -6,6 +6,7 @@ use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Expr, ExprLit, Fields, Lit, LitStr, Type};
 
 use super::{doc_text, lit_str_value, runtime_path, schema_check};
+use crate::buckets::as_f64;
 use crate::ctxt::{Ctxt, set_once, with_item};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -140,23 +141,6 @@ fn parse_member(cx: &mut Ctxt, prefix: Option<&str>, field: &syn::Field) -> Opti
         buckets,
         max_series,
     })
-}
-
-fn as_f64(expr: &Expr) -> TokenStream {
-    match expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Int(i), ..
-        }) => {
-            let f = syn::LitFloat::new(&format!("{}f64", i.base10_digits()), i.span());
-            quote!(#f)
-        }
-        Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => {
-            let inner = as_f64(&u.expr);
-            let op = &u.op;
-            quote!(#op #inner)
-        }
-        _ => quote!(#expr),
-    }
 }
 
 pub(crate) fn expand(input: &DeriveInput) -> TokenStream {

@@ -3,9 +3,10 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::{Expr, FnArg, Ident, ItemFn, Lit, LitStr, Pat, ReturnType, Type};
+use syn::{FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Type};
 
 use super::attr::{Buckets, Field, LabelSource, Options, SpanOption};
+use crate::buckets::as_f64;
 use crate::ctxt::Ctxt;
 
 /// A label taken from an argument, with the argument's type.
@@ -465,23 +466,4 @@ fn mentions_impl(tokens: &TokenStream) -> bool {
         proc_macro2::TokenTree::Group(g) => mentions_impl(&g.stream()),
         _ => false,
     })
-}
-
-/// A bound as an `f64` expression: integer literals become float literals,
-/// everything else is left to type-check as `f64`.
-fn as_f64(expr: &Expr) -> TokenStream {
-    match expr {
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Int(i), ..
-        }) => {
-            let f = syn::LitFloat::new(&format!("{}f64", i.base10_digits()), i.span());
-            quote!(#f)
-        }
-        Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => {
-            let inner = as_f64(&u.expr);
-            let op = &u.op;
-            quote!(#op #inner)
-        }
-        _ => quote!(#expr),
-    }
 }
