@@ -823,7 +823,25 @@ fn pii_never_reaches_logs(format: obs_runtime::log::LogFormat) {
             );
         }
     }
-    let leaks = count_leaks(&samples, lines.iter().map(String::as_str).enumerate());
+    // The timestamp is left out of the search: its digits change from run to
+    // run, and could contain the last digits of a generated number.
+    let without_time: Vec<String> = lines
+        .iter()
+        .map(|line| match format {
+            obs_runtime::log::LogFormat::Json => {
+                let mut json = parse_json(line);
+                json["timestamp"] = serde_json::Value::Null;
+                json.to_string()
+            }
+            obs_runtime::log::LogFormat::Pretty => line
+                .split_once(' ')
+                .map_or(line.clone(), |(_, rest)| rest.to_owned()),
+        })
+        .collect();
+    let leaks = count_leaks(
+        &samples,
+        without_time.iter().map(String::as_str).enumerate(),
+    );
     eprintln!(
         "{format:?} log lines: {} PII samples, {leaks} survived",
         samples.len()
@@ -866,7 +884,15 @@ fn sensitive_field_names_are_redacted() {
     let pretty = log_lines(LogFormat::Pretty, emit);
     assert_eq!(pretty.len(), 1);
     for line in [&json[0], &pretty[0]] {
-        for secret in ["hunter2", "k-9f8e7d6c5b4a", "4111", "ada@example.com"] {
+        // The whole card number: its first digits alone can occur in the
+        // line's timestamp (`…:22.411154Z`).
+        for secret in [
+            "hunter2",
+            "k-9f8e7d6c5b4a",
+            "4111 1111 1111 1111",
+            "1111 1111",
+            "ada@example.com",
+        ] {
             assert!(!line.contains(secret), "{secret} in {line}");
         }
     }
