@@ -254,9 +254,11 @@ impl HistogramCell {
             running = running.wrapping_add(self.total(FIRST_BUCKET + b));
             snap.cumulative.push(running);
         }
-        // Nanoseconds convert exactly up to 2^53 ns (104 days of summed time).
+        // Nanoseconds convert exactly up to 2^53 ns (104 days of summed
+        // time); dividing by the exact 1e9, not multiplying by the inexact
+        // 1e-9, gives the nearest double, so 53 ms prints as 0.053.
         #[allow(clippy::cast_precision_loss)]
-        let ns = self.total(SUM_NS) as f64 * 1e-9;
+        let ns = self.total(SUM_NS) as f64 / 1e9;
         let float: f64 = (0..=self.mask)
             .map(|s| f64::from_bits(self.slot(s, SUM_BITS).load(Relaxed)))
             .sum();
@@ -292,6 +294,13 @@ mod tests {
         let s = h.snapshot();
         assert_eq!(s.cumulative, vec![1, 2, 3]);
         assert!((s.sum - 0.022_000_001).abs() < 1e-12);
+        let h = HistogramCell::new(&b);
+        h.observe_ns(&b, 53_000_000);
+        assert_eq!(
+            h.snapshot().sum.to_string(),
+            "0.053",
+            "no float noise in the exposition"
+        );
     }
 
     #[test]
