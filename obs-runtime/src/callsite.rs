@@ -34,7 +34,7 @@ pub(crate) fn all() -> &'static [CallSite] {
 /// architecture's equivalent) when it is invariant, calibrated once against
 /// the monotonic clock; the monotonic clock otherwise. A reading is one
 /// `rdtsc`; only the difference of two is scaled to nanoseconds.
-fn clock() -> &'static quanta::Clock {
+pub(crate) fn clock() -> &'static quanta::Clock {
     static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
     CLOCK.get_or_init(quanta::Clock::new)
 }

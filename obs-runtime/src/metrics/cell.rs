@@ -148,6 +148,51 @@ fn thread_index() -> usize {
     })
 }
 
+/// A count that goes up and down by whole steps, such as requests in
+/// flight, split in shards like [`HistogramCell`]: an increment and the
+/// matching decrement are each one relaxed add on the calling thread's own
+/// line, where an `f64` gauge needs a compare-and-swap loop on a line every
+/// thread shares. Shards hold two's-complement deltas; only their sum means
+/// anything, so a decrement may run on another thread than its increment.
+#[derive(Debug)]
+pub(crate) struct UpDownCell {
+    shards: Box<[Block]>,
+    mask: usize,
+}
+
+impl UpDownCell {
+    pub(crate) fn new() -> Self {
+        let shards = shard_count();
+        Self {
+            shards: (0..shards).map(|_| Block::new()).collect(),
+            mask: shards - 1,
+        }
+    }
+
+    #[inline]
+    fn mine(&self) -> &AtomicU64 {
+        &self.shards[thread_index() & self.mask].0[0]
+    }
+
+    #[inline]
+    pub(crate) fn inc(&self) {
+        self.mine().fetch_add(1, Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn dec(&self) {
+        self.mine().fetch_sub(1, Relaxed);
+    }
+
+    /// The sum of the shards.
+    #[allow(clippy::cast_possible_wrap)]
+    pub(crate) fn get(&self) -> i64 {
+        self.shards
+            .iter()
+            .fold(0u64, |acc, b| acc.wrapping_add(b.0[0].load(Relaxed))) as i64
+    }
+}
+
 /// One histogram series, split in shards (see [`shard_count`]). Each shard
 /// holds, in one or more 128-byte blocks, the nanosecond sum, the `f64` sum
 /// (as bits) and one count per bucket; bucket counts are per bucket, not
@@ -324,6 +369,33 @@ mod tests {
         // second, every 0.5 s in +Inf.
         assert_eq!(snap.cumulative, vec![20_000, 40_000, 80_000]);
         assert!((snap.sum - (60.0 + 40_000.0 * 0.5)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn up_down_counts_sum_across_threads_even_when_a_decrement_moves() {
+        let c = UpDownCell::new();
+        c.dec();
+        assert_eq!(
+            c.get(),
+            -1,
+            "below zero reads as negative, not as a huge count"
+        );
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..10_000 {
+                        c.inc();
+                    }
+                });
+            }
+        });
+        // Every increment undone on this thread, whatever shard it went to.
+        for _ in 0..40_000 {
+            c.dec();
+        }
+        assert_eq!(c.get(), -1);
+        c.inc();
+        assert_eq!(c.get(), 0);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::cell::{Bounds, CounterCell, GaugeCell, HistogramCell};
+use super::cell::{Bounds, CounterCell, GaugeCell, HistogramCell, UpDownCell};
 use crate::labels::LabelSet;
 use crate::schema::{
     MAX_LABEL_VALUE_LEN, MAX_LABELS, MAX_SERIES_PER_METRIC, OVERFLOW_VALUE, truncate_label_value,
@@ -47,6 +47,13 @@ impl NewCell for CounterCell {
 }
 
 impl NewCell for GaugeCell {
+    type Layout = ();
+    fn new_cell((): &()) -> Self {
+        Self::new()
+    }
+}
+
+impl NewCell for UpDownCell {
     type Layout = ();
     fn new_cell((): &()) -> Self {
         Self::new()

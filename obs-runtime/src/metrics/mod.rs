@@ -29,7 +29,7 @@ use crate::encode::{Kind, Sink};
 use crate::labels::LabelSet;
 use crate::registry::{self, Collect, RegistryError};
 use crate::schema;
-use cell::{Bounds, CounterCell, GaugeCell, HistogramCell};
+use cell::{Bounds, CounterCell, GaugeCell, HistogramCell, UpDownCell};
 use family::Family;
 pub(crate) use family::default_max_series;
 pub use family::set_default_max_series;
@@ -446,6 +446,13 @@ impl<'a> HistogramHandle<'a> {
             .observe_ns(self.bounds, u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     }
 
+    /// Records a duration given in nanoseconds, for callers that time with
+    /// raw clock readings.
+    #[inline]
+    pub(crate) fn observe_ns(&self, ns: u64) {
+        self.cell.observe_ns(self.bounds, ns);
+    }
+
     /// How many values were recorded.
     #[must_use]
     pub fn count(&self) -> u64 {
@@ -558,6 +565,55 @@ impl<L: LabelSet> Collect for Gauge<L> {
         sink.family(name, &self.family.help, Kind::Gauge);
         self.family
             .for_each::<L>(|labels, cell| sink.gauge(name, labels, cell.get()));
+    }
+
+    fn overflowed(&self) -> Option<u64> {
+        self.family.overflowed()
+    }
+}
+
+/// A gauge that only moves by whole steps from the code that owns it (the
+/// HTTP layer's requests in flight): sharded integer cells, so the two
+/// updates of every request don't contend for one line. Exposed as a
+/// Prometheus gauge, as OpenTelemetry exposes its up-down counters.
+pub(crate) struct UpDownGauge<L: LabelSet> {
+    family: Family<UpDownCell>,
+    labels: PhantomData<fn(L)>,
+}
+
+impl<L: LabelSet> UpDownGauge<L> {
+    pub(crate) fn unchecked(name: Cow<'static, str>, help: Cow<'static, str>) -> Self {
+        Self {
+            family: Family::new::<L>(name, help, ()),
+            labels: PhantomData,
+        }
+    }
+
+    pub(crate) fn register(self) -> Result<&'static Self, RegistryError>
+    where
+        L: 'static,
+    {
+        registry::global().register_owned(self)
+    }
+
+    /// The series of run-time label values, as [`Gauge::with_values`].
+    #[inline]
+    pub(crate) fn with_values(&self, values: &[&str]) -> &UpDownCell {
+        self.family.get_by_values(values)
+    }
+}
+
+impl<L: LabelSet> Collect for UpDownGauge<L> {
+    fn names(&self) -> Vec<String> {
+        vec![self.family.name.to_string()]
+    }
+
+    fn collect(&self, sink: &mut dyn Sink) {
+        let name = &self.family.name;
+        sink.family(name, &self.family.help, Kind::Gauge);
+        #[allow(clippy::cast_precision_loss)]
+        self.family
+            .for_each::<L>(|labels, cell| sink.gauge(name, labels, cell.get() as f64));
     }
 
     fn overflowed(&self) -> Option<u64> {
