@@ -1,8 +1,16 @@
 //! Request ids: keep a caller's well-formed `X-Request-ID` (or
 //! `X-Correlation-ID`), otherwise make one.
 
+use std::cell::Cell;
 use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use http::{HeaderName, HeaderValue};
+
+/// The request-id header, read, set and echoed.
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The id header some proxies and meshes use instead.
+const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
 
 /// The longest request id we keep.
 pub(crate) const MAX_LEN: usize = 128;
@@ -13,15 +21,29 @@ pub(crate) const MAX_LEN: usize = 128;
 /// let id = obs_runtime::http::RequestId::new("req-1f3a");
 /// assert_eq!(id.as_str(), "req-1f3a");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(String);
+#[derive(Debug, Clone)]
+pub struct RequestId(Repr);
+
+/// The layer's ids share the bytes of the header value they are sent in;
+/// ids made by hand own their text.
+#[derive(Debug, Clone)]
+enum Repr {
+    Header(HeaderValue),
+    Text(Box<str>),
+}
 
 impl RequestId {
     /// Wraps an id (as the layer does; handlers normally read it from the
     /// request's extensions).
     #[must_use]
     pub fn new(id: impl Into<String>) -> Self {
-        Self(id.into())
+        Self(Repr::Text(id.into().into_boxed_str()))
+    }
+
+    /// An id the layer checked or made: its characters are all visible
+    /// ASCII, so it reads back as text.
+    pub(crate) fn from_header(value: HeaderValue) -> Self {
+        Self(Repr::Header(value))
     }
 
     /// The id.
@@ -31,9 +53,20 @@ impl RequestId {
     /// ```
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            Repr::Header(v) => v.to_str().unwrap_or_default(),
+            Repr::Text(s) => s,
+        }
     }
 }
+
+impl PartialEq for RequestId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RequestId {}
 
 /// An id we pass on unchanged: 1 to 128 characters of `[A-Za-z0-9._-]`,
 /// nothing that could break a log line or a header.
@@ -45,43 +78,70 @@ pub(crate) fn is_valid(id: &str) -> bool {
 }
 
 /// The incoming id, if well formed, from `X-Request-ID` then
-/// `X-Correlation-ID`.
-pub(crate) fn incoming(headers: &http::HeaderMap) -> Option<&str> {
-    ["x-request-id", "x-correlation-id"]
+/// `X-Correlation-ID`, and whether it came from `X-Request-ID` (then the
+/// request carries it under our header already).
+pub(crate) fn incoming(headers: &http::HeaderMap) -> Option<(&HeaderValue, bool)> {
+    [X_REQUEST_ID, X_CORRELATION_ID]
         .into_iter()
-        .filter_map(|name| headers.get(name)?.to_str().ok())
-        .find(|id| is_valid(id))
+        .filter_map(|name| {
+            let value = headers.get(&name)?;
+            Some((value, name == X_REQUEST_ID))
+        })
+        .find(|(value, _)| value.to_str().is_ok_and(is_valid))
 }
 
 /// A fresh id: 32 lower-case hex digits, unpredictable (a per-process
 /// random key from the standard library's hasher seeds, mixed with a
 /// counter by `SplitMix64`) and unique within the process.
-pub(crate) fn generate() -> String {
+///
+/// Built once as a header value whose bytes are shared, not copied, by the
+/// request header, the extension and the response header: one allocation
+/// per request, and clones that are reference counts.
+pub(crate) fn generate() -> HeaderValue {
     use std::sync::OnceLock;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     static KEY: OnceLock<u64> = OnceLock::new();
-    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let key = *KEY.get_or_init(|| {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
         h.write_u64(u64::from(std::process::id()));
         h.finish()
     });
-    let n = SEQUENCE.fetch_add(1, Relaxed);
-    let (a, b) = (
+    let n = next_sequence();
+    let words = [
         splitmix(key ^ n),
         splitmix(key.rotate_left(32) ^ n ^ 0x9e37_79b9_7f4a_7c15),
-    );
-    let mut out = String::with_capacity(32);
-    for word in [a, b] {
-        for shift in (0..16).rev() {
-            let digit = ((word >> (shift * 4)) & 0xf) as u8;
-            out.push(char::from(if digit < 10 {
-                b'0' + digit
-            } else {
-                b'a' + digit - 10
-            }));
-        }
+    ];
+    let mut digits = [0u8; 32];
+    for (i, digit) in digits.iter_mut().enumerate() {
+        let nibble = (words[i / 16] >> (60 - 4 * (i % 16))) & 0xf;
+        #[allow(clippy::cast_possible_truncation)]
+        let nibble = nibble as usize;
+        *digit = HEX[nibble];
     }
-    out
+    // Hex digits are always a valid header value.
+    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(digits))
+        .unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// Numbers never handed out twice in the process. Each thread takes a
+/// block of them from the shared counter and counts through it on its own,
+/// so two threads serving requests don't fight over one counter's line.
+fn next_sequence() -> u64 {
+    const BLOCK: u64 = 1 << 16;
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        /// The thread's next number and the end of its block.
+        static LOCAL: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+    LOCAL.with(|local| {
+        let (mut next, mut end) = local.get();
+        if next == end {
+            next = SEQUENCE.fetch_add(BLOCK, Relaxed);
+            end = next + BLOCK;
+        }
+        local.set((next + 1, end));
+        next
+    })
 }
 
 /// `SplitMix64`'s finalizer: a bijection that spreads every input bit.
@@ -106,13 +166,38 @@ mod tests {
         let mut h = http::HeaderMap::new();
         h.insert("x-request-id", "bad id".parse().unwrap());
         h.insert("x-correlation-id", "corr-7".parse().unwrap());
-        assert_eq!(incoming(&h), Some("corr-7"));
+        let (id, under_ours) = incoming(&h).unwrap();
+        assert_eq!((id.to_str().unwrap(), under_ours), ("corr-7", false));
+        h.insert("x-request-id", "req-9".parse().unwrap());
+        let (id, under_ours) = incoming(&h).unwrap();
+        assert_eq!((id.to_str().unwrap(), under_ours), ("req-9", true));
+    }
+
+    #[test]
+    fn sequence_numbers_are_unique_across_threads_and_blocks() {
+        let numbers: Vec<u64> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..3)
+                .map(|_| s.spawn(|| (0..70_000).map(|_| next_sequence()).collect::<Vec<_>>()))
+                .collect();
+            threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect()
+        });
+        // 70,000 per thread runs past a block of 65,536: each thread took
+        // two blocks, and no number came out twice.
+        let distinct: std::collections::HashSet<u64> = numbers.iter().copied().collect();
+        assert_eq!(distinct.len(), 210_000);
     }
 
     #[test]
     fn generated_ids_are_valid_and_distinct() {
-        let ids: std::collections::HashSet<String> = (0..1_000).map(|_| generate()).collect();
+        let ids: std::collections::HashSet<String> = (0..1_000)
+            .map(|_| generate().to_str().unwrap().to_owned())
+            .collect();
         assert_eq!(ids.len(), 1_000);
         assert!(ids.iter().all(|id| id.len() == 32 && is_valid(id)));
+        // Both words are used: the digits are not a repeated half.
+        assert!(ids.iter().any(|id| id[..16] != id[16..]));
     }
 }
