@@ -32,6 +32,15 @@ fn app() -> Router {
             get(|axum::Extension(id): axum::Extension<RequestId>| async move { id.as_str().to_owned() }),
         )
         .route(
+            "/hl/id-header",
+            get(|headers: axum::http::HeaderMap| async move {
+                headers
+                    .get("x-request-id")
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .unwrap_or_default()
+            }),
+        )
+        .route(
             "/hl/slow",
             get(|| async {
                 let _ = slow_work().await;
@@ -120,6 +129,18 @@ async fn request_ids_are_kept_replaced_and_echoed() {
 
     let r = call("GET", "/hl/echo-id", &[("x-correlation-id", "corr-9")]).await;
     assert_eq!(r.headers()["x-request-id"], "corr-9");
+    let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+    assert_eq!(&body[..], b"corr-9");
+
+    // Handlers that pass the header on (rather than the extension) see
+    // the id the response carries, made here when the caller sent none.
+    let r = call("GET", "/hl/id-header", &[]).await;
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+    assert_eq!((id.len(), &body[..]), (32, id.as_bytes()));
+    let r = call("GET", "/hl/id-header", &[("x-correlation-id", "corr-10")]).await;
+    let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+    assert_eq!(&body[..], b"corr-10");
 
     let hostile = "bad id\"with spaces";
     let r = call("GET", "/hl/echo-id", &[("x-request-id", hostile)]).await;

@@ -3,18 +3,18 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::task::{Context, Poll, ready};
-use std::time::Instant;
 
 use bytes::Buf as _;
 use http::{HeaderValue, Request, Response, header};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::request_id::{self, RequestId};
+use super::request_id::{self, RequestId, X_REQUEST_ID};
 use crate::LabelSet;
-use crate::metrics::{Gauge, GaugeHandle, Histogram, HistogramHandle};
+use crate::metrics::cell::UpDownCell;
+use crate::metrics::{Histogram, HistogramHandle, UpDownGauge};
 use crate::schema;
 
 /// The `http_route` of a request no route matched: one fixed value, so
@@ -25,9 +25,6 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// and the probes ([`PROBE_PATHS`](crate::health::PROBE_PATHS), and below
 /// them), which would otherwise drown the service's own traffic.
 pub const METRICS_PATH: &str = "/metrics";
-
-/// The request-id header, read and echoed.
-const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 
 /// The route template of a request, for services that don't route with
 /// axum: put it in the request's extensions before [`ObsLayer`] sees it
@@ -85,7 +82,7 @@ struct HttpMetrics {
     duration: &'static Histogram<RequestLabels>,
     request_size: &'static Histogram<RequestLabels>,
     response_size: &'static Histogram<RequestLabels>,
-    active: &'static Gauge<ActiveLabels>,
+    active: &'static UpDownGauge<ActiveLabels>,
 }
 
 /// Registers `metric`; if a user took the name already, keeps counting in
@@ -127,12 +124,12 @@ fn metrics() -> &'static HttpMetrics {
             ),
             active: register(
                 || {
-                    Gauge::<ActiveLabels>::unchecked(
+                    UpDownGauge::<ActiveLabels>::unchecked(
                         "http_server_active_requests".into(),
                         "HTTP server requests being handled now.".into(),
                     )
                 },
-                Gauge::register,
+                UpDownGauge::register,
             ),
         }
     })
@@ -152,10 +149,20 @@ const METHODS: [&str; 10] = [
 
 /// The method's label and its index in [`METHODS`].
 pub(crate) fn method_label(method: &http::Method) -> (usize, &'static str) {
-    let i = METHODS[..9]
-        .iter()
-        .position(|m| *m == method.as_str())
-        .unwrap_or(9);
+    use http::Method;
+    // Standard methods compare as enum tags, not as text.
+    let i = match *method {
+        Method::GET => 0,
+        Method::HEAD => 1,
+        Method::POST => 2,
+        Method::PUT => 3,
+        Method::DELETE => 4,
+        Method::CONNECT => 5,
+        Method::OPTIONS => 6,
+        Method::TRACE => 7,
+        Method::PATCH => 8,
+        _ => 9,
+    };
     (i, METHODS[i])
 }
 
@@ -189,7 +196,7 @@ impl Finished {
 /// tower stack) looks up as usual.
 struct SeriesCache {
     route: OnceLock<Box<str>>,
-    active: [OnceLock<GaugeHandle<'static>>; METHODS.len()],
+    active: [OnceLock<&'static UpDownCell>; METHODS.len()],
     finished: [[OnceLock<(u16, Finished)>; STATUS_SLOTS]; METHODS.len()],
 }
 
@@ -224,22 +231,28 @@ impl std::fmt::Debug for SeriesCache {
 }
 
 impl SeriesCache {
-    /// Whether this cache serves `route` (the first route seen claims it).
-    fn serves(&self, route: &str) -> bool {
-        &**self.route.get_or_init(|| route.into()) == route
+    /// This cache's copy of `route` if the cache serves it (the first
+    /// route seen claims it).
+    fn serves(&'static self, route: &str) -> Option<&'static str> {
+        let own: &'static str = self.route.get_or_init(|| route.into());
+        (own == route).then_some(own)
     }
 
-    fn active(&self, method: usize, route: &str) -> GaugeHandle<'static> {
-        let lookup = || metrics().active.with_values(&[METHODS[method], route]);
-        if self.serves(route) {
-            *self.active[method].get_or_init(lookup)
+    fn active(&self, method: usize, route: &Route) -> &'static UpDownCell {
+        let lookup = || {
+            metrics()
+                .active
+                .with_values(&[METHODS[method], route.as_str()])
+        };
+        if let Route::Cached(_) = route {
+            self.active[method].get_or_init(lookup)
         } else {
             lookup()
         }
     }
 
-    fn finished(&self, method: usize, route: &str, status: u16, labels: &[&str; 4]) -> Finished {
-        if self.serves(route) {
+    fn finished(&self, method: usize, route: &Route, status: u16, labels: &[&str; 4]) -> Finished {
+        if let Route::Cached(_) = route {
             for slot in &self.finished[method] {
                 let (code, handles) = slot.get_or_init(|| (status, Finished::lookup(labels)));
                 if *code == status {
@@ -254,6 +267,9 @@ impl SeriesCache {
 /// A request's route template, kept without copying it.
 #[derive(Clone)]
 enum Route {
+    /// The route of the service's [`SeriesCache`], in the cache's copy:
+    /// its series are found in the cache.
+    Cached(&'static str),
     Static(&'static str),
     #[cfg(feature = "axum")]
     Matched(axum::extract::MatchedPath),
@@ -262,7 +278,7 @@ enum Route {
 impl Route {
     fn as_str(&self) -> &str {
         match self {
-            Self::Static(s) => s,
+            Self::Cached(s) | Self::Static(s) => s,
             #[cfg(feature = "axum")]
             Self::Matched(m) => m.as_str(),
         }
@@ -275,15 +291,25 @@ impl std::fmt::Display for Route {
     }
 }
 
-fn route_of<B>(req: &Request<B>) -> Route {
+/// The request's route; the cache's own copy when `cache` serves it, so
+/// the request neither touches the router's shared reference count nor
+/// compares the route again when it ends.
+fn route_of<B>(req: &Request<B>, cache: &'static SeriesCache) -> Route {
     #[cfg(feature = "axum")]
     if let Some(path) = req.extensions().get::<axum::extract::MatchedPath>() {
-        // An `Arc` inside: cloning it copies no text.
-        return Route::Matched(path.clone());
+        return match cache.serves(path.as_str()) {
+            Some(own) => Route::Cached(own),
+            // An `Arc` inside: cloning it copies no text.
+            None => Route::Matched(path.clone()),
+        };
     }
-    req.extensions()
+    let route = req
+        .extensions()
         .get::<RouteTemplate>()
-        .map_or(Route::Static(UNMATCHED_ROUTE), |r| Route::Static(r.0))
+        .map_or(UNMATCHED_ROUTE, |r| r.0);
+    cache
+        .serves(route)
+        .map_or(Route::Static(route), Route::Cached)
 }
 
 /// Which paths get no instrumentation.
@@ -331,7 +357,10 @@ impl Exclusions {
 /// ```
 #[derive(Debug, Clone)]
 pub struct ObsLayer {
-    exclusions: Arc<Exclusions>,
+    /// Shared by every service the layer makes, by plain reference: axum
+    /// clones a route's service for each request, and a reference-counted
+    /// list would cost two contended atomic operations per request.
+    exclusions: &'static Exclusions,
 }
 
 impl Default for ObsLayer {
@@ -349,9 +378,10 @@ impl ObsLayer {
     /// ```
     #[must_use]
     pub fn new() -> Self {
+        static DEFAULT: OnceLock<Exclusions> = OnceLock::new();
         register_metrics();
         Self {
-            exclusions: Arc::new(Exclusions {
+            exclusions: DEFAULT.get_or_init(|| Exclusions {
                 exact: std::iter::once(METRICS_PATH)
                     .chain(crate::health::PROBE_PATHS.iter().copied())
                     .map(str::to_owned)
@@ -362,13 +392,19 @@ impl ObsLayer {
 
     /// Also leaves `path` (and the paths below it) uninstrumented.
     ///
+    /// The list is kept for the life of the program, as layers are built
+    /// once at start-up: each call holds on to a copy of a few paths.
+    ///
     /// ```
     /// let _layer = obs_runtime::http::ObsLayer::new().exclude("/internal/ping");
     /// ```
     #[must_use]
-    pub fn exclude(mut self, path: impl Into<String>) -> Self {
-        Arc::make_mut(&mut self.exclusions).exact.push(path.into());
-        self
+    pub fn exclude(self, path: impl Into<String>) -> Self {
+        let mut exclusions = self.exclusions.clone();
+        exclusions.exact.push(path.into());
+        Self {
+            exclusions: Box::leak(Box::new(exclusions)),
+        }
     }
 }
 
@@ -378,7 +414,7 @@ impl<S> tower_layer::Layer<S> for ObsLayer {
     fn layer(&self, inner: S) -> ObsService<S> {
         ObsService {
             inner,
-            exclusions: Arc::clone(&self.exclusions),
+            exclusions: self.exclusions,
             cache: SeriesCache::next(),
         }
     }
@@ -388,23 +424,25 @@ impl<S> tower_layer::Layer<S> for ObsLayer {
 #[derive(Debug, Clone)]
 pub struct ObsService<S> {
     inner: S,
-    exclusions: Arc<Exclusions>,
+    exclusions: &'static Exclusions,
     cache: &'static SeriesCache,
 }
 
 /// What a request in flight must record when it ends, however it ends.
 struct InFlight {
-    start: Instant,
+    /// A raw reading of the TSC clock `#[instrumented]` uses.
+    start: u64,
     method_index: usize,
     method: &'static str,
     cache: &'static SeriesCache,
     route: Route,
     request_size: Option<u64>,
-    request_id: HeaderValue,
+    /// Taken for the response header when the response is ready.
+    request_id: Option<HeaderValue>,
     /// The request's headers for the access line, sanitized.
     headers: Option<String>,
     span: tracing::Span,
-    active: GaugeHandle<'static>,
+    active: &'static UpDownCell,
     finished: bool,
 }
 
@@ -421,16 +459,17 @@ impl InFlight {
     ) -> HistogramHandle<'static> {
         self.finished = true;
         let labels = [self.method, self.route.as_str(), status, error_type];
-        let elapsed = self.start.elapsed();
+        let clock = crate::callsite::clock();
+        let elapsed_ns = clock.delta_as_nanos(self.start, clock.raw());
         // With a status, the error type follows from it: (method, status)
         // names the series.
         let series = if status_code == 0 {
             Finished::lookup(&labels)
         } else {
             self.cache
-                .finished(self.method_index, self.route.as_str(), status_code, &labels)
+                .finished(self.method_index, &self.route, status_code, &labels)
         };
-        series.duration.observe_duration(elapsed);
+        series.duration.observe_ns(elapsed_ns);
         if let Some(size) = self.request_size {
             #[allow(clippy::cast_precision_loss)]
             series.request_size.observe(size as f64);
@@ -453,7 +492,11 @@ impl InFlight {
             "http.route" = self.route.as_str(),
             "http.response.status_code" = status,
             "error.type" = (!error_type.is_empty()).then_some(error_type),
-            duration_ms = elapsed.as_secs_f64() * 1e3,
+            duration_ms = {
+                #[allow(clippy::cast_precision_loss)]
+                let ms = elapsed_ns as f64 / 1e6;
+                ms
+            },
             request_body_size = self.request_size,
             response_body_size = response_size,
             headers = self.headers.as_deref(),
@@ -497,26 +540,34 @@ where
                 state: None,
             };
         }
-        let start = Instant::now();
+        let start = crate::callsite::clock().raw();
         let (method_index, method) = method_label(req.method());
-        let route = route_of(&req);
-        let id =
-            request_id::incoming(req.headers()).map_or_else(request_id::generate, str::to_owned);
-        // Valid ids are header-safe by construction.
-        let header_id =
-            HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
-        req.headers_mut().insert(X_REQUEST_ID, header_id.clone());
+        let route = route_of(&req, self.cache);
+        // A valid incoming id is kept (and set under `X-Request-ID` when it
+        // came as `X-Correlation-ID`); otherwise a fresh one replaces it.
+        // Clones share the id's bytes.
+        let incoming = request_id::incoming(req.headers()).map(|(id, ours)| (id.clone(), ours));
+        let header_id = match incoming {
+            Some((id, true)) => id,
+            found => {
+                let id = found.map_or_else(request_id::generate, |(id, _)| id);
+                req.headers_mut().insert(X_REQUEST_ID, id.clone());
+                id
+            }
+        };
+        let id = header_id.to_str().unwrap_or_default();
         let request_size = req
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
             .or_else(|| req.body().size_hint().exact());
-        let span = server_span(&req, method, route.as_str(), &id);
+        let span = server_span(&req, method, route.as_str(), id);
         // Only when the access line will be written: sanitizing allocates.
         let headers = tracing::enabled!(target: "obs::access", tracing::Level::INFO)
             .then(|| access_log_headers(req.headers()));
-        req.extensions_mut().insert(RequestId::new(id));
-        let active = self.cache.active(method_index, route.as_str());
+        req.extensions_mut()
+            .insert(RequestId::from_header(header_id.clone()));
+        let active = self.cache.active(method_index, &route);
         active.inc();
         let state = InFlight {
             start,
@@ -525,7 +576,7 @@ where
             cache: self.cache,
             route,
             request_size,
-            request_id: header_id,
+            request_id: Some(header_id),
             headers,
             span,
             active,
@@ -567,11 +618,13 @@ fn server_span<B>(
     route: &str,
     request_id: &str,
 ) -> tracing::Span {
-    let user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    // Field values are only worked out when the span is enabled.
+    let user_agent = || {
+        req.headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
     let span = tracing::info_span!(
         target: "obs::http",
         "HTTP request",
@@ -583,7 +636,7 @@ fn server_span<B>(
         url.path = %crate::redact::redact(req.uri().path()),
         url.scheme = req.uri().scheme_str().unwrap_or("http"),
         network.protocol.version = ?req.version(),
-        user_agent.original = %crate::redact::redact(user_agent),
+        user_agent.original = %crate::redact::redact(user_agent()),
         http.response.status_code = tracing::field::Empty,
         error.type = tracing::field::Empty,
         request_id = request_id,
@@ -634,9 +687,9 @@ where
                     .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
                     .or_else(|| response.body().size_hint().exact());
                 let sizes = state.finish(status.as_u16(), status.as_str(), error_type, length);
-                response
-                    .headers_mut()
-                    .insert(X_REQUEST_ID, state.request_id.clone());
+                if let Some(id) = state.request_id.take() {
+                    response.headers_mut().insert(X_REQUEST_ID, id);
+                }
                 let size = match length {
                     #[allow(clippy::cast_precision_loss)]
                     Some(n) => {
@@ -720,24 +773,35 @@ mod tests {
 
     #[test]
     fn methods_outside_the_standard_set_are_other() {
-        assert_eq!(method_label(&http::Method::GET), (0, "GET"));
-        assert_eq!(method_label(&http::Method::PATCH), (8, "PATCH"));
-        assert_eq!(
-            method_label(&http::Method::from_bytes(b"PURGE").unwrap()),
-            (9, "_OTHER")
-        );
+        for (i, name) in METHODS[..9].iter().enumerate() {
+            let method = http::Method::from_bytes(name.as_bytes()).unwrap();
+            assert_eq!(method_label(&method), (i, *name));
+        }
+        for other in [&b"PURGE"[..], b"get", b"_OTHER"] {
+            let method = http::Method::from_bytes(other).unwrap();
+            assert_eq!(method_label(&method), (9, "_OTHER"), "{method}");
+        }
     }
 
     #[test]
     fn a_service_caches_only_its_own_route() {
-        let cache = SeriesCache::new();
+        let cache: &'static SeriesCache = Box::leak(Box::new(SeriesCache::new()));
+        let request = |route: &'static str| {
+            let mut r = Request::new(());
+            r.extensions_mut().insert(RouteTemplate(route));
+            route_of(&r, cache)
+        };
+        // The first route claims the cache; later requests get its copy.
+        let route = request("/cache/{id}");
+        assert!(matches!(route, Route::Cached("/cache/{id}")));
         let labels = |status| ["GET", "/cache/{id}", status, ""];
-        let first = cache.finished(0, "/cache/{id}", 200, &labels("200"));
+        let first = cache.finished(0, &route, 200, &labels("200"));
         first.duration.observe(0.1);
         // The same series again, from the cache.
+        let again = request("/cache/{id}");
         assert_eq!(
             cache
-                .finished(0, "/cache/{id}", 200, &labels("200"))
+                .finished(0, &again, 200, &labels("200"))
                 .duration
                 .count(),
             1
@@ -747,16 +811,23 @@ mod tests {
             let text = status.to_string();
             let s = cache.finished(
                 0,
-                "/cache/{id}",
+                &again,
                 status,
                 &["GET", "/cache/{id}", text.as_str(), ""],
             );
             assert_eq!(s.duration.count(), 0, "{status} is its own series");
         }
         // Another route is never served from this cache.
-        let other = ["GET", "/other", "200", ""];
-        assert_eq!(cache.finished(0, "/other", 200, &other).duration.count(), 0);
-        assert!(cache.serves("/cache/{id}") && !cache.serves("/other"));
+        let other = request("/other");
+        assert!(matches!(other, Route::Static("/other")));
+        let labels = ["GET", "/other", "200", ""];
+        assert_eq!(cache.finished(0, &other, 200, &labels).duration.count(), 0);
+        // Requests in flight are counted per route, whichever way found.
+        let (mine, theirs) = (cache.active(0, &again), cache.active(0, &other));
+        mine.inc();
+        assert_eq!((mine.get(), theirs.get()), (1, 0));
+        assert!(std::ptr::eq(mine, cache.active(0, &request("/cache/{id}"))));
+        mine.dec();
     }
 
     #[test]
