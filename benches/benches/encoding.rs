@@ -219,9 +219,7 @@ fn metrics_recorder(d: &Data) -> metrics_exporter_prometheus::PrometheusHandle {
 /// Bytes written and allocations made by one scrape.
 fn measure(name: &str, scrape: &dyn Fn() -> usize, rows: &mut Vec<(String, f64, &str)>) {
     scrape(); // a first scrape may size buffers
-    let before = ALLOC.snapshot();
-    let bytes = scrape();
-    let spent = ALLOC.snapshot().since(before);
+    let (bytes, spent) = ALLOC.count(scrape);
     rows.push((format!("{name}.bytes"), bytes as f64, "bytes"));
     rows.push((
         format!("{name}.allocations"),

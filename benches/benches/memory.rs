@@ -84,9 +84,8 @@ fn labels(n: usize) -> Vec<(String, String)> {
 
 /// Live heap bytes per series added by `f`, which must keep what it makes.
 fn per_series<T>(n: usize, f: impl FnOnce() -> T) -> (f64, T) {
-    let before = ALLOC.snapshot();
-    let kept = f();
-    let live = ALLOC.snapshot().since(before).live();
+    let (kept, spent) = ALLOC.count(f);
+    let live = spent.live();
     (live as f64 / n as f64, kept)
 }
 
