@@ -10,48 +10,14 @@
 //! all, so the layer's work at every stage is inside the timing.
 
 use std::hint::black_box;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::Request;
-use axum::routing::get;
+use benches::http::{router, serve};
 use benches::{CountingAlloc, record};
 use criterion::{Criterion, criterion_group, criterion_main};
-use http_body::Body as _;
-use tower_service::Service;
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::new();
-
-async fn hello() -> &'static str {
-    "Hello, world!"
-}
-
-fn router() -> Router {
-    Router::new().route("/", get(hello))
-}
-
-/// One request, answered and drained; returns the body's length.
-fn serve(app: &mut Router) -> usize {
-    let req = Request::get("/")
-        .header("host", "127.0.0.1:38080")
-        .body(Body::empty())
-        .expect("request");
-    let mut cx = Context::from_waker(Waker::noop());
-    let mut future = std::pin::pin!(app.call(req));
-    let Poll::Ready(Ok(response)) = future.as_mut().poll(&mut cx) else {
-        panic!("the hello route answers at once");
-    };
-    let mut body = response.into_body();
-    let mut len = 0;
-    while let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut body).poll_frame(&mut cx) {
-        len += frame.data_ref().map_or(0, bytes::Bytes::len);
-    }
-    assert_eq!(len, 13, "the whole body was read");
-    len
-}
 
 /// Allocations per request, counted over many requests.
 fn allocations(app: &mut Router) -> f64 {
@@ -72,7 +38,7 @@ fn http_request(c: &mut Criterion) {
     let mut layered = router().layer(obs_runtime::http::ObsLayer::new());
     // Any layer added with `Router::layer` makes axum box the route's
     // service and future once more; this one does nothing else.
-    let mut noop = router().layer(tower_layer::layer_fn(|s| s));
+    let mut noop = benches::http::with_noop_layer(router());
     record(
         "http_in_process",
         &[

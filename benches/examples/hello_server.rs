@@ -5,6 +5,8 @@
 //! `hello_server <port> [plain|obs|obs_logged]`
 //!
 //! - `plain`: the route alone;
+//! - `noop_layer`: under a layer that does nothing, which is what axum
+//!   charges for any layer added with `Router::layer`;
 //! - `obs`: under `ObsLayer`, no subscriber installed (metrics and request
 //!   ids; spans and the access-log event are disabled, as with `RUST_LOG`
 //!   filtering them out);
@@ -13,15 +15,7 @@
 //!   but not exported.
 
 use axum::Router;
-use axum::routing::get;
-
-async fn hello() -> &'static str {
-    "Hello, world!"
-}
-
-fn router() -> Router {
-    Router::new().route("/", get(hello))
-}
+use benches::http::router;
 
 /// The router with obs's HTTP layer.
 fn with_obs_layer(router: Router) -> Router {
@@ -34,6 +28,7 @@ fn main() {
     let mode = args.next().unwrap_or_else(|| "plain".to_owned());
     let app = match mode.as_str() {
         "plain" => router(),
+        "noop_layer" => benches::http::with_noop_layer(router()),
         "obs" => with_obs_layer(router()),
         "obs_logged" => {
             let guard = obs_runtime::Builder::from_env()
@@ -46,7 +41,7 @@ fn main() {
             with_obs_layer(router())
         }
         other => {
-            eprintln!("unknown mode {other:?}: use `plain`, `obs` or `obs_logged`");
+            eprintln!("unknown mode {other:?}: use `plain`, `noop_layer`, `obs` or `obs_logged`");
             std::process::exit(2);
         }
     };

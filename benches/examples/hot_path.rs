@@ -4,7 +4,9 @@
 //! Cases: `floor`, `obs_span_false`, `obs_noop_layer`, `tracing_noop_layer`,
 //! `obs_full_pipeline`, `dynamic_hit` (a labelled counter of open
 //! cardinality, series found), `encode` (one scrape of 10,000 counters and 1,000
-//! histograms per call).
+//! histograms per call), and one request through the hello-world axum
+//! router of the HTTP benchmarks: `http_plain`, `http_noop_layer`,
+//! `http_obs_layer` (no subscriber installed).
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -120,6 +122,13 @@ fn run_dynamic_hit(calls: u64) {
 }
 
 #[inline(never)]
+fn run_requests(app: &mut axum::Router, calls: u64) {
+    for _ in 0..calls {
+        black_box(benches::http::serve(app));
+    }
+}
+
+#[inline(never)]
 fn run_calls(f: fn(), calls: u64) {
     for _ in 0..calls {
         f();
@@ -169,6 +178,17 @@ fn main() {
             empty_obs();
             run_calls(empty_obs, calls);
             std::process::exit(0);
+        }
+        "http_plain" | "http_noop_layer" | "http_obs_layer" => {
+            use benches::http::{router, serve, with_noop_layer};
+            let mut app = match case.as_str() {
+                "http_plain" => router(),
+                "http_noop_layer" => with_noop_layer(router()),
+                _ => router().layer(obs_runtime::http::ObsLayer::new()),
+            };
+            // The first request fills the route's caches.
+            serve(&mut app);
+            run_requests(&mut app, calls);
         }
         other => eprintln!("unknown case {other}"),
     }

@@ -6,6 +6,8 @@
 //! [`CountingAlloc`] and write with [`record`] next to criterion's own
 //! output, where `scripts/bench-summary` finds it.
 
+pub mod http;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};

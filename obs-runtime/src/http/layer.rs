@@ -429,21 +429,33 @@ pub struct ObsService<S> {
 }
 
 /// What a request in flight must record when it ends, however it ends.
+/// Kept small (112 bytes): it lives in the response future, which the
+/// router moves and boxes, and what tracing needs is behind a pointer that
+/// stays empty while no subscriber wants spans or access lines.
 struct InFlight {
     /// A raw reading of the TSC clock `#[instrumented]` uses.
     start: u64,
-    method_index: usize,
-    method: &'static str,
     cache: &'static SeriesCache,
+    active: &'static UpDownCell,
     route: Route,
-    request_size: Option<u64>,
     /// Taken for the response header when the response is ready.
     request_id: Option<HeaderValue>,
+    /// [`UNKNOWN_SIZE`] when neither `Content-Length` nor the body said.
+    request_size: u64,
+    traced: Option<Box<Traced>>,
+    /// Index in [`METHODS`].
+    method: u8,
+    finished: bool,
+}
+
+/// A request's size that no header or body told.
+const UNKNOWN_SIZE: u64 = u64::MAX;
+
+/// The tracing side of a request in flight.
+struct Traced {
+    span: tracing::Span,
     /// The request's headers for the access line, sanitized.
     headers: Option<String>,
-    span: tracing::Span,
-    active: &'static UpDownCell,
-    finished: bool,
 }
 
 impl InFlight {
@@ -458,7 +470,9 @@ impl InFlight {
         response_size: Option<u64>,
     ) -> HistogramHandle<'static> {
         self.finished = true;
-        let labels = [self.method, self.route.as_str(), status, error_type];
+        let method = METHODS[usize::from(self.method)];
+        let request_size = (self.request_size != UNKNOWN_SIZE).then_some(self.request_size);
+        let labels = [method, self.route.as_str(), status, error_type];
         let clock = crate::callsite::clock();
         let elapsed_ns = clock.delta_as_nanos(self.start, clock.raw());
         // With a status, the error type follows from it: (method, status)
@@ -467,28 +481,29 @@ impl InFlight {
             Finished::lookup(&labels)
         } else {
             self.cache
-                .finished(self.method_index, &self.route, status_code, &labels)
+                .finished(usize::from(self.method), &self.route, status_code, &labels)
         };
         series.duration.observe_ns(elapsed_ns);
-        if let Some(size) = self.request_size {
+        if let Some(size) = request_size {
             #[allow(clippy::cast_precision_loss)]
             series.request_size.observe(size as f64);
         }
         let response = series.response_size;
-        if !self.span.is_disabled() {
+        let traced = self.traced.as_deref();
+        if let Some(span) = traced.map(|t| &t.span).filter(|s| !s.is_disabled()) {
             if !status.is_empty() {
-                self.span.record("http.response.status_code", status);
+                span.record("http.response.status_code", status);
             }
             if !error_type.is_empty() {
-                self.span.record("error.type", error_type);
-                self.span.record("otel.status_code", "ERROR");
+                span.record("error.type", error_type);
+                span.record("otel.status_code", "ERROR");
             }
         }
-        let _entered = self.span.enter();
+        let _entered = traced.map(|t| t.span.enter());
         tracing::event!(
             target: "obs::access",
             tracing::Level::INFO,
-            "http.request.method" = self.method,
+            "http.request.method" = method,
             "http.route" = self.route.as_str(),
             "http.response.status_code" = status,
             "error.type" = (!error_type.is_empty()).then_some(error_type),
@@ -497,11 +512,11 @@ impl InFlight {
                 let ms = elapsed_ns as f64 / 1e6;
                 ms
             },
-            request_body_size = self.request_size,
+            request_body_size = request_size,
             response_body_size = response_size,
-            headers = self.headers.as_deref(),
+            headers = traced.and_then(|t| t.headers.as_deref()),
             "{} {} {}",
-            self.method,
+            method,
             self.route,
             if status.is_empty() { error_type } else { status },
         );
@@ -560,30 +575,32 @@ where
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-            .or_else(|| req.body().size_hint().exact());
+            .or_else(|| req.body().size_hint().exact())
+            .map_or(UNKNOWN_SIZE, |n| n.min(UNKNOWN_SIZE - 1));
         let span = server_span(&req, method, route.as_str(), id);
         // Only when the access line will be written: sanitizing allocates.
         let headers = tracing::enabled!(target: "obs::access", tracing::Level::INFO)
             .then(|| access_log_headers(req.headers()));
+        let traced =
+            (!span.is_disabled() || headers.is_some()).then(|| Box::new(Traced { span, headers }));
         req.extensions_mut()
             .insert(RequestId::from_header(header_id.clone()));
         let active = self.cache.active(method_index, &route);
         active.inc();
         let state = InFlight {
             start,
-            method_index,
-            method,
             cache: self.cache,
-            route,
-            request_size,
-            request_id: Some(header_id),
-            headers,
-            span,
             active,
+            route,
+            request_id: Some(header_id),
+            request_size,
+            traced,
+            #[allow(clippy::cast_possible_truncation)]
+            method: method_index as u8,
             finished: false,
         };
         let inner = {
-            let _entered = state.span.enter();
+            let _entered = state.traced.as_ref().map(|t| t.span.enter());
             self.inner.call(req)
         };
         ResponseFuture {
@@ -667,7 +684,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = {
-            let _entered = this.state.as_ref().map(|s| s.span.enter());
+            let _entered = this
+                .state
+                .as_ref()
+                .and_then(|s| s.traced.as_ref())
+                .map(|t| t.span.enter());
             ready!(this.inner.poll(cx))
         };
         let Some(mut state) = this.state.take() else {
@@ -828,6 +849,17 @@ mod tests {
         assert_eq!((mine.get(), theirs.get()), (1, 0));
         assert!(std::ptr::eq(mine, cache.active(0, &request("/cache/{id}"))));
         mine.dec();
+    }
+
+    #[test]
+    fn a_request_in_flight_stays_small() {
+        // Moved and boxed with every response future: tracing state sits
+        // behind one pointer, the request size needs no `Option` tag.
+        assert!(
+            std::mem::size_of::<InFlight>() <= 112,
+            "{} bytes",
+            std::mem::size_of::<InFlight>()
+        );
     }
 
     #[test]
