@@ -562,12 +562,18 @@ where
         // came as `X-Correlation-ID`); otherwise a fresh one replaces it.
         // Clones share the id's bytes.
         let incoming = request_id::incoming(req.headers()).map(|(id, ours)| (id.clone(), ours));
-        let header_id = match incoming {
-            Some((id, true)) => id,
+        let (header_id, extension) = match incoming {
+            Some((id, true)) => {
+                let extension = RequestId::from_header(id.clone());
+                (id, extension)
+            }
             found => {
-                let id = found.map_or_else(request_id::generate, |(id, _)| id);
+                let (id, extension) = found.map_or_else(request_id::generate, |(id, _)| {
+                    let extension = RequestId::from_header(id.clone());
+                    (id, extension)
+                });
                 req.headers_mut().insert(X_REQUEST_ID, id.clone());
-                id
+                (id, extension)
             }
         };
         let id = header_id.to_str().unwrap_or_default();
@@ -583,8 +589,7 @@ where
             .then(|| access_log_headers(req.headers()));
         let traced =
             (!span.is_disabled() || headers.is_some()).then(|| Box::new(Traced { span, headers }));
-        req.extensions_mut()
-            .insert(RequestId::from_header(header_id.clone()));
+        req.extensions_mut().insert(extension);
         let active = self.cache.active(method_index, &route);
         active.inc();
         let state = InFlight {

@@ -24,11 +24,13 @@ pub(crate) const MAX_LEN: usize = 128;
 #[derive(Debug, Clone)]
 pub struct RequestId(Repr);
 
-/// The layer's ids share the bytes of the header value they are sent in;
-/// ids made by hand own their text.
+/// Incoming ids share the bytes of the request header they came in; ids
+/// the layer made are kept inline (no reference count to touch); ids made
+/// by hand own their text.
 #[derive(Debug, Clone)]
 enum Repr {
     Header(HeaderValue),
+    Generated([u8; 32]),
     Text(Box<str>),
 }
 
@@ -55,6 +57,7 @@ impl RequestId {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Header(v) => v.to_str().unwrap_or_default(),
+            Repr::Generated(digits) => std::str::from_utf8(digits).unwrap_or_default(),
             Repr::Text(s) => s,
         }
     }
@@ -94,10 +97,10 @@ pub(crate) fn incoming(headers: &http::HeaderMap) -> Option<(&HeaderValue, bool)
 /// random key from the standard library's hasher seeds, mixed with a
 /// counter by `SplitMix64`) and unique within the process.
 ///
-/// Built once as a header value whose bytes are shared, not copied, by the
-/// request header, the extension and the response header: one allocation
-/// per request, and clones that are reference counts.
-pub(crate) fn generate() -> HeaderValue {
+/// Returned twice: as a header value whose bytes the request and response
+/// headers share (one allocation, a clone is a reference count), and as
+/// the extension handlers read, which keeps its own copy of the digits.
+pub(crate) fn generate() -> (HeaderValue, RequestId) {
     use std::sync::OnceLock;
     static KEY: OnceLock<u64> = OnceLock::new();
     let key = *KEY.get_or_init(|| {
@@ -112,8 +115,9 @@ pub(crate) fn generate() -> HeaderValue {
     ];
     let digits = hex(words);
     // Hex digits are always a valid header value.
-    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(digits))
-        .unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+    let header = HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(digits))
+        .unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    (header, RequestId(Repr::Generated(digits)))
 }
 
 /// The two words in lower-case hex, most significant digit first.
@@ -215,7 +219,11 @@ mod tests {
     #[test]
     fn generated_ids_are_valid_and_distinct() {
         let ids: std::collections::HashSet<String> = (0..1_000)
-            .map(|_| generate().to_str().unwrap().to_owned())
+            .map(|_| {
+                let (header, extension) = generate();
+                assert_eq!(header.to_str().unwrap(), extension.as_str());
+                extension.as_str().to_owned()
+            })
             .collect();
         assert_eq!(ids.len(), 1_000);
         assert!(ids.iter().all(|id| id.len() == 32 && is_valid(id)));
