@@ -255,19 +255,33 @@ fn needs_label_escape(bytes: &[u8]) -> bool {
         let x = word ^ (ONES * u64::from(c));
         x.wrapping_sub(ONES) & !x & HIGHS != 0
     };
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
+    let word_has = |word: u64| has(word, b'\\') || has(word, b'"') || has(word, b'\n');
+    let load = |chunk: &[u8]| {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
-        if has(word, b'\\') || has(word, b'"') || has(word, b'\n') {
+        u64::from_le_bytes(word)
+    };
+    let half = |chunk: &[u8]| {
+        let mut word = [0u8; 4];
+        word.copy_from_slice(chunk);
+        u64::from(u32::from_le_bytes(word))
+    };
+    let len = bytes.len();
+    if len >= 8 {
+        // Whole words, then the last eight bytes (overlapping the words
+        // already seen: only presence matters), so no byte loop.
+        let mut chunks = bytes.chunks_exact(8);
+        if chunks.by_ref().any(|chunk| word_has(load(chunk))) {
             return true;
         }
+        return !chunks.remainder().is_empty() && word_has(load(&bytes[len - 8..]));
     }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&b| b == b'\\' || b == b'"' || b == b'\n')
+    if len >= 4 {
+        // Two overlapping halves; short values (`"GET"`, `"200"`, enum
+        // names) are most of a scrape's label values.
+        return word_has(half(&bytes[..4]) | (half(&bytes[len - 4..]) << 32));
+    }
+    bytes.iter().any(|&b| b == b'\\' || b == b'"' || b == b'\n')
 }
 
 /// Escapes a label value: `\`, `"` and newline. Values longer than the
@@ -334,6 +348,10 @@ mod tests {
             }
         }
         assert!(!needs_label_escape("/api/v1/route/{id} é ✓ \t".as_bytes()));
+        for len in 0..20 {
+            let v = &"ab\u{e9}cd\u{2713}efghijklmnopq".as_bytes()[..len];
+            assert!(!needs_label_escape(v), "{v:?}");
+        }
     }
 
     #[test]
