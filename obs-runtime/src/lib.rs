@@ -31,27 +31,24 @@
 // do: sets are small `Copy`-like structs and enums, and the call reads well.
 #![allow(clippy::needless_pass_by_value)]
 
-pub mod access;
-mod callsite;
-pub mod encode;
-pub mod health;
-#[cfg(feature = "tower")]
-pub mod http;
-mod init;
-mod labels;
-pub mod log;
-pub mod metrics;
-pub mod process;
+// The layers, lowest first; each imports only from those before it
+// (ARCHITECTURE.md has the table, `tests/layers.rs` checks it).
+mod leaves;
+mod metric_core;
 pub mod redact;
-pub mod registry;
-pub mod schema;
-mod time;
+mod subsystems;
+
+pub use leaves::{access, schema};
+pub use metric_core::{encode, metrics, process, registry};
+#[cfg(feature = "tower")]
+pub use subsystems::http;
 #[cfg(feature = "otlp")]
-pub mod trace;
+pub use subsystems::trace;
+pub use subsystems::{health, log};
 
-pub use init::{Builder, InitError, ObsGuard, init};
+pub use subsystems::init::{Builder, InitError, ObsGuard, init};
 
-pub use labels::{LabelSet, LabelValue};
+pub use leaves::labels::{LabelSet, LabelValue};
 
 /// Derives [`LabelValue`](trait@LabelValue) for a field-less enum: each
 /// variant is one value of the label.
@@ -306,20 +303,20 @@ pub fn encode_text() -> String {
 /// notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::callsite::{
-        ArgLabel, CALL_SITES, CallGuard, CallSite, CallSiteMeta, Outcome, Probe, SettleDebug,
-        SettleDisplay, SettleOther, SettleResult, Timed, TypedLabel,
-    };
     pub use crate::health::Probe as HealthProbe;
     pub use crate::health::private::{
         CheckFuture, CheckMeta, CheckOutcome, CheckReturn, HEALTH_CHECKS, RegisteredCheck,
         boxed_check,
     };
-    use crate::labels::LabelSet;
-    pub use crate::labels::LabelValue;
-    pub use crate::metrics::MetricMember;
+    use crate::leaves::labels::LabelSet;
+    pub use crate::leaves::labels::LabelValue;
+    pub use crate::metric_core::callsite::{
+        ArgLabel, CALL_SITES, CallGuard, CallSite, CallSiteMeta, Outcome, Probe, SettleDebug,
+        SettleDisplay, SettleOther, SettleResult, Timed, TypedLabel,
+    };
     use crate::metrics::{Counter, Gauge, Histogram};
     pub use crate::registry::METRIC_SETS;
+    pub use crate::registry::MetricMember;
     pub use crate::schema;
     use std::borrow::Cow;
     use std::sync::OnceLock;

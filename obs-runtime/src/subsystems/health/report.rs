@@ -312,23 +312,23 @@ impl HealthReport {
     fn render(&self, reasons: bool) -> String {
         let mut out = String::with_capacity(128 + 96 * self.checks.len());
         out.push_str("{\"status\":");
-        crate::log::json_string(&mut out, self.status.as_str());
+        crate::leaves::json::json_string(&mut out, self.status.as_str());
         if let Some(version) = &self.version {
             out.push_str(",\"version\":");
-            crate::log::json_string(&mut out, version);
+            crate::leaves::json::json_string(&mut out, version);
         }
         out.push_str(",\"timestamp\":");
-        crate::log::json_string(&mut out, &rfc3339_utc(self.timestamp));
+        crate::leaves::json::json_string(&mut out, &rfc3339_utc(self.timestamp));
         out.push_str(",\"checks\":{");
         for (i, check) in self.checks.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            crate::log::json_string(&mut out, check.name);
+            crate::leaves::json::json_string(&mut out, check.name);
             out.push_str(":{\"status\":");
-            crate::log::json_string(&mut out, check.status.as_str());
+            crate::leaves::json::json_string(&mut out, check.status.as_str());
             out.push_str(",\"kind\":");
-            crate::log::json_string(&mut out, check.kind.as_str());
+            crate::leaves::json::json_string(&mut out, check.kind.as_str());
             if !check.critical {
                 out.push_str(",\"critical\":false");
             }
@@ -337,14 +337,17 @@ impl HealthReport {
                 out.push_str(",\"observed_value\":");
                 json_number(&mut out, observed.value());
                 out.push_str(",\"observed_unit\":");
-                crate::log::json_string(&mut out, observed.unit());
+                crate::leaves::json::json_string(&mut out, observed.unit());
             }
             if let Some(output) = &check.output {
                 out.push_str(",\"output\":");
-                crate::log::json_string(&mut out, if reasons { output } else { REASON_WITHHELD });
+                crate::leaves::json::json_string(
+                    &mut out,
+                    if reasons { output } else { REASON_WITHHELD },
+                );
             }
             out.push_str(",\"time\":");
-            crate::log::json_string(&mut out, &rfc3339_utc(check.time));
+            crate::leaves::json::json_string(&mut out, &rfc3339_utc(check.time));
             out.push('}');
         }
         out.push('}');
@@ -354,7 +357,7 @@ impl HealthReport {
                 if i > 0 {
                     out.push(',');
                 }
-                crate::log::json_string(&mut out, note);
+                crate::leaves::json::json_string(&mut out, note);
             }
             out.push(']');
         }
@@ -452,7 +455,7 @@ fn json_number(out: &mut String, v: f64) {
 /// An RFC 3339 UTC timestamp with milliseconds (`2026-11-23T16:40:47.123Z`).
 fn rfc3339_utc(time: SystemTime) -> String {
     let mut out = String::with_capacity(24);
-    crate::time::rfc3339(&mut out, time, crate::time::Precision::Millis);
+    crate::leaves::time::rfc3339(&mut out, time, crate::leaves::time::Precision::Millis);
     out
 }
 

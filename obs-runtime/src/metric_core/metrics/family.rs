@@ -10,8 +10,8 @@ use std::sync::{PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::cell::{Bounds, CounterCell, GaugeCell, HistogramCell, UpDownCell};
-use crate::labels::LabelSet;
-use crate::schema::{
+use crate::leaves::labels::LabelSet;
+use crate::leaves::schema::{
     MAX_LABEL_VALUE_LEN, MAX_LABELS, MAX_SERIES_PER_METRIC, OVERFLOW_VALUE, truncate_label_value,
 };
 

@@ -9,7 +9,30 @@
 
 use std::fmt::Write as _;
 
-use crate::metrics::cell::HistogramSnapshot;
+/// A consistent-enough reading of one histogram series.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct HistogramSnapshot {
+    /// Cumulative counts, one per bound, then `+Inf`.
+    pub(crate) cumulative: Vec<u64>,
+    pub(crate) sum: f64,
+}
+
+impl HistogramSnapshot {
+    pub(crate) fn count(&self) -> u64 {
+        self.cumulative.last().copied().unwrap_or(0)
+    }
+}
+
+/// Something the registry can scrape.
+pub(crate) trait Collect: Send + Sync {
+    /// The family names it writes.
+    fn names(&self) -> Vec<String>;
+    fn collect(&self, sink: &mut dyn Sink);
+    /// For metrics with a dynamic family: lookups sent to the overflow series.
+    fn overflowed(&self) -> Option<u64> {
+        None
+    }
+}
 
 /// The content type of the text format, for a `/metrics` response.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -287,7 +310,7 @@ fn needs_label_escape(bytes: &[u8]) -> bool {
 /// Escapes a label value: `\`, `"` and newline. Values longer than the
 /// schema's limit are cut at a character boundary first.
 pub(crate) fn escape_label_value(out: &mut String, value: &str) {
-    let value = crate::schema::truncate_label_value(value);
+    let value = crate::leaves::schema::truncate_label_value(value);
     if !needs_label_escape(value.as_bytes()) {
         out.push_str(value);
         return;

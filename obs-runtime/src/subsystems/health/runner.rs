@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn a_run_lost_with_its_runtime_is_started_again() {
-        let check = crate::health::registered()
+        let check = crate::subsystems::health::registered()
             .iter()
             .find(|c| c.name() == "runner_abandoned")
             .unwrap();

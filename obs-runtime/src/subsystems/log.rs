@@ -35,6 +35,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter}
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::leaves::json::json_string;
 use crate::redact;
 
 /// How log lines look.
@@ -48,26 +49,7 @@ pub enum LogFormat {
 
 /// Writes `t` as RFC 3339 in UTC with microseconds: `2026-11-23T15:41:32.123456Z`.
 pub(crate) fn rfc3339(out: &mut String, t: SystemTime) {
-    crate::time::rfc3339(out, t, crate::time::Precision::Micros);
-}
-
-/// Appends `s` as a JSON string (with quotes); any input gives valid JSON.
-pub(crate) fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    crate::leaves::time::rfc3339(out, t, crate::leaves::time::Precision::Micros);
 }
 
 /// The `log.target`, `log.file`, … fields that carry a `log` record's
@@ -466,16 +448,4 @@ where
 {
     let captured = Captured::default();
     (layer(format, captured.clone()), captured)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_strings_are_always_valid() {
-        let mut s = String::new();
-        json_string(&mut s, "a\"b\\c\nd\u{1}\u{2028}é");
-        assert_eq!(s, "\"a\\\"b\\\\c\\nd\\u0001\\u2028é\"");
-    }
 }

@@ -63,8 +63,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::access::Allowlist;
-use crate::labels::LabelValue;
+use crate::leaves::access::Allowlist;
+use crate::leaves::labels::LabelValue;
 
 pub use builtin::{CheckError, disk_space, process_memory};
 #[cfg(feature = "postgres")]
@@ -99,42 +99,7 @@ pub const PROBE_PATHS: &[&str] = &[
     "/health/startup",
 ];
 
-/// A Kubernetes probe; also the `kind` of a check, which says which probe
-/// runs it.
-///
-/// ```
-/// use obs_runtime::health::Probe;
-/// assert_eq!(Probe::Readiness.as_str(), "readiness");
-/// assert_eq!(Probe::default(), Probe::Readiness);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Probe {
-    /// Can the service take traffic? Dependencies are checked here.
-    #[default]
-    Readiness,
-    /// Is the process alive, or stuck for good and due for a restart?
-    Liveness,
-    /// Has start-up work (migrations, warm-up) finished?
-    Startup,
-}
-
-impl Probe {
-    /// `readiness`, `liveness` or `startup`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Readiness => "readiness",
-            Self::Liveness => "liveness",
-            Self::Startup => "startup",
-        }
-    }
-}
-
-impl fmt::Display for Probe {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::leaves::schema::Probe;
 
 impl LabelValue for Probe {
     const CARDINALITY: usize = 3;
@@ -558,7 +523,7 @@ impl Health {
             .config
             .version
             .clone()
-            .or_else(crate::process::service_version);
+            .or_else(crate::metric_core::process::service_version);
         if let Err(dup) = registry::checks() {
             return HealthReport::new(
                 vec![CheckReport {

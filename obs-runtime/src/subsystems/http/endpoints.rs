@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::access::Allowlist;
+use crate::leaves::access::Allowlist;
 
 /// The content type of the Prometheus text format 0.0.4.
 pub const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -133,7 +133,7 @@ async fn metrics_handler(State(config): State<Arc<MetricsConfig>>, request: Requ
         )
             .into_response();
     }
-    let text = crate::encode_text();
+    let text = crate::metric_core::registry::global().encode_text();
     let mut response = if accepts_gzip(request.headers()) {
         let mut gz = flate2::write::GzEncoder::new(
             Vec::with_capacity(text.len() / 8),
@@ -197,7 +197,7 @@ pub fn routes() -> Router {
 /// ```
 pub fn routes_with(config: MetricsConfig) -> Router {
     super::layer::register_metrics();
-    metrics_router(config).merge(crate::health::axum::router())
+    metrics_router(config).merge(crate::subsystems::health::axum::router())
 }
 
 /// Serves [`routes`] on a separate listener, such as an internal port that

@@ -3,6 +3,8 @@
 
 use std::cell::Cell;
 use std::sync::OnceLock;
+
+use crate::metric_core::encode::HistogramSnapshot;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 /// One counter series.
@@ -154,12 +156,15 @@ fn thread_index() -> usize {
 /// line, where an `f64` gauge needs a compare-and-swap loop on a line every
 /// thread shares. Shards hold two's-complement deltas; only their sum means
 /// anything, so a decrement may run on another thread than its increment.
+// Only the HTTP layer (feature `tower`) steps one so far.
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
 #[derive(Debug)]
 pub(crate) struct UpDownCell {
     shards: Box<[Block]>,
     mask: usize,
 }
 
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
 impl UpDownCell {
     pub(crate) fn new() -> Self {
         let shards = shard_count();
@@ -213,20 +218,6 @@ pub(crate) struct HistogramCell {
 const SUM_NS: usize = 0;
 const SUM_BITS: usize = 1;
 const FIRST_BUCKET: usize = 2;
-
-/// A consistent-enough reading of one histogram series.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct HistogramSnapshot {
-    /// Cumulative counts, one per bound, then `+Inf`.
-    pub(crate) cumulative: Vec<u64>,
-    pub(crate) sum: f64,
-}
-
-impl HistogramSnapshot {
-    pub(crate) fn count(&self) -> u64 {
-        self.cumulative.last().copied().unwrap_or(0)
-    }
-}
 
 impl HistogramCell {
     pub(crate) fn new(bounds: &Bounds) -> Self {

@@ -17,7 +17,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter, SpanProcessor};
 
-use crate::metrics::Counter;
+use crate::metric_core::metrics::Counter;
 
 /// The counter of spans that never reached the collector.
 pub(crate) fn dropped_spans() -> &'static Counter {

@@ -16,11 +16,12 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::task::{Context, Poll};
 
-use crate::encode::{Kind, Sink};
-use crate::labels::LabelValue;
-use crate::metrics::cell::{Bounds, HistogramCell, HistogramSnapshot};
-use crate::metrics::{Dynamic, NewCell, default_max_series};
-use crate::schema::MAX_SERIES_PER_METRIC;
+use crate::leaves::labels::LabelValue;
+use crate::leaves::schema::MAX_SERIES_PER_METRIC;
+use crate::metric_core::encode::HistogramSnapshot;
+use crate::metric_core::encode::{Kind, Sink};
+use crate::metric_core::metrics::cell::{Bounds, HistogramCell};
+use crate::metric_core::metrics::{Dynamic, NewCell, default_max_series};
 
 /// Every `#[instrumented]` call site in the program.
 #[linkme::distributed_slice]
@@ -28,15 +29,6 @@ pub static CALL_SITES: [CallSite];
 
 pub(crate) fn all() -> &'static [CallSite] {
     &CALL_SITES
-}
-
-/// The clock every call is timed with: the CPU's time-stamp counter (or the
-/// architecture's equivalent) when it is invariant, calibrated once against
-/// the monotonic clock; the monotonic clock otherwise. A reading is one
-/// `rdtsc`; only the difference of two is scaled to nanoseconds.
-pub(crate) fn clock() -> &'static quanta::Clock {
-    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
-    CLOCK.get_or_init(quanta::Clock::new)
 }
 
 /// How a call ended; the `result` label.
@@ -218,7 +210,7 @@ impl CallSite {
             let fixed = (0..self.fixed_len).map(|_| Series::new(&bounds)).collect();
             let open = Dynamic::new(&bounds, default_max_series());
             SiteState {
-                clock: clock(),
+                clock: crate::leaves::clock::clock(),
                 result_field: OnceLock::new(),
                 bounds,
                 fixed,
@@ -305,7 +297,7 @@ impl CallSite {
                     for (slot, label) in values.iter_mut().zip(self.meta.arg_labels).rev() {
                         let value = (label.value_at)(rest % label.cardinality);
                         value
-                            .unwrap_or(crate::schema::OVERFLOW_VALUE)
+                            .unwrap_or(crate::leaves::schema::OVERFLOW_VALUE)
                             .clone_into(slot);
                         rest /= label.cardinality;
                     }

@@ -24,9 +24,9 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::log::LogFormat;
+use crate::subsystems::log::LogFormat;
 #[cfg(feature = "otlp")]
-use crate::trace::{SamplerChoice, SpanExport};
+use crate::subsystems::trace::{SamplerChoice, SpanExport};
 
 /// What the environment asked for, after validation.
 #[derive(Debug, Clone)]
@@ -439,7 +439,7 @@ impl Builder {
                 .find(|(k, _)| k == key)
                 .map(|(_, v)| v.as_str())
         };
-        crate::process::set_build_info(
+        crate::metric_core::process::set_build_info(
             resource("service.name").unwrap_or("unknown"),
             resource("service.version").unwrap_or("unknown"),
         );
@@ -477,20 +477,20 @@ impl Builder {
             }
             None => (None, None),
         };
-        let file_layer = file_writer.map(|w| crate::log::layer(LogFormat::Json, w));
+        let file_layer = file_writer.map(|w| crate::subsystems::log::layer(LogFormat::Json, w));
         #[cfg(feature = "otlp")]
         let (otel_layer, provider) = if settings.disabled {
             (None, None)
         } else {
             use opentelemetry::trace::TracerProvider as _;
-            let resource = crate::trace::resource(&settings.resource);
+            let resource = crate::subsystems::trace::resource(&settings.resource);
             // The drop counter exists at zero from start-up, like every series.
-            crate::trace::dropped_spans();
-            let provider = crate::trace::provider(
+            crate::subsystems::trace::dropped_spans();
+            let provider = crate::subsystems::trace::provider(
                 &settings.export,
                 settings.sampler,
                 resource,
-                crate::trace::BatchLimits::default(),
+                crate::subsystems::trace::BatchLimits::default(),
             )
             .map_err(InitError::Thread)?;
             let tracer = provider.tracer("obs");
@@ -508,7 +508,7 @@ impl Builder {
         let registry = tracing_subscriber::registry()
             .with(filter)
             .with(otel_layer)
-            .with(crate::log::layer(settings.format, writer))
+            .with(crate::subsystems::log::layer(settings.format, writer))
             .with(file_layer);
         registry
             .try_init()
@@ -572,7 +572,7 @@ impl Drop for ObsGuard {
         #[cfg(feature = "otlp")]
         if let Some(p) = self.provider.take() {
             let _ = p.force_flush();
-            let _ = p.shutdown_with_timeout(crate::trace::SHUTDOWN_TIMEOUT);
+            let _ = p.shutdown_with_timeout(crate::subsystems::trace::SHUTDOWN_TIMEOUT);
         }
     }
 }

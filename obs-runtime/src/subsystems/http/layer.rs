@@ -13,9 +13,9 @@ use pin_project_lite::pin_project;
 
 use super::request_id::{self, RequestId, X_REQUEST_ID};
 use crate::LabelSet;
-use crate::metrics::cell::UpDownCell;
-use crate::metrics::{Histogram, HistogramHandle, UpDownGauge};
-use crate::schema;
+use crate::leaves::schema;
+use crate::metric_core::metrics::cell::UpDownCell;
+use crate::metric_core::metrics::{Histogram, HistogramHandle, UpDownGauge};
 
 /// The `http_route` of a request no route matched: one fixed value, so
 /// scanners probing random paths can't grow the families.
@@ -87,9 +87,9 @@ struct HttpMetrics {
 
 /// Registers `metric`; if a user took the name already, keeps counting in
 /// an unexposed copy and says so once, rather than failing requests.
-fn register<T: crate::registry::Collect + 'static>(
+fn register<T: crate::metric_core::encode::Collect + 'static>(
     make: impl Fn() -> T,
-    register: impl FnOnce(T) -> Result<&'static T, crate::registry::RegistryError>,
+    register: impl FnOnce(T) -> Result<&'static T, crate::metric_core::registry::RegistryError>,
 ) -> &'static T {
     register(make()).unwrap_or_else(|e| {
         tracing::warn!(target: "obs::http", "HTTP metric not exposed: {e}");
@@ -383,7 +383,7 @@ impl ObsLayer {
         Self {
             exclusions: DEFAULT.get_or_init(|| Exclusions {
                 exact: std::iter::once(METRICS_PATH)
-                    .chain(crate::health::PROBE_PATHS.iter().copied())
+                    .chain(crate::subsystems::health::PROBE_PATHS.iter().copied())
                     .map(str::to_owned)
                     .collect(),
             }),
@@ -473,7 +473,7 @@ impl InFlight {
         let method = METHODS[usize::from(self.method)];
         let request_size = (self.request_size != UNKNOWN_SIZE).then_some(self.request_size);
         let labels = [method, self.route.as_str(), status, error_type];
-        let clock = crate::callsite::clock();
+        let clock = crate::leaves::clock::clock();
         let elapsed_ns = clock.delta_as_nanos(self.start, clock.raw());
         // With a status, the error type follows from it: (method, status)
         // names the series.
@@ -555,7 +555,7 @@ where
                 state: None,
             };
         }
-        let start = crate::callsite::clock().raw();
+        let start = crate::leaves::clock::clock().raw();
         let (method_index, method) = method_label(req.method());
         let route = route_of(&req, self.cache);
         // A valid incoming id is kept (and set under `X-Request-ID` when it
@@ -665,7 +665,7 @@ fn server_span<B>(
     );
     #[cfg(feature = "otlp")]
     if !span.is_disabled() {
-        crate::trace::propagation::continue_from(&span, req.headers());
+        crate::subsystems::trace::propagation::continue_from(&span, req.headers());
     }
     span
 }

@@ -27,7 +27,7 @@
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::encode::{Kind, Sink};
+use crate::metric_core::encode::{Kind, Sink};
 
 /// The families this module writes; no user metric may take these names.
 pub(crate) const NAMES: &[&str] = &[

@@ -739,6 +739,43 @@ pub const fn parse_health_timeout(text: &str) -> Result<u64, &'static str> {
 
 const TIMEOUT_TOO_LONG: &str = "a health check's timeout may be at most 60s: a probe that waits longer has already been given up on by Kubernetes (its `timeoutSeconds`), so fail fast and let the next probe try again, for example `timeout = \"2s\"`";
 
+/// A Kubernetes probe; also the `kind` of a check, which says which probe
+/// runs it.
+///
+/// ```
+/// use obs_runtime::health::Probe;
+/// assert_eq!(Probe::Readiness.as_str(), "readiness");
+/// assert_eq!(Probe::default(), Probe::Readiness);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Probe {
+    /// Can the service take traffic? Dependencies are checked here.
+    #[default]
+    Readiness,
+    /// Is the process alive, or stuck for good and due for a restart?
+    Liveness,
+    /// Has start-up work (migrations, warm-up) finished?
+    Startup,
+}
+
+impl Probe {
+    /// `readiness`, `liveness` or `startup`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Readiness => "readiness",
+            Self::Liveness => "liveness",
+            Self::Startup => "startup",
+        }
+    }
+}
+
+impl std::fmt::Display for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Message for an unknown health check `kind`; it lists the valid ones.
 pub const UNKNOWN_HEALTH_KIND: &str = "unknown health check kind: use \"readiness\" (the default: a dependency the service needs to serve traffic), \"liveness\" (the process itself is stuck and must be restarted) or \"startup\" (start-up work such as migrations is done)";
 
@@ -751,8 +788,7 @@ pub const UNKNOWN_HEALTH_KIND: &str = "unknown health check kind: use \"readines
 /// assert_eq!(health_check_kind("ready"), None);
 /// ```
 #[must_use]
-pub const fn health_check_kind(kind: &str) -> Option<crate::health::Probe> {
-    use crate::health::Probe;
+pub const fn health_check_kind(kind: &str) -> Option<Probe> {
     let b = kind.as_bytes();
     if bytes_eq(b, b"readiness") {
         Some(Probe::Readiness)

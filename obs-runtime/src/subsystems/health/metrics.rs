@@ -5,9 +5,9 @@ use std::sync::OnceLock;
 
 use super::registry::{HEALTH_CHECKS, RegisteredCheck};
 use super::runner::RunResult;
-use crate::labels::LabelSet;
-use crate::metrics::{Gauge, Histogram};
-use crate::registry::METRIC_SETS;
+use crate::leaves::labels::LabelSet;
+use crate::metric_core::metrics::{Gauge, Histogram};
+use crate::metric_core::registry::METRIC_SETS;
 
 /// The gauge's name.
 pub(crate) const STATUS: &str = "health_check_status";
@@ -67,7 +67,7 @@ fn global() -> &'static HealthMetrics {
         let duration = Histogram::<Named<1>>::new(
             DURATION,
             "Duration of health check runs, timeouts included.",
-            crate::schema::LATENCY,
+            crate::leaves::schema::LATENCY,
         )
         .ok()
         .and_then(|h| h.register().ok());

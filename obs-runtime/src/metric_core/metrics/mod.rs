@@ -25,10 +25,9 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use crate::encode::{Kind, Sink};
-use crate::labels::LabelSet;
-use crate::registry::{self, Collect, RegistryError};
-use crate::schema;
+use crate::leaves::labels::LabelSet;
+use crate::leaves::schema;
+use crate::metric_core::encode::{Collect, Kind, Sink};
 use cell::{Bounds, CounterCell, GaugeCell, HistogramCell, UpDownCell};
 use family::Family;
 pub(crate) use family::default_max_series;
@@ -104,18 +103,6 @@ macro_rules! metric_common {
             pub fn with_max_series(mut self, limit: usize) -> Self {
                 self.family.set_max_series(limit);
                 self
-            }
-
-            /// Registers the metric in the global registry for the life of
-            /// the program, so `encode_text()` exposes it.
-            ///
-            /// # Errors
-            /// When a metric of the same name is registered already.
-            pub fn register(self) -> Result<&'static Self, RegistryError>
-            where
-                L: 'static,
-            {
-                registry::global().register_owned(self)
             }
 
             /// The series of one label combination: an array index for
@@ -449,6 +436,8 @@ impl<'a> HistogramHandle<'a> {
     /// Records a duration given in nanoseconds, for callers that time with
     /// raw clock readings.
     #[inline]
+    // Only the HTTP layer (feature `tower`) observes raw nanoseconds.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn observe_ns(&self, ns: u64) {
         self.cell.observe_ns(self.bounds, ns);
     }
@@ -523,21 +512,6 @@ impl Histogram<()> {
 
 metric_common!(Histogram, HistogramHandle, HistogramCell);
 
-/// A metric that a derived metric set registers. Not a public API.
-#[doc(hidden)]
-pub trait MetricMember {
-    /// Registers the metric, logging a refusal (a name taken already).
-    fn register_member(&'static self);
-}
-
-impl<T: Collect + 'static> MetricMember for T {
-    fn register_member(&'static self) {
-        if let Err(e) = registry::global().register_static(self) {
-            tracing::warn!("metric set not fully exposed: {e}");
-        }
-    }
-}
-
 impl<L: LabelSet> Collect for Counter<L> {
     fn names(&self) -> Vec<String> {
         vec![self.family.name.to_string()]
@@ -576,24 +550,20 @@ impl<L: LabelSet> Collect for Gauge<L> {
 /// HTTP layer's requests in flight): sharded integer cells, so the two
 /// updates of every request don't contend for one line. Exposed as a
 /// Prometheus gauge, as OpenTelemetry exposes its up-down counters.
+// Only the HTTP layer (feature `tower`) keeps an up-down gauge so far.
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
 pub(crate) struct UpDownGauge<L: LabelSet> {
     family: Family<UpDownCell>,
     labels: PhantomData<fn(L)>,
 }
 
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
 impl<L: LabelSet> UpDownGauge<L> {
     pub(crate) fn unchecked(name: Cow<'static, str>, help: Cow<'static, str>) -> Self {
         Self {
             family: Family::new::<L>(name, help, ()),
             labels: PhantomData,
         }
-    }
-
-    pub(crate) fn register(self) -> Result<&'static Self, RegistryError>
-    where
-        L: 'static,
-    {
-        registry::global().register_owned(self)
     }
 
     /// The series of run-time label values, as [`Gauge::with_values`].
@@ -630,7 +600,7 @@ impl<L: LabelSet> Collect for Histogram<L> {
         let name = &self.family.name;
         sink.family(name, &self.family.help, Kind::Histogram);
         let bounds = &self.family.layout.upper;
-        let mut snap = cell::HistogramSnapshot::default();
+        let mut snap = crate::metric_core::encode::HistogramSnapshot::default();
         self.family.for_each::<L>(|labels, cell| {
             cell.snapshot_into(&mut snap);
             sink.histogram(name, labels, bounds, &snap);

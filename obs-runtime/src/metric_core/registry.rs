@@ -26,20 +26,10 @@ use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto;
 
-use crate::callsite;
-use crate::encode::{Kind, Sink, TextSink};
-use crate::metrics::cell::HistogramSnapshot;
-
-/// Something the registry can scrape.
-pub(crate) trait Collect: Send + Sync {
-    /// The family names it writes.
-    fn names(&self) -> Vec<String>;
-    fn collect(&self, sink: &mut dyn Sink);
-    /// For metrics with a dynamic family: lookups sent to the overflow series.
-    fn overflowed(&self) -> Option<u64> {
-        None
-    }
-}
+use crate::leaves::labels::LabelSet;
+use crate::metric_core::callsite;
+use crate::metric_core::encode::{Collect, HistogramSnapshot, Kind, Sink, TextSink};
+use crate::metric_core::metrics::{Counter, Gauge, Histogram, UpDownGauge};
 
 /// One function per `#[derive(MetricSet)]` type, which creates and
 /// registers its global instance.
@@ -112,7 +102,7 @@ impl Registry {
         foreign: &[Box<dyn Collector>],
     ) -> BTreeSet<String> {
         let mut names: BTreeSet<String> = std::iter::once(OVERFLOW_FAMILY)
-            .chain(crate::process::NAMES.iter().copied())
+            .chain(crate::metric_core::process::NAMES.iter().copied())
             .map(str::to_owned)
             .chain(
                 callsite::all()
@@ -214,7 +204,7 @@ impl Registry {
 
     fn collect_into(&self, sink: &mut dyn Sink) {
         self.collect_own(sink);
-        crate::process::collect(sink);
+        crate::metric_core::process::collect(sink);
         let foreign = lock(&self.foreign);
         for collector in foreign.iter() {
             for family in collector.collect() {
@@ -310,7 +300,7 @@ impl ProtoSink {
                 .map(|(k, v)| {
                     let mut p = proto::LabelPair::default();
                     p.set_name((*k).to_owned());
-                    p.set_value(crate::schema::truncate_label_value(v).to_owned());
+                    p.set_value(crate::leaves::schema::truncate_label_value(v).to_owned());
                     p
                 })
                 .collect(),
@@ -410,5 +400,45 @@ impl Collector for Bridge {
         let mut sink = ProtoSink::default();
         global().collect_own(&mut sink);
         sink.families
+    }
+}
+
+/// Registration lives here, not in `metrics`: the metric types describe
+/// themselves to a sink and never reach up to the registry.
+macro_rules! registrable {
+    ($($ty:ident),*) => {$(
+        impl<L: LabelSet + 'static> $ty<L> {
+            /// Registers the metric in the global registry for the life of
+            /// the program, so `encode_text()` exposes it.
+            ///
+            /// # Errors
+            /// When a metric of the same name is registered already.
+            pub fn register(self) -> Result<&'static Self, RegistryError> {
+                global().register_owned(self)
+            }
+        }
+    )*};
+}
+registrable!(Counter, Gauge, Histogram);
+
+impl<L: LabelSet + 'static> UpDownGauge<L> {
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    pub(crate) fn register(self) -> Result<&'static Self, RegistryError> {
+        global().register_owned(self)
+    }
+}
+
+/// A metric that a derived metric set registers. Not a public API.
+#[doc(hidden)]
+pub trait MetricMember {
+    /// Registers the metric, logging a refusal (a name taken already).
+    fn register_member(&'static self);
+}
+
+impl<T: Collect + 'static> MetricMember for T {
+    fn register_member(&'static self) {
+        if let Err(e) = global().register_static(self) {
+            tracing::warn!("metric set not fully exposed: {e}");
+        }
     }
 }

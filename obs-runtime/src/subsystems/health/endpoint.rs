@@ -121,7 +121,7 @@ fn not_found(probe: Option<Probe>, name: &str, cache_control: String) -> HealthR
     let what = probe.map_or("health check".to_owned(), |p| format!("{p} check"));
     // Echo the name only when it could be a check's name, so a crafted URL
     // can't write into the body.
-    let output = if crate::schema::check_health_check_name(name).is_none() {
+    let output = if crate::leaves::schema::check_health_check_name(name).is_none() {
         format!("no {what} is named \\\"{name}\\\"")
     } else {
         format!("no {what} has that name")
