@@ -196,7 +196,7 @@ pub fn routes() -> Router {
 /// # drop(app);
 /// ```
 pub fn routes_with(config: MetricsConfig) -> Router {
-    super::layer::register_metrics();
+    super::metrics::register_metrics();
     metrics_router(config).merge(crate::subsystems::health::axum::router())
 }
 

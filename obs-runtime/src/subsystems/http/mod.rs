@@ -12,18 +12,30 @@
 //!     .layer(obs_runtime::http::ObsLayer::new());
 //! ```
 
+// After tower-http's layout: the layer and its configuration, the service,
+// the response future and body, the in-flight record, the route cache, the
+// families they record into.
+mod body;
 #[cfg(feature = "axum")]
 mod endpoints;
+mod future;
+mod in_flight;
 mod layer;
+mod metrics;
 mod request_id;
+mod route;
+mod service;
+#[cfg(test)]
+mod tests;
 
 #[cfg(feature = "axum")]
 pub use endpoints::{
     MetricsConfig, TEXT_FORMAT, metrics_router, routes, routes_with, serve_internal,
 };
 
-pub use layer::{
-    METRICS_PATH, ObsLayer, ObsService, ResponseBody, ResponseFuture, RouteTemplate,
-    UNMATCHED_ROUTE,
-};
+pub use body::ResponseBody;
+pub use future::ResponseFuture;
+pub use layer::{METRICS_PATH, ObsLayer};
 pub use request_id::RequestId;
+pub use route::{RouteTemplate, UNMATCHED_ROUTE};
+pub use service::ObsService;

@@ -1,0 +1,114 @@
+//! What a request in flight records when it ends, however it ends.
+
+use http::HeaderValue;
+
+use super::metrics::METHODS;
+use super::route::{Finished, Route, SeriesCache};
+use crate::metric_core::metrics::HistogramHandle;
+use crate::metric_core::metrics::cell::UpDownCell;
+
+/// What a request in flight must record when it ends, however it ends.
+/// Kept small (112 bytes): it lives in the response future, which the
+/// router moves and boxes, and what tracing needs is behind a pointer that
+/// stays empty while no subscriber wants spans or access lines.
+pub(super) struct InFlight {
+    /// A raw reading of the TSC clock `#[instrumented]` uses.
+    pub(super) start: u64,
+    pub(super) cache: &'static SeriesCache,
+    pub(super) active: &'static UpDownCell,
+    pub(super) route: Route,
+    /// Taken for the response header when the response is ready.
+    pub(super) request_id: Option<HeaderValue>,
+    /// [`UNKNOWN_SIZE`] when neither `Content-Length` nor the body said.
+    pub(super) request_size: u64,
+    pub(super) traced: Option<Box<Traced>>,
+    /// Index in [`METHODS`].
+    pub(super) method: u8,
+    pub(super) finished: bool,
+}
+
+/// A request's size that no header or body told.
+pub(super) const UNKNOWN_SIZE: u64 = u64::MAX;
+
+/// The tracing side of a request in flight.
+pub(super) struct Traced {
+    pub(super) span: tracing::Span,
+    /// The request's headers for the access line, sanitized.
+    pub(super) headers: Option<String>,
+}
+
+impl InFlight {
+    /// Records the request's duration and sizes; returns the response
+    /// body's size recorder when the size isn't known yet.
+    /// `status_code` is 0 when no response was sent.
+    pub(super) fn finish(
+        &mut self,
+        status_code: u16,
+        status: &str,
+        error_type: &str,
+        response_size: Option<u64>,
+    ) -> HistogramHandle<'static> {
+        self.finished = true;
+        let method = METHODS[usize::from(self.method)];
+        let request_size = (self.request_size != UNKNOWN_SIZE).then_some(self.request_size);
+        let labels = [method, self.route.as_str(), status, error_type];
+        let clock = crate::leaves::clock::clock();
+        let elapsed_ns = clock.delta_as_nanos(self.start, clock.raw());
+        // With a status, the error type follows from it: (method, status)
+        // names the series.
+        let series = if status_code == 0 {
+            Finished::lookup(&labels)
+        } else {
+            self.cache
+                .finished(usize::from(self.method), &self.route, status_code, &labels)
+        };
+        series.duration.observe_ns(elapsed_ns);
+        if let Some(size) = request_size {
+            #[allow(clippy::cast_precision_loss)]
+            series.request_size.observe(size as f64);
+        }
+        let response = series.response_size;
+        let traced = self.traced.as_deref();
+        if let Some(span) = traced.map(|t| &t.span).filter(|s| !s.is_disabled()) {
+            if !status.is_empty() {
+                span.record("http.response.status_code", status);
+            }
+            if !error_type.is_empty() {
+                span.record("error.type", error_type);
+                span.record("otel.status_code", "ERROR");
+            }
+        }
+        let _entered = traced.map(|t| t.span.enter());
+        tracing::event!(
+            target: "obs::access",
+            tracing::Level::INFO,
+            "http.request.method" = method,
+            "http.route" = self.route.as_str(),
+            "http.response.status_code" = status,
+            "error.type" = (!error_type.is_empty()).then_some(error_type),
+            duration_ms = {
+                #[allow(clippy::cast_precision_loss)]
+                let ms = elapsed_ns as f64 / 1e6;
+                ms
+            },
+            request_body_size = request_size,
+            response_body_size = response_size,
+            headers = traced.and_then(|t| t.headers.as_deref()),
+            "{} {} {}",
+            method,
+            self.route,
+            if status.is_empty() { error_type } else { status },
+        );
+        response
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if !self.finished {
+            // The caller went away before the response was ready.
+            self.finish(0, "", "cancelled", None);
+        }
+        self.active.dec();
+    }
+}

@@ -1,0 +1,143 @@
+//! The HTTP server families (`http_server_request_duration_seconds`,
+//! the request and response size histograms, `http_server_active_requests`),
+//! named and labelled as OpenTelemetry's HTTP semantic conventions are in
+//! Prometheus.
+
+use std::sync::OnceLock;
+
+use crate::LabelSet;
+use crate::leaves::schema;
+use crate::metric_core::metrics::{Histogram, UpDownGauge};
+
+/// Labels of the request histograms, spelled as OpenTelemetry's HTTP
+/// attributes are in Prometheus.
+pub(super) struct RequestLabels;
+
+impl LabelSet for RequestLabels {
+    const NAMES: &'static [&'static str] = &[
+        "http_request_method",
+        "http_route",
+        "http_response_status_code",
+        "error_type",
+    ];
+    const CARDINALITY: usize = 0;
+    fn ordinal(&self) -> usize {
+        0
+    }
+    fn value_at(_: usize, _: usize) -> &'static str {
+        ""
+    }
+    fn value_of(&self, _: usize) -> &'static str {
+        ""
+    }
+}
+
+/// Labels of the active-requests gauge.
+pub(super) struct ActiveLabels;
+
+impl LabelSet for ActiveLabels {
+    const NAMES: &'static [&'static str] = &["http_request_method", "http_route"];
+    const CARDINALITY: usize = 0;
+    fn ordinal(&self) -> usize {
+        0
+    }
+    fn value_at(_: usize, _: usize) -> &'static str {
+        ""
+    }
+    fn value_of(&self, _: usize) -> &'static str {
+        ""
+    }
+}
+
+/// The HTTP server metrics, registered once for the program.
+pub(super) struct HttpMetrics {
+    pub(super) duration: &'static Histogram<RequestLabels>,
+    pub(super) request_size: &'static Histogram<RequestLabels>,
+    pub(super) response_size: &'static Histogram<RequestLabels>,
+    pub(super) active: &'static UpDownGauge<ActiveLabels>,
+}
+
+/// Registers `metric`; if a user took the name already, keeps counting in
+/// an unexposed copy and says so once, rather than failing requests.
+pub(super) fn register<T: crate::metric_core::encode::Collect + 'static>(
+    make: impl Fn() -> T,
+    register: impl FnOnce(T) -> Result<&'static T, crate::metric_core::registry::RegistryError>,
+) -> &'static T {
+    register(make()).unwrap_or_else(|e| {
+        tracing::warn!(target: "obs::http", "HTTP metric not exposed: {e}");
+        Box::leak(Box::new(make()))
+    })
+}
+
+pub(super) fn metrics() -> &'static HttpMetrics {
+    static METRICS: OnceLock<HttpMetrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        let histogram = |name: &'static str, help: &'static str, buckets: &'static [f64]| {
+            register(
+                || Histogram::<RequestLabels>::unchecked(name.into(), help.into(), buckets),
+                Histogram::register,
+            )
+        };
+        HttpMetrics {
+            duration: histogram(
+                "http_server_request_duration_seconds",
+                "Duration of HTTP server requests, until the response head is ready.",
+                schema::HTTP,
+            ),
+            request_size: histogram(
+                "http_server_request_size_bytes",
+                "Size of HTTP server request bodies, from Content-Length or the body's exact size.",
+                schema::BYTES,
+            ),
+            response_size: histogram(
+                "http_server_response_size_bytes",
+                "Size of HTTP server response bodies, from Content-Length or the bytes sent.",
+                schema::BYTES,
+            ),
+            active: register(
+                || {
+                    UpDownGauge::<ActiveLabels>::unchecked(
+                        "http_server_active_requests".into(),
+                        "HTTP server requests being handled now.".into(),
+                    )
+                },
+                UpDownGauge::register,
+            ),
+        }
+    })
+}
+
+/// Makes sure the HTTP families exist (empty) before the first request.
+pub(crate) fn register_metrics() {
+    metrics();
+}
+
+/// The standard methods, in the order of their cache slots; anything
+/// else is `_OTHER`, as the OpenTelemetry conventions say (methods are
+/// unbounded).
+pub(super) const METHODS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "_OTHER",
+];
+
+/// The method's label and its index in [`METHODS`].
+pub(crate) fn method_label(method: &http::Method) -> (usize, &'static str) {
+    use http::Method;
+    // Standard methods compare as enum tags, not as text.
+    let i = match *method {
+        Method::GET => 0,
+        Method::HEAD => 1,
+        Method::POST => 2,
+        Method::PUT => 3,
+        Method::DELETE => 4,
+        Method::CONNECT => 5,
+        Method::OPTIONS => 6,
+        Method::TRACE => 7,
+        Method::PATCH => 8,
+        _ => 9,
+    };
+    (i, METHODS[i])
+}
+
+/// How many status codes per method a service keeps handles for; further
+/// ones are looked up in the families each time.
+pub(super) const STATUS_SLOTS: usize = 4;

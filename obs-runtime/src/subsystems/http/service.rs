@@ -1,0 +1,160 @@
+//! [`ObsService`], the service [`ObsLayer`](super::ObsLayer) wraps around
+//! yours: it settles the route and the request id, opens the server span and
+//! starts the in-flight record.
+
+use std::task::{Context, Poll};
+
+use http::{Request, Response, header};
+use http_body::Body;
+
+use super::body::ResponseBody;
+use super::future::ResponseFuture;
+use super::in_flight::{InFlight, Traced, UNKNOWN_SIZE};
+use super::layer::Exclusions;
+use super::metrics::method_label;
+use super::request_id::{self, RequestId, X_REQUEST_ID};
+use super::route::{SeriesCache, route_of};
+
+/// The service [`ObsLayer`] wraps around yours.
+#[derive(Debug, Clone)]
+pub struct ObsService<S> {
+    pub(super) inner: S,
+    pub(super) exclusions: &'static Exclusions,
+    pub(super) cache: &'static SeriesCache,
+}
+
+impl<S, ReqB, ResB> tower_service::Service<Request<ReqB>> for ObsService<S>
+where
+    S: tower_service::Service<Request<ReqB>, Response = Response<ResB>>,
+    ReqB: Body,
+    ResB: Body,
+{
+    type Response = Response<ResponseBody<ResB>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
+        if self.exclusions.contains(req.uri().path()) {
+            return ResponseFuture {
+                inner: self.inner.call(req),
+                state: None,
+            };
+        }
+        let start = crate::leaves::clock::clock().raw();
+        let (method_index, method) = method_label(req.method());
+        let route = route_of(&req, self.cache);
+        // A valid incoming id is kept (and set under `X-Request-ID` when it
+        // came as `X-Correlation-ID`); otherwise a fresh one replaces it.
+        // Clones share the id's bytes.
+        let incoming = request_id::incoming(req.headers()).map(|(id, ours)| (id.clone(), ours));
+        let (header_id, extension) = match incoming {
+            Some((id, true)) => {
+                let extension = RequestId::from_header(id.clone());
+                (id, extension)
+            }
+            found => {
+                let (id, extension) = found.map_or_else(request_id::generate, |(id, _)| {
+                    let extension = RequestId::from_header(id.clone());
+                    (id, extension)
+                });
+                req.headers_mut().insert(X_REQUEST_ID, id.clone());
+                (id, extension)
+            }
+        };
+        let id = header_id.to_str().unwrap_or_default();
+        let request_size = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .or_else(|| req.body().size_hint().exact())
+            .map_or(UNKNOWN_SIZE, |n| n.min(UNKNOWN_SIZE - 1));
+        let span = server_span(&req, method, route.as_str(), id);
+        // Only when the access line will be written: sanitizing allocates.
+        let headers = tracing::enabled!(target: "obs::access", tracing::Level::INFO)
+            .then(|| access_log_headers(req.headers()));
+        let traced =
+            (!span.is_disabled() || headers.is_some()).then(|| Box::new(Traced { span, headers }));
+        req.extensions_mut().insert(extension);
+        let active = self.cache.active(method_index, &route);
+        active.inc();
+        let state = InFlight {
+            start,
+            cache: self.cache,
+            active,
+            route,
+            request_id: Some(header_id),
+            request_size,
+            traced,
+            #[allow(clippy::cast_possible_truncation)]
+            method: method_index as u8,
+            finished: false,
+        };
+        let inner = {
+            let _entered = state.traced.as_ref().map(|t| t.span.enter());
+            self.inner.call(req)
+        };
+        ResponseFuture {
+            inner,
+            state: Some(state),
+        }
+    }
+}
+
+/// `name: value; name: value`, with secrets redacted by
+/// [`crate::redact::sanitize_headers`]; the request id is on the line
+/// already.
+pub(super) fn access_log_headers(headers: &http::HeaderMap) -> String {
+    let mut out = String::new();
+    for (name, value) in crate::redact::sanitize_headers(headers) {
+        if name == "x-request-id" {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("; ");
+        }
+        out.push_str(&name);
+        out.push_str(": ");
+        out.push_str(&value);
+    }
+    out
+}
+
+pub(super) fn server_span<B>(
+    req: &Request<B>,
+    method: &'static str,
+    route: &str,
+    request_id: &str,
+) -> tracing::Span {
+    // Field values are only worked out when the span is enabled.
+    let user_agent = || {
+        req.headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    let span = tracing::info_span!(
+        target: "obs::http",
+        "HTTP request",
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = method,
+        http.route = route,
+        url.path = %crate::redact::redact(req.uri().path()),
+        url.scheme = req.uri().scheme_str().unwrap_or("http"),
+        network.protocol.version = ?req.version(),
+        user_agent.original = %crate::redact::redact(user_agent()),
+        http.response.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+        request_id = request_id,
+    );
+    #[cfg(feature = "otlp")]
+    if !span.is_disabled() {
+        crate::subsystems::trace::propagation::continue_from(&span, req.headers());
+    }
+    span
+}
