@@ -240,6 +240,17 @@ async fn metrics_allowlist_through_connect_info() {
         endpoint.clone().oneshot(forged).await.unwrap().status(),
         403
     );
+    // Behind an ingress in the cluster network, an internet client arrives
+    // from the ingress's private address with a forwarding header: the
+    // default refuses it, and says why.
+    let through_ingress = metrics_request(Some("10.0.0.2:80"), Some("203.0.113.7"));
+    let r = endpoint.clone().oneshot(through_ingress).await.unwrap();
+    assert_eq!(r.status(), 403, "an internet client through an ingress");
+    let body = axum::body::to_bytes(r.into_body(), 4096).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&body).contains("came through a proxy"),
+        "{body:?}"
+    );
     let behind_proxy =
         obs_runtime::http::metrics_router(MetricsConfig::default().trusted_proxies(1));
     let r = behind_proxy

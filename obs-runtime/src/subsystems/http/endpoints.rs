@@ -35,7 +35,16 @@ pub struct MetricsConfig {
 impl Default for MetricsConfig {
     /// Loopback and the private ranges (`10/8`, `172.16/12`, `192.168/16`,
     /// `fc00::/7`), where a Prometheus in the same cluster scrapes from; no
-    /// `X-Forwarded-For` trusted.
+    /// `X-Forwarded-For` trusted, and a request that came through a proxy
+    /// (it carries `Forwarded`, `X-Forwarded-For` or `X-Real-IP`) refused.
+    ///
+    /// The threat: behind an ingress or load balancer in the cluster
+    /// network, every internet client reaches the service from a private
+    /// address, so the private ranges alone would admit them all. A
+    /// Prometheus scrapes the pod directly and sends no forwarding header;
+    /// a proxy adds one. Serving `/metrics` on an internal port
+    /// ([`serve_internal`]) that the ingress never routes to is better
+    /// still.
     fn default() -> Self {
         Self {
             allowlist: Allowlist::loopback_and_private(),
@@ -74,10 +83,11 @@ impl MetricsConfig {
     }
 
     /// The caller's address: the peer, or with trusted proxies the
-    /// `X-Forwarded-For` entry they vouch for.
+    /// `X-Forwarded-For` entry they vouch for. Without trusted proxies, a
+    /// request that says it was forwarded has no caller we can trust.
     fn caller(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
         if self.trusted_proxies == 0 {
-            return peer;
+            return if was_forwarded(headers) { None } else { peer };
         }
         let hops: Vec<&str> = headers
             .get_all("x-forwarded-for")
@@ -94,6 +104,14 @@ impl MetricsConfig {
             .map(|i| hops[i])?;
         entry.parse().ok()
     }
+}
+
+/// The headers a proxy adds; a Prometheus scraping the pod directly sends
+/// none of them.
+const FORWARDING_HEADERS: [&str; 3] = ["forwarded", "x-forwarded-for", "x-real-ip"];
+
+fn was_forwarded(headers: &HeaderMap) -> bool {
+    FORWARDING_HEADERS.iter().any(|h| headers.contains_key(*h))
 }
 
 fn peer_of(request: &Request) -> Option<IpAddr> {
@@ -126,12 +144,14 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 async fn metrics_handler(State(config): State<Arc<MetricsConfig>>, request: Request) -> Response {
     let caller = config.caller(peer_of(&request), request.headers());
     if !caller.is_some_and(|ip| config.allowlist.contains(ip)) {
-        let who = caller.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
-        return (
-            StatusCode::FORBIDDEN,
-            format!("forbidden: {who} is not in the metrics allowlist\n"),
-        )
-            .into_response();
+        let body = match caller {
+            Some(ip) => format!("forbidden: {ip} is not in the metrics allowlist\n"),
+            None if config.trusted_proxies == 0 && was_forwarded(request.headers()) => {
+                "forbidden: the request came through a proxy (it carries a forwarding header) and no proxy is trusted; scrape the service directly, serve /metrics on an internal port, or set MetricsConfig::trusted_proxies\n".to_owned()
+            }
+            None => "forbidden: the caller's address is unknown\n".to_owned(),
+        };
+        return (StatusCode::FORBIDDEN, body).into_response();
     }
     let text = crate::metric_core::registry::global().encode_text();
     let mut response = if accepts_gzip(request.headers()) {
@@ -255,9 +275,36 @@ mod tests {
                 .trusted_proxies(depth)
                 .caller(peer, &h)
         };
-        assert_eq!(c(0), peer, "never trusted by default");
+        assert_eq!(c(0), None, "forwarded, and no proxy trusted: refused");
         assert_eq!(c(1), Some("10.0.0.7".parse().unwrap()));
         assert_eq!(c(3), Some("203.0.113.9".parse().unwrap()));
         assert_eq!(c(4), None, "a shorter chain than promised is not trusted");
+    }
+
+    #[test]
+    fn a_forwarded_request_is_refused_unless_proxies_are_trusted() {
+        let peer: Option<IpAddr> = Some("10.0.0.1".parse().unwrap());
+        let direct = MetricsConfig::default();
+        assert_eq!(
+            direct.caller(peer, &HeaderMap::new()),
+            peer,
+            "a direct scrape"
+        );
+        for name in FORWARDING_HEADERS {
+            let mut h = HeaderMap::new();
+            h.insert(name, "for=203.0.113.9".parse().unwrap());
+            assert_eq!(
+                direct.caller(peer, &h),
+                None,
+                "{name} without trusted proxies"
+            );
+        }
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "10.0.0.9".parse().unwrap());
+        assert_eq!(
+            MetricsConfig::default().trusted_proxies(1).caller(peer, &h),
+            Some("10.0.0.9".parse().unwrap()),
+            "a trusted proxy vouches for the caller"
+        );
     }
 }

@@ -3,7 +3,6 @@
 
 use std::sync::OnceLock;
 
-
 use super::metrics::register_metrics;
 use super::route::SeriesCache;
 use super::service::ObsService;
