@@ -6,12 +6,22 @@
 //! receiver; otherwise it starts a run. The run lives in a task of its own,
 //! so a probe whose client hangs up does not cancel the run the others wait
 //! on.
+//!
+//! # Where checks run
+//! Runs are tasks of a runtime of their own (`obs-health` threads, one per
+//! registered check, at most 16), never of the service's runtime: a check
+//! that blocks its thread (a synchronous call or sleep inside an `async fn`)
+//! then stalls only its own thread, not the workers answering requests, and
+//! single flight keeps it to one run per check. The probe waits no longer
+//! than the check's timeout (plus a small margin) whatever the check does,
+//! and a run that ends after its deadline is a failure even if it returned
+//! `Ok`.
 
 use std::any::Any;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -31,18 +41,48 @@ pub(crate) struct RunResult {
     pub(crate) finished_at: SystemTime,
 }
 
-type Latest = watch::Receiver<Option<RunResult>>;
+/// A run to wait for, and how long a probe may wait for it.
+pub(crate) struct Latest {
+    rx: watch::Receiver<Option<RunResult>>,
+    timeout: Duration,
+}
+
+/// How much longer than a check's timeout a probe waits for its run, for the
+/// run's own timer to fire first when the check does yield.
+const WAIT_MARGIN: Duration = Duration::from_millis(250);
+
+/// The runtime checks run on; see the module documentation.
+fn checks_runtime() -> Option<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let threads = super::registry::HEALTH_CHECKS.len().clamp(1, 16);
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .thread_name("obs-health")
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    tracing::warn!(target: "obs::health", "no thread for health checks ({e}): they run on the caller's runtime");
+                })
+                .ok()
+        })
+        .as_ref()
+}
 
 /// The cache of one check.
 #[derive(Default)]
 pub(crate) struct Slot {
-    latest: Mutex<Option<Latest>>,
+    latest: Mutex<Option<watch::Receiver<Option<RunResult>>>>,
 }
 
 impl Slot {
     /// The run to wait for: the current one when it is still going or
-    /// fresh, otherwise a new one. Must be called within a Tokio runtime.
+    /// fresh, otherwise a new one, started on the checks' runtime (or, if
+    /// that runtime could not be built, the caller's: then this must be
+    /// called within a Tokio runtime).
     pub(crate) fn run(&self, check: &'static RegisteredCheck, ttl: Duration) -> Latest {
+        let timeout = check.timeout();
         let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(rx) = latest.as_ref() {
             let reusable = match &*rx.borrow() {
@@ -52,24 +92,45 @@ impl Slot {
                 Some(done) => done.finished.elapsed() < ttl,
             };
             if reusable {
-                return rx.clone();
+                return Latest {
+                    rx: rx.clone(),
+                    timeout,
+                };
             }
         }
         let (tx, rx) = watch::channel(None);
-        tokio::spawn(run_once(check, tx));
+        match checks_runtime() {
+            Some(runtime) => drop(runtime.spawn(run_once(check, tx))),
+            None => drop(tokio::spawn(run_once(check, tx))),
+        }
         *latest = Some(rx.clone());
-        rx
+        Latest { rx, timeout }
     }
 }
 
-/// Waits for a run's result.
-pub(crate) async fn wait(mut rx: Latest) -> RunResult {
-    match rx.wait_for(Option::is_some).await {
-        Ok(done) => match &*done {
+/// Waits for a run's result, at most the check's timeout (and a margin):
+/// a run still going then is reported as timed out.
+pub(crate) async fn wait(latest: Latest) -> RunResult {
+    let Latest { mut rx, timeout } = latest;
+    let started = Instant::now();
+    let done = tokio::time::timeout(timeout + WAIT_MARGIN, rx.wait_for(Option::is_some)).await;
+    match done {
+        Ok(Ok(done)) => match &*done {
             Some(result) => result.clone(),
             None => abandoned(),
         },
-        Err(_) => abandoned(),
+        Ok(Err(_)) => abandoned(),
+        Err(_) => RunResult {
+            passed: false,
+            output: Some(format!(
+                "timed out after {}; the check is still running (does it block its thread?)",
+                format_timeout(timeout)
+            )),
+            observed: None,
+            duration: started.elapsed(),
+            finished: Instant::now(),
+            finished_at: SystemTime::now(),
+        },
     }
 }
 
@@ -93,6 +154,13 @@ async fn run_once(check: &'static RegisteredCheck, tx: watch::Sender<Option<RunR
         Err(panic) => Ok(Err(panic)),
     };
     let duration = started.elapsed();
+    // A check that blocked its thread past the deadline finished before the
+    // timer could fire; late is a failure whatever it returned.
+    let outcome = if duration > timeout {
+        Err(())
+    } else {
+        outcome.map_err(|_| ())
+    };
     let (passed, output, observed) = match outcome {
         Ok(Ok(CheckOutcome(Ok(observed)))) => (true, None, observed),
         Ok(Ok(CheckOutcome(Err(reason)))) => (false, Some(reason), None),
@@ -162,45 +230,6 @@ impl Future for CatchUnwind {
 #[allow(clippy::duration_suboptimal_units)]
 mod tests {
     use super::*;
-
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    static FIRST_RUN_HANGS: AtomicBool = AtomicBool::new(true);
-
-    #[crate::health_check("runner_abandoned", timeout = "1m", crate = "crate")]
-    async fn abandoned_check() -> Result<(), String> {
-        if FIRST_RUN_HANGS.swap(false, Ordering::SeqCst) {
-            std::future::pending::<()>().await;
-        }
-        Ok(())
-    }
-
-    fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap()
-    }
-
-    #[test]
-    fn a_run_lost_with_its_runtime_is_started_again() {
-        let check = crate::subsystems::health::registered()
-            .iter()
-            .find(|c| c.name() == "runner_abandoned")
-            .unwrap();
-        let slot = Slot::default();
-        let ttl = Duration::from_secs(60);
-        let first = runtime();
-        first.block_on(async {
-            let rx = slot.run(check, ttl);
-            tokio::task::yield_now().await;
-            assert!(rx.borrow().is_none(), "the first run hangs");
-        });
-        // The run's task goes with its runtime, before it sent a result.
-        drop(first);
-        let result = runtime().block_on(async { wait(slot.run(check, ttl)).await });
-        assert!(result.passed, "{:?}", result.output);
-    }
 
     #[test]
     fn timeouts_read_as_written() {
