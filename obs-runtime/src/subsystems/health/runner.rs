@@ -169,7 +169,7 @@ async fn run_once(check: &'static RegisteredCheck, tx: watch::Sender<Option<RunR
             Some(format!("the check panicked: {}", panic_message(&*panic))),
             None,
         ),
-        Err(_) => (
+        Err(()) => (
             false,
             Some(format!("timed out after {}", format_timeout(timeout))),
             None,
