@@ -296,6 +296,33 @@ async fn single_checks_exclusions_and_unknown_names() {
         "{notes:?}"
     );
 
+    // From outside the allowlist, `exclude` can't turn a failing probe
+    // into a passing one.
+    let health = Health::new(HealthConfig::default());
+    let outsider = health
+        .respond(
+            "/readyz",
+            Some("exclude=counted"),
+            Some("203.0.113.5".parse().unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outsider.status, 503, "{}", outsider.body);
+    assert!(
+        outsider.body.contains("exclude ignored"),
+        "{}",
+        outsider.body
+    );
+    let insider = health
+        .respond(
+            "/readyz",
+            Some("exclude=counted"),
+            Some("127.0.0.1".parse().unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(insider.status, 200, "{}", insider.body);
+
     let all = http::get(addr, "/healthz?exclude=counted").await.json();
     for name in [
         "heartbeat",

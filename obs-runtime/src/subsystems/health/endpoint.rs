@@ -63,6 +63,10 @@ fn route(path: &str) -> Option<(Option<Probe>, Option<&str>)> {
     }
 }
 
+/// The note of a report whose `exclude` was ignored.
+const EXCLUDE_REFUSED: &str =
+    "exclude ignored: only callers on the health allowlist may leave checks out";
+
 /// The names given as `exclude=<name>`, repeatable.
 fn excluded(query: Option<&str>) -> Vec<&str> {
     query
@@ -78,8 +82,9 @@ impl Health {
     /// `/startupz`, `/healthz`, the aliases `/health/live`,
     /// `/health/ready`, `/health/startup` and `/health`, and a single check
     /// at `/<probe>/<name>` (404 when the probe has no check of that name).
-    /// `query` may repeat `exclude=<name>`; an unknown name is noted in the
-    /// body. Failure reasons are shown only when
+    /// `query` may repeat `exclude=<name>`, honoured only for a `peer` on
+    /// the allowlist (an unknown name is noted in the body; so is an
+    /// `exclude` ignored for another caller). Failure reasons are shown only when
     /// [`reveals_reasons_to`](Self::reveals_reasons_to) the `peer`.
     /// `None` for any other path.
     pub async fn respond(
@@ -101,7 +106,16 @@ impl Health {
         {
             return Some(not_found(probe, name, cache_control));
         }
-        let report = self.run(selection, &exclude).await;
+        // Excluding a critical check turns a failing probe into a passing
+        // one, so only callers on the allowlist may; for the rest the
+        // parameter is ignored, and the body says so.
+        let may_exclude = peer.is_some_and(|ip| self.config.allowlist.contains(ip));
+        let ignored = !may_exclude && !exclude.is_empty();
+        let exclude = if may_exclude { exclude } else { Vec::new() };
+        let mut report = self.run(selection, &exclude).await;
+        if ignored {
+            report.notes.push(EXCLUDE_REFUSED.to_owned());
+        }
         let body = if self.reveals_reasons_to(peer) {
             report.to_json()
         } else {
