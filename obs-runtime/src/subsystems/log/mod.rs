@@ -25,7 +25,7 @@
 use std::fmt::{self, Write as _};
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -34,6 +34,11 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
+
+mod rate_limit;
+
+pub use rate_limit::{RateLimit, RateLimitError};
+use rate_limit::{RateLimiter, Verdict};
 
 use crate::leaves::json::json_string;
 use crate::redact;
@@ -192,9 +197,10 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Re
 }
 
 /// The `tracing-subscriber` event formatter of obs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ObsFormat {
     format: LogFormat,
+    limiter: Option<Arc<RateLimiter>>,
 }
 
 impl ObsFormat {
@@ -205,7 +211,59 @@ impl ObsFormat {
     /// ```
     #[must_use]
     pub fn new(format: LogFormat) -> Self {
-        Self { format }
+        Self {
+            format,
+            limiter: None,
+        }
+    }
+
+    /// Limits how many events each call site writes ([`RateLimit`]).
+    ///
+    /// ```
+    /// use obs_runtime::log::{LogFormat, ObsFormat, RateLimit};
+    /// let _limited = ObsFormat::new(LogFormat::Json).rate_limit(RateLimit::default());
+    /// ```
+    #[must_use]
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.limiter = Some(Arc::new(RateLimiter::new(limit)));
+        self
+    }
+
+    /// The line that stands for `n` events of `meta`'s call site dropped in
+    /// the interval before.
+    fn suppressed_line(&self, meta: &tracing::Metadata<'_>, n: u64) -> String {
+        let interval = self
+            .limiter
+            .as_ref()
+            .map_or(Duration::ZERO, |l| l.limit().interval());
+        let site = format!(
+            "{}:{}",
+            meta.file().unwrap_or("?"),
+            meta.line().unwrap_or(0)
+        );
+        let message = format!(
+            "suppressed {n} events of {} at {site} in the last {}ms (log rate limit)",
+            meta.target(),
+            interval.as_millis()
+        );
+        let mut line = String::with_capacity(192);
+        match self.format {
+            LogFormat::Json => {
+                line.push_str("{\"timestamp\":\"");
+                rfc3339(&mut line, SystemTime::now());
+                line.push_str("\",\"level\":\"WARN\",\"target\":\"obs::log\",\"message\":");
+                json_string(&mut line, &message);
+                let _ = write!(line, ",\"suppressed\":{n},\"site\":");
+                json_string(&mut line, &site);
+                line.push('}');
+            }
+            LogFormat::Pretty => {
+                rfc3339(&mut line, SystemTime::now());
+                line.push_str("  WARN obs::log: ");
+                line.push_str(&redact::escape_console(&message));
+            }
+        }
+        line
     }
 }
 
@@ -254,6 +312,15 @@ where
         // real target and level are in the normalized copy.
         let normalized = tracing_log::NormalizeEvent::normalized_metadata(event);
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        let verdict = self.limiter.as_ref().map_or(Verdict::Write, |limiter| {
+            limiter.check(meta, normalized.is_some(), Instant::now())
+        });
+        if verdict == Verdict::Suppress {
+            return Ok(());
+        }
+        if let Verdict::WriteAfterSuppressed(n) = verdict {
+            writeln!(writer, "{}", self.suppressed_line(meta, n))?;
+        }
         let request_id = ctx.event_scope().and_then(|scope| {
             scope
                 .from_root()
@@ -419,10 +486,35 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
+    layer_with(format, writer, None)
+}
+
+/// [`layer`] with a per-call-site [`RateLimit`] (`None`: every event is
+/// written).
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt as _;
+/// use obs_runtime::log::{LogFormat, RateLimit};
+/// let layer = obs_runtime::log::layer_with(LogFormat::Json, std::io::stderr, Some(RateLimit::default()));
+/// let _subscriber = tracing_subscriber::registry().with(layer);
+/// ```
+pub fn layer_with<S, W>(
+    format: LogFormat,
+    writer: W,
+    rate_limit: Option<RateLimit>,
+) -> impl tracing_subscriber::Layer<S> + Send + Sync + 'static
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     use tracing_subscriber::Layer as _;
+    let mut obs_format = ObsFormat::new(format);
+    if let Some(limit) = rate_limit {
+        obs_format = obs_format.rate_limit(limit);
+    }
     let fmt = tracing_subscriber::fmt::layer()
         .fmt_fields(NoSpanFields)
-        .event_format(ObsFormat::new(format))
+        .event_format(obs_format)
         .with_writer(writer)
         .with_ansi(
             format == LogFormat::Pretty && std::io::IsTerminal::is_terminal(&std::io::stderr()),
