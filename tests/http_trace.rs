@@ -63,7 +63,7 @@ fn server_spans_continue_traceparent_and_parent_the_handler() {
         )
         .layer(obs_runtime::http::ObsLayer::new());
     let response = rt.block_on(
-        app.oneshot(
+        app.clone().oneshot(
             Request::get("/orders/17?token=abc")
                 .header(
                     "traceparent",
@@ -131,5 +131,28 @@ fn server_spans_continue_traceparent_and_parent_the_handler() {
         .find(|l| l.contains("\"message\":\"loading\""))
         .expect("the handler's line");
     assert!(inner.contains("\"request_id\":\"req-e2e-1\""), "{inner}");
+
+    // One request with a 300 KB header and a long query: its access line
+    // stays a few kilobytes (each value capped), not 300 KB.
+    let huge = "h".repeat(300_000);
+    let query = "q".repeat(50_000);
+    let response = rt.block_on(
+        app.oneshot(
+            Request::get(format!("/orders/18?{query}"))
+                .header("x-request-id", "req-huge")
+                .header("x-junk", huge.as_str())
+                .body(Body::empty())
+                .unwrap(),
+        ),
+    );
+    assert_eq!(response.unwrap().status(), 200);
+    let lines = logs.lines();
+    let line = lines
+        .iter()
+        .find(|l| l.contains("obs::access") && l.contains("req-huge"))
+        .unwrap_or_else(|| panic!("no access line for the huge request"));
+    let max = obs_runtime::log::MAX_VALUE_LEN;
+    assert!(line.len() < 4 * max, "{} bytes", line.len());
+    assert!(line.contains("[truncated "), "the cut is marked");
     drop(guard);
 }

@@ -7,4 +7,5 @@ pub(crate) mod clock;
 pub(crate) mod json;
 pub(crate) mod labels;
 pub mod schema;
+pub(crate) mod text;
 pub(crate) mod time;

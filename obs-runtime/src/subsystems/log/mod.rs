@@ -6,8 +6,9 @@
 //! (with the `otlp` feature) and `request_id` when a span in scope recorded
 //! one. Field values pass through [`crate::redact`]: a sensitive field name
 //! gives `"[REDACTED]"`, other strings have e-mail addresses, card numbers,
-//! tokens and the like replaced. Console output escapes control characters,
-//! so no message can forge a log line.
+//! tokens and the like replaced; then a value longer than [`MAX_VALUE_LEN`]
+//! is cut, ending in `…[truncated N bytes]`. Console output escapes
+//! control characters, so no message can forge a log line.
 //!
 //! ```
 //! use tracing_subscriber::layer::SubscriberExt as _;
@@ -37,6 +38,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 mod rate_limit;
 
+pub use crate::leaves::text::MAX_VALUE_LEN;
 pub use rate_limit::{RateLimit, RateLimitError};
 use rate_limit::{RateLimiter, Verdict};
 
@@ -97,7 +99,8 @@ impl Fields<'_> {
         if is_log_metadata(name) {
             return;
         }
-        let value = redact::redact_field(name, value);
+        let redacted = redact::redact_field(name, value);
+        let value = crate::leaves::text::cap(&redacted);
         if name == "message" {
             self.message = Some(value.into_owned());
             return;
