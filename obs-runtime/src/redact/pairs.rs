@@ -110,6 +110,15 @@ fn closing_quote(b: &[u8], from: usize, quote: u8) -> usize {
 }
 
 fn bare_value_end(b: &[u8], from: usize, json: bool) -> usize {
+    // A value that starts with a placeholder was redacted before. Tested
+    // before reading the value: `token=[REDACTED],token=[REDACTED],…` has
+    // no stop byte, and reading to it from each `=` was quadratic.
+    if let Some(p) = PLACEHOLDERS
+        .iter()
+        .find(|p| b[from..].starts_with(p.as_bytes()))
+    {
+        return from + p.len();
+    }
     let mut end = from;
     while let Some(&c) = b.get(end) {
         let stop = c.is_ascii_whitespace()
@@ -119,13 +128,6 @@ fn bare_value_end(b: &[u8], from: usize, json: bool) -> usize {
             break;
         }
         end += 1;
-    }
-    // A value that starts with a placeholder was redacted before.
-    if let Some(p) = PLACEHOLDERS
-        .iter()
-        .find(|p| b[from..end].starts_with(p.as_bytes()))
-    {
-        return from + p.len();
     }
     // Sentence punctuation after the value is not part of it.
     while end > from && matches!(b[end - 1], b'.' | b',' | b')' | b']' | b'}') {

@@ -32,6 +32,9 @@ pub(super) fn jwts(b: &[u8], hits: &mut Vec<Hit>) {
         }
         let payload_end = skip_base64url(b, header_end + 1);
         if payload_end - header_end < 3 || b.get(payload_end) != Some(&b'.') {
+            // A token starting inside the payload would need the same dot
+            // after it: none can, so the payload is not read again.
+            from = payload_end;
             continue;
         }
         // The signature may be empty (`alg: none`); a JWE has five segments.
@@ -48,16 +51,21 @@ pub(super) fn aws_keys(b: &[u8], hits: &mut Vec<Hit>) {
     let mut from = 0;
     while let Some(start) = find(b, from, b"A") {
         from = start + 1;
+        // The prefix first: most `A`s start no key, and testing all 20
+        // bytes at each of them costs 20 reads a byte on `AAAA…`.
+        let rest = &b[start..];
+        if !(rest.starts_with(b"AKIA") || rest.starts_with(b"ASIA")) {
+            continue;
+        }
         let Some(key) = b.get(start..start + 20) else {
             return;
         };
         let whole_word = (start == 0 || !b[start - 1].is_ascii_alphanumeric())
             && !b.get(start + 20).is_some_and(u8::is_ascii_alphanumeric);
-        if (key.starts_with(b"AKIA") || key.starts_with(b"ASIA"))
+        if whole_word
             && key[4..]
                 .iter()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-            && whole_word
         {
             hits.push(Hit::new(start, start + 20, AWS_KEY));
             from = start + 20;
@@ -72,6 +80,9 @@ fn is_token68(c: u8) -> bool {
 fn is_base64(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_')
 }
+
+/// `bearer` is the longer of the two scheme keywords.
+const LONGEST_KEYWORD: usize = "bearer".len();
 
 pub(super) fn auth_schemes(b: &[u8], hits: &mut Vec<Hit>) {
     let mut i = 0;
@@ -93,6 +104,14 @@ pub(super) fn auth_schemes(b: &[u8], hits: &mut Vec<Hit>) {
         while b.get(start) == Some(&b' ') {
             start += 1;
         }
+        // The cheap test first: without a space after the keyword there is
+        // no credential, whatever follows. Reading the token before this
+        // test made `bearer-bearer-…` quadratic: each keyword read the
+        // whole run to the end of the text.
+        if start == i + keyword {
+            i = start;
+            continue;
+        }
         let mut end = start;
         // A Basic credential is base64, so a `.` after it ends a sentence.
         let in_token = if basic { is_base64 } else { is_token68 };
@@ -103,18 +122,20 @@ pub(super) fn auth_schemes(b: &[u8], hits: &mut Vec<Hit>) {
             end += 1;
         }
         let token = &b[start..end];
-        let spaced = start > i + keyword;
-        if spaced
-            && if basic {
-                is_basic_credentials(token)
-            } else {
-                looks_random(token)
-            }
-        {
+        let credentials = if basic {
+            is_basic_credentials(token)
+        } else {
+            looks_random(token)
+        };
+        if credentials {
             hits.push(Hit::new(start, end, TOKEN));
             i = end;
         } else {
-            i += keyword;
+            // Inside the token a keyword is followed by a token character,
+            // not a space, so it can't start credentials; only one that ends
+            // the token can (`basic x/Bearer 9f8e…`). Resuming there, not
+            // after the keyword, reads each token once.
+            i = end.saturating_sub(LONGEST_KEYWORD).max(start);
         }
     }
 }
