@@ -99,6 +99,29 @@ const NEAR_MISSES: &[(&str, &str)] = &[
     ("member", "token: Some("),
     ("member", ":\""),
     ("member", "\"a\":"),
+    // Vendor API keys: prefixes without their body, bodies one short,
+    // dashed words that never hold a digit.
+    ("api_key", "sk-"),
+    ("api_key", "sk-a"),
+    ("api_key", "sk-learn-"),
+    ("api_key", "ghp_"),
+    ("api_key", "ghp_a-"),
+    ("api_key", "github_pat_"),
+    ("api_key", "xoxb-"),
+    ("api_key", "sk_live_"),
+    ("api_key", "AIza"),
+    ("api_key", "AIza-"),
+    ("api_key", "glpat-"),
+    ("api_key", "npm_"),
+    ("api_key", "SG."),
+    ("api_key", "SG.aaaaaaaaaaaaaaaaaaaaaaaa."),
+    ("api_key", "_-."),
+    // PEM: headers of other blocks, headers without their dashes.
+    ("private_key", "-----BEGIN "),
+    ("private_key", "-----BEGIN CERTIFICATE-----"),
+    ("private_key", "-----BEGIN PRIVATE KEY"),
+    ("private_key", "-----END PRIVATE KEY-----"),
+    ("private_key", "-"),
     // Several detectors at once.
     ("mixed", "bearer-a@1=eyJ:AKIA+1 "),
     ("mixed", "password=bearer-"),
@@ -174,6 +197,16 @@ fn dense_matches_take_linear_time_and_grow_boundedly() {
         ("phone", "+14155552671 "),
         ("card", "4111111111111111 "),
         ("aws", "AKIAIOSFODNN7EXAMPLE "),
+        ("api_key", "ghp_16C7e42F292c6912E7710c838347Ae178B4a "),
+        (
+            "api_key",
+            "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 ",
+        ),
+        (
+            "private_key",
+            "-----BEGIN PRIVATE KEY-----x-----END PRIVATE KEY-----",
+        ),
+        ("private_key", "-----BEGIN PRIVATE KEY-----"),
     ] {
         check(kind, unit, &repeated(unit), |n| 3 * n + 64);
     }

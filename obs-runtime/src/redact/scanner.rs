@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::cmp::Reverse;
 
 use super::email::emails;
+use super::keys::{self, api_keys, private_keys};
 use super::numbers::numbers;
 use super::pairs::key_values;
 use super::tokens::{auth_schemes, aws_keys, jwts};
@@ -46,6 +47,10 @@ pub(super) fn redact(text: &str) -> Cow<'_, str> {
     if found & AUTH_SCHEME != 0 {
         auth_schemes(b, &mut hits);
     }
+    if found & KEYS != 0 {
+        api_keys(b, &mut hits);
+        private_keys(b, &mut hits);
+    }
     if hits.is_empty() {
         Cow::Borrowed(text)
     } else {
@@ -63,11 +68,12 @@ const NUMBER: u8 = 1 << 3;
 const JWT_START: u8 = 1 << 4;
 const AWS: u8 = 1 << 5;
 const AUTH_SCHEME: u8 = 1 << 6;
+const KEYS: u8 = 1 << 7;
 
 /// The bytes the pre-scan looks at; it skips the others at once.
 const MAY_START: [bool; 256] = {
     let mut table = [false; 256];
-    let bytes = b"0123456789@=:eAbB";
+    let bytes = b"0123456789@=:eAbB_-.";
     let mut k = 0;
     while k < bytes.len() {
         table[bytes[k] as usize] = true;
@@ -99,6 +105,7 @@ fn triggers(b: &[u8]) -> u8 {
             {
                 found |= AUTH_SCHEME;
             }
+            b'A' | b'_' | b'-' | b'.' if keys::may_start(b, i) => found |= KEYS,
             _ => {}
         }
     }

@@ -373,3 +373,117 @@ fn headers() {
     }
     assert_eq!(shown.len(), expect.len());
 }
+
+#[test]
+fn auth_scheme_inside_a_rejected_token() {
+    // The scan resumes where a keyword ending the rejected token starts.
+    assert_eq!(
+        redact("Basic x/Bearer 9f8e7d6c5b4a"),
+        "Basic x/Bearer [TOKEN]"
+    );
+    assert_eq!(
+        redact("bearer-bearer-Bearer abc123DEF456"),
+        "bearer-bearer-Bearer [TOKEN]"
+    );
+}
+
+#[test]
+fn api_keys() {
+    let keys = [
+        "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+        "gho_16C7e42F292c6912E7710c838347Ae178B4a",
+        "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
+        "github_pat_11ABCDEFG0123456789abc_0123456789abcdefghijABCDEFGHIJ0123456789abcdefghijABCDEFGHIJ012",
+        "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+        "xoxp-1234567890-abcdefghij",
+        "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        "rk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+        "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+        "sk-proj-Ab3dEf6hIj9lMn2pQr5tUv8xYz",
+        "sk-ant-api03-Ab3dEf6hIj9lMn2pQr5tUv8xYz-AAAA",
+        "sk-Ab3dEf6hIj9lMn2pQr5tUv8xYz0123456789abcdefghij",
+        "glpat-xYz12AbC34dEf56GhI78j",
+        "npm_1a2B3c4D5e6F7g8H9i0J1k2L3m4N5o6P7q8R",
+        "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",
+    ];
+    for key in keys {
+        assert_eq!(
+            redact(&format!("key {key}, ok")),
+            "key [API_KEY], ok",
+            "{key}"
+        );
+        assert_eq!(redact(&format!("({key})")), "([API_KEY])", "{key}");
+    }
+    assert_eq!(
+        redact("token=ghp_16C7e42F292c6912E7710c838347Ae178B4a"),
+        "token=[API_KEY]"
+    );
+    for text in [
+        "ghp_short",
+        "ghp_16C7e42F292c6912E7710c838347Ae178B4", // 35 characters
+        "xghp_16C7e42F292c6912E7710c838347Ae178B4a", // inside a word
+        "my_ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+        "xoxb-short",
+        "xoxz-123456789012-1234567890123",
+        "sk_live_short",
+        "sk_prod_4eC39HqLyjWDarjtT1zdp7dc",
+        "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6",   // 34
+        "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6QR", // 36
+        "sk-learn",
+        "sk-learn-compatible-transformers-api",
+        "task-ab3dEf6hIj9lMn2pQr5tUv8xYz",
+        "glpat-short",
+        "npm_install_scripts",
+        "SG.short.x",
+        "SG.ngeVfQFYQlKU0ufo8x5d1A.short",
+        "config_sk_live",
+        "node_modules/.bin/sk-xyz",
+    ] {
+        same(text);
+    }
+}
+
+#[test]
+fn private_keys() {
+    let key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWep4\n-----END RSA PRIVATE KEY-----";
+    assert_eq!(
+        redact(&format!("loaded {key} ok")),
+        "loaded [PRIVATE_KEY] ok"
+    );
+    assert_eq!(
+        redact("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----"),
+        "[PRIVATE_KEY]"
+    );
+    assert_eq!(
+        redact("k=-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXk"),
+        "k=[PRIVATE_KEY]",
+        "a key cut short is hidden to the end"
+    );
+    assert_eq!(
+        redact(
+            "a -----BEGIN EC PRIVATE KEY-----x-----END EC PRIVATE KEY----- b -----BEGIN PRIVATE KEY-----y-----END PRIVATE KEY-----"
+        ),
+        "a [PRIVATE_KEY] b [PRIVATE_KEY]"
+    );
+    for text in [
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+        "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
+        "----- BEGIN section -----",
+        "-----BEGIN ",
+    ] {
+        same(text);
+    }
+}
+
+#[test]
+fn new_placeholders_are_stable() {
+    for text in [
+        "key [API_KEY] ok",
+        "api_key=[API_KEY]",
+        "[PRIVATE_KEY]",
+        "{\"token\": \"[API_KEY]\"}",
+    ] {
+        same(text);
+    }
+}
