@@ -23,6 +23,7 @@ const NAME_EMAIL: &str = "alan.turing@example.net";
 const BEARER: &str = "9f8e7d6c5b4aXyZ";
 const CARD: &str = "4111 1111 1111 1111";
 const EVENT_CARD: &str = "5555 5555 5555 4444";
+const GITHUB_TOKEN: &str = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
 const CARD_NUMBER: i64 = 4_111_111_111_111_111;
 const API_KEY: &str = "k-live-abcdef123456";
 const SESSION: &str = "sess-0042-QWERTY";
@@ -77,6 +78,7 @@ fn secrets_never_reach_the_collector() {
             memo = format!("paid with {CARD}, thanks").as_str(),
             session_id = tracing::field::Empty,
             plain = "nothing to hide",
+            deploy = format!("pushed with {GITHUB_TOKEN}").as_str(),
             reference = CARD_NUMBER,
             count = 1_234_567_890_123_i64,
         );
@@ -117,6 +119,7 @@ fn secrets_never_reach_the_collector() {
         CARD,
         EVENT_CARD,
         API_KEY,
+        GITHUB_TOKEN,
         &CARD_NUMBER.to_string(),
         SESSION,
         ERROR_TOKEN,
@@ -159,6 +162,7 @@ fn secrets_never_reach_the_collector() {
     assert_eq!(attribute("memo"), Some("paid with [CARD], thanks"));
     assert_eq!(attribute("plain"), Some("nothing to hide"));
     assert_eq!(attribute("reference"), Some("[CARD]"));
+    assert_eq!(attribute("deploy"), Some("pushed with [API_KEY]"));
     assert_eq!(attribute("count"), Some("1234567890123"));
     let (event_name, event) = signup.events.first().expect("the event");
     assert_eq!(event_name, "charging card [CARD] for [EMAIL]");
@@ -169,7 +173,7 @@ fn secrets_never_reach_the_collector() {
 
     let refund = by_name("refund");
     assert_eq!(refund.status_code, 2);
-    let redacted_error = format!("refused: token=[REDACTED] for [PHONE], id_token [JWT]");
+    let redacted_error = "refused: token=[REDACTED] for [PHONE], id_token [JWT]".to_owned();
     assert_eq!(refund.status_message, redacted_error);
     let exception = refund
         .events
