@@ -60,10 +60,14 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 #[derive(Clone, Default)]
-pub struct Store(Arc<Mutex<Vec<Received>>>);
+pub struct Store(
+    Arc<Mutex<Vec<Received>>>,
+    Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+);
 
 impl Store {
     fn add(&self, request: &ExportTraceServiceRequest) {
+        self.1.lock().unwrap().push(request.clone());
         let mut spans = self.0.lock().unwrap();
         for rs in &request.resource_spans {
             let resource = rs
@@ -100,6 +104,12 @@ impl Store {
 
     pub fn spans(&self) -> Vec<Received> {
         self.0.lock().unwrap().clone()
+    }
+
+    /// The export requests as received, whole: for checks on everything
+    /// that reached the collector, not only the fields `Received` keeps.
+    pub fn requests(&self) -> Vec<ExportTraceServiceRequest> {
+        self.1.lock().unwrap().clone()
     }
 
     /// Waits until `pred` holds for the received spans, or the deadline.

@@ -6,18 +6,28 @@
 //! thread that owns a small tokio runtime (the gRPC and HTTP exporters need
 //! one), never on the thread that ended the span; a full queue drops the
 //! span instead of blocking the caller.
+//!
+//! Spans are redacted here, before they are queued: this is where span
+//! data leaves the application, as the log layer is for log lines, and the
+//! one place every exported span passes through — attributes recorded on
+//! `#[instrumented]` or `tracing` spans, log events that became span events,
+//! status descriptions and dynamic (`otel.name`) span names alike.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use opentelemetry::trace::Status;
+use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter, SpanProcessor};
 
 use crate::metric_core::metrics::Counter;
+use crate::redact::{is_sensitive_name, redact};
 
 /// The counter of spans that never reached the collector.
 pub(crate) fn dropped_spans() -> &'static Counter {
@@ -222,10 +232,11 @@ fn run_worker<E: SpanExporter, F: FnOnce() -> Option<E>>(
 impl SpanProcessor for BoundedBatch {
     fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &opentelemetry::Context) {}
 
-    fn on_end(&self, span: SpanData) {
+    fn on_end(&self, mut span: SpanData) {
         if !span.span_context.is_sampled() {
             return;
         }
+        redact_span(&mut span);
         if let Err(e) = self.queue.try_send(Message::Span(Box::new(span))) {
             let why = match e {
                 TrySendError::Full(_) => "export queue full",
@@ -251,5 +262,64 @@ impl SpanProcessor for BoundedBatch {
             let _ = worker.join();
         }
         result
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Redaction: the same rules as log lines (`crate::redact`)
+
+/// What replaces the value of an attribute whose key is sensitive.
+const REDACTED: &str = "[REDACTED]";
+
+/// The smallest number with as many digits as the shortest card number.
+const MIN_CARD_VALUE: u64 = 1_000_000_000_000;
+
+/// Redacts every text of `span` that comes from the application. Text
+/// without anything to hide is left as it is, without allocating.
+fn redact_span(span: &mut SpanData) {
+    redact_text(&mut span.name);
+    redact_attributes(&mut span.attributes);
+    for event in &mut span.events.events {
+        redact_text(&mut event.name);
+        redact_attributes(&mut event.attributes);
+    }
+    for link in &mut span.links.links {
+        redact_attributes(&mut link.attributes);
+    }
+    if let Status::Error { description } = &mut span.status {
+        redact_text(description);
+    }
+}
+
+fn redact_text(text: &mut Cow<'static, str>) {
+    if let Cow::Owned(clean) = redact(text) {
+        *text = clean.into();
+    }
+}
+
+fn redact_attributes(attributes: &mut [KeyValue]) {
+    for attribute in attributes {
+        if is_sensitive_name(attribute.key.as_str()) {
+            attribute.value = Value::from(REDACTED);
+            continue;
+        }
+        match &mut attribute.value {
+            Value::String(text) => redact_string(text),
+            Value::Array(Array::String(items)) => items.iter_mut().for_each(redact_string),
+            // A card number recorded as a number: 13 digits or more (fewer
+            // make no card, and most numbers are smaller).
+            &mut Value::I64(n) if n.unsigned_abs() >= MIN_CARD_VALUE => {
+                if let Cow::Owned(clean) = redact(&n.to_string()) {
+                    attribute.value = Value::from(clean);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn redact_string(text: &mut StringValue) {
+    if let Cow::Owned(clean) = redact(text.as_str()) {
+        *text = clean.into();
     }
 }

@@ -1,0 +1,252 @@
+//! Numbers: phones, SSNs, cards.
+
+use super::{CARD, Hit, PHONE, SSN};
+
+const MIN_CARD_DIGITS: usize = 13;
+const MAX_CARD_DIGITS: usize = 19;
+const MIN_E164_DIGITS: usize = 8;
+const MAX_E164_DIGITS: usize = 15;
+
+pub(super) fn numbers(b: &[u8], hits: &mut Vec<Hit>) {
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_digit() {
+            let mut run_end = i + 1;
+            while b.get(run_end).is_some_and(u8::is_ascii_digit) {
+                run_end += 1;
+            }
+            // A number starts with a card-long run, or with a group before
+            // a separator: most digit runs ("200", "15ms") are neither.
+            let may_start = run_end - i >= MIN_CARD_DIGITS
+                || matches!(b.get(run_end), Some(b'-' | b'.' | b' '));
+            if let Some((end, with)) = (may_start && starts_clean(b, i))
+                .then(|| number_at(b, i))
+                .flatten()
+            {
+                hits.push(Hit::new(i, end, with));
+                i = end;
+            } else {
+                // A number never starts inside a digit run.
+                i = run_end;
+            }
+        } else if (c == b'+' || c == b'(')
+            && starts_clean(b, i)
+            && let Some((end, with)) = number_at(b, i)
+        {
+            hits.push(Hit::new(i, end, with));
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+}
+
+fn number_at(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
+    match b[i] {
+        b'+' => e164(b, i).map(|end| (end, PHONE)),
+        b'(' => nanp(b, i).map(|end| (end, PHONE)),
+        _ => nanp(b, i)
+            .map(|end| (end, PHONE))
+            .or_else(|| ssn(b, i).map(|end| (end, SSN)))
+            .or_else(|| card(b, i).map(|end| (end, CARD))),
+    }
+}
+
+/// Whether a number may start at `i`: not glued to a word, and not the
+/// continuation of a decimal, version, date, time or dashed id.
+fn starts_clean(b: &[u8], i: usize) -> bool {
+    let Some(&prev) = i.checked_sub(1).and_then(|p| b.get(p)) else {
+        return true;
+    };
+    if prev.is_ascii_alphanumeric() || prev == b'_' {
+        return false;
+    }
+    !(matches!(prev, b'.' | b'-' | b':') && i >= 2 && b[i - 2].is_ascii_digit())
+}
+
+/// Whether a number may end at `end`: the mirror of [`starts_clean`].
+fn ends_clean(b: &[u8], end: usize) -> bool {
+    let Some(&next) = b.get(end) else {
+        return true;
+    };
+    let after = b.get(end + 1);
+    match next {
+        c if c == b'_' || c.is_ascii_alphanumeric() => false,
+        b'.' | b':' => !after.is_some_and(u8::is_ascii_digit),
+        b'-' => !after.is_some_and(u8::is_ascii_alphanumeric),
+        _ => true,
+    }
+}
+
+/// The end of exactly `n` digits at `at`, not followed by another digit.
+fn digits_exactly(b: &[u8], at: usize, n: usize) -> Option<usize> {
+    let run = b.get(at..at + n)?;
+    (run.iter().all(u8::is_ascii_digit) && !b.get(at + n).is_some_and(u8::is_ascii_digit))
+        .then_some(at + n)
+}
+
+fn value_of(digits: &[u8]) -> u32 {
+    digits.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0'))
+}
+
+/// `+` and 8–15 digits in groups; the longest prefix that ends cleanly.
+fn e164(b: &[u8], plus: usize) -> Option<usize> {
+    if !b.get(plus + 1).is_some_and(|d| matches!(d, b'1'..=b'9')) {
+        return None;
+    }
+    let mut j = plus + 1;
+    let mut count = 0;
+    let mut found = None;
+    loop {
+        let paren = b.get(j) == Some(&b'(');
+        if paren {
+            j += 1;
+        }
+        let group = j;
+        while b.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
+        }
+        count += j - group;
+        if j == group || count > MAX_E164_DIGITS {
+            return found;
+        }
+        if paren {
+            if b.get(j) != Some(&b')') {
+                return found;
+            }
+            j += 1;
+        }
+        if count >= MIN_E164_DIGITS && ends_clean(b, j) {
+            found = Some(j);
+        }
+        let group_at = |k: usize| b.get(k).is_some_and(|&c| c.is_ascii_digit() || c == b'(');
+        match b.get(j) {
+            Some(b' ' | b'-' | b'.') if group_at(j + 1) => j += 1,
+            // `+44(0)20…`, `+1 (415)555…`: a parenthesized group needs no separator.
+            Some(b'(') if !paren => {}
+            Some(d) if paren && d.is_ascii_digit() => {}
+            _ => return found,
+        }
+    }
+}
+
+/// A North American number, optionally after a `1` trunk prefix.
+fn nanp(b: &[u8], i: usize) -> Option<usize> {
+    if b[i] == b'1'
+        && matches!(b.get(i + 1), Some(b'-' | b'.' | b' '))
+        && let Some(end) = nanp_body(b, i + 2)
+    {
+        return Some(end);
+    }
+    nanp_body(b, i)
+}
+
+fn nanp_body(b: &[u8], i: usize) -> Option<usize> {
+    let (area, exchange, line) = if b.get(i) == Some(&b'(') {
+        let area_end = digits_exactly(b, i + 1, 3)?;
+        if b.get(area_end) != Some(&b')') {
+            return None;
+        }
+        let mut exchange = area_end + 1;
+        if b.get(exchange) == Some(&b' ') {
+            exchange += 1;
+        }
+        let exchange_end = digits_exactly(b, exchange, 3)?;
+        let line = if matches!(b.get(exchange_end), Some(b'-' | b'.' | b' ')) {
+            exchange_end + 1
+        } else {
+            exchange_end
+        };
+        (i + 1, exchange, line)
+    } else {
+        let area_end = digits_exactly(b, i, 3)?;
+        let sep = *b.get(area_end).filter(|s| matches!(s, b'-' | b'.'))?;
+        let exchange_end = digits_exactly(b, area_end + 1, 3)?;
+        if b.get(exchange_end) != Some(&sep) {
+            return None;
+        }
+        (i, area_end + 1, exchange_end + 1)
+    };
+    let end = digits_exactly(b, line, 4)?;
+    // NANP area codes and exchanges never start with 0 or 1.
+    let valid = matches!(b[area], b'2'..=b'9') && matches!(b[exchange], b'2'..=b'9');
+    (valid && ends_clean(b, end)).then_some(end)
+}
+
+fn ssn(b: &[u8], i: usize) -> Option<usize> {
+    let area_end = digits_exactly(b, i, 3)?;
+    if b.get(area_end) != Some(&b'-') {
+        return None;
+    }
+    let group_end = digits_exactly(b, area_end + 1, 2)?;
+    if b.get(group_end) != Some(&b'-') {
+        return None;
+    }
+    let end = digits_exactly(b, group_end + 1, 4)?;
+    let area = value_of(&b[i..area_end]);
+    let valid = area != 0
+        && area != 666
+        && area < 900
+        && value_of(&b[area_end + 1..group_end]) != 0
+        && value_of(&b[group_end + 1..end]) != 0;
+    (valid && ends_clean(b, end)).then_some(end)
+}
+
+/// The longest Luhn-valid card number at `i`, cut at a group boundary.
+fn card(b: &[u8], i: usize) -> Option<usize> {
+    if !matches!(b[i], b'2'..=b'9') {
+        return None;
+    }
+    let mut digits = [0u8; MAX_CARD_DIGITS];
+    let mut count = 0;
+    let mut sep = None;
+    let mut j = i;
+    let mut found = None;
+    loop {
+        let group = j;
+        while let Some(&d) = b.get(j).filter(|d| d.is_ascii_digit()) {
+            if count == MAX_CARD_DIGITS {
+                // Too long for a card: no cut inside this group either.
+                return found;
+            }
+            digits[count] = d - b'0';
+            count += 1;
+            j += 1;
+        }
+        if count >= MIN_CARD_DIGITS && ends_clean(b, j) && luhn(&digits[..count]) {
+            found = Some(j);
+        }
+        // Dates (`2026-11-23`) and the like have short groups; cards don't,
+        // except for the last one.
+        if j - group < 4 {
+            return found;
+        }
+        match b.get(j) {
+            Some(&s @ (b' ' | b'-'))
+                if sep.is_none_or(|p| p == s) && b.get(j + 1).is_some_and(u8::is_ascii_digit) =>
+            {
+                sep = Some(s);
+                j += 1;
+            }
+            _ => return found,
+        }
+    }
+}
+
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(k, &d)| {
+            let d = u32::from(d);
+            if k % 2 == 1 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}

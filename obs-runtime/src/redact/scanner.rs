@@ -1,0 +1,194 @@
+//! The driver: a pre-scan picks the detectors that could match, they
+//! report hits, and overlapping hits merge into one replacement.
+
+use std::borrow::Cow;
+use std::cmp::Reverse;
+
+use super::email::emails;
+use super::keys::{self, api_keys, private_keys};
+use super::numbers::numbers;
+use super::pairs::key_values;
+use super::tokens::{auth_schemes, aws_keys, jwts};
+use super::urls::url_credentials;
+use super::{Hit, REDACTED, TOKEN, starts_with_ignore_case};
+
+/// Fewer digits than this can't form a card, SSN or phone number.
+const MIN_NUMBER_DIGITS: usize = 8;
+
+/// [`super::redact`]: runs the detectors the pre-scan picked, then merges
+/// their hits into the output.
+pub(super) fn redact(text: &str) -> Cow<'_, str> {
+    let b = text.as_bytes();
+    let found = triggers(b);
+    if found == 0 {
+        return Cow::Borrowed(text);
+    }
+    let mut hits = Vec::new();
+    if found & AT != 0 {
+        // First, so that `user:password@host` is not read as an address.
+        if found & URL != 0 {
+            url_credentials(b, &mut hits);
+        }
+        let credentials = hits.len();
+        emails(text, &mut hits, credentials);
+    }
+    if found & KEY_VALUE != 0 {
+        key_values(text, &mut hits);
+    }
+    if found & NUMBER != 0 {
+        numbers(b, &mut hits);
+    }
+    if found & JWT_START != 0 {
+        jwts(b, &mut hits);
+    }
+    if found & AWS != 0 {
+        aws_keys(b, &mut hits);
+    }
+    if found & AUTH_SCHEME != 0 {
+        auth_schemes(b, &mut hits);
+    }
+    if found & KEYS != 0 {
+        api_keys(b, &mut hits);
+        private_keys(b, &mut hits);
+    }
+    if hits.is_empty() {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(replace(text, hits))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Pre-scan
+
+const AT: u8 = 1;
+const KEY_VALUE: u8 = 1 << 1;
+const URL: u8 = 1 << 2;
+const NUMBER: u8 = 1 << 3;
+const JWT_START: u8 = 1 << 4;
+const AWS: u8 = 1 << 5;
+const AUTH_SCHEME: u8 = 1 << 6;
+const KEYS: u8 = 1 << 7;
+
+/// The bytes the pre-scan looks at; it skips the others at once.
+const MAY_START: [bool; 256] = {
+    let mut table = [false; 256];
+    let bytes = b"0123456789@=:eAbB_-.";
+    let mut k = 0;
+    while k < bytes.len() {
+        table[bytes[k] as usize] = true;
+        k += 1;
+    }
+    table
+};
+
+/// The detectors that could match somewhere in `b`, from one pass.
+fn triggers(b: &[u8]) -> u8 {
+    let mut found = 0;
+    let mut digits = 0usize;
+    for (i, &c) in b.iter().enumerate() {
+        if !MAY_START[c as usize] {
+            continue;
+        }
+        match c {
+            b'0'..=b'9' => digits += 1,
+            b'@' => found |= AT,
+            b'=' => found |= KEY_VALUE,
+            b':' => found |= colon_triggers(b, i),
+            b'e' if b[i + 1..].starts_with(b"yJ") => found |= JWT_START,
+            b'A' if b[i + 1..].starts_with(b"KIA") || b[i + 1..].starts_with(b"SIA") => {
+                found |= AWS;
+            }
+            b'b' | b'B'
+                if starts_with_ignore_case(&b[i + 1..], b"earer")
+                    || starts_with_ignore_case(&b[i + 1..], b"asic") =>
+            {
+                found |= AUTH_SCHEME;
+            }
+            b'A' | b'_' | b'-' | b'.' if keys::may_start(b, i) => found |= KEYS,
+            _ => {}
+        }
+    }
+    if digits >= MIN_NUMBER_DIGITS {
+        found |= NUMBER;
+    }
+    found
+}
+
+/// `://` starts URL credentials; `"key":` and `key: "` may start a member.
+fn colon_triggers(b: &[u8], i: usize) -> u8 {
+    let rest = &b[i + 1..];
+    let mut found = 0;
+    if rest.starts_with(b"//") {
+        found |= URL;
+    }
+    let value = rest.strip_prefix(b" ").unwrap_or(rest);
+    if (i > 0 && b[i - 1] == b'"') || value.starts_with(b"\"") || value.starts_with(b"Some(\"") {
+        found |= KEY_VALUE;
+    }
+    found
+}
+
+// ---------------------------------------------------------------------------
+// Replacement
+
+/// Among matches of the same range, the lowest rank names it: a bearer token
+/// that is also a JWT reads `Bearer [TOKEN]`, and `email=ada@example.com`
+/// reads `email=[EMAIL]`, more telling than `[REDACTED]`.
+fn rank(with: &str) -> u8 {
+    match with {
+        TOKEN => 0,
+        REDACTED => 2,
+        _ => 1,
+    }
+}
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+fn replace(text: &str, mut hits: Vec<Hit>) -> String {
+    // The detectors only cut at character boundaries; widening keeps a slip
+    // from panicking, and widening can only hide more.
+    for hit in &mut hits {
+        hit.start = floor_boundary(text, hit.start);
+        hit.end = ceil_boundary(text, hit.end);
+    }
+    hits.sort_unstable_by_key(|h| (h.start, Reverse(h.end), rank(h.with)));
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut pending: Option<Hit> = None;
+    for hit in hits.into_iter().filter(|h| h.start < h.end) {
+        match &mut pending {
+            // A partial overlap is merged, not cut: either part may hold
+            // the secret.
+            Some(p) if hit.start < p.end => p.end = p.end.max(hit.end),
+            _ => {
+                if let Some(p) = pending.replace(hit) {
+                    out.push_str(&text[copied..p.start]);
+                    out.push_str(p.with);
+                    copied = p.end;
+                }
+            }
+        }
+    }
+    if let Some(p) = pending {
+        out.push_str(&text[copied..p.start]);
+        out.push_str(p.with);
+        copied = p.end;
+    }
+    out.push_str(&text[copied..]);
+    out
+}

@@ -1,0 +1,489 @@
+use super::*;
+
+fn same(text: &str) {
+    let out = redact(text);
+    assert!(
+        matches!(out, Cow::Borrowed(_)),
+        "changed {text:?} into {out:?}"
+    );
+}
+
+#[test]
+fn clean_text_is_borrowed() {
+    for text in [
+        "",
+        "service started",
+        "v1.2.3 released",
+        "order 1234567 shipped in 3 parcels",
+        "took 1534ms; retry in 2m30s",
+        "request 550e8400-e29b-41d4-a716-446655440000 done",
+        "at 2026-11-23T15:41:32.123456Z",
+        "listening on localhost:8080",
+        "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "GET /api/v1/users/12345/orders?page=2&limit=50 200",
+        "a basic plan; bearer of news",
+        "ts=1795448492123 count=42",
+    ] {
+        same(text);
+    }
+}
+
+#[test]
+fn emails() {
+    assert_eq!(redact("from ada@example.com."), "from [EMAIL].");
+    assert_eq!(redact("<first.last+tag@mail.example.co.uk>"), "<[EMAIL]>");
+    assert_eq!(
+        redact("mailto:o'brien_9@sub-domain.example.org"),
+        "mailto:[EMAIL]"
+    );
+    assert_eq!(redact("jörg.müller@exämple.de→ok"), "[EMAIL]→ok");
+    assert_eq!(redact("'ada@example.com'"), "'[EMAIL]'");
+    assert_eq!(redact("…ada@example.com"), "…[EMAIL]");
+    assert_eq!(redact("ada@xn--bcher-kva.example"), "[EMAIL]");
+    for text in [
+        "user@localhost",
+        "serde@1.0.1",
+        "@mention",
+        "a@b.c",
+        "a @ b.com",
+        "x@",
+        "@",
+    ] {
+        same(text);
+    }
+}
+
+#[test]
+fn cards() {
+    assert_eq!(redact("card 4111111111111111"), "card [CARD]");
+    assert_eq!(
+        redact("card 4111-1111-1111-1111, exp 12/26"),
+        "card [CARD], exp 12/26"
+    );
+    assert_eq!(redact("amex 3782 822463 10005."), "amex [CARD].");
+    assert_eq!(redact("visa13 4222222222222"), "visa13 [CARD]");
+    assert_eq!(redact("qty 3 4111 1111 1111 1111"), "qty 3 [CARD]");
+    assert_eq!(redact("(4111111111111111)"), "([CARD])");
+    for text in [
+        "4111111111111112",                     // Luhn-invalid
+        "14111111111111111",                    // longer run
+        "41111111111111110000",                 // 20 digits
+        "1795448492123",                        // epoch ms: leading 1
+        "id x4111111111111111",                 // glued to a word
+        "4111111111111111abc",                  // glued to a word
+        "4111-1111-1111-1111-2222",             // dashed id
+        "2026-11-23 4111",                      // date, then digits
+        "0.4111111111111111",                   // decimal
+        "4111111111111111.5",                   // decimal
+        "4111 1111 1111 11 11",                 // short inner group
+        "4111 1111-1111 1111",                  // mixed separators
+        "12345678-1234-1234-1234-123456789012", // digit-only UUID
+    ] {
+        same(text);
+    }
+}
+
+#[test]
+fn ssns() {
+    assert_eq!(redact("ssn 123-45-6789"), "ssn [SSN]");
+    for text in [
+        "000-12-3456",
+        "666-12-3456",
+        "900-12-3456",
+        "123-00-4567",
+        "123-45-0000",
+        "1123-45-6789",
+        "123-45-67890",
+    ] {
+        same(text);
+    }
+}
+
+#[test]
+fn phones() {
+    for text in [
+        "+14155552671",
+        "+1 415 555 2671",
+        "+1-415-555-2671",
+        "+1.415.555.2671",
+        "+1 (415) 555-2671",
+        "+44 20 7946 0958",
+        "+44 (0)20 7946 0958",
+        "+33 1 23 45 67 89",
+        "+81 3-1234-5678",
+        "(415) 555-2671",
+        "(415)555-2671",
+        "415-555-2671",
+        "415.555.2671",
+        "1-800-555-0199",
+        "1 (800) 555 0199",
+    ] {
+        assert_eq!(redact(&format!("call {text}.")), "call [PHONE].", "{text}");
+    }
+    for text in [
+        "2026-11-23",
+        "15:41:32",
+        "10.0.0.1",
+        "1.2.3",
+        "1234567",
+        "4155552671",
+        "order 415 555 2671",
+        "123-456-7890", // area code starting with 1
+        "415-155-2671", // exchange starting with 1
+        "415-555-26710",
+        "+1234567",          // 7 digits
+        "+1234567890123456", // 16 digits
+        "utc+01:00",
+        "2026-11-23T15:41:32+01:00",
+        "x+14155552671",
+        "415-555-2671-9",
+        "1.415.555.2671.0",
+    ] {
+        same(text);
+    }
+}
+
+#[test]
+fn jwts() {
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    assert_eq!(redact(&format!("jwt={jwt}; ok")), "jwt=[JWT]; ok");
+    assert_eq!(redact(&format!("id_token: {jwt}.")), "id_token: [JWT].");
+    assert_eq!(redact("t eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."), "t [JWT]");
+    same("eyJhbGciOiJIUzI1NiJ9 alone");
+    same("keyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc");
+}
+
+#[test]
+fn auth_schemes() {
+    assert_eq!(
+        redact("Authorization: Bearer abc123DEF456ghi"),
+        "Authorization: Bearer [TOKEN]"
+    );
+    assert_eq!(
+        redact("bearer  eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig"),
+        "bearer  [TOKEN]"
+    );
+    assert_eq!(redact("Basic dXNlcjpwYXNzd29yZA=="), "Basic [TOKEN]");
+    assert_eq!(redact("BASIC YWRhOmh1bnRlcjI="), "BASIC [TOKEN]");
+    for text in [
+        "the bearer tokens expired",
+        "Bearer Authentication",
+        "basic plan",
+        "Basic information",
+        "HTTP basic auth",
+        "Bearer [TOKEN]",
+    ] {
+        same(text);
+    }
+}
+
+#[test]
+fn aws_keys() {
+    assert_eq!(
+        redact("key AKIAIOSFODNN7EXAMPLE used"),
+        "key [AWS_KEY] used"
+    );
+    assert_eq!(redact("ASIAY34FZKBOKMUTVV7A"), "[AWS_KEY]");
+    for text in [
+        "AKIAIOSFODNN7EXAMPL",
+        "AKIAIOSFODNN7EXAMPLEX",
+        "XAKIAIOSFODNN7EXAMPLE",
+        "AKIAiosfodnn7example",
+    ] {
+        same(text);
+    }
+}
+
+#[test]
+fn url_credentials() {
+    assert_eq!(
+        redact("postgres://app:s3cr3t@db.internal:5432/app"),
+        "postgres://[CREDENTIALS]@db.internal:5432/app"
+    );
+    assert_eq!(
+        redact("redis://:pw@cache:6379"),
+        "redis://[CREDENTIALS]@cache:6379"
+    );
+    assert_eq!(
+        redact("https://u:p@ss@host/x"),
+        "https://[CREDENTIALS]@host/x"
+    );
+    same("https://example.com/a@b");
+    same("https://example.com/?to=x@y");
+    same("https://[CREDENTIALS]@host");
+}
+
+#[test]
+fn sensitive_parameters() {
+    assert_eq!(
+        redact("GET https://api.example.com/cb?code=7&access_token=abc123&state=x#frag"),
+        "GET https://api.example.com/cb?code=7&access_token=[REDACTED]&state=x#frag"
+    );
+    assert_eq!(
+        redact("/login?user=ada&password=hunter2"),
+        "/login?user=ada&password=[REDACTED]"
+    );
+    assert_eq!(
+        redact("login user=ada password=hunter2, retry"),
+        "login user=ada password=[REDACTED], retry"
+    );
+    assert_eq!(
+        redact(r#"api_key="a b c" next"#),
+        r#"api_key="[REDACTED]" next"#
+    );
+    assert_eq!(
+        redact("Cookie: session=abc; theme=dark"),
+        "Cookie: session=[REDACTED]; theme=dark"
+    );
+    assert_eq!(redact("email=ada@example.com"), "email=[EMAIL]");
+    same("page=2&limit=50&sort=name");
+    same("password=");
+    same("token=[REDACTED]");
+    same("a == b");
+}
+
+#[test]
+fn sensitive_members() {
+    assert_eq!(
+        redact(r#"{"user":"ada","password":"hun\"ter2","n":1}"#),
+        r#"{"user":"ada","password":"[REDACTED]","n":1}"#
+    );
+    assert_eq!(
+        redact(r#"{"cvv": 123, "x": 1}"#),
+        r#"{"cvv": [REDACTED], "x": 1}"#
+    );
+    assert_eq!(
+        redact(r#"Login { user: "ada", password: "hunter2" }"#),
+        r#"Login { user: "ada", password: "[REDACTED]" }"#
+    );
+    assert_eq!(
+        redact(r#"Cfg { api_key: Some("k-123") }"#),
+        r#"Cfg { api_key: Some("[REDACTED]") }"#
+    );
+    same(r#"{"token": null, "auth": true}"#);
+    same("auth: failed for 3 users");
+    same(r#"{"user":"ada"}"#);
+}
+
+#[test]
+fn overlapping_matches_merge() {
+    assert_eq!(
+        redact("?token=Bearer abc123def456"),
+        "?token=[REDACTED] [TOKEN]"
+    );
+    assert_eq!(redact("ada.4111111111111111@example.com"), "[EMAIL]");
+}
+
+#[test]
+fn idempotent() {
+    let text = "ada@example.com 4111111111111111 123-45-6789 +14155552671 Bearer abc123def456 \
+                AKIAIOSFODNN7EXAMPLE https://u:p@h/?token=x password=\"y\"";
+    let once = redact(text).into_owned();
+    assert_eq!(redact(&once), once.as_str());
+    assert!(matches!(redact(&once), Cow::Borrowed(_)));
+}
+
+#[test]
+fn multibyte_neighbours_never_panic() {
+    let pieces = [
+        "é",
+        "日本",
+        "🙂",
+        "\u{301}",
+        "ada@example.com",
+        "4111111111111111",
+        "@",
+        "=",
+        ":\"",
+        "eyJ",
+        "AKIA",
+        "://",
+        "Bearer ",
+        "+1 ",
+        "-",
+        ".",
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..5_000 {
+        let mut s = String::new();
+        for _ in 0..8 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            s.push_str(pieces[usize::try_from(seed).unwrap_or(0) % pieces.len()]);
+        }
+        let _ = redact(&s);
+        let _ = escape_console(&s);
+    }
+}
+
+#[test]
+fn fields() {
+    assert_eq!(redact_field("Set-Cookie", "a=b"), "[REDACTED]");
+    assert_eq!(redact_field("note", "ssn 123-45-6789"), "ssn [SSN]");
+    assert!(is_sensitive_name("proxy-authorization"));
+    assert!(!is_sensitive_name("message"));
+}
+
+#[test]
+fn console_escapes() {
+    assert_eq!(escape_console("a\r\nb\tc"), "a\\r\\nb\\tc");
+    assert_eq!(
+        escape_console("\u{7f}\u{85}\u{9b}"),
+        "\\u{7f}\\u{85}\\u{9b}"
+    );
+    assert_eq!(escape_console("x\u{2028}y\u{2029}"), "x\\u{2028}y\\u{2029}");
+    assert_eq!(escape_console("\u{202e}evil"), "\\u{202e}evil");
+    assert_eq!(escape_console("\0"), "\\u{0}");
+    assert!(matches!(escape_console("ünïcödé ok"), Cow::Borrowed(_)));
+    assert!(!escape_console("a\nb\u{1b}[2J").contains(['\n', '\u{1b}']));
+}
+
+#[test]
+fn headers() {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("cookie", http::HeaderValue::from_static("session=abc"));
+    headers.insert("x-api-key", http::HeaderValue::from_static("k"));
+    headers.append(
+        "x-note",
+        http::HeaderValue::from_static("mail ada@example.com"),
+    );
+    headers.append("x-note", http::HeaderValue::from_static("plain"));
+    let mut secret = http::HeaderValue::from_static("opaque");
+    secret.set_sensitive(true);
+    headers.insert("x-custom", secret);
+    headers.insert(
+        "x-utf8",
+        http::HeaderValue::from_bytes("café".as_bytes()).unwrap(),
+    );
+    let shown = sanitize_headers(&headers);
+    let expect = [
+        ("cookie", "[REDACTED]"),
+        ("x-api-key", "[REDACTED]"),
+        ("x-note", "mail [EMAIL]"),
+        ("x-note", "plain"),
+        ("x-custom", "[REDACTED]"),
+        ("x-utf8", "café"),
+    ];
+    for (name, value) in expect {
+        assert!(
+            shown.iter().any(|(n, v)| n == name && v == value),
+            "{name}: {value} in {shown:?}"
+        );
+    }
+    assert_eq!(shown.len(), expect.len());
+}
+
+#[test]
+fn auth_scheme_inside_a_rejected_token() {
+    // The scan resumes where a keyword ending the rejected token starts.
+    assert_eq!(
+        redact("Basic x/Bearer 9f8e7d6c5b4a"),
+        "Basic x/Bearer [TOKEN]"
+    );
+    assert_eq!(
+        redact("bearer-bearer-Bearer abc123DEF456"),
+        "bearer-bearer-Bearer [TOKEN]"
+    );
+}
+
+#[test]
+fn api_keys() {
+    let keys = [
+        "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+        "gho_16C7e42F292c6912E7710c838347Ae178B4a",
+        "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
+        "github_pat_11ABCDEFG0123456789abc_0123456789abcdefghijABCDEFGHIJ0123456789abcdefghijABCDEFGHIJ012",
+        "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+        "xoxp-1234567890-abcdefghij",
+        "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        "rk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+        "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+        "sk-proj-Ab3dEf6hIj9lMn2pQr5tUv8xYz",
+        "sk-ant-api03-Ab3dEf6hIj9lMn2pQr5tUv8xYz-AAAA",
+        "sk-Ab3dEf6hIj9lMn2pQr5tUv8xYz0123456789abcdefghij",
+        "glpat-xYz12AbC34dEf56GhI78j",
+        "npm_1a2B3c4D5e6F7g8H9i0J1k2L3m4N5o6P7q8R",
+        "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",
+    ];
+    for key in keys {
+        assert_eq!(
+            redact(&format!("key {key}, ok")),
+            "key [API_KEY], ok",
+            "{key}"
+        );
+        assert_eq!(redact(&format!("({key})")), "([API_KEY])", "{key}");
+    }
+    assert_eq!(
+        redact("token=ghp_16C7e42F292c6912E7710c838347Ae178B4a"),
+        "token=[API_KEY]"
+    );
+    for text in [
+        "ghp_short",
+        "ghp_16C7e42F292c6912E7710c838347Ae178B4", // 35 characters
+        "xghp_16C7e42F292c6912E7710c838347Ae178B4a", // inside a word
+        "my_ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+        "xoxb-short",
+        "xoxz-123456789012-1234567890123",
+        "sk_live_short",
+        "sk_prod_4eC39HqLyjWDarjtT1zdp7dc",
+        "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6",   // 34
+        "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6QR", // 36
+        "sk-learn",
+        "sk-learn-compatible-transformers-api",
+        "task-ab3dEf6hIj9lMn2pQr5tUv8xYz",
+        "glpat-short",
+        "npm_install_scripts",
+        "SG.short.x",
+        "SG.ngeVfQFYQlKU0ufo8x5d1A.short",
+        "config_sk_live",
+        "node_modules/.bin/sk-xyz",
+    ] {
+        same(text);
+    }
+}
+
+#[test]
+fn private_keys() {
+    let key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWep4\n-----END RSA PRIVATE KEY-----";
+    assert_eq!(
+        redact(&format!("loaded {key} ok")),
+        "loaded [PRIVATE_KEY] ok"
+    );
+    assert_eq!(
+        redact("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----"),
+        "[PRIVATE_KEY]"
+    );
+    assert_eq!(
+        redact("k=-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXk"),
+        "k=[PRIVATE_KEY]",
+        "a key cut short is hidden to the end"
+    );
+    assert_eq!(
+        redact(
+            "a -----BEGIN EC PRIVATE KEY-----x-----END EC PRIVATE KEY----- b -----BEGIN PRIVATE KEY-----y-----END PRIVATE KEY-----"
+        ),
+        "a [PRIVATE_KEY] b [PRIVATE_KEY]"
+    );
+    for text in [
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+        "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
+        "----- BEGIN section -----",
+        "-----BEGIN ",
+    ] {
+        same(text);
+    }
+}
+
+#[test]
+fn new_placeholders_are_stable() {
+    for text in [
+        "key [API_KEY] ok",
+        "api_key=[API_KEY]",
+        "[PRIVATE_KEY]",
+        "{\"token\": \"[API_KEY]\"}",
+    ] {
+        same(text);
+    }
+}

@@ -1,0 +1,193 @@
+//! Tokens and keys: JWTs, AWS access key ids, `Bearer` and `Basic`
+//! credentials.
+
+use super::{AWS_KEY, Hit, JWT, TOKEN, find, starts_with_ignore_case};
+
+/// Basic credentials longer than this are checked on their first bytes.
+const MAX_BASIC_DECODED: usize = 192;
+
+fn is_base64url(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
+}
+
+fn skip_base64url(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).copied().is_some_and(is_base64url) {
+        i += 1;
+    }
+    i
+}
+
+pub(super) fn jwts(b: &[u8], hits: &mut Vec<Hit>) {
+    let mut from = 0;
+    while let Some(start) = find(b, from, b"eyJ") {
+        let header_end = skip_base64url(b, start);
+        from = header_end;
+        // Only the start of a base64url run can start a token; this also
+        // keeps the scan linear.
+        if start > 0 && is_base64url(b[start - 1]) {
+            continue;
+        }
+        if header_end - start < 10 || b.get(header_end) != Some(&b'.') {
+            continue;
+        }
+        let payload_end = skip_base64url(b, header_end + 1);
+        if payload_end - header_end < 3 || b.get(payload_end) != Some(&b'.') {
+            // A token starting inside the payload would need the same dot
+            // after it: none can, so the payload is not read again.
+            from = payload_end;
+            continue;
+        }
+        // The signature may be empty (`alg: none`); a JWE has five segments.
+        let mut end = skip_base64url(b, payload_end + 1);
+        while b.get(end) == Some(&b'.') && b.get(end + 1).copied().is_some_and(is_base64url) {
+            end = skip_base64url(b, end + 1);
+        }
+        hits.push(Hit::new(start, end, JWT));
+        from = end;
+    }
+}
+
+pub(super) fn aws_keys(b: &[u8], hits: &mut Vec<Hit>) {
+    let mut from = 0;
+    while let Some(start) = find(b, from, b"A") {
+        from = start + 1;
+        // The prefix first: most `A`s start no key, and testing all 20
+        // bytes at each of them costs 20 reads a byte on `AAAA…`.
+        let rest = &b[start..];
+        if !(rest.starts_with(b"AKIA") || rest.starts_with(b"ASIA")) {
+            continue;
+        }
+        let Some(key) = b.get(start..start + 20) else {
+            return;
+        };
+        let whole_word = (start == 0 || !b[start - 1].is_ascii_alphanumeric())
+            && !b.get(start + 20).is_some_and(u8::is_ascii_alphanumeric);
+        if whole_word
+            && key[4..]
+                .iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
+            hits.push(Hit::new(start, start + 20, AWS_KEY));
+            from = start + 20;
+        }
+    }
+}
+
+fn is_token68(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+}
+
+fn is_base64(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_')
+}
+
+/// `bearer` is the longer of the two scheme keywords.
+const LONGEST_KEYWORD: usize = "bearer".len();
+
+pub(super) fn auth_schemes(b: &[u8], hits: &mut Vec<Hit>) {
+    let mut i = 0;
+    while i < b.len() {
+        if !matches!(b[i], b'b' | b'B') || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        let rest = &b[i..];
+        let (keyword, basic) = if starts_with_ignore_case(rest, b"bearer") {
+            (6, false)
+        } else if starts_with_ignore_case(rest, b"basic") {
+            (5, true)
+        } else {
+            i += 1;
+            continue;
+        };
+        let mut start = i + keyword;
+        while b.get(start) == Some(&b' ') {
+            start += 1;
+        }
+        // The cheap test first: without a space after the keyword there is
+        // no credential, whatever follows. Reading the token before this
+        // test made `bearer-bearer-…` quadratic: each keyword read the
+        // whole run to the end of the text.
+        if start == i + keyword {
+            i = start;
+            continue;
+        }
+        let mut end = start;
+        // A Basic credential is base64, so a `.` after it ends a sentence.
+        let in_token = if basic { is_base64 } else { is_token68 };
+        while b.get(end).copied().is_some_and(in_token) {
+            end += 1;
+        }
+        while b.get(end) == Some(&b'=') {
+            end += 1;
+        }
+        let token = &b[start..end];
+        let credentials = if basic {
+            is_basic_credentials(token)
+        } else {
+            looks_random(token)
+        };
+        if credentials {
+            hits.push(Hit::new(start, end, TOKEN));
+            i = end;
+        } else {
+            // Inside the token a keyword is followed by a token character,
+            // not a space, so it can't start credentials; only one that ends
+            // the token can (`basic x/Bearer 9f8e…`). Resuming there, not
+            // after the keyword, reads each token once.
+            i = end.saturating_sub(LONGEST_KEYWORD).max(start);
+        }
+    }
+}
+
+/// Whether a bearer token is one, rather than an English word.
+fn looks_random(token: &[u8]) -> bool {
+    token.len() >= 8
+        && (token.iter().any(|c| !c.is_ascii_alphabetic())
+            || (token[1..].iter().any(u8::is_ascii_uppercase)
+                && token.iter().any(u8::is_ascii_lowercase)))
+}
+
+/// Whether `token` is base64 of `user:password` in UTF-8 text.
+fn is_basic_credentials(token: &[u8]) -> bool {
+    let data = token
+        .strip_suffix(b"==")
+        .or_else(|| token.strip_suffix(b"="))
+        .unwrap_or(token);
+    if data.len() < 4 || data.len() % 4 == 1 {
+        return false;
+    }
+    let mut decoded = [0u8; MAX_BASIC_DECODED];
+    let mut len = 0;
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for &c in data {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return false,
+        };
+        acc = ((acc << 6) | u32::from(v)) & 0xffff;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            if len == MAX_BASIC_DECODED {
+                break;
+            }
+            decoded[len] = (acc >> bits).to_le_bytes()[0];
+            len += 1;
+        }
+    }
+    let text = match std::str::from_utf8(&decoded[..len]) {
+        Ok(text) => text,
+        // Cut at the buffer's end, inside a character: judge what came before.
+        Err(e) if e.error_len().is_none() => {
+            std::str::from_utf8(&decoded[..e.valid_up_to()]).unwrap_or_default()
+        }
+        Err(_) => return false,
+    };
+    text.contains(':') && !text.chars().any(char::is_control)
+}

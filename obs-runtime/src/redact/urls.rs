@@ -1,0 +1,32 @@
+//! URL credentials: the user info of `scheme://user:password@host`.
+
+use super::{CREDENTIALS, Hit, find, is_placeholder};
+
+pub(super) fn url_credentials(b: &[u8], hits: &mut Vec<Hit>) {
+    let mut from = 0;
+    while let Some(colon) = find(b, from, b"://") {
+        let start = colon + 3;
+        let mut end = start;
+        let mut at = None;
+        while let Some(&c) = b.get(end) {
+            if matches!(
+                c,
+                b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'`' | b'\\'
+            ) || c.is_ascii_whitespace()
+            {
+                break;
+            }
+            if c == b'@' {
+                at = Some(end);
+            }
+            end += 1;
+        }
+        from = end.max(start);
+        let has_scheme = colon > 0 && b[colon - 1].is_ascii_alphanumeric();
+        if let Some(at) =
+            at.filter(|&at| has_scheme && at > start && !is_placeholder(&b[start..at]))
+        {
+            hits.push(Hit::new(start, at, CREDENTIALS));
+        }
+    }
+}
