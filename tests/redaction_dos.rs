@@ -215,21 +215,3 @@ fn dense_matches_take_linear_time_and_grow_boundedly() {
         check(kind, unit, &repeated(unit), |n| 3 * n + 64);
     }
 }
-
-/// Not a test of speed, a record of it: run with
-/// `cargo test --release --test redaction_dos -- --ignored --nocapture`.
-#[test]
-#[ignore = "prints timings; run by hand"]
-fn print_timings() {
-    for &(kind, unit) in NEAR_MISSES {
-        let text = repeated(unit);
-        let start = Instant::now();
-        let out = redact(&text);
-        eprintln!(
-            "{kind:>7} {unit:<28} {:>8} bytes -> {:>8} in {:?}",
-            text.len(),
-            out.len(),
-            start.elapsed()
-        );
-    }
-}

@@ -35,10 +35,9 @@
 // (ARCHITECTURE.md has the table, `tests/layers.rs` checks it).
 mod leaves;
 mod metric_core;
-pub mod redact;
 mod subsystems;
 
-pub use leaves::{access, schema};
+pub use leaves::{access, redact, schema};
 pub use metric_core::{encode, metrics, process, registry};
 #[cfg(feature = "tower")]
 pub use subsystems::http;

@@ -6,6 +6,7 @@ pub mod access;
 pub(crate) mod clock;
 pub(crate) mod json;
 pub(crate) mod labels;
+pub mod redact;
 pub mod schema;
 pub(crate) mod text;
 pub(crate) mod time;

@@ -355,7 +355,7 @@ impl CallGuard {
         }
         self.span.record("otel.status_code", "ERROR");
         let text = error.map(ToString::to_string).unwrap_or_default();
-        let text = crate::redact::redact(&text);
+        let text = crate::leaves::redact::redact(&text);
         if error.is_some() {
             self.span.record("otel.status_description", &*text);
         }

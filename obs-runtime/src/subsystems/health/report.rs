@@ -369,7 +369,7 @@ impl HealthReport {
 /// A failure reason as it may be shown: secrets redacted, credentials in
 /// connection strings removed, and cut to a bounded length.
 pub(crate) fn clean_reason(reason: &str) -> String {
-    let redacted = crate::redact::redact(reason);
+    let redacted = crate::leaves::redact::redact(reason);
     let stripped = strip_credentials(&redacted);
     let mut text = stripped.into_owned();
     if text.len() > MAX_OUTPUT_LEN {

@@ -109,7 +109,7 @@ where
 /// already.
 pub(super) fn access_log_headers(headers: &http::HeaderMap) -> String {
     let mut out = String::new();
-    for (name, value) in crate::redact::sanitize_headers(headers) {
+    for (name, value) in crate::leaves::redact::sanitize_headers(headers) {
         if name == "x-request-id" {
             continue;
         }
@@ -144,10 +144,10 @@ pub(super) fn server_span<B>(
         otel.status_code = tracing::field::Empty,
         http.request.method = method,
         http.route = route,
-        url.path = %crate::redact::redact(req.uri().path()),
+        url.path = %crate::leaves::redact::redact(req.uri().path()),
         url.scheme = req.uri().scheme_str().unwrap_or("http"),
         network.protocol.version = ?req.version(),
-        user_agent.original = %crate::redact::redact(user_agent()),
+        user_agent.original = %crate::leaves::redact::redact(user_agent()),
         http.response.status_code = tracing::field::Empty,
         error.type = tracing::field::Empty,
         request_id = request_id,

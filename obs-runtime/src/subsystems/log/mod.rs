@@ -43,7 +43,7 @@ pub use rate_limit::{RateLimit, RateLimitError};
 use rate_limit::{RateLimiter, Verdict};
 
 use crate::leaves::json::json_string;
-use crate::redact;
+use crate::leaves::redact;
 
 /// How log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,8 +26,8 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter, SpanProcessor};
 
+use crate::leaves::redact::{is_sensitive_name, redact};
 use crate::metric_core::metrics::Counter;
-use crate::redact::{is_sensitive_name, redact};
 
 /// The counter of spans that never reached the collector.
 pub(crate) fn dropped_spans() -> &'static Counter {

@@ -38,7 +38,7 @@ fn line(span: &SpanData) -> String {
             let _ = write!(
                 out,
                 " status=error message={:?}",
-                crate::redact::escape_console(description)
+                crate::leaves::redact::escape_console(description)
             );
         }
     }
@@ -48,7 +48,7 @@ fn line(span: &SpanData) -> String {
             out,
             " {}={:?}",
             kv.key,
-            crate::redact::escape_console(&value)
+            crate::leaves::redact::escape_console(&value)
         );
     }
     for event in span.events.iter() {

@@ -18,7 +18,7 @@ pub const fn is_sensitive_name(name: &str) -> bool {
     let mut i = 1;
     while i < b.len() {
         if LEADING_PAIRS[pair_class(b[i - 1])] & (1 << pair_class(b[i])) != 0 {
-            return crate::schema::check_recorded_field(name).is_some();
+            return crate::leaves::schema::check_recorded_field(name).is_some();
         }
         i += 1;
     }
@@ -38,7 +38,7 @@ const fn pair_class(c: u8) -> usize {
 /// For each byte class, the classes that follow it at the start of a
 /// sensitive word: computed from the schema's list, not a copy of it.
 const LEADING_PAIRS: [u32; 28] = {
-    let words = crate::schema::SENSITIVE_FIELDS;
+    let words = crate::leaves::schema::SENSITIVE_FIELDS;
     let mut table = [0u32; 28];
     let mut k = 0;
     while k < words.len() {
