@@ -8,5 +8,7 @@ pub mod health;
 pub mod http;
 pub(crate) mod init;
 pub mod log;
-#[cfg(feature = "otlp")]
+// Built without `otlp` too: `init` reads the `OTEL_*` environment (and the
+// resource `obs_build_info` is named from) through it. Public only with it.
+#[cfg_attr(not(feature = "otlp"), allow(unreachable_pub))]
 pub mod trace;
