@@ -59,14 +59,17 @@ mod service;
 mod types;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 
 use crate::leaves::labels::LabelValue;
 
 pub use builtin::{CheckError, disk_space, process_memory};
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use builtin::{deadpool_postgres, postgres};
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use builtin::{deadpool_redis, redis};
 pub use config::{HealthConfig, ShowReasons};
 pub use endpoint::{CONTENT_TYPE, HealthResponse};

@@ -18,6 +18,7 @@ mod layer;
 mod request_id;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use endpoints::{
     MetricsConfig, TEXT_FORMAT, metrics_router, routes, routes_with, serve_internal,
 };

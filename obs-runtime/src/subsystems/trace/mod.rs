@@ -16,6 +16,7 @@ mod batch;
 #[cfg(feature = "otlp")]
 mod console;
 #[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub mod propagation;
 #[cfg(feature = "otlp")]
 mod provider;
@@ -28,4 +29,5 @@ pub(crate) use batch::{BatchLimits, dropped_spans};
 #[cfg(feature = "otlp")]
 pub(crate) use provider::{SHUTDOWN_TIMEOUT, provider, resource};
 #[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use provider::{SamplerChoice, SpanExport};
