@@ -24,6 +24,9 @@
 //!
 //! The label schema, naming rules, bucket presets and limits live in
 //! [`schema`]; the macros check against it and keep no copy.
+// docs.rs builds with `--cfg docsrs` on nightly, where `doc(cfg(..))` marks
+// each feature-gated item with its feature; stable builds never see this.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 #![warn(clippy::pedantic)]
@@ -40,8 +43,10 @@ mod subsystems;
 pub use leaves::{access, redact, schema};
 pub use metric_core::{encode, metrics, process, registry};
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use subsystems::http;
 #[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use subsystems::trace;
 pub use subsystems::{health, log};
 

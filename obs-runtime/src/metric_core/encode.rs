@@ -1,11 +1,11 @@
 //! The Prometheus text exposition format, version 0.0.4.
 //!
-//! Metrics describe themselves to a [`Sink`]; [`TextSink`] writes the text
-//! format, and the registry's `prometheus::core::Collector` implementation
-//! uses another sink that builds `MetricFamily` values. Escaping follows the
-//! format exactly: in `# HELP` text `\` and newline are escaped, in label
-//! values `\`, `"` and newline; everything else, non-ASCII included, is
-//! written as UTF-8.
+//! Metrics describe themselves to a `Sink` (crate-private); `TextSink`
+//! writes the text format, and the registry's `prometheus::core::Collector`
+//! implementation uses another sink that builds `MetricFamily` values.
+//! Escaping follows the format exactly: in `# HELP` text `\` and newline
+//! are escaped, in label values `\`, `"` and newline; everything else,
+//! non-ASCII included, is written as UTF-8.
 
 use std::fmt::Write as _;
 

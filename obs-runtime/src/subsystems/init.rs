@@ -25,107 +25,16 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::subsystems::log::LogFormat;
-#[cfg(feature = "otlp")]
-use crate::subsystems::trace::{SamplerChoice, SpanExport};
+use crate::subsystems::trace::{self, SpanPipeline, TraceConfig};
 
 /// What the environment asked for, after validation.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
-    /// `OTEL_SDK_DISABLED`: only traces have something to disable.
-    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
-    pub(crate) disabled: bool,
-    pub(crate) resource: Vec<(String, String)>,
-    #[cfg(feature = "otlp")]
-    pub(crate) export: SpanExport,
-    #[cfg(feature = "otlp")]
-    pub(crate) sampler: SamplerChoice,
+    /// The `OTEL_*` part: resource, and (feature `otlp`) exporter and sampler.
+    pub(crate) trace: TraceConfig,
     pub(crate) format: LogFormat,
     pub(crate) filter: String,
     pub(crate) log_dir: Option<(PathBuf, usize)>,
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(
-                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                16,
-            )
-        {
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn host_name() -> Option<String> {
-    std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-}
-
-/// The resource attributes: `OTEL_RESOURCE_ATTRIBUTES`, then
-/// `OTEL_SERVICE_NAME` over it, the environment from `OBS_ENV`, and what the
-/// process knows of itself.
-fn resource_settings(
-    get: &dyn Fn(&str) -> Option<String>,
-    env: Option<&str>,
-    warnings: &mut Vec<String>,
-) -> Vec<(String, String)> {
-    let mut resource: Vec<(String, String)> = Vec::new();
-    if let Some(attrs) = get("OTEL_RESOURCE_ATTRIBUTES") {
-        for pair in attrs.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            match pair.split_once('=') {
-                Some((k, v)) if !k.trim().is_empty() => {
-                    resource.push((k.trim().to_owned(), percent_decode(v.trim())));
-                }
-                _ => warnings.push(format!(
-                    "OTEL_RESOURCE_ATTRIBUTES entry {pair:?} is not key=value; it is left out"
-                )),
-            }
-        }
-    }
-    let mut set = |key: &str, value: String| {
-        resource.retain(|(k, _)| k != key);
-        resource.push((key.to_owned(), value));
-    };
-    if let Some(name) = get("OTEL_SERVICE_NAME").filter(|n| !n.trim().is_empty()) {
-        set("service.name", name.trim().to_owned());
-    }
-    if let Some(e) = env.map(str::trim).filter(|e| !e.is_empty())
-        && !resource
-            .iter()
-            .any(|(k, _)| k == "deployment.environment.name")
-    {
-        resource.push((
-            "deployment.environment.name".to_owned(),
-            e.to_ascii_lowercase(),
-        ));
-    }
-    if !resource.iter().any(|(k, _)| k == "service.name") {
-        let exe = std::env::current_exe()
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_default();
-        resource.push(("service.name".to_owned(), format!("unknown_service:{exe}")));
-    }
-    if let Some(host) = host_name()
-        && !resource.iter().any(|(k, _)| k == "host.name")
-    {
-        resource.push(("host.name".to_owned(), host));
-    }
-    resource.push(("process.pid".to_owned(), std::process::id().to_string()));
-    resource
 }
 
 /// Reads the settings through `get` (the environment, or a test's map),
@@ -134,22 +43,9 @@ pub(crate) fn settings(
     get: &dyn Fn(&str) -> Option<String>,
     stderr_is_terminal: bool,
 ) -> (Settings, Vec<String>) {
-    let mut warnings = Vec::new();
-    let mut warn = |var: &str, value: &str, fallback: &str| {
-        warnings.push(format!("{var}={value:?} is not valid; using {fallback}"));
-    };
-
-    let disabled = match get("OTEL_SDK_DISABLED").as_deref().map(str::trim) {
-        None | Some("") => false,
-        Some(v) if v.eq_ignore_ascii_case("true") => true,
-        Some(v) if v.eq_ignore_ascii_case("false") => false,
-        Some(v) => {
-            warn("OTEL_SDK_DISABLED", v, "false (telemetry enabled)");
-            false
-        }
-    };
-
     let env = get("OBS_ENV");
+    let (trace, mut warnings) = TraceConfig::from_env(get, env.as_deref());
+
     let format = match env.as_deref().map(str::trim) {
         None | Some("") => {
             if stderr_is_terminal {
@@ -161,15 +57,12 @@ pub(crate) fn settings(
         Some(v) if v.eq_ignore_ascii_case("production") => LogFormat::Json,
         Some(v) if v.eq_ignore_ascii_case("development") => LogFormat::Pretty,
         Some(v) => {
-            warn("OBS_ENV", v, "development (readable logs)");
+            warnings.push(format!(
+                "OBS_ENV={v:?} is not valid; using development (readable logs)"
+            ));
             LogFormat::Pretty
         }
     };
-    let resource = resource_settings(get, env.as_deref(), &mut warnings);
-
-    #[cfg(feature = "otlp")]
-    let (export, sampler) = span_settings(get, &mut warnings);
-
     let filter = match get("RUST_LOG") {
         None => "info".to_owned(),
         Some(f) if EnvFilter::try_new(&f).is_ok() => f,
@@ -195,96 +88,12 @@ pub(crate) fn settings(
             (PathBuf::from(dir), keep)
         });
     let settings = Settings {
-        disabled,
-        resource,
-        #[cfg(feature = "otlp")]
-        export,
-        #[cfg(feature = "otlp")]
-        sampler,
+        trace,
         format,
         filter,
         log_dir,
     };
     (settings, warnings)
-}
-
-/// The `OTEL_EXPORTER_OTLP_*` and `OTEL_TRACES_*` part of [`settings`].
-#[cfg(feature = "otlp")]
-fn span_settings(
-    get: &dyn Fn(&str) -> Option<String>,
-    warnings: &mut Vec<String>,
-) -> (SpanExport, SamplerChoice) {
-    let protocol = get("OTEL_EXPORTER_OTLP_PROTOCOL");
-    let grpc = match protocol.as_deref().map(str::trim) {
-        None | Some("" | "http/protobuf") => false,
-        Some("grpc") => true,
-        Some(v) => {
-            warnings.push(format!(
-                "OTEL_EXPORTER_OTLP_PROTOCOL={v:?} is not valid; using http/protobuf"
-            ));
-            false
-        }
-    };
-    let endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .map(|e| e.trim().to_owned())
-        .filter(|e| {
-            let ok = e.starts_with("http://") || e.starts_with("https://");
-            if !ok && !e.is_empty() {
-                warnings.push(format!(
-                    "OTEL_EXPORTER_OTLP_ENDPOINT={e:?} is not an http(s) URL; using the default endpoint"
-                ));
-            }
-            ok
-        })
-        .unwrap_or_else(|| if grpc { "http://localhost:4317" } else { "http://localhost:4318" }.to_owned());
-    let mut warn = |var: &str, value: &str, fallback: &str| {
-        warnings.push(format!("{var}={value:?} is not valid; using {fallback}"));
-    };
-    let export = match get("OTEL_TRACES_EXPORTER").as_deref().map(str::trim) {
-        None | Some("" | "otlp") => {
-            if grpc {
-                SpanExport::OtlpGrpc { endpoint }
-            } else {
-                SpanExport::OtlpHttp { endpoint }
-            }
-        }
-        Some("console") => SpanExport::Console,
-        Some("none") => SpanExport::None,
-        Some(v) => {
-            warn("OTEL_TRACES_EXPORTER", v, "otlp");
-            if grpc {
-                SpanExport::OtlpGrpc { endpoint }
-            } else {
-                SpanExport::OtlpHttp { endpoint }
-            }
-        }
-    };
-    let arg = get("OTEL_TRACES_SAMPLER_ARG");
-    let mut ratio = || match arg.as_deref().map(str::trim) {
-        None | Some("") => 1.0,
-        Some(v) => match v.parse::<f64>() {
-            Ok(r) if (0.0..=1.0).contains(&r) => r,
-            _ => {
-                warn("OTEL_TRACES_SAMPLER_ARG", v, "1.0 (every trace)");
-                1.0
-            }
-        },
-    };
-    let sampler = match get("OTEL_TRACES_SAMPLER").as_deref().map(str::trim) {
-        None | Some("" | "parentbased_always_on") => SamplerChoice::ParentBasedAlwaysOn,
-        Some("always_on") => SamplerChoice::AlwaysOn,
-        Some("always_off") => SamplerChoice::AlwaysOff,
-        Some("parentbased_always_off") => SamplerChoice::ParentBasedAlwaysOff,
-        Some("traceidratio") => SamplerChoice::TraceIdRatio(ratio()),
-        Some("parentbased_traceidratio") => SamplerChoice::ParentBasedTraceIdRatio(ratio()),
-        Some(v) => {
-            warnings.push(format!(
-                "OTEL_TRACES_SAMPLER={v:?} is not valid; using parentbased_always_on"
-            ));
-            SamplerChoice::ParentBasedAlwaysOn
-        }
-    };
-    (export, sampler)
 }
 
 /// Configures logs and traces; [`init`] is `Builder::from_env().init()`.
@@ -345,15 +154,14 @@ impl Builder {
     }
 
     fn set_resource(mut self, key: &str, value: impl Into<String>) -> Self {
-        self.settings.resource.retain(|(k, _)| k != key);
-        self.settings.resource.push((key.to_owned(), value.into()));
+        self.settings.trace.set_resource(key, value.into());
         self
     }
 
     /// `service.name`, unless `OTEL_SERVICE_NAME` says otherwise.
     #[must_use]
     pub fn service_name(self, name: impl Into<String>) -> Self {
-        if std::env::var("OTEL_SERVICE_NAME").is_ok_and(|v| !v.trim().is_empty()) {
+        if trace::service_name_from_env() {
             return self;
         }
         self.set_resource("service.name", name)
@@ -407,17 +215,19 @@ impl Builder {
 
     /// Where spans go, whatever `OTEL_TRACES_EXPORTER` says.
     #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
     #[must_use]
-    pub fn span_export(mut self, export: SpanExport) -> Self {
-        self.settings.export = export;
+    pub fn span_export(mut self, export: trace::SpanExport) -> Self {
+        self.settings.trace.export = export;
         self
     }
 
     /// The sampler, whatever `OTEL_TRACES_SAMPLER` says.
     #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
     #[must_use]
-    pub fn sampler(mut self, sampler: SamplerChoice) -> Self {
-        self.settings.sampler = sampler;
+    pub fn sampler(mut self, sampler: trace::SamplerChoice) -> Self {
+        self.settings.trace.sampler = sampler;
         self
     }
 
@@ -432,16 +242,15 @@ impl Builder {
             mut warnings,
             writer,
         } = self;
-        let resource = |key: &str| {
-            settings
-                .resource
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
         crate::metric_core::process::set_build_info(
-            resource("service.name").unwrap_or("unknown"),
-            resource("service.version").unwrap_or("unknown"),
+            settings
+                .trace
+                .resource_value("service.name")
+                .unwrap_or("unknown"),
+            settings
+                .trace
+                .resource_value("service.version")
+                .unwrap_or("unknown"),
         );
         let writer = writer.unwrap_or_else(|| {
             tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)
@@ -478,33 +287,7 @@ impl Builder {
             None => (None, None),
         };
         let file_layer = file_writer.map(|w| crate::subsystems::log::layer(LogFormat::Json, w));
-        #[cfg(feature = "otlp")]
-        let (otel_layer, provider) = if settings.disabled {
-            (None, None)
-        } else {
-            use opentelemetry::trace::TracerProvider as _;
-            let resource = crate::subsystems::trace::resource(&settings.resource);
-            // The drop counter exists at zero from start-up, like every series.
-            crate::subsystems::trace::dropped_spans();
-            let provider = crate::subsystems::trace::provider(
-                &settings.export,
-                settings.sampler,
-                resource,
-                crate::subsystems::trace::BatchLimits::default(),
-            )
-            .map_err(InitError::Thread)?;
-            let tracer = provider.tracer("obs");
-            opentelemetry::global::set_text_map_propagator(
-                opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-            );
-            opentelemetry::global::set_tracer_provider(provider.clone());
-            let layer = tracing_opentelemetry::layer()
-                .with_tracer(tracer)
-                .with_error_records_to_exceptions(true);
-            (Some(layer), Some(provider))
-        };
-        #[cfg(not(feature = "otlp"))]
-        let otel_layer: Option<tracing_subscriber::layer::Identity> = None;
+        let (otel_layer, spans) = trace::layer(&settings.trace).map_err(InitError::Thread)?;
         let registry = tracing_subscriber::registry()
             .with(filter)
             .with(otel_layer)
@@ -516,13 +299,11 @@ impl Builder {
         for w in &warnings {
             tracing::warn!(target: "obs::init", "{w}");
         }
-        #[cfg(feature = "otlp")]
-        if settings.disabled {
+        if cfg!(feature = "otlp") && settings.trace.disabled {
             tracing::info!(target: "obs::init", "OTEL_SDK_DISABLED=true: traces are not exported");
         }
         Ok(ObsGuard {
-            #[cfg(feature = "otlp")]
-            provider,
+            spans,
             _file: file_guard,
         })
     }
@@ -534,8 +315,7 @@ impl Builder {
         self.try_init().unwrap_or_else(|e| {
             tracing::warn!(target: "obs::init", "obs_runtime::init: {e}");
             ObsGuard {
-                #[cfg(feature = "otlp")]
-                provider: None,
+                spans: SpanPipeline::default(),
                 _file: None,
             }
         })
@@ -547,8 +327,7 @@ impl Builder {
 #[must_use = "dropping the guard shuts telemetry down; keep it alive in main"]
 #[derive(Debug)]
 pub struct ObsGuard {
-    #[cfg(feature = "otlp")]
-    provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+    spans: SpanPipeline,
     _file: Option<tracing_appender::non_blocking::WorkerGuard>,
 }
 
@@ -560,20 +339,13 @@ impl ObsGuard {
     /// guard.flush();
     /// ```
     pub fn flush(&self) {
-        #[cfg(feature = "otlp")]
-        if let Some(p) = &self.provider {
-            let _ = p.force_flush();
-        }
+        self.spans.flush();
     }
 }
 
 impl Drop for ObsGuard {
     fn drop(&mut self) {
-        #[cfg(feature = "otlp")]
-        if let Some(p) = self.provider.take() {
-            let _ = p.force_flush();
-            let _ = p.shutdown_with_timeout(crate::subsystems::trace::SHUTDOWN_TIMEOUT);
-        }
+        self.spans.shutdown();
     }
 }
 
@@ -605,73 +377,53 @@ mod tests {
     fn defaults_follow_the_specification() {
         let (s, warnings) = with(&[]);
         assert!(warnings.is_empty(), "{warnings:?}");
-        assert!(!s.disabled);
+        assert!(!s.trace.disabled);
         assert_eq!(
             s.format,
             LogFormat::Json,
             "not a terminal: production format"
         );
         assert_eq!(s.filter, "info");
+        assert!(s.log_dir.is_none());
         #[cfg(feature = "otlp")]
         {
             assert_eq!(
-                s.export,
-                SpanExport::OtlpHttp {
+                s.trace.export,
+                trace::SpanExport::OtlpHttp {
                     endpoint: "http://localhost:4318".into()
                 }
             );
-            assert_eq!(s.sampler, SamplerChoice::ParentBasedAlwaysOn);
+            assert_eq!(s.trace.sampler, trace::SamplerChoice::ParentBasedAlwaysOn);
         }
         assert!(
-            s.resource
-                .iter()
-                .any(|(k, v)| k == "service.name" && v.starts_with("unknown_service:"))
+            s.trace
+                .resource_value("service.name")
+                .is_some_and(|v| v.starts_with("unknown_service:"))
         );
-        assert!(s.resource.iter().any(|(k, _)| k == "process.pid"));
+        assert!(s.trace.resource_value("process.pid").is_some());
     }
 
     #[test]
-    fn resource_attributes_and_service_name() {
-        let (s, warnings) = with(&[
-            (
-                "OTEL_RESOURCE_ATTRIBUTES",
-                "service.namespace=shop,deployment.environment.name=staging,team=a%20b,broken",
-            ),
-            ("OTEL_SERVICE_NAME", "checkout"),
-        ]);
-        let get = |key: &str| {
-            s.resource
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
-        assert_eq!(get("service.name"), Some("checkout"));
-        assert_eq!(get("service.namespace"), Some("shop"));
-        assert_eq!(get("deployment.environment.name"), Some("staging"));
-        assert_eq!(get("team"), Some("a b"));
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].contains("broken"));
-    }
-
-    #[test]
-    #[cfg(feature = "otlp")]
-    fn exporter_protocol_and_sampler() {
-        let (s, w) = with(&[
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
-            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
-            ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
-            ("OBS_ENV", "development"),
-        ]);
+    fn obs_env_picks_the_log_format_and_names_the_deployment() {
+        let (s, w) = with(&[("OBS_ENV", "development")]);
         assert!(w.is_empty(), "{w:?}");
-        assert_eq!(
-            s.export,
-            SpanExport::OtlpGrpc {
-                endpoint: "http://collector:4317".into()
-            }
-        );
-        assert_eq!(s.sampler, SamplerChoice::ParentBasedTraceIdRatio(0.1));
         assert_eq!(s.format, LogFormat::Pretty);
+        assert_eq!(
+            s.trace.resource_value("deployment.environment.name"),
+            Some("development")
+        );
+        let (s, _) = with(&[("OBS_ENV", "Production")]);
+        assert_eq!(s.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn log_dir_and_retention() {
+        let (s, w) = with(&[("OBS_LOG_DIR", "/tmp/logs")]);
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(s.log_dir, Some((PathBuf::from("/tmp/logs"), 7)));
+        let (s, w) = with(&[("OBS_LOG_DIR", "/tmp/logs"), ("OBS_LOG_RETENTION", "0")]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(s.log_dir, Some((PathBuf::from("/tmp/logs"), 7)));
     }
 
     #[test]
@@ -686,9 +438,9 @@ mod tests {
             ("RUST_LOG", "[[["),
         ]);
         assert_eq!(w.len(), 6, "{w:#?}");
-        assert!(!s.disabled);
-        assert!(matches!(s.export, SpanExport::OtlpHttp { .. }));
-        assert_eq!(s.sampler, SamplerChoice::ParentBasedAlwaysOn);
+        assert!(!s.trace.disabled);
+        assert!(matches!(s.trace.export, trace::SpanExport::OtlpHttp { .. }));
+        assert_eq!(s.trace.sampler, trace::SamplerChoice::ParentBasedAlwaysOn);
         assert_eq!(s.format, LogFormat::Pretty);
         assert_eq!(s.filter, "info");
         let (_, w) = with(&[

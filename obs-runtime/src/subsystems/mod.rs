@@ -5,8 +5,12 @@
 
 pub mod health;
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod http;
 pub(crate) mod init;
 pub mod log;
-#[cfg(feature = "otlp")]
+// Built without `otlp` too: `init` reads the `OTEL_*` environment (and the
+// resource `obs_build_info` is named from) through it. Public only with it.
+#[cfg_attr(not(feature = "otlp"), allow(unreachable_pub))]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub mod trace;

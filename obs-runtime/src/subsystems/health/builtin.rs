@@ -166,6 +166,7 @@ fn resident_bytes() -> std::io::Result<u64> {
 /// The pool crate [`postgres`] takes, re-exported so its version always
 /// matches.
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use deadpool_postgres;
 
 /// Runs `SELECT 1` over a connection from the pool. The pool's connection
@@ -188,6 +189,7 @@ pub use deadpool_postgres;
 /// # Errors
 /// When no connection can be had or the query fails.
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub async fn postgres(pool: &deadpool_postgres::Pool) -> Result<(), CheckError> {
     let client = pool
         .get()
@@ -203,6 +205,7 @@ pub async fn postgres(pool: &deadpool_postgres::Pool) -> Result<(), CheckError> 
 /// The pool crate [`redis`] takes, re-exported so its version always
 /// matches.
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use deadpool_redis;
 
 /// Sends `PING` over a connection from the pool and expects `PONG`.
@@ -223,6 +226,7 @@ pub use deadpool_redis;
 /// # Errors
 /// When no connection can be had or the answer is not `PONG`.
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub async fn redis(pool: &deadpool_redis::Pool) -> Result<(), CheckError> {
     let mut conn = pool
         .get()

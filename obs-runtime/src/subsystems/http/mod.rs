@@ -29,6 +29,7 @@ mod service;
 mod tests;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use endpoints::{
     MetricsConfig, TEXT_FORMAT, metrics_router, routes, routes_with, serve_internal,
 };

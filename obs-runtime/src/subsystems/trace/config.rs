@@ -1,0 +1,328 @@
+//! The `OTEL_*` environment, read once and validated: whether the SDK is
+//! disabled, the resource, and (feature `otlp`) the exporter and sampler.
+//! `init` reads the rest (`OBS_ENV`, `RUST_LOG`, `OBS_LOG_DIR`) and the
+//! variables table is in its documentation.
+//!
+//! A bad value never stops the program: it becomes a warning naming the
+//! variable, the value and the fallback used, which `init` logs once the
+//! logger is up.
+
+#[cfg(feature = "otlp")]
+use super::{SamplerChoice, SpanExport};
+
+/// What the `OTEL_*` environment asked of traces, after validation.
+#[derive(Debug, Clone)]
+pub(crate) struct TraceConfig {
+    /// `OTEL_SDK_DISABLED`: only traces have something to disable.
+    pub(crate) disabled: bool,
+    /// The resource attributes, also the source of `obs_build_info`.
+    pub(crate) resource: Vec<(String, String)>,
+    #[cfg(feature = "otlp")]
+    pub(crate) export: SpanExport,
+    #[cfg(feature = "otlp")]
+    pub(crate) sampler: SamplerChoice,
+}
+
+impl TraceConfig {
+    /// Reads the configuration through `get` (the environment, or a test's
+    /// map); `environment` is `OBS_ENV`, the default of
+    /// `deployment.environment.name`. Returns the warnings to log.
+    pub(crate) fn from_env(
+        get: &dyn Fn(&str) -> Option<String>,
+        environment: Option<&str>,
+    ) -> (Self, Vec<String>) {
+        let mut warnings = Vec::new();
+        let disabled = match get("OTEL_SDK_DISABLED").as_deref().map(str::trim) {
+            None | Some("") => false,
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
+            Some(v) => {
+                warnings.push(format!(
+                    "OTEL_SDK_DISABLED={v:?} is not valid; using false (telemetry enabled)"
+                ));
+                false
+            }
+        };
+        let resource = resource(get, environment, &mut warnings);
+        #[cfg(feature = "otlp")]
+        let (export, sampler) = span_settings(get, &mut warnings);
+        let config = Self {
+            disabled,
+            resource,
+            #[cfg(feature = "otlp")]
+            export,
+            #[cfg(feature = "otlp")]
+            sampler,
+        };
+        (config, warnings)
+    }
+
+    /// Sets a resource attribute, replacing any of that key.
+    pub(crate) fn set_resource(&mut self, key: &str, value: String) {
+        self.resource.retain(|(k, _)| k != key);
+        self.resource.push((key.to_owned(), value));
+    }
+
+    /// A resource attribute's value.
+    pub(crate) fn resource_value(&self, key: &str) -> Option<&str> {
+        self.resource
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Whether `OTEL_SERVICE_NAME` is set, in which case it wins over the
+/// name a program gives in code.
+pub(crate) fn service_name_from_env() -> bool {
+    std::env::var("OTEL_SERVICE_NAME").is_ok_and(|v| !v.trim().is_empty())
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(
+                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                16,
+            )
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn host_name() -> Option<String> {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+}
+
+/// The resource attributes: `OTEL_RESOURCE_ATTRIBUTES`, then
+/// `OTEL_SERVICE_NAME` over it, the environment from `OBS_ENV`, and what the
+/// process knows of itself.
+fn resource(
+    get: &dyn Fn(&str) -> Option<String>,
+    env: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Vec<(String, String)> {
+    let mut resource: Vec<(String, String)> = Vec::new();
+    if let Some(attrs) = get("OTEL_RESOURCE_ATTRIBUTES") {
+        for pair in attrs.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => {
+                    resource.push((k.trim().to_owned(), percent_decode(v.trim())));
+                }
+                _ => warnings.push(format!(
+                    "OTEL_RESOURCE_ATTRIBUTES entry {pair:?} is not key=value; it is left out"
+                )),
+            }
+        }
+    }
+    let mut set = |key: &str, value: String| {
+        resource.retain(|(k, _)| k != key);
+        resource.push((key.to_owned(), value));
+    };
+    if let Some(name) = get("OTEL_SERVICE_NAME").filter(|n| !n.trim().is_empty()) {
+        set("service.name", name.trim().to_owned());
+    }
+    if let Some(e) = env.map(str::trim).filter(|e| !e.is_empty())
+        && !resource
+            .iter()
+            .any(|(k, _)| k == "deployment.environment.name")
+    {
+        resource.push((
+            "deployment.environment.name".to_owned(),
+            e.to_ascii_lowercase(),
+        ));
+    }
+    if !resource.iter().any(|(k, _)| k == "service.name") {
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        resource.push(("service.name".to_owned(), format!("unknown_service:{exe}")));
+    }
+    if let Some(host) = host_name()
+        && !resource.iter().any(|(k, _)| k == "host.name")
+    {
+        resource.push(("host.name".to_owned(), host));
+    }
+    resource.push(("process.pid".to_owned(), std::process::id().to_string()));
+    resource
+}
+
+/// The `OTEL_EXPORTER_OTLP_*` and `OTEL_TRACES_*` variables. Without the
+/// `otlp` feature nothing is exported, so they are not read.
+#[cfg(feature = "otlp")]
+fn span_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> (SpanExport, SamplerChoice) {
+    let protocol = get("OTEL_EXPORTER_OTLP_PROTOCOL");
+    let grpc = match protocol.as_deref().map(str::trim) {
+        None | Some("" | "http/protobuf") => false,
+        Some("grpc") => true,
+        Some(v) => {
+            warnings.push(format!(
+                "OTEL_EXPORTER_OTLP_PROTOCOL={v:?} is not valid; using http/protobuf"
+            ));
+            false
+        }
+    };
+    let endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .map(|e| e.trim().to_owned())
+        .filter(|e| {
+            let ok = e.starts_with("http://") || e.starts_with("https://");
+            if !ok && !e.is_empty() {
+                warnings.push(format!(
+                    "OTEL_EXPORTER_OTLP_ENDPOINT={e:?} is not an http(s) URL; using the default endpoint"
+                ));
+            }
+            ok
+        })
+        .unwrap_or_else(|| if grpc { "http://localhost:4317" } else { "http://localhost:4318" }.to_owned());
+    let mut warn = |var: &str, value: &str, fallback: &str| {
+        warnings.push(format!("{var}={value:?} is not valid; using {fallback}"));
+    };
+    let export = match get("OTEL_TRACES_EXPORTER").as_deref().map(str::trim) {
+        None | Some("" | "otlp") => {
+            if grpc {
+                SpanExport::OtlpGrpc { endpoint }
+            } else {
+                SpanExport::OtlpHttp { endpoint }
+            }
+        }
+        Some("console") => SpanExport::Console,
+        Some("none") => SpanExport::None,
+        Some(v) => {
+            warn("OTEL_TRACES_EXPORTER", v, "otlp");
+            if grpc {
+                SpanExport::OtlpGrpc { endpoint }
+            } else {
+                SpanExport::OtlpHttp { endpoint }
+            }
+        }
+    };
+    let arg = get("OTEL_TRACES_SAMPLER_ARG");
+    let mut ratio = || match arg.as_deref().map(str::trim) {
+        None | Some("") => 1.0,
+        Some(v) => match v.parse::<f64>() {
+            Ok(r) if (0.0..=1.0).contains(&r) => r,
+            _ => {
+                warn("OTEL_TRACES_SAMPLER_ARG", v, "1.0 (every trace)");
+                1.0
+            }
+        },
+    };
+    let sampler = match get("OTEL_TRACES_SAMPLER").as_deref().map(str::trim) {
+        None | Some("" | "parentbased_always_on") => SamplerChoice::ParentBasedAlwaysOn,
+        Some("always_on") => SamplerChoice::AlwaysOn,
+        Some("always_off") => SamplerChoice::AlwaysOff,
+        Some("parentbased_always_off") => SamplerChoice::ParentBasedAlwaysOff,
+        Some("traceidratio") => SamplerChoice::TraceIdRatio(ratio()),
+        Some("parentbased_traceidratio") => SamplerChoice::ParentBasedTraceIdRatio(ratio()),
+        Some(v) => {
+            warnings.push(format!(
+                "OTEL_TRACES_SAMPLER={v:?} is not valid; using parentbased_always_on"
+            ));
+            SamplerChoice::ParentBasedAlwaysOn
+        }
+    };
+    (export, sampler)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with(vars: &[(&str, &str)]) -> (TraceConfig, Vec<String>) {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        TraceConfig::from_env(
+            &|k| map.get(k).cloned(),
+            map.get("OBS_ENV").map(String::as_str),
+        )
+    }
+
+    #[test]
+    fn resource_attributes_and_service_name() {
+        let (c, warnings) = with(&[
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "service.namespace=shop,deployment.environment.name=staging,team=a%20b,broken",
+            ),
+            ("OTEL_SERVICE_NAME", "checkout"),
+        ]);
+        assert_eq!(c.resource_value("service.name"), Some("checkout"));
+        assert_eq!(c.resource_value("service.namespace"), Some("shop"));
+        assert_eq!(
+            c.resource_value("deployment.environment.name"),
+            Some("staging")
+        );
+        assert_eq!(c.resource_value("team"), Some("a b"));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("broken"));
+    }
+
+    #[test]
+    fn environment_names_the_deployment() {
+        let (c, _) = with(&[("OBS_ENV", "Staging")]);
+        assert_eq!(
+            c.resource_value("deployment.environment.name"),
+            Some("staging")
+        );
+    }
+
+    #[test]
+    #[cfg(feature = "otlp")]
+    fn exporter_protocol_and_sampler() {
+        let (c, w) = with(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
+        ]);
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(
+            c.export,
+            SpanExport::OtlpGrpc {
+                endpoint: "http://collector:4317".into()
+            }
+        );
+        assert_eq!(c.sampler, SamplerChoice::ParentBasedTraceIdRatio(0.1));
+    }
+
+    #[test]
+    #[cfg(feature = "otlp")]
+    fn bad_values_warn_once_each_and_fall_back() {
+        let (c, w) = with(&[
+            ("OTEL_SDK_DISABLED", "maybe"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_TRACES_EXPORTER", "zipkin"),
+            ("OTEL_TRACES_SAMPLER", "sometimes"),
+        ]);
+        assert_eq!(w.len(), 4, "{w:#?}");
+        assert!(!c.disabled);
+        assert!(matches!(c.export, SpanExport::OtlpHttp { .. }));
+        assert_eq!(c.sampler, SamplerChoice::ParentBasedAlwaysOn);
+        let (_, w) = with(&[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
+        ]);
+        assert_eq!(w.len(), 1, "{w:?}");
+    }
+}

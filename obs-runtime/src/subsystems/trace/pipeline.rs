@@ -1,0 +1,91 @@
+//! What `init` installs of traces: the layer that turns `tracing` spans into
+//! OpenTelemetry spans, and the handle [`crate::ObsGuard`] flushes. The one
+//! place where the `otlp` feature decides whether spans leave the process.
+
+use super::TraceConfig;
+
+/// The tracer provider the guard flushes and shuts down; empty without the
+/// `otlp` feature, with `OTEL_SDK_DISABLED=true`, or when `init` failed.
+#[derive(Debug, Default)]
+pub(crate) struct SpanPipeline {
+    #[cfg(feature = "otlp")]
+    provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+// Without `otlp` there is nothing to flush: the methods are empty.
+#[cfg_attr(not(feature = "otlp"), allow(clippy::unused_self))]
+impl SpanPipeline {
+    /// Exports every finished span now.
+    pub(crate) fn flush(&self) {
+        #[cfg(feature = "otlp")]
+        if let Some(p) = &self.provider {
+            let _ = p.force_flush();
+        }
+    }
+
+    /// Exports what is left and stops the export thread.
+    pub(crate) fn shutdown(&mut self) {
+        #[cfg(feature = "otlp")]
+        if let Some(p) = self.provider.take() {
+            let _ = p.force_flush();
+            let _ = p.shutdown_with_timeout(super::SHUTDOWN_TIMEOUT);
+        }
+    }
+}
+
+/// The OpenTelemetry layer (`None` when disabled) and the pipeline behind
+/// it; also installs the global tracer provider and the W3C propagator.
+///
+/// # Errors
+/// When the export thread can't start.
+#[cfg(feature = "otlp")]
+pub(crate) fn layer<S>(
+    config: &TraceConfig,
+) -> std::io::Result<(
+    Option<tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>>,
+    SpanPipeline,
+)>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    use opentelemetry::trace::TracerProvider as _;
+
+    if config.disabled {
+        return Ok((None, SpanPipeline::default()));
+    }
+    let resource = super::resource(&config.resource);
+    // The drop counter exists at zero from start-up, like every series.
+    super::dropped_spans();
+    let provider = super::provider(
+        &config.export,
+        config.sampler,
+        resource,
+        super::BatchLimits::default(),
+    )?;
+    let tracer = provider.tracer("obs");
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_error_records_to_exceptions(true);
+    Ok((
+        Some(layer),
+        SpanPipeline {
+            provider: Some(provider),
+        },
+    ))
+}
+
+/// Without the `otlp` feature spans stay in the process: no layer.
+///
+/// # Errors
+/// Never; the signature is the `otlp` one's.
+#[cfg(not(feature = "otlp"))]
+#[allow(clippy::unnecessary_wraps)]
+pub(crate) fn layer(
+    _config: &TraceConfig,
+) -> std::io::Result<(Option<tracing_subscriber::layer::Identity>, SpanPipeline)> {
+    Ok((None, SpanPipeline::default()))
+}
