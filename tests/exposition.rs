@@ -3,7 +3,7 @@
 
 use obs_runtime::metrics::{Counter, Gauge, Histogram, MetricError};
 use obs_runtime::registry::{self, Bridge, RegistryError};
-use obs_runtime::{LabelSet, encode_text, instrumented, schema};
+use obs_runtime::{Combinations, LabelSet, LabelSetKind, encode_text, instrumented, schema};
 
 const MODULE: &str = module_path!();
 
@@ -41,20 +41,22 @@ enum Tier {
     Paid,
 }
 
-impl LabelSet for Tier {
-    const NAMES: &'static [&'static str] = &["tier"];
-    const CARDINALITY: usize = 2;
-
-    fn ordinal(&self) -> usize {
-        *self as usize
-    }
-
+impl Tier {
     fn value_at(ordinal: usize, _: usize) -> &'static str {
         if ordinal == 0 { "free" } else { "paid" }
     }
+}
+
+impl LabelSet for Tier {
+    const NAMES: &'static [&'static str] = &["tier"];
+    const KIND: LabelSetKind<Self> = LabelSetKind::Bounded(Combinations {
+        cardinality: 2,
+        ordinal: |tier| *tier as usize,
+        value_at: Self::value_at,
+    });
 
     fn value_of(&self, index: usize) -> &'static str {
-        Self::value_at(self.ordinal(), index)
+        Self::value_at(*self as usize, index)
     }
 }
 

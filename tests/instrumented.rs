@@ -112,6 +112,51 @@ async fn async_results_land_in_their_buckets() {
     }
 }
 
+/// A `Result` under another name: classified by its type, not its name.
+type Checked = Result<u8, String>;
+
+#[instrumented(metric = "t_alias")]
+fn checked(fail: bool) -> Checked {
+    if fail {
+        Err("refused".to_owned())
+    } else {
+        Ok(1)
+    }
+}
+
+#[instrumented(metric = "t_io")]
+fn io_call(fail: bool) -> std::io::Result<()> {
+    if fail {
+        Err(std::io::Error::other("refused"))
+    } else {
+        Ok(())
+    }
+}
+
+#[test]
+fn aliased_results_have_error_series_from_the_start_and_count_errs() {
+    let cases = [("t_alias", "checked"), ("t_io", "io_call")];
+    let text = encode_text();
+    for (base, function) in cases {
+        let error = format!("{base}_calls_total{{{}}}", labels(function, "error", ""));
+        assert_eq!(
+            value(&text, &error),
+            Some(0.0),
+            "{error} before any call:\n{text}"
+        );
+    }
+    assert!(checked(true).is_err());
+    assert!(io_call(true).is_err());
+    assert_eq!(checked(false), Ok(1));
+    let text = encode_text();
+    for (base, function) in cases {
+        let error = format!("{base}_calls_total{{{}}}", labels(function, "error", ""));
+        assert_eq!(value(&text, &error), Some(1.0), "{text}");
+    }
+    let ok = format!("t_alias_calls_total{{{}}}", labels("checked", "ok", ""));
+    assert_eq!(value(&text, &ok), Some(1.0), "{text}");
+}
+
 #[instrumented(metric = "t_panic", in_flight = true)]
 fn explode(really: bool) -> u8 {
     assert!(!really, "boom");

@@ -171,15 +171,15 @@ fn derived_label_types_know_their_values() {
     assert_eq!(Breaker::COUNT, 3);
     assert_eq!(Breaker::HalfOpen.label_value(), "half-open");
     assert_eq!(Cache::UserProfile.label_value(), "user_profile");
-    assert_eq!(<CacheLabels as LabelSet>::CARDINALITY, 4);
+    assert_eq!(CacheLabels::KIND.cardinality(), Some(4));
     assert_eq!(CacheLabels::NAMES, &["cache", "outcome"]);
     let l = CacheLabels {
         cache: Cache::UserProfile,
         outcome: Outcome::Hit,
     };
-    let ordinal = l.ordinal();
-    assert_eq!(CacheLabels::value_at(ordinal, 0), "user_profile");
-    assert_eq!(CacheLabels::value_at(ordinal, 1), "hit");
+    let ordinal = CacheLabels::KIND.ordinal(&l).unwrap();
+    assert_eq!(CacheLabels::KIND.value_at(ordinal, 0), Some("user_profile"));
+    assert_eq!(CacheLabels::KIND.value_at(ordinal, 1), Some("hit"));
 }
 
 #[derive(LabelSet, Clone, Copy)]

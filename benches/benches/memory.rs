@@ -6,8 +6,8 @@
 //! the same with or without `--test`.
 
 use benches::{BUCKETS_11, CountingAlloc, record};
-use obs_runtime::LabelSet;
 use obs_runtime::metrics::{Counter, Histogram};
+use obs_runtime::{Combinations, LabelSet, LabelSetKind};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::new();
@@ -22,15 +22,11 @@ struct Slot(usize);
 
 impl LabelSet for Slot {
     const NAMES: &'static [&'static str] = &["slot"];
-    const CARDINALITY: usize = COUNTERS;
-
-    fn ordinal(&self) -> usize {
-        self.0
-    }
-
-    fn value_at(_: usize, _: usize) -> &'static str {
-        "slot"
-    }
+    const KIND: LabelSetKind<Self> = LabelSetKind::Bounded(Combinations {
+        cardinality: COUNTERS,
+        ordinal: |slot| slot.0,
+        value_at: |_, _| "slot",
+    });
 
     fn value_of(&self, _: usize) -> &'static str {
         "slot"
@@ -43,15 +39,11 @@ struct HSlot(usize);
 
 impl LabelSet for HSlot {
     const NAMES: &'static [&'static str] = &["slot"];
-    const CARDINALITY: usize = HISTOGRAMS;
-
-    fn ordinal(&self) -> usize {
-        self.0
-    }
-
-    fn value_at(_: usize, _: usize) -> &'static str {
-        "slot"
-    }
+    const KIND: LabelSetKind<Self> = LabelSetKind::Bounded(Combinations {
+        cardinality: HISTOGRAMS,
+        ordinal: |slot| slot.0,
+        value_at: |_, _| "slot",
+    });
 
     fn value_of(&self, _: usize) -> &'static str {
         "slot"

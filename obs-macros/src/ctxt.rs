@@ -33,23 +33,23 @@ impl Ctxt {
     }
 }
 
-/// Stores an option's value, reporting a repeated key at its second use.
-pub(crate) fn set_once<T>(cx: &mut Ctxt, slot: &mut Option<T>, key: &syn::Path, value: T) {
-    if slot.is_some() {
-        let name = key.to_token_stream().to_string();
-        cx.error(
-            key,
-            format_args!("duplicate option `{name}`: give each option once"),
-        );
-    } else {
-        *slot = Some(value);
+/// The errors, if any, before `expansion`: what every macro returns, so
+/// the user sees our errors and the schema's in one build, and not a
+/// cascade of "cannot find function" ones.
+pub(crate) fn with_errors(errors: Result<(), syn::Error>, expansion: TokenStream) -> TokenStream {
+    match errors {
+        Ok(()) => expansion,
+        Err(error) => {
+            let mut out = error.to_compile_error();
+            out.extend(expansion);
+            out
+        }
     }
 }
 
-/// The original item next to the errors, so the user sees our errors and not
-/// a cascade of "cannot find function" ones.
-pub(crate) fn with_item(error: &syn::Error, item: TokenStream) -> TokenStream {
+/// The original item next to the errors.
+pub(crate) fn with_item(error: &syn::Error, item: impl ToTokens) -> TokenStream {
     let mut out = error.to_compile_error();
-    out.extend(item);
+    item.to_tokens(&mut out);
     out
 }

@@ -1,10 +1,15 @@
 //! Procedural macros of `obs`. Use them through `obs-runtime`, which
 //! re-exports them and documents them where they are used.
 //!
-//! The crate parses and expands; it knows no label rule, naming rule or
-//! bucket preset. For every name it expands it emits a `const` item that
-//! calls the runtime's `obs_runtime::__private::schema` checks, spanned at the
-//! user's tokens, so the rules live once, in the runtime.
+//! Each macro is a pipeline: parse its input into a model (`attr`), check
+//! what only the macro can see (`validate`: that a named argument exists,
+//! the function's signature), then generate (`expand`). The crate knows no
+//! label rule, naming rule, limit or bucket preset: for every name it
+//! expands it emits a `const` item (`schema`) that calls the runtime's
+//! `obs_runtime::__private::schema` checks, spanned at the user's tokens,
+//! so the rules live once, in the runtime. Option parsing (`options`),
+//! error collection (`ctxt`) and bucket lists (`buckets`) are shared by
+//! every macro.
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 #![warn(clippy::pedantic)]
@@ -17,6 +22,8 @@ mod ctxt;
 mod derive;
 mod health_check;
 mod instrumented;
+mod options;
+mod schema;
 
 use proc_macro::TokenStream;
 

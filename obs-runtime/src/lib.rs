@@ -52,10 +52,15 @@ pub use subsystems::{health, log};
 
 pub use subsystems::init::{Builder, InitError, ObsGuard, init};
 
-pub use leaves::labels::{LabelSet, LabelValue};
+pub use leaves::labels::{Combinations, LabelSet, LabelSetKind, LabelValue};
 
 /// Derives [`LabelValue`](trait@LabelValue) for a field-less enum: each
 /// variant is one value of the label.
+///
+/// # Container attributes
+/// - `#[label(crate = "path")]`: where `obs_runtime` is, for renamed
+///   dependencies (default `::obs_runtime`; the runtime's own enums use
+///   `crate = "crate"`), as in `#[instrumented(crate = "..")]`.
 ///
 /// # Variant attributes
 /// - `#[label(rename = "value")]`: the rendered value (default: the
@@ -89,16 +94,25 @@ pub use obs_macros::LabelValue;
 /// [`LabelValue`](trait@LabelValue)s: each field is one label, named after
 /// the field.
 ///
+/// # Container attributes
+/// - `#[label(crate = "path")]`: where `obs_runtime` is, for renamed
+///   dependencies (default `::obs_runtime`; the runtime's own label sets
+///   use `crate = "crate"`), as in `#[instrumented(crate = "..")]`.
+///
 /// # Outputs
 /// `impl LabelSet`: `NAMES` (the field names, each checked against
-/// [`schema::check_label_name`] at compile time), `CARDINALITY` (the
-/// product of the fields' cardinalities; 0 — a bounded dynamic family — if a
-/// field is a `&'static str`), and the ordinal of a combination. A field
-/// whose type is not a label value (`String`) is a compile error.
+/// [`schema::check_label_name`] at compile time, and at most
+/// [`schema::MAX_LABELS`] of them) and `KIND`, decided from the fields'
+/// [`LabelValue`](trait@LabelValue) impls: [`LabelSetKind::Bounded`] when
+/// every field has a known cardinality and their product fits a metric
+/// (the combinations numbered row-major, so `with(labels)` is an index),
+/// [`LabelSetKind::Open`] when a field is a `&'static str` (a capped map
+/// with an overflow series). A field whose type is not a label value
+/// (`String`) is a compile error.
 ///
 /// # Example
 /// ```
-/// use obs_runtime::{LabelSet, LabelValue};
+/// use obs_runtime::{LabelSet, LabelSetKind, LabelValue};
 ///
 /// #[derive(LabelValue, Clone, Copy)]
 /// enum Cache { Session, Profile }
@@ -106,8 +120,12 @@ pub use obs_macros::LabelValue;
 /// #[derive(LabelSet, Clone, Copy)]
 /// struct CacheLabels { cache: Cache, hit: bool }
 ///
+/// #[derive(LabelSet, Clone, Copy)]
+/// struct TenantLabels { tenant: &'static str, hit: bool }
+///
 /// assert_eq!(CacheLabels::NAMES, &["cache", "hit"]);
-/// assert_eq!(<CacheLabels as LabelSet>::CARDINALITY, 4);
+/// assert_eq!(CacheLabels::KIND.cardinality(), Some(4));
+/// assert!(matches!(TenantLabels::KIND, LabelSetKind::Open));
 /// ```
 pub use obs_macros::LabelSet;
 
@@ -116,21 +134,28 @@ pub use obs_macros::LabelSet;
 /// optionally keyed by a [`LabelSet`](trait@LabelSet).
 ///
 /// # Container attributes
-/// - `#[metrics(prefix = "cache")]`: each metric is named `cache_<field>`.
+/// - `#[metrics(prefix = "cache")]`: each metric is named `cache_<field>`;
+/// - `#[metrics(crate = "path")]`: where `obs_runtime` is, for renamed
+///   dependencies (default `::obs_runtime`), as in
+///   `#[instrumented(crate = "..")]`.
 ///
 /// # Field attributes
 /// - doc comment (required): the metric's `# HELP` text;
 /// - `#[metric(name = "...")]`: the name after the prefix (default: the
 ///   field's name);
 /// - `#[metric(buckets = "preset" | [..])]`: a histogram's bounds (default
-///   `latency`, or `bytes` when a unit is given);
+///   [`schema::default_buckets`] of its unit: `latency`, or `bytes` when a
+///   unit is given);
 /// - `#[metric(unit = "bytes")]`: a histogram that does not measure seconds;
 /// - `#[metric(max_series = 500)]`: the series limit of a dynamic label set.
 ///
 /// # Rules, checked at compile time
-/// A counter's name ends in `_total`; a histogram's ends in `_seconds`, or in
-/// its `unit`; a gauge's ends in neither `_total` nor a histogram suffix;
-/// label names follow [`schema::check_label_name`].
+/// Each field's kind is its type's [`registry::Metric::KIND`], so a type
+/// alias of a `Counter` is a counter. A counter's name ends in `_total`; a
+/// histogram's ends in `_seconds`, or in its `unit`; a gauge's ends in
+/// neither `_total` nor a histogram suffix; only histograms take `buckets`
+/// and `unit`; label names follow [`schema::check_label_name`]. The rules
+/// are [`schema::check_metric_member`] and its neighbours.
 ///
 /// # Outputs
 /// `fn global() -> &'static Self`. The set registers itself when first used
@@ -193,7 +218,11 @@ pub use obs_macros::MetricSet;
 /// - with `in_flight = true`, `<base>_in_flight{function, module, ..labels}`.
 ///
 /// The `ok` series, and `error` for functions returning `Result`, exist at
-/// zero before the first call. The span carries `code.function`,
+/// zero before the first call. A `Result` is recognised by its type, not
+/// its name: `io::Result<()>` and `type Outcome = Result<u8, E>` count, a
+/// type named `…Result` that is no `Result` does not. (When the return type
+/// names a generic parameter, `Self` or `impl Trait`, the `error` series
+/// appear with the first call instead.) The span carries `code.function`,
 /// `code.namespace`, `result` and the listed `fields`; an `Err` sets
 /// `otel.status_code = "ERROR"` and `otel.status_description` to its `Display`.
 /// Arguments are never recorded unless listed.
@@ -312,17 +341,15 @@ pub mod __private {
         CheckFuture, CheckMeta, CheckOutcome, CheckReturn, HEALTH_CHECKS, RegisteredCheck,
         boxed_check,
     };
-    use crate::leaves::labels::LabelSet;
-    pub use crate::leaves::labels::LabelValue;
+    pub use crate::leaves::labels::{Combinations, LabelSetKind, LabelValue};
     pub use crate::metric_core::callsite::{
-        ArgLabel, CALL_SITES, CallGuard, CallSite, CallSiteMeta, Outcome, Probe, SettleDebug,
-        SettleDisplay, SettleOther, SettleResult, Timed, TypedLabel,
+        ArgLabel, CALL_SITES, CallGuard, CallSite, CallSiteMeta, ClassifyOther, ClassifyResult,
+        Outcome, Probe, ReturnType, SettleDebug, SettleDisplay, SettleOther, SettleResult, Timed,
+        TypedLabel,
     };
-    use crate::metrics::{Counter, Gauge, Histogram};
     pub use crate::registry::METRIC_SETS;
-    pub use crate::registry::MetricMember;
+    pub use crate::registry::Metric;
     pub use crate::schema;
-    use std::borrow::Cow;
     use std::sync::OnceLock;
 
     /// The cardinality of a label set from its fields': their product, or
@@ -342,6 +369,24 @@ pub mod __private {
         product
     }
 
+    /// The kind of a derived label set: bounded when every field is and the
+    /// product of their cardinalities can be preallocated, open otherwise.
+    #[must_use]
+    pub const fn derived_kind<L>(
+        fields: &[usize],
+        ordinal: fn(&L) -> usize,
+        value_at: fn(usize, usize) -> &'static str,
+    ) -> LabelSetKind<L> {
+        match set_cardinality(fields) {
+            0 => LabelSetKind::Open,
+            cardinality => LabelSetKind::Bounded(Combinations {
+                cardinality,
+                ordinal,
+                value_at,
+            }),
+        }
+    }
+
     /// The position of field `index`'s value in a combination's ordinal
     /// (row-major, the first field most significant).
     #[must_use]
@@ -349,29 +394,6 @@ pub mod __private {
         let stride: usize = cardinalities.iter().skip(index + 1).product();
         let radix = cardinalities.get(index).copied().unwrap_or(1).max(1);
         (ordinal / stride.max(1)) % radix
-    }
-
-    /// A metric set's counter; its name was checked at compile time.
-    #[must_use]
-    pub fn new_counter<L: LabelSet>(name: &'static str, help: &'static str) -> Counter<L> {
-        Counter::unchecked(Cow::Borrowed(name), Cow::Borrowed(help))
-    }
-
-    /// A metric set's gauge; its name was checked at compile time.
-    #[must_use]
-    pub fn new_gauge<L: LabelSet>(name: &'static str, help: &'static str) -> Gauge<L> {
-        Gauge::unchecked(Cow::Borrowed(name), Cow::Borrowed(help))
-    }
-
-    /// A metric set's histogram; its name and buckets were checked at
-    /// compile time.
-    #[must_use]
-    pub fn new_histogram<L: LabelSet>(
-        name: &'static str,
-        help: &'static str,
-        buckets: &[f64],
-    ) -> Histogram<L> {
-        Histogram::unchecked(Cow::Borrowed(name), Cow::Borrowed(help), buckets)
     }
 
     /// The global instance of a metric set. Whoever gets it gets it
@@ -397,7 +419,7 @@ pub mod __private {
     pub use linkme;
     pub use tracing;
 
-    /// Runs the body of a sync function that returns a `Result`. Taking an
+    /// Runs the body of a sync instrumented function. Taking an
     /// `FnOnce` lets the body return borrows of what it captured
     /// (`fn get(&mut self) -> Result<&mut T, E>`), which an `FnMut` can't.
     #[inline]

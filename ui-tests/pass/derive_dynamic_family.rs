@@ -1,5 +1,5 @@
 use obs_runtime::metrics::Counter;
-use obs_runtime::{LabelSet, LabelValue, MetricSet};
+use obs_runtime::{LabelSet, LabelSetKind, LabelValue, MetricSet};
 
 #[derive(LabelValue, Clone, Copy)]
 enum Status {
@@ -24,7 +24,7 @@ struct ConnectorMetrics {
 }
 
 fn main() {
-    assert_eq!(<ConnectorLabels as LabelSet>::CARDINALITY, 0);
+    assert!(matches!(ConnectorLabels::KIND, LabelSetKind::Open));
     let m = ConnectorMetrics::global();
     for connector in ["intune", "jamf", "sccm", "landscape"] {
         m.operations_total

@@ -1,29 +1,39 @@
-//! The derives: `LabelValue`, `LabelSet` and `MetricSet`, one module each,
-//! and what they share.
+//! The derives: `LabelValue`, `LabelSet` and `MetricSet`, one folder each
+//! (`attr` parses the input into a model, `expand` generates), and what
+//! they share.
 
 pub(crate) mod label_set;
 pub(crate) mod label_value;
 pub(crate) mod metric_set;
 
-use proc_macro2::{Span, TokenStream};
-use quote::quote_spanned;
-use syn::{Attribute, Expr, ExprLit, Lit, LitStr};
+use syn::{Attribute, Expr, ExprLit, Lit};
 
 use crate::ctxt::Ctxt;
+use crate::options::{CRATE, Keys, crate_option, key_name, skip_value};
 
-/// Where `obs_runtime` is for derives: `::obs_runtime` unless overridden.
-pub(crate) fn runtime_path() -> syn::Path {
-    syn::parse_quote!(::obs_runtime)
-}
-
-/// A `const` item that runs one of the runtime's schema checks and fails the
-/// build with its message, at `span`.
-pub(crate) fn schema_check(span: Span, krate: &syn::Path, call: &TokenStream) -> TokenStream {
-    quote_spanned! {span=>
-        const _: () = if let ::core::option::Option::Some(rule) = #krate::__private::schema::#call {
-            ::core::panic!("{}", rule)
-        };
-    }
+/// Container attributes every derive takes in its own helper attribute:
+/// `crate = "path"`, the same override as `#[instrumented(crate = ..)]`.
+/// Returns the path, when given.
+pub(crate) fn container_crate(
+    cx: &mut Ctxt,
+    attrs: &[Attribute],
+    attr: &'static str,
+    keys: &Keys,
+    mut other: impl FnMut(&mut Ctxt, &str, &syn::meta::ParseNestedMeta<'_>) -> syn::Result<bool>,
+) -> Option<syn::Path> {
+    let mut krate = None;
+    crate::options::each_nested(cx, attrs, attr, |cx, meta| {
+        let key = key_name(meta).unwrap_or_default();
+        if key == CRATE {
+            return crate_option(cx, meta, &mut krate);
+        }
+        if !other(cx, &key, meta)? {
+            keys.unknown(cx, &meta.path);
+            skip_value(meta)?;
+        }
+        Ok(())
+    });
+    krate
 }
 
 /// The text of the doc comments, lines trimmed and joined by spaces.
@@ -46,24 +56,6 @@ pub(crate) fn doc_text(attrs: &[Attribute]) -> Option<String> {
         None
     } else {
         Some(lines.join(" "))
-    }
-}
-
-/// A string value of an attribute key, or an error saying what it takes.
-pub(crate) fn lit_str_value(
-    cx: &mut Ctxt,
-    meta: &syn::meta::ParseNestedMeta<'_>,
-    example: &str,
-) -> syn::Result<Option<LitStr>> {
-    let expr: Expr = meta.value()?.parse()?;
-    if let Expr::Lit(ExprLit {
-        lit: Lit::Str(s), ..
-    }) = expr
-    {
-        Ok(Some(s))
-    } else {
-        cx.error(&expr, format_args!("this key takes a string: `{example}`"));
-        Ok(None)
     }
 }
 

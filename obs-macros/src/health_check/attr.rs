@@ -7,14 +7,17 @@ use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 use syn::{Expr, ExprLit, Lit, LitBool, LitStr};
 
-use crate::ctxt::{Ctxt, set_once};
+use crate::ctxt::Ctxt;
+use crate::options::{CRATE, Keys, crate_option, set_once, skip_value, value_expr};
 
 const TIMEOUT: &str = "timeout";
 const KIND: &str = "kind";
 const CRITICAL: &str = "critical";
-const CRATE: &str = "crate";
 
-const VALID: &str = "valid options are `timeout`, `kind`, `critical` and `crate`";
+const KEYS: Keys = Keys {
+    attr: None,
+    valid: &[TIMEOUT, KIND, CRITICAL, CRATE],
+};
 const NAME_FIRST: &str = "a health check needs its name first, as a string: `#[health_check(\"database\", timeout = \"2s\")]`";
 
 #[derive(Default)]
@@ -28,20 +31,11 @@ pub(super) struct Options {
 
 /// The value after `key =`, which must be a literal of the expected kind.
 fn value(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, example: &str) -> syn::Result<Option<Lit>> {
-    let key = quote::ToTokens::to_token_stream(&meta.path).to_string();
-    if !meta.input.peek(syn::Token![=]) {
-        cx.error(
-            &meta.path,
-            format_args!("`{key}` takes a value: `{example}`"),
-        );
-        if meta.input.peek(syn::token::Paren) {
-            meta.input.parse::<proc_macro2::Group>()?;
-        }
-        return Ok(None);
-    }
-    match meta.value()?.parse::<Expr>()? {
-        Expr::Lit(ExprLit { lit, .. }) => Ok(Some(lit)),
-        other => {
+    match value_expr(cx, meta, example)? {
+        None => Ok(None),
+        Some(Expr::Lit(ExprLit { lit, .. })) => Ok(Some(lit)),
+        Some(other) => {
+            let key = quote::ToTokens::to_token_stream(&meta.path).to_string();
             cx.error(other, format_args!("`{key}` takes a literal: `{example}`"));
             Ok(None)
         }
@@ -138,27 +132,10 @@ impl Options {
                     None => {}
                 }
             }
-            CRATE => {
-                const EXAMPLE: &str = "crate = \"::my_obs\"";
-                match value(cx, meta, EXAMPLE)? {
-                    Some(Lit::Str(s)) => match s.parse::<syn::Path>() {
-                        Ok(path) => set_once(cx, &mut self.krate, key, path),
-                        Err(_) => cx.error(&s, format_args!("`crate` takes a path: `{EXAMPLE}`")),
-                    },
-                    Some(other) => {
-                        cx.error(other, format_args!("`crate` takes a string: `{EXAMPLE}`"));
-                    }
-                    None => {}
-                }
-            }
+            CRATE => crate_option(cx, meta, &mut self.krate)?,
             _ => {
-                let shown = quote::ToTokens::to_token_stream(key).to_string();
-                cx.error(key, format_args!("unknown option `{shown}`: {VALID}"));
-                if meta.input.peek(syn::Token![=]) {
-                    meta.value()?.parse::<Expr>()?;
-                } else if meta.input.peek(syn::token::Paren) {
-                    meta.input.parse::<proc_macro2::Group>()?;
-                }
+                KEYS.unknown(cx, key);
+                skip_value(meta)?;
             }
         }
         Ok(())

@@ -5,7 +5,8 @@ use quote::{quote, quote_spanned};
 use syn::{ItemFn, LitStr, ReturnType};
 
 use super::attr::Options;
-use crate::ctxt::Ctxt;
+use crate::options::runtime_path;
+use crate::schema::{lookup_rule, parse_rule, rule};
 
 /// Everything needed to register the check.
 pub(super) struct Model {
@@ -16,54 +17,10 @@ pub(super) struct Model {
     critical: bool,
 }
 
-/// Reports what the runner can't call: a sync function, arguments,
-/// generics, a missing return type. Returns whether the signature is
-/// usable.
-pub(super) fn check_signature(cx: &mut Ctxt, func: &ItemFn) -> bool {
-    let sig = &func.sig;
-    let name = &sig.ident;
-    let mut ok = true;
-    if sig.asyncness.is_none() {
-        cx.error(
-            sig.fn_token,
-            format_args!("a health check is an `async fn`: the runner awaits it under its timeout; write `async fn {name}()`"),
-        );
-        ok = false;
-    }
-    if !sig.inputs.is_empty() {
-        cx.error(
-            &sig.inputs,
-            "a health check takes no arguments: the runner has none to give; reach shared state such as a pool through a `static` that `main` fills (`static POOL: OnceLock<Pool>`)",
-        );
-        ok = false;
-    }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        cx.error(
-            &sig.generics,
-            "a health check can't be generic: the runner calls it with no types to choose; write a concrete function",
-        );
-        ok = false;
-    }
-    if let Some(c) = &sig.constness {
-        cx.error(c, "a health check can't be a `const fn`");
-        ok = false;
-    }
-    if let ReturnType::Default = sig.output {
-        cx.error(
-            name,
-            format_args!("a health check returns `Result<(), E>` or `Result<Observed, E>` with `E: Display`: write `async fn {name}() -> Result<(), MyError>`"),
-        );
-        ok = false;
-    }
-    ok
-}
-
 impl Model {
     pub(super) fn new(options: Options) -> Option<Self> {
         Some(Self {
-            krate: options
-                .krate
-                .unwrap_or_else(|| syn::parse_quote!(::obs_runtime)),
+            krate: runtime_path(options.krate),
             name: options.name?,
             timeout: options.timeout,
             kind: options.kind,
@@ -80,19 +37,15 @@ impl Model {
         let krate = &self.krate;
         let schema = quote!(#krate::__private::schema);
         let name = &self.name;
-        let mut out = quote_spanned! {name.span()=>
-            const _: () = if let ::core::option::Option::Some(rule) = #schema::check_health_check_name(#name) {
-                ::core::panic!("{}", rule)
-            };
-        };
+        let mut out = rule(name.span(), krate, &quote!(check_health_check_name(#name)));
         out.extend(match &self.timeout {
             None => quote!(const __OBS_TIMEOUT_MS: u64 = #schema::DEFAULT_HEALTH_CHECK_TIMEOUT_MS;),
             Some(timeout) => {
-                let rule = quote_spanned! {timeout.span()=>
-                    const _: () = if let ::core::result::Result::Err(rule) = #schema::parse_health_timeout(#timeout) {
-                        ::core::panic!("{}", rule)
-                    };
-                };
+                let rule = parse_rule(
+                    timeout.span(),
+                    krate,
+                    &quote!(parse_health_timeout(#timeout)),
+                );
                 quote! {
                     #rule
                     const __OBS_TIMEOUT_MS: u64 = match #schema::parse_health_timeout(#timeout) {
@@ -105,11 +58,12 @@ impl Model {
         out.extend(match &self.kind {
             None => quote!(const __OBS_KIND: #krate::__private::HealthProbe = #krate::__private::HealthProbe::Readiness;),
             Some(kind) => {
-                let rule = quote_spanned! {kind.span()=>
-                    const _: () = if #schema::health_check_kind(#kind).is_none() {
-                        ::core::panic!("{}", #schema::UNKNOWN_HEALTH_KIND)
-                    };
-                };
+                let rule = lookup_rule(
+                    kind.span(),
+                    krate,
+                    &quote!(health_check_kind(#kind)),
+                    "UNKNOWN_HEALTH_KIND",
+                );
                 quote! {
                     #rule
                     const __OBS_KIND: #krate::__private::HealthProbe = match #schema::health_check_kind(#kind) {

@@ -1,12 +1,14 @@
-//! `#[health_check("name", ..)]`: parse the options, check the function's
-//! signature, then expand into the function plus its registration.
+//! `#[health_check("name", ..)]`: parse the options (`attr`), check the
+//! function's signature (`validate`), then generate the function plus its
+//! registration (`expand`).
 
 mod attr;
 mod expand;
+mod validate;
 
 use proc_macro2::TokenStream;
 
-use crate::ctxt::{Ctxt, with_item};
+use crate::ctxt::{Ctxt, with_errors, with_item};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let Ok(func) = syn::parse2::<syn::ItemFn>(item.clone()) else {
@@ -18,19 +20,15 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let mut cx = Ctxt::default();
     let options = attr::Options::parse(&mut cx, args);
-    let signature_ok = expand::check_signature(&mut cx, &func);
-    let model = expand::Model::new(options);
-    match (cx.check(), model) {
-        (Ok(()), Some(model)) => model.expand(&func),
+    let signature_ok = validate::check_signature(&mut cx, &func);
+    match expand::Model::new(options) {
         // The options that did parse still go through the schema's checks,
         // so one build shows every problem; a broken signature would only
         // add errors of our own making.
-        (Err(error), Some(model)) if signature_ok => {
-            let mut out = error.to_compile_error();
-            out.extend(model.expand(&func));
-            out
-        }
-        (Err(error), _) => with_item(&error, item),
-        (Ok(()), None) => item,
+        Some(model) if signature_ok => with_errors(cx.check(), model.expand(&func)),
+        _ => match cx.check() {
+            Err(error) => with_item(&error, item),
+            Ok(()) => item,
+        },
     }
 }

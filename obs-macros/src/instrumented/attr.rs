@@ -2,12 +2,16 @@
 //! checked here; names, labels and buckets are checked by the runtime's
 //! schema through the `const` items that `expand` emits.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 use syn::{Expr, ExprLit, Ident, Lit, LitBool, LitStr};
 
-use crate::ctxt::{Ctxt, set_once};
+use crate::buckets::Buckets;
+use crate::ctxt::Ctxt;
+use crate::options::{
+    CRATE, Keys, crate_option, key_name, lit_bool, set_once, skip_value, str_option, value_expr,
+};
 
 pub(super) const METRIC: &str = "metric";
 pub(super) const BUCKETS: &str = "buckets";
@@ -16,15 +20,13 @@ pub(super) const FIELDS: &str = "fields";
 pub(super) const SPAN: &str = "span";
 pub(super) const LEVEL: &str = "level";
 pub(super) const IN_FLIGHT: &str = "in_flight";
-pub(super) const CRATE: &str = "crate";
 
-const VALID: &str = "valid options are `metric`, `buckets`, `labels`, `fields`, `span`, `level`, `in_flight` and `crate`";
-
-/// Where the histogram bounds come from.
-pub(super) enum Buckets {
-    Preset(LitStr),
-    List { bounds: Vec<Expr>, span: Span },
-}
+const KEYS: Keys = Keys {
+    attr: None,
+    valid: &[
+        METRIC, BUCKETS, LABELS, FIELDS, SPAN, LEVEL, IN_FLIGHT, CRATE,
+    ],
+};
 
 /// A label's value: a literal, or an argument of the function.
 pub(super) enum LabelSource {
@@ -60,60 +62,6 @@ pub(super) struct Options {
     pub(super) krate: Option<syn::Path>,
 }
 
-/// The value after `key =`; a key given without one is reported with an
-/// example of its use, and parsing goes on.
-fn value_expr(
-    cx: &mut Ctxt,
-    meta: &ParseNestedMeta<'_>,
-    example: &str,
-) -> syn::Result<Option<Expr>> {
-    if meta.input.peek(syn::Token![=]) {
-        return Ok(Some(meta.value()?.parse()?));
-    }
-    let key = quote::ToTokens::to_token_stream(&meta.path).to_string();
-    cx.error(
-        &meta.path,
-        format_args!("`{key}` takes a value: `{example}`"),
-    );
-    skip_value(meta)?;
-    Ok(None)
-}
-
-fn lit_str(cx: &mut Ctxt, expr: &Expr, key: &str, example: &str) -> Option<LitStr> {
-    if let Expr::Lit(ExprLit {
-        lit: Lit::Str(s), ..
-    }) = expr
-    {
-        Some(s.clone())
-    } else {
-        cx.error(expr, format_args!("`{key}` takes a string: `{example}`"));
-        None
-    }
-}
-
-fn lit_bool(cx: &mut Ctxt, expr: &Expr, key: &str) -> Option<LitBool> {
-    if let Expr::Lit(ExprLit {
-        lit: Lit::Bool(b), ..
-    }) = expr
-    {
-        Some(b.clone())
-    } else {
-        cx.error(expr, format_args!("`{key}` takes `true` or `false`"));
-        None
-    }
-}
-
-/// Skips what follows an unknown key, so parsing goes on and every problem
-/// is reported in one build.
-fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-    if meta.input.peek(syn::Token![=]) {
-        meta.value()?.parse::<Expr>()?;
-    } else if meta.input.peek(syn::token::Paren) {
-        meta.input.parse::<proc_macro2::Group>()?;
-    }
-    Ok(())
-}
-
 impl Options {
     pub(super) fn parse(cx: &mut Ctxt, args: TokenStream) -> Self {
         let mut options = Self::default();
@@ -126,16 +74,13 @@ impl Options {
 
     fn option(&mut self, cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
         let key = &meta.path;
-        let Some(name) = key.get_ident().map(ToString::to_string) else {
-            cx.error(key, format_args!("unknown option: {VALID}"));
+        let Some(name) = key_name(meta) else {
+            KEYS.unknown(cx, key);
             return skip_value(meta);
         };
         match name.as_str() {
             METRIC => {
-                let Some(expr) = value_expr(cx, meta, "metric = \"db_query\"")? else {
-                    return Ok(());
-                };
-                if let Some(s) = lit_str(cx, &expr, METRIC, "metric = \"db_query\"") {
+                if let Some(s) = str_option(cx, meta, METRIC, "metric = \"db_query\"")? {
                     set_once(cx, &mut self.metric, key, s);
                 }
             }
@@ -143,25 +88,7 @@ impl Options {
                 let Some(expr) = value_expr(cx, meta, "buckets = \"latency\"")? else {
                     return Ok(());
                 };
-                let buckets = match expr {
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Str(s), ..
-                    }) => Some(Buckets::Preset(s)),
-                    Expr::Array(array) => {
-                        let span = syn::spanned::Spanned::span(&array);
-                        Some(Buckets::List {
-                            bounds: array.elems.into_iter().collect(),
-                            span,
-                        })
-                    }
-                    other => {
-                        cx.error(
-                            other,
-                            "`buckets` takes a preset name or a list of bounds: `buckets = \"latency\"` or `buckets = [0.1, 0.5, 1.0]`",
-                        );
-                        None
-                    }
-                };
+                let buckets = Buckets::parse(cx, expr);
                 if let Some(b) = buckets {
                     set_once(cx, &mut self.buckets, key, b);
                 }
@@ -257,10 +184,7 @@ impl Options {
                 }
             }
             LEVEL => {
-                let Some(expr) = value_expr(cx, meta, "level = \"debug\"")? else {
-                    return Ok(());
-                };
-                if let Some(s) = lit_str(cx, &expr, LEVEL, "level = \"debug\"") {
+                if let Some(s) = str_option(cx, meta, LEVEL, "level = \"debug\"")? {
                     set_once(cx, &mut self.level, key, s);
                 }
             }
@@ -272,19 +196,9 @@ impl Options {
                     set_once(cx, &mut self.in_flight, key, b);
                 }
             }
-            CRATE => {
-                let Some(expr) = value_expr(cx, meta, "crate = \"::my_obs\"")? else {
-                    return Ok(());
-                };
-                if let Some(s) = lit_str(cx, &expr, CRATE, "crate = \"::my_obs\"") {
-                    match s.parse::<syn::Path>() {
-                        Ok(path) => set_once(cx, &mut self.krate, key, path),
-                        Err(_) => cx.error(&s, "`crate` takes a path: `crate = \"::my_obs\"`"),
-                    }
-                }
-            }
+            CRATE => crate_option(cx, meta, &mut self.krate)?,
             _ => {
-                cx.error(key, format_args!("unknown option `{name}`: {VALID}"));
+                KEYS.unknown(cx, key);
                 skip_value(meta)?;
             }
         }

@@ -1,63 +1,14 @@
-//! Checks the options against the function and generates the instrumented
-//! function.
+//! Generates the instrumented function from the validated model: the
+//! schema's `const` checks at the user's tokens, the call site's `static`,
+//! and the body wrapped in a guard that times and classifies the call.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::{FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Type};
+use syn::{Ident, ItemFn, ReturnType, Type};
 
-use super::attr::{Buckets, Field, LabelSource, Options, SpanOption};
-use crate::buckets::as_f64;
-use crate::ctxt::Ctxt;
-
-/// A label taken from an argument, with the argument's type.
-struct ArgLabel {
-    key: Ident,
-    arg: Ident,
-    ty: Type,
-}
-
-/// Everything needed to generate the function.
-pub(super) struct Model {
-    krate: syn::Path,
-    base: LitStr,
-    buckets: Option<Buckets>,
-    literal_labels: Vec<(Ident, LitStr)>,
-    arg_labels: Vec<ArgLabel>,
-    fields: Vec<Field>,
-    span_name: Option<LitStr>,
-    level: Ident,
-    in_flight: bool,
-}
-
-fn arg_type(func: &ItemFn, name: &Ident) -> Option<Type> {
-    func.sig.inputs.iter().find_map(|input| match input {
-        FnArg::Typed(pt) => match &*pt.pat {
-            Pat::Ident(pi) if pi.ident == *name => Some((*pt.ty).clone()),
-            _ => None,
-        },
-        FnArg::Receiver(_) => None,
-    })
-}
-
-fn arg_names(func: &ItemFn) -> String {
-    let names: Vec<String> = func
-        .sig
-        .inputs
-        .iter()
-        .filter_map(|input| match input {
-            FnArg::Typed(pt) => match &*pt.pat {
-                Pat::Ident(pi) => Some(format!("`{}`", pi.ident)),
-                _ => None,
-            },
-            FnArg::Receiver(_) => None,
-        })
-        .collect();
-    if names.is_empty() {
-        "it takes none".to_owned()
-    } else {
-        format!("it takes {}", names.join(", "))
-    }
-}
+use super::validate::{Model, names_non_concrete};
+use crate::buckets;
+use crate::schema::rule;
 
 /// The type a label's `LabelValue` impl is looked up on, and whether the
 /// argument is passed as it is (it is a reference already). Lifetimes can't
@@ -79,129 +30,12 @@ fn label_type(ty: &Type) -> (Type, bool) {
     }
 }
 
-/// Whether the declared return type is a `Result` (`Result<T, E>`,
-/// `io::Result<T>`, `anyhow::Result<T>`): then `error` series exist from
-/// the start. The outcome itself is classified by type at run time.
-fn returns_result(output: &ReturnType) -> bool {
-    match output {
-        ReturnType::Type(_, ty) => match &**ty {
-            Type::Path(p) => p
-                .path
-                .segments
-                .last()
-                .is_some_and(|s| s.ident.to_string().ends_with("Result")),
-            _ => false,
-        },
-        ReturnType::Default => false,
-    }
-}
-
 impl Model {
-    pub(super) fn new(cx: &mut Ctxt, options: Options, func: &ItemFn) -> Option<Self> {
-        if let Some(c) = &func.sig.constness {
-            cx.error(c, "`#[instrumented]` can't go on a `const fn`: a call at compile time has nothing to measure");
-        }
-        let fn_name = func.sig.ident.to_string();
-        let mut literal_labels = Vec::new();
-        let mut arg_labels = Vec::new();
-        for label in options.labels.unwrap_or_default() {
-            match label.source {
-                LabelSource::Literal(value) => literal_labels.push((label.key, value)),
-                LabelSource::Arg(arg) => match arg_type(func, &arg) {
-                    Some(ty) if names_non_concrete(&quote!(#ty), &func.sig.generics) => cx.error(
-                        &ty,
-                        format_args!(
-                            "label `{}` takes its value from `{arg}`, whose type is generic, `Self` or `impl Trait`: a label's type must be concrete, because its values are fixed once per call site; use a concrete enum type",
-                            label.key
-                        ),
-                    ),
-                    Some(ty) if is_borrowed_str(&ty) => cx.error(
-                        &ty,
-                        format_args!(
-                            "label `{}` takes its value from `{arg}`, a borrowed `&str`: its values are unbounded; only `&'static str` (literals compiled into the program) and field-less enums can be label values, so take a `&'static str` or an enum",
-                            label.key
-                        ),
-                    ),
-                    Some(ty) => arg_labels.push(ArgLabel { key: label.key, arg, ty }),
-                    None => cx.error(
-                        &arg,
-                        format_args!(
-                            "label `{}` takes its value from `{arg}`, but `{fn_name}` has no argument of that name ({}); use a string literal for a fixed value: `{} = \"...\"`",
-                            label.key,
-                            arg_names(func),
-                            label.key
-                        ),
-                    ),
-                },
-            }
-        }
-        let fields = options.fields.unwrap_or_default();
-        for field in &fields {
-            if arg_type(func, &field.arg).is_none() {
-                cx.error(
-                    &field.arg,
-                    format_args!(
-                        "`fields` names `{}`, but `{fn_name}` has no argument of that name ({})",
-                        field.arg,
-                        arg_names(func)
-                    ),
-                );
-            }
-        }
-        let level = match options.level {
-            None => Some(format_ident!("INFO")),
-            Some(lit) => {
-                match lit.value().as_str() {
-                    "trace" => Some(format_ident!("TRACE")),
-                    "debug" => Some(format_ident!("DEBUG")),
-                    "info" => Some(format_ident!("INFO")),
-                    "warn" => Some(format_ident!("WARN")),
-                    "error" => Some(format_ident!("ERROR")),
-                    _ => {
-                        cx.error(&lit, "unknown level: use \"trace\", \"debug\", \"info\", \"warn\" or \"error\"");
-                        None
-                    }
-                }
-            }
-        }?;
-        let span_name = match options.span {
-            Some(SpanOption::Off) => None,
-            Some(SpanOption::Named(name)) => Some(name),
-            Some(SpanOption::On) | None => Some(LitStr::new(&fn_name, func.sig.ident.span())),
-        };
-        Some(Self {
-            krate: options
-                .krate
-                .unwrap_or_else(|| syn::parse_quote!(::obs_runtime)),
-            base: options
-                .metric
-                .unwrap_or_else(|| LitStr::new("function", Span::call_site())),
-            buckets: options.buckets,
-            literal_labels,
-            arg_labels,
-            fields,
-            span_name,
-            level,
-            in_flight: options.in_flight.is_some_and(|b| b.value),
-        })
-    }
-
     /// `const` items that run the runtime's schema checks at the user's tokens.
     fn checks(&self) -> TokenStream {
         let krate = &self.krate;
-        let check = |span: Span, call: TokenStream| {
-            quote_spanned! {span=>
-                const _: () = if let ::core::option::Option::Some(rule) = #call {
-                    ::core::panic!("{}", rule)
-                };
-            }
-        };
-        let mut out = TokenStream::new();
         let base = &self.base;
-        out.extend(check(
-            base.span(),
-            quote!(#krate::__private::schema::check_base_name(#base)),
-        ));
+        let mut out = rule(base.span(), krate, &quote!(check_base_name(#base)));
         let keys = self
             .literal_labels
             .iter()
@@ -209,43 +43,22 @@ impl Model {
             .chain(self.arg_labels.iter().map(|l| &l.key));
         for key in keys {
             let name = key.to_string();
-            out.extend(check(
-                key.span(),
-                quote!(#krate::__private::schema::check_label_name(#name)),
-            ));
+            out.extend(rule(key.span(), krate, &quote!(check_label_name(#name))));
         }
         for field in self.fields.iter().filter(|f| !f.redact) {
             let name = field.arg.to_string();
-            out.extend(check(
+            out.extend(rule(
                 field.arg.span(),
-                quote!(#krate::__private::schema::check_recorded_field(#name)),
+                krate,
+                &quote!(check_recorded_field(#name)),
             ));
         }
-        out.extend(match &self.buckets {
-            None => quote!(const __OBS_BUCKETS: &[f64] = #krate::__private::schema::DEFAULT_BUCKETS;),
-            Some(Buckets::Preset(name)) => {
-                // The check is its own item, so a bad name is one error and
-                // not also an "erroneous constant" wherever the list is used.
-                let rule = quote_spanned! {name.span()=>
-                    const _: () = if #krate::__private::schema::bucket_preset(#name).is_none() {
-                        ::core::panic!("{}", #krate::__private::schema::UNKNOWN_PRESET)
-                    };
-                };
-                quote! {
-                    #rule
-                    const __OBS_BUCKETS: &[f64] = match #krate::__private::schema::bucket_preset(#name) {
-                        ::core::option::Option::Some(bounds) => bounds,
-                        ::core::option::Option::None => #krate::__private::schema::DEFAULT_BUCKETS,
-                    };
-                }
-            }
-            Some(Buckets::List { bounds, span }) => {
-                let bounds = bounds.iter().map(as_f64);
-                let list = quote_spanned!(*span=> const __OBS_BUCKETS: &[f64] = &[#(#bounds),*];);
-                let rule = check(*span, quote!(#krate::__private::schema::check_buckets(__OBS_BUCKETS)));
-                quote!(#list #rule)
-            }
-        });
+        out.extend(buckets::emit(
+            krate,
+            &format_ident!("__OBS_BUCKETS"),
+            self.buckets.as_ref(),
+            &quote!(#krate::__private::schema::DEFAULT_BUCKETS),
+        ));
         out
     }
 
@@ -329,7 +142,6 @@ impl Model {
                 }
             });
         let in_flight = self.in_flight;
-        let is_result = returns_result(&sig.output);
         let is_async = sig.asyncness.is_some();
         let span = self.span_expr(func);
         // The user's statements inside braces of our own: their braces, with
@@ -366,7 +178,9 @@ impl Model {
                 })
                 .await
             }
-        } else if is_result {
+        } else {
+            // Every return goes through the same probe: a `Result` is told
+            // apart by its type's trait impls, not by the name written.
             let ret_annotation = ret_ty.as_ref().map(|ty| quote!(: #ty));
             quote! {
                 let __obs_entered = __obs_guard.span().enter();
@@ -379,13 +193,8 @@ impl Model {
                 ::core::mem::drop(__obs_entered);
                 __obs_ret
             }
-        } else {
-            // A normal return, by any path, is `ok`; unwinding is `panic`.
-            quote! {
-                let __obs_entered = __obs_guard.span().enter();
-                #block
-            }
         };
+        let returns_result = classifier(krate, &sig.output, &sig.generics);
         quote! {
             #(#attrs)*
             #vis #sig {
@@ -403,7 +212,7 @@ impl Model {
                         arg_labels: &[#(#label_consts.meta()),*],
                         buckets: __OBS_BUCKETS,
                         in_flight: #in_flight,
-                        returns_result: #is_result,
+                        returns_result: #returns_result,
                     });
                 #(#label_reads)*
                 let __obs_guard = __OBS_SITE.enter(
@@ -416,30 +225,6 @@ impl Model {
             }
         }
     }
-}
-
-/// `&str` or `&'a str`: a borrowed string, not a `&'static str` literal.
-fn is_borrowed_str(ty: &Type) -> bool {
-    match ty {
-        Type::Paren(p) => is_borrowed_str(&p.elem),
-        Type::Reference(r) => {
-            matches!(&*r.elem, Type::Path(p) if p.path.is_ident("str"))
-                && r.lifetime.as_ref().is_none_or(|l| l.ident != "static")
-        }
-        _ => false,
-    }
-}
-
-/// Whether a type names a generic parameter of the function, `Self` or
-/// `impl Trait`: none of these can appear in the call site's `static`.
-fn names_non_concrete(tokens: &TokenStream, generics: &syn::Generics) -> bool {
-    tokens.clone().into_iter().any(|tt| match tt {
-        proc_macro2::TokenTree::Ident(i) => {
-            i == "impl" || i == "Self" || generics.type_params().any(|p| p.ident == i)
-        }
-        proc_macro2::TokenTree::Group(g) => names_non_concrete(&g.stream(), generics),
-        _ => false,
-    })
 }
 
 /// The same tokens, all with `span`, so an error about them points there.
@@ -466,4 +251,54 @@ fn mentions_impl(tokens: &TokenStream) -> bool {
         proc_macro2::TokenTree::Group(g) => mentions_impl(&g.stream()),
         _ => false,
     })
+}
+
+/// `Some(fn)` asking the return type's trait impls whether it is a
+/// `Result`, for the call site's `static`; `None` when the type can't be
+/// named there (generic, `Self`, `impl Trait`), and the site learns it from
+/// the first call instead. Named lifetimes become `'_`: the question is
+/// about the type's shape, and the item can't name the function's
+/// lifetimes.
+fn classifier(krate: &syn::Path, output: &ReturnType, generics: &syn::Generics) -> TokenStream {
+    let ty: TokenStream = match output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => quote!(#ty),
+    };
+    if names_non_concrete(&ty, generics) {
+        return quote!(::core::option::Option::None);
+    }
+    let ty = erase_lifetimes(ty);
+    quote! {
+        ::core::option::Option::Some({
+            fn __obs_returns_result() -> bool {
+                #[allow(unused_imports)]
+                use #krate::__private::{ClassifyOther as _, ClassifyResult as _};
+                #[allow(clippy::needless_borrow)]
+                (&&#krate::__private::ReturnType::<#ty>::new()).is_result()
+            }
+            __obs_returns_result
+        })
+    }
+}
+
+/// `'a` → `'_`, `'static` kept.
+fn erase_lifetimes(tokens: TokenStream) -> TokenStream {
+    let mut out = Vec::new();
+    let mut after_tick = false;
+    for tt in tokens {
+        let tt = match tt {
+            proc_macro2::TokenTree::Group(g) => {
+                let mut group = proc_macro2::Group::new(g.delimiter(), erase_lifetimes(g.stream()));
+                group.set_span(g.span());
+                group.into()
+            }
+            proc_macro2::TokenTree::Ident(i) if after_tick && i != "static" => {
+                proc_macro2::Ident::new("_", i.span()).into()
+            }
+            other => other,
+        };
+        after_tick = matches!(&tt, proc_macro2::TokenTree::Punct(p) if p.as_char() == '\'');
+        out.push(tt);
+    }
+    out.into_iter().collect()
 }

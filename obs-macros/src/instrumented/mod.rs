@@ -1,12 +1,13 @@
-//! `#[instrumented]`: parse the options, check what only the macro can
-//! check (arguments exist, option syntax), then expand.
+//! `#[instrumented]`: parse the options (`attr`), check them against the
+//! function (`validate`), then generate (`expand`).
 
 mod attr;
 mod expand;
+mod validate;
 
 use proc_macro2::TokenStream;
 
-use crate::ctxt::{Ctxt, with_item};
+use crate::ctxt::{Ctxt, with_errors, with_item};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let Ok(func) = syn::parse2::<syn::ItemFn>(item.clone()) else {
@@ -15,18 +16,15 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let mut cx = Ctxt::default();
     let options = attr::Options::parse(&mut cx, args);
-    let model = expand::Model::new(&mut cx, options, &func);
-    match (cx.check(), model) {
-        (Ok(()), Some(model)) => model.expand(&func),
+    let model = validate::Model::new(&mut cx, options, &func);
+    match model {
         // The expansion of what did parse goes along, so the schema's rules
         // are checked in the same build as the option errors.
-        (Err(error), Some(model)) => {
-            let mut out = error.to_compile_error();
-            out.extend(model.expand(&func));
-            out
-        }
-        (Err(error), None) => with_item(&error, item),
-        (Ok(()), None) => item,
+        Some(model) => with_errors(cx.check(), model.expand(&func)),
+        None => match cx.check() {
+            Err(error) => with_item(&error, item),
+            Ok(()) => item,
+        },
     }
 }
 

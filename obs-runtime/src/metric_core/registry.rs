@@ -18,6 +18,7 @@
 //! assert!(obs_runtime::encode_text().contains("doc_legacy_total 1"));
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -27,6 +28,7 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto;
 
 use crate::leaves::labels::LabelSet;
+use crate::leaves::schema::MetricKind;
 use crate::metric_core::callsite;
 use crate::metric_core::encode::{Collect, HistogramSnapshot, Kind, Sink, TextSink};
 use crate::metric_core::metrics::{Counter, Gauge, Histogram, UpDownGauge};
@@ -428,17 +430,65 @@ impl<L: LabelSet + 'static> UpDownGauge<L> {
     }
 }
 
-/// A metric that a derived metric set registers. Not a public API.
-#[doc(hidden)]
-pub trait MetricMember {
-    /// Registers the metric, logging a refusal (a name taken already).
+/// The three metric types, as `#[derive(MetricSet)]` sees its fields: the
+/// kind decides the naming rule a field's name is checked against, read
+/// from the type itself, so `type Hits = Counter<CacheLabels>;` is a
+/// counter too. It lives with the registry because a member registers
+/// itself, and the metric types never reach up to the registry.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a metric: a `MetricSet` field is a `Counter`, `Gauge` or `Histogram` from `obs_runtime::metrics`, optionally with a label set: `Counter<CacheLabels>`",
+    label = "not a `Counter`, `Gauge` or `Histogram`"
+)]
+pub trait Metric: Sized {
+    /// Counter, gauge or histogram.
+    const KIND: MetricKind;
+
+    /// A metric set's member, whose name the compiler checked already;
+    /// `buckets` is read by histograms only.
+    #[doc(hidden)]
+    fn new_member(name: &'static str, help: &'static str, buckets: &[f64]) -> Self;
+
+    /// Registers a metric set's member, logging a refusal (a name taken
+    /// already) rather than failing.
+    #[doc(hidden)]
     fn register_member(&'static self);
 }
 
-impl<T: Collect + 'static> MetricMember for T {
+fn register_member<M: Collect + 'static>(metric: &'static M) {
+    if let Err(e) = global().register_static(metric) {
+        tracing::warn!("metric set not fully exposed: {e}");
+    }
+}
+
+impl<L: LabelSet + 'static> Metric for Counter<L> {
     fn register_member(&'static self) {
-        if let Err(e) = global().register_static(self) {
-            tracing::warn!("metric set not fully exposed: {e}");
-        }
+        register_member(self);
+    }
+
+    const KIND: MetricKind = MetricKind::Counter;
+    fn new_member(name: &'static str, help: &'static str, _: &[f64]) -> Self {
+        Self::unchecked(Cow::Borrowed(name), Cow::Borrowed(help))
+    }
+}
+
+impl<L: LabelSet + 'static> Metric for Gauge<L> {
+    fn register_member(&'static self) {
+        register_member(self);
+    }
+
+    const KIND: MetricKind = MetricKind::Gauge;
+    fn new_member(name: &'static str, help: &'static str, _: &[f64]) -> Self {
+        Self::unchecked(Cow::Borrowed(name), Cow::Borrowed(help))
+    }
+}
+
+impl<L: LabelSet + 'static> Metric for Histogram<L> {
+    fn register_member(&'static self) {
+        register_member(self);
+    }
+
+    const KIND: MetricKind = MetricKind::Histogram;
+    fn new_member(name: &'static str, help: &'static str, buckets: &[f64]) -> Self {
+        Self::unchecked(Cow::Borrowed(name), Cow::Borrowed(help), buckets)
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::cell::{Bounds, CounterCell, GaugeCell, HistogramCell, UpDownCell};
-use crate::leaves::labels::LabelSet;
+use crate::leaves::labels::{LabelSet, LabelSetKind};
 use crate::leaves::schema::{
     MAX_LABEL_VALUE_LEN, MAX_LABELS, MAX_SERIES_PER_METRIC, OVERFLOW_VALUE, truncate_label_value,
 };
@@ -313,16 +313,17 @@ impl<C: NewCell> Family<C> {
         help: Cow<'static, str>,
         layout: C::Layout,
     ) -> Self {
-        let (fixed, dynamic) = if L::CARDINALITY > 0 {
-            (
-                (0..L::CARDINALITY).map(|_| C::new_cell(&layout)).collect(),
+        let (fixed, dynamic) = match L::KIND {
+            LabelSetKind::Bounded(c) => (
+                (0..c.cardinality.max(1))
+                    .map(|_| C::new_cell(&layout))
+                    .collect(),
                 None,
-            )
-        } else {
-            (
+            ),
+            LabelSetKind::Open => (
                 Box::default(),
                 Some(Dynamic::new(&layout, default_max_series())),
-            )
+            ),
         };
         Self {
             name,
@@ -344,17 +345,24 @@ impl<C: NewCell> Family<C> {
     /// capped lookup for dynamic ones.
     #[inline]
     pub(crate) fn get<L: LabelSet>(&self, labels: &L) -> &C {
-        if let Some(dynamic) = &self.dynamic {
-            let mut values = [""; MAX_LABELS];
-            let n = L::NAMES.len().min(MAX_LABELS);
-            for (i, slot) in values.iter_mut().enumerate().take(n) {
-                *slot = labels.value_of(i);
+        // `L::KIND` is a constant, so each metric type compiles to one of
+        // the two arms: an index for bounded sets, as before the kinds.
+        match (L::KIND, &self.dynamic) {
+            (LabelSetKind::Bounded(c), None) => {
+                // A hand-written `LabelSet` may return an ordinal out of
+                // range: clamp rather than panic in the host program.
+                &self.fixed[(c.ordinal)(labels).min(self.fixed.len() - 1)]
             }
-            return dynamic.get(&self.name, &self.layout, &values[..n]);
+            (_, Some(dynamic)) => {
+                let mut values = [""; MAX_LABELS];
+                let n = L::NAMES.len().min(MAX_LABELS);
+                for (i, slot) in values.iter_mut().enumerate().take(n) {
+                    *slot = labels.value_of(i);
+                }
+                dynamic.get(&self.name, &self.layout, &values[..n])
+            }
+            (LabelSetKind::Open, None) => &self.fixed[0],
         }
-        // A hand-written `LabelSet` may return an ordinal out of range:
-        // clamp rather than panic in the host program.
-        &self.fixed[labels.ordinal().min(self.fixed.len() - 1)]
     }
 
     /// The cell of label values given as strings (dynamic families only;
@@ -369,15 +377,17 @@ impl<C: NewCell> Family<C> {
     /// Every series with its labels, fixed combinations in ordinal order.
     pub(crate) fn for_each<L: LabelSet>(&self, mut f: impl FnMut(&[(&str, &str)], &C)) {
         let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(self.label_names.len());
-        for (ordinal, cell) in self.fixed.iter().enumerate() {
-            pairs.clear();
-            pairs.extend(
-                self.label_names
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| (*n, L::value_at(ordinal, i))),
-            );
-            f(&pairs, cell);
+        if let LabelSetKind::Bounded(c) = L::KIND {
+            for (ordinal, cell) in self.fixed.iter().enumerate() {
+                pairs.clear();
+                pairs.extend(
+                    self.label_names
+                        .iter()
+                        .enumerate()
+                        .map(|(i, n)| (*n, (c.value_at)(ordinal, i))),
+                );
+                f(&pairs, cell);
+            }
         }
         if let Some(dynamic) = &self.dynamic {
             dynamic.for_each_labelled(self.label_names, f);

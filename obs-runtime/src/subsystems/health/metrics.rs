@@ -3,9 +3,11 @@
 
 use std::sync::OnceLock;
 
+use obs_macros::LabelSet;
+
 use super::registry::{HEALTH_CHECKS, RegisteredCheck};
 use super::runner::RunResult;
-use crate::leaves::labels::LabelSet;
+use crate::leaves::schema::Probe;
 use crate::metric_core::metrics::{Gauge, Histogram};
 use crate::metric_core::registry::METRIC_SETS;
 
@@ -14,42 +16,26 @@ pub(crate) const STATUS: &str = "health_check_status";
 /// The histogram's name.
 pub(crate) const DURATION: &str = "health_check_duration_seconds";
 
-/// The labels of a family keyed by check names known only at link time:
-/// an open set, held in the capped dynamic family and filled with
-/// `with_values`.
-pub(crate) struct Named<const N: usize>;
-
-impl LabelSet for Named<1> {
-    const NAMES: &'static [&'static str] = &["check"];
-    const CARDINALITY: usize = 0;
-    fn ordinal(&self) -> usize {
-        0
-    }
-    fn value_at(_: usize, _: usize) -> &'static str {
-        ""
-    }
-    fn value_of(&self, _: usize) -> &'static str {
-        ""
-    }
+/// The labels of `health_check_duration_seconds`. Check names are known
+/// only at link time, so the set is open: a capped map, every registered
+/// check's series made at zero before the first probe.
+#[derive(LabelSet)]
+#[label(crate = "crate")]
+struct CheckLabels {
+    check: &'static str,
 }
 
-impl LabelSet for Named<2> {
-    const NAMES: &'static [&'static str] = &["check", "kind"];
-    const CARDINALITY: usize = 0;
-    fn ordinal(&self) -> usize {
-        0
-    }
-    fn value_at(_: usize, _: usize) -> &'static str {
-        ""
-    }
-    fn value_of(&self, _: usize) -> &'static str {
-        ""
-    }
+/// The labels of `health_check_status`.
+#[derive(LabelSet)]
+#[label(crate = "crate")]
+struct StatusLabels {
+    check: &'static str,
+    kind: Probe,
 }
 
 struct HealthMetrics {
-    status: Option<&'static Gauge<Named<2>>>,
-    duration: Option<&'static Histogram<Named<1>>>,
+    status: Option<&'static Gauge<StatusLabels>>,
+    duration: Option<&'static Histogram<CheckLabels>>,
 }
 
 fn global() -> &'static HealthMetrics {
@@ -58,13 +44,13 @@ fn global() -> &'static HealthMetrics {
         // Registration fails only when the program registered these names
         // itself; then the health metrics stay out of the scrape rather
         // than take it down.
-        let status = Gauge::<Named<2>>::new(
+        let status = Gauge::<StatusLabels>::new(
             STATUS,
             "Result of the latest run of a health check: 1 pass, 0.5 warn (a non-critical check failed), 0 fail.",
         )
         .ok()
         .and_then(|g| g.register().ok());
-        let duration = Histogram::<Named<1>>::new(
+        let duration = Histogram::<CheckLabels>::new(
             DURATION,
             "Duration of health check runs, timeouts included.",
             crate::leaves::schema::LATENCY,
@@ -84,7 +70,9 @@ fn register() {
     let metrics = global();
     if let Some(duration) = metrics.duration {
         for check in HEALTH_CHECKS {
-            let _ = duration.with_values(&[check.name()]);
+            let _ = duration.with(CheckLabels {
+                check: check.name(),
+            });
         }
     }
 }
@@ -102,12 +90,17 @@ pub(crate) fn record(check: &RegisteredCheck, result: &RunResult) {
     let metrics = global();
     if let Some(status) = metrics.status {
         status
-            .with_values(&[check.name(), check.kind().as_str()])
+            .with(StatusLabels {
+                check: check.name(),
+                kind: check.kind(),
+            })
             .set(status_value(check, result));
     }
     if let Some(duration) = metrics.duration {
         duration
-            .with_values(&[check.name()])
+            .with(CheckLabels {
+                check: check.name(),
+            })
             .observe_duration(result.duration);
     }
 }

@@ -10,43 +10,23 @@ use crate::leaves::schema;
 use crate::metric_core::metrics::{Histogram, UpDownGauge};
 
 /// Labels of the request histograms, spelled as OpenTelemetry's HTTP
-/// attributes are in Prometheus.
-pub(super) struct RequestLabels;
-
-impl LabelSet for RequestLabels {
-    const NAMES: &'static [&'static str] = &[
-        "http_request_method",
-        "http_route",
-        "http_response_status_code",
-        "error_type",
-    ];
-    const CARDINALITY: usize = 0;
-    fn ordinal(&self) -> usize {
-        0
-    }
-    fn value_at(_: usize, _: usize) -> &'static str {
-        ""
-    }
-    fn value_of(&self, _: usize) -> &'static str {
-        ""
-    }
+/// attributes are in Prometheus. Open: routes and status codes are known
+/// at run time, so the families are capped maps, filled by `with_values`.
+#[derive(LabelSet)]
+#[label(crate = "crate")]
+pub(super) struct RequestLabels {
+    http_request_method: &'static str,
+    http_route: &'static str,
+    http_response_status_code: &'static str,
+    error_type: &'static str,
 }
 
 /// Labels of the active-requests gauge.
-pub(super) struct ActiveLabels;
-
-impl LabelSet for ActiveLabels {
-    const NAMES: &'static [&'static str] = &["http_request_method", "http_route"];
-    const CARDINALITY: usize = 0;
-    fn ordinal(&self) -> usize {
-        0
-    }
-    fn value_at(_: usize, _: usize) -> &'static str {
-        ""
-    }
-    fn value_of(&self, _: usize) -> &'static str {
-        ""
-    }
+#[derive(LabelSet)]
+#[label(crate = "crate")]
+pub(super) struct ActiveLabels {
+    http_request_method: &'static str,
+    http_route: &'static str,
 }
 
 /// The HTTP server metrics, registered once for the program.
