@@ -7,7 +7,10 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use std::hint::black_box;
 
 const INPUTS: &[(&str, &str)] = &[
-    ("ordinary", "GET /api/v1/orders/1234 200 in 12ms user-agent=curl/8 "),
+    (
+        "ordinary",
+        "GET /api/v1/orders/1234 200 in 12ms user-agent=curl/8 ",
+    ),
     ("bearer", "bearer-"),
     ("basic", "basic+"),
     ("placeholder_pairs", "token=[REDACTED],"),
