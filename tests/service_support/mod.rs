@@ -141,14 +141,25 @@ pub struct ExampleService {
 
 impl ExampleService {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Started with `env` set over the defaults (`OTEL_TRACES_EXPORTER=none`,
+    /// `OBS_ENV=production`, `RUST_LOG=warn`).
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
         let port = free_port();
-        let child = Command::new(example_binary())
+        let mut command = Command::new(example_binary());
+        command
             .env("PORT", port.to_string())
             .env("OBS_ENV", "production")
             .env("OTEL_TRACES_EXPORTER", "none")
             .env("RUST_LOG", "warn")
             .env_remove("DATABASE_URL")
-            .env_remove("REDIS_URL")
+            .env_remove("REDIS_URL");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -168,6 +179,24 @@ impl ExampleService {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends SIGTERM, as Kubernetes does, and returns how long the process
+    /// took to exit (`None`: still running after `limit`, then killed).
+    pub fn terminate(&mut self, limit: Duration) -> Option<Duration> {
+        let started = std::time::Instant::now();
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("kill(1)");
+        assert!(sent.success(), "kill -TERM failed");
+        wait_for(limit, || {
+            self.child
+                .try_wait()
+                .ok()
+                .flatten()
+                .map(|_| started.elapsed())
+        })
     }
 
     /// Resident memory of the service process, from `/proc/<pid>/statm`.

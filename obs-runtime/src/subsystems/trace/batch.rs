@@ -247,7 +247,7 @@ impl SpanProcessor for BoundedBatch {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.request(Message::Flush, Duration::from_secs(30))
+        self.request(Message::Flush, super::SHUTDOWN_TIMEOUT)
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {

@@ -15,7 +15,9 @@ pub(crate) struct SpanPipeline {
 // Without `otlp` there is nothing to flush: the methods are empty.
 #[cfg_attr(not(feature = "otlp"), allow(clippy::unused_self))]
 impl SpanPipeline {
-    /// Exports every finished span now.
+    /// Exports every finished span now; returns within
+    /// [`SHUTDOWN_TIMEOUT`](super::SHUTDOWN_TIMEOUT) even if the collector
+    /// hangs (what is still unexported then is left to the worker).
     pub(crate) fn flush(&self) {
         #[cfg(feature = "otlp")]
         if let Some(p) = &self.provider {
@@ -23,11 +25,13 @@ impl SpanPipeline {
         }
     }
 
-    /// Exports what is left and stops the export thread.
+    /// Exports what is left and stops the export thread, within
+    /// [`SHUTDOWN_TIMEOUT`](super::SHUTDOWN_TIMEOUT) in all: one request to
+    /// the worker with one deadline, not a flush and then a shutdown with a
+    /// deadline each.
     pub(crate) fn shutdown(&mut self) {
         #[cfg(feature = "otlp")]
         if let Some(p) = self.provider.take() {
-            let _ = p.force_flush();
             let _ = p.shutdown_with_timeout(super::SHUTDOWN_TIMEOUT);
         }
     }
