@@ -59,6 +59,9 @@ fn three_calls_arrive_as_three_linked_spans_with_the_resource() {
         std::env::set_var("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc");
         std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{}", rx.grpc));
         std::env::set_var("OBS_ENV", "production");
+        // Production samples a tenth of new traces by default; this test
+        // follows every span of one trace.
+        std::env::set_var("OTEL_TRACES_SAMPLER", "parentbased_always_on");
     }
     let logs = obs_runtime::log::Captured::default();
     let guard = obs_runtime::Builder::from_env()

@@ -14,6 +14,7 @@
 //! | `OBS_ENV` | `production` (JSON logs), `development` (readable logs) | `development` when stderr is a terminal, else `production` |
 //! | `RUST_LOG` | a `tracing` filter | `info` |
 //! | `OBS_LOG_DIR`, `OBS_LOG_RETENTION` | also write logs to daily files in that folder, keeping that many | none, 7 |
+//! | `OBS_LOG_RATE_LIMIT` | `<events>/<interval>` per call site (`100/10s`, `5/500ms`), or `off` ([`RateLimit`](crate::log::RateLimit)) | `100/10s` |
 //!
 //! A bad value never stops the program: it gives one warning (logged once
 //! the logger is up) naming the variable, the value and the fallback used.
@@ -24,7 +25,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::subsystems::log::LogFormat;
+use crate::subsystems::log::{LogFormat, RateLimit};
 use crate::subsystems::trace::{self, SpanPipeline, TraceConfig};
 
 /// What the environment asked for, after validation.
@@ -35,6 +36,8 @@ pub(crate) struct Settings {
     pub(crate) format: LogFormat,
     pub(crate) filter: String,
     pub(crate) log_dir: Option<(PathBuf, usize)>,
+    /// `None`: every event is written.
+    pub(crate) rate_limit: Option<RateLimit>,
 }
 
 /// Reads the settings through `get` (the environment, or a test's map),
@@ -87,11 +90,23 @@ pub(crate) fn settings(
             };
             (PathBuf::from(dir), keep)
         });
+    let rate_limit = match get("OBS_LOG_RATE_LIMIT").as_deref().map(str::trim) {
+        None | Some("") => Some(RateLimit::default()),
+        Some(v) if v.eq_ignore_ascii_case("off") => None,
+        Some(v) => match v.parse::<RateLimit>() {
+            Ok(limit) => Some(limit),
+            Err(e) => {
+                warnings.push(format!("OBS_LOG_RATE_LIMIT: {e}; using 100/10s"));
+                Some(RateLimit::default())
+            }
+        },
+    };
     let settings = Settings {
         trace,
         format,
         filter,
         log_dir,
+        rate_limit,
     };
     (settings, warnings)
 }
@@ -213,6 +228,21 @@ impl Builder {
         self
     }
 
+    /// The per-call-site log rate limit, whatever `OBS_LOG_RATE_LIMIT`
+    /// says (`None`: write every event).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let _guard = obs_runtime::Builder::from_env()
+    ///     .log_rate_limit(Some(obs_runtime::log::RateLimit::new(20, Duration::from_secs(1))))
+    ///     .init();
+    /// ```
+    #[must_use]
+    pub fn log_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.settings.rate_limit = limit;
+        self
+    }
+
     /// Where spans go, whatever `OTEL_TRACES_EXPORTER` says.
     #[cfg(feature = "otlp")]
     #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
@@ -286,12 +316,17 @@ impl Builder {
             }
             None => (None, None),
         };
-        let file_layer = file_writer.map(|w| crate::subsystems::log::layer(LogFormat::Json, w));
+        let file_layer = file_writer
+            .map(|w| crate::subsystems::log::second_layer(LogFormat::Json, w, settings.rate_limit));
         let (otel_layer, spans) = trace::layer(&settings.trace).map_err(InitError::Thread)?;
         let registry = tracing_subscriber::registry()
             .with(filter)
             .with(otel_layer)
-            .with(crate::subsystems::log::layer(settings.format, writer))
+            .with(crate::subsystems::log::layer_with(
+                settings.format,
+                writer,
+                settings.rate_limit,
+            ))
             .with(file_layer);
         registry
             .try_init()
@@ -414,6 +449,24 @@ mod tests {
         );
         let (s, _) = with(&[("OBS_ENV", "Production")]);
         assert_eq!(s.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn log_rate_limit_defaults_on_and_reads_the_variable() {
+        use std::time::Duration;
+        let (s, w) = with(&[]);
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(s.rate_limit, Some(RateLimit::default()));
+        let (s, _) = with(&[("OBS_LOG_RATE_LIMIT", "5/500ms")]);
+        assert_eq!(
+            s.rate_limit,
+            Some(RateLimit::new(5, Duration::from_millis(500)))
+        );
+        let (s, _) = with(&[("OBS_LOG_RATE_LIMIT", "off")]);
+        assert_eq!(s.rate_limit, None);
+        let (s, w) = with(&[("OBS_LOG_RATE_LIMIT", "lots")]);
+        assert_eq!(s.rate_limit, Some(RateLimit::default()));
+        assert!(w.iter().any(|w| w.contains("OBS_LOG_RATE_LIMIT")), "{w:?}");
     }
 
     #[test]

@@ -228,7 +228,7 @@ impl ObsFormat {
     /// ```
     #[must_use]
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
-        self.limiter = Some(Arc::new(RateLimiter::new(limit)));
+        self.limiter = Some(Arc::new(RateLimiter::new(limit, true)));
         self
     }
 
@@ -510,10 +510,37 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
+    build_layer(format, writer, rate_limit, true)
+}
+
+/// A second log layer beside the main one (the daily files): rate limited
+/// alike, but its suppressions are not counted again.
+pub(crate) fn second_layer<S, W>(
+    format: LogFormat,
+    writer: W,
+    rate_limit: Option<RateLimit>,
+) -> impl tracing_subscriber::Layer<S> + Send + Sync + 'static
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    build_layer(format, writer, rate_limit, false)
+}
+
+fn build_layer<S, W>(
+    format: LogFormat,
+    writer: W,
+    rate_limit: Option<RateLimit>,
+    count_suppressed: bool,
+) -> impl tracing_subscriber::Layer<S> + Send + Sync + 'static
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     use tracing_subscriber::Layer as _;
     let mut obs_format = ObsFormat::new(format);
     if let Some(limit) = rate_limit {
-        obs_format = obs_format.rate_limit(limit);
+        obs_format.limiter = Some(Arc::new(RateLimiter::new(limit, count_suppressed)));
     }
     let fmt = tracing_subscriber::fmt::layer()
         .fmt_fields(NoSpanFields)

@@ -162,13 +162,17 @@ pub(crate) enum Verdict {
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     limit: RateLimit,
+    /// Whether suppressions count in `obs_log_events_suppressed_total`
+    /// (not for a second layer that sees the same events).
+    counted: bool,
     sites: Mutex<HashMap<u64, Window, BuildHasherDefault<Fnv>>>,
 }
 
 impl RateLimiter {
-    pub(crate) fn new(limit: RateLimit) -> Self {
+    pub(crate) fn new(limit: RateLimit, counted: bool) -> Self {
         Self {
             limit,
+            counted,
             sites: Mutex::new(HashMap::default()),
         }
     }
@@ -214,7 +218,9 @@ impl RateLimiter {
         } else {
             window.suppressed += 1;
             drop(sites);
-            suppressed_counter().inc();
+            if self.counted {
+                suppressed_counter().inc();
+            }
             Verdict::Suppress
         }
     }

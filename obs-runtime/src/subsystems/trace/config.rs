@@ -44,8 +44,11 @@ impl TraceConfig {
             }
         };
         let resource = resource(get, environment, &mut warnings);
+        let production = environment.is_some_and(|e| e.trim().eq_ignore_ascii_case("production"));
         #[cfg(feature = "otlp")]
-        let (export, sampler) = span_settings(get, &mut warnings);
+        let (export, sampler) = span_settings(get, production, &mut warnings);
+        #[cfg(not(feature = "otlp"))]
+        let _ = production;
         let config = Self {
             disabled,
             resource,
@@ -118,15 +121,24 @@ fn resource(
 ) -> Vec<(String, String)> {
     let mut resource: Vec<(String, String)> = Vec::new();
     if let Some(attrs) = get("OTEL_RESOURCE_ATTRIBUTES") {
+        let mut bad: Vec<&str> = Vec::new();
         for pair in attrs.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
                 Some((k, v)) if !k.trim().is_empty() => {
                     resource.push((k.trim().to_owned(), percent_decode(v.trim())));
                 }
-                _ => warnings.push(format!(
-                    "OTEL_RESOURCE_ATTRIBUTES entry {pair:?} is not key=value; it is left out"
-                )),
+                _ => bad.push(pair),
             }
+        }
+        // One warning for the variable, however many entries are bad: a
+        // mangled value must not flood the log at start-up.
+        if let Some(first) = bad.first() {
+            let shown: String = first.chars().take(64).collect();
+            warnings.push(format!(
+                "OTEL_RESOURCE_ATTRIBUTES: {} entr{} not key=value (the first: {shown:?}) and left out",
+                bad.len(),
+                if bad.len() == 1 { "y is" } else { "ies are" }
+            ));
         }
     }
     let mut set = |key: &str, value: String| {
@@ -162,11 +174,18 @@ fn resource(
     resource
 }
 
+/// The ratio of new traces sampled when `OBS_ENV=production` and
+/// `OTEL_TRACES_SAMPLER` is unset (`parentbased_traceidratio`): a trace
+/// whose caller sampled it is always kept.
+#[cfg(feature = "otlp")]
+const PRODUCTION_RATIO: f64 = 0.1;
+
 /// The `OTEL_EXPORTER_OTLP_*` and `OTEL_TRACES_*` variables. Without the
 /// `otlp` feature nothing is exported, so they are not read.
 #[cfg(feature = "otlp")]
 fn span_settings(
     get: &dyn Fn(&str) -> Option<String>,
+    production: bool,
     warnings: &mut Vec<String>,
 ) -> (SpanExport, SamplerChoice) {
     let protocol = get("OTEL_EXPORTER_OTLP_PROTOCOL");
@@ -214,18 +233,26 @@ fn span_settings(
             }
         }
     };
+    // A bad ratio falls back to the environment's default, never to "every
+    // trace": a typo must not multiply a production service's span volume.
+    let (default_ratio, default_text) = if production {
+        (PRODUCTION_RATIO, "0.1 (the production default)")
+    } else {
+        (1.0, "1.0 (every trace)")
+    };
     let arg = get("OTEL_TRACES_SAMPLER_ARG");
     let mut ratio = || match arg.as_deref().map(str::trim) {
-        None | Some("") => 1.0,
+        None | Some("") => default_ratio,
         Some(v) => match v.parse::<f64>() {
             Ok(r) if (0.0..=1.0).contains(&r) => r,
             _ => {
-                warn("OTEL_TRACES_SAMPLER_ARG", v, "1.0 (every trace)");
-                1.0
+                warn("OTEL_TRACES_SAMPLER_ARG", v, default_text);
+                default_ratio
             }
         },
     };
     let sampler = match get("OTEL_TRACES_SAMPLER").as_deref().map(str::trim) {
+        None | Some("") if production => SamplerChoice::ParentBasedTraceIdRatio(ratio()),
         None | Some("" | "parentbased_always_on") => SamplerChoice::ParentBasedAlwaysOn,
         Some("always_on") => SamplerChoice::AlwaysOn,
         Some("always_off") => SamplerChoice::AlwaysOff,
@@ -324,5 +351,40 @@ mod tests {
             ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
         ]);
         assert_eq!(w.len(), 1, "{w:?}");
+    }
+
+    #[cfg(feature = "otlp")]
+    #[test]
+    fn production_samples_a_tenth_and_a_bad_ratio_never_means_every_trace() {
+        let (c, w) = with(&[("OBS_ENV", "production")]);
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(c.sampler, SamplerChoice::ParentBasedTraceIdRatio(0.1));
+        let (c, w) = with(&[
+            ("OBS_ENV", "production"),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "ten percent"),
+        ]);
+        assert_eq!(c.sampler, SamplerChoice::ParentBasedTraceIdRatio(0.1));
+        assert!(w[0].contains("0.1"), "{w:?}");
+        let (c, _) = with(&[
+            ("OBS_ENV", "production"),
+            ("OTEL_TRACES_SAMPLER", "always_on"),
+        ]);
+        assert_eq!(
+            c.sampler,
+            SamplerChoice::AlwaysOn,
+            "an explicit choice wins"
+        );
+        let (c, _) = with(&[("OBS_ENV", "development")]);
+        assert_eq!(c.sampler, SamplerChoice::ParentBasedAlwaysOn);
+    }
+
+    #[test]
+    fn many_bad_resource_entries_give_one_warning() {
+        let junk = vec!["junk"; 481].join(",");
+        let (c, w) = with(&[("OTEL_RESOURCE_ATTRIBUTES", &format!("team=pay,{junk}"))]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("481 entries"), "{w:?}");
+        assert_eq!(c.resource_value("team"), Some("pay"));
     }
 }
