@@ -123,6 +123,7 @@ pub struct Builder {
     settings: Settings,
     warnings: Vec<String>,
     writer: Option<tracing_subscriber::fmt::writer::BoxMakeWriter>,
+    panic_hook: bool,
 }
 
 impl std::fmt::Debug for Builder {
@@ -165,6 +166,7 @@ impl Builder {
             settings,
             warnings,
             writer: None,
+            panic_hook: true,
         }
     }
 
@@ -243,6 +245,20 @@ impl Builder {
         self
     }
 
+    /// Whether to install the panic hook (default: yes): a panic becomes
+    /// one redacted `error` event (target `obs::panic`, counted in
+    /// `obs_panics_total`) instead of raw text on stderr; a hook installed
+    /// before, other than the standard library's, still runs after it.
+    ///
+    /// ```no_run
+    /// let _guard = obs_runtime::Builder::from_env().panic_hook(false).init();
+    /// ```
+    #[must_use]
+    pub fn panic_hook(mut self, install: bool) -> Self {
+        self.panic_hook = install;
+        self
+    }
+
     /// Where spans go, whatever `OTEL_TRACES_EXPORTER` says.
     #[cfg(feature = "otlp")]
     #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
@@ -271,6 +287,7 @@ impl Builder {
             settings,
             mut warnings,
             writer,
+            panic_hook,
         } = self;
         crate::metric_core::process::set_build_info(
             settings
@@ -331,6 +348,9 @@ impl Builder {
         registry
             .try_init()
             .map_err(|e| InitError::SubscriberExists(e.to_string()))?;
+        if panic_hook {
+            crate::subsystems::log::panic::install();
+        }
         for w in &warnings {
             tracing::warn!(target: "obs::init", "{w}");
         }

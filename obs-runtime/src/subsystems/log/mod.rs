@@ -36,6 +36,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter}
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
+pub(crate) mod panic;
 mod rate_limit;
 
 pub use crate::leaves::text::MAX_VALUE_LEN;
