@@ -18,6 +18,7 @@
 //! ```
 
 pub(crate) mod cell;
+mod collect;
 mod family;
 
 use std::borrow::Cow;
@@ -27,7 +28,7 @@ use std::time::Duration;
 
 use crate::leaves::labels::LabelSet;
 use crate::leaves::schema;
-use crate::metric_core::encode::{Collect, Kind, Sink};
+
 use cell::{Bounds, CounterCell, GaugeCell, HistogramCell, UpDownCell};
 use family::Family;
 pub(crate) use family::default_max_series;
@@ -512,44 +513,6 @@ impl Histogram<()> {
 
 metric_common!(Histogram, HistogramHandle, HistogramCell);
 
-impl<L: LabelSet> Collect for Counter<L> {
-    fn names(&self) -> Vec<String> {
-        vec![self.family.name.to_string()]
-    }
-
-    fn collect(&self, sink: &mut dyn Sink) {
-        let name = &self.family.name;
-        sink.family(name, &self.family.help, Kind::Counter);
-        self.family
-            .for_each::<L>(|labels, cell| sink.counter(name, labels, cell.get()));
-    }
-
-    fn overflowed(&self) -> Option<u64> {
-        self.family.overflowed()
-    }
-}
-
-impl<L: LabelSet> Collect for Gauge<L> {
-    fn names(&self) -> Vec<String> {
-        vec![self.family.name.to_string()]
-    }
-
-    fn collect(&self, sink: &mut dyn Sink) {
-        let name = &self.family.name;
-        sink.family(name, &self.family.help, Kind::Gauge);
-        self.family
-            .for_each::<L>(|labels, cell| sink.gauge(name, labels, cell.get()));
-    }
-
-    fn overflowed(&self) -> Option<u64> {
-        self.family.overflowed()
-    }
-}
-
-/// A gauge that only moves by whole steps from the code that owns it (the
-/// HTTP layer's requests in flight): sharded integer cells, so the two
-/// updates of every request don't contend for one line. Exposed as a
-/// Prometheus gauge, as OpenTelemetry exposes its up-down counters.
 // Only the HTTP layer (feature `tower`) keeps an up-down gauge so far.
 #[cfg_attr(not(feature = "tower"), allow(dead_code))]
 pub(crate) struct UpDownGauge<L: LabelSet> {
@@ -570,44 +533,5 @@ impl<L: LabelSet> UpDownGauge<L> {
     #[inline]
     pub(crate) fn with_values(&self, values: &[&str]) -> &UpDownCell {
         self.family.get_by_values(values)
-    }
-}
-
-impl<L: LabelSet> Collect for UpDownGauge<L> {
-    fn names(&self) -> Vec<String> {
-        vec![self.family.name.to_string()]
-    }
-
-    fn collect(&self, sink: &mut dyn Sink) {
-        let name = &self.family.name;
-        sink.family(name, &self.family.help, Kind::Gauge);
-        #[allow(clippy::cast_precision_loss)]
-        self.family
-            .for_each::<L>(|labels, cell| sink.gauge(name, labels, cell.get() as f64));
-    }
-
-    fn overflowed(&self) -> Option<u64> {
-        self.family.overflowed()
-    }
-}
-
-impl<L: LabelSet> Collect for Histogram<L> {
-    fn names(&self) -> Vec<String> {
-        vec![self.family.name.to_string()]
-    }
-
-    fn collect(&self, sink: &mut dyn Sink) {
-        let name = &self.family.name;
-        sink.family(name, &self.family.help, Kind::Histogram);
-        let bounds = &self.family.layout.upper;
-        let mut snap = crate::metric_core::encode::HistogramSnapshot::default();
-        self.family.for_each::<L>(|labels, cell| {
-            cell.snapshot_into(&mut snap);
-            sink.histogram(name, labels, bounds, &snap);
-        });
-    }
-
-    fn overflowed(&self) -> Option<u64> {
-        self.family.overflowed()
     }
 }
