@@ -20,11 +20,21 @@ pub(super) const FIELDS: &str = "fields";
 pub(super) const SPAN: &str = "span";
 pub(super) const LEVEL: &str = "level";
 pub(super) const IN_FLIGHT: &str = "in_flight";
+pub(super) const SLO: &str = "slo";
+
+const SLO_SUCCESS: &str = "success";
+const SLO_LATENCY: &str = "latency";
+const SLO_PERCENTILE: &str = "percentile";
+const SLO_PERIOD: &str = "period";
+const SLO_OPTION_KEYS: Keys = Keys {
+    attr: Some("slo"),
+    valid: &[SLO_SUCCESS, SLO_LATENCY, SLO_PERCENTILE, SLO_PERIOD],
+};
 
 const KEYS: Keys = Keys {
     attr: None,
     valid: &[
-        METRIC, BUCKETS, LABELS, FIELDS, SPAN, LEVEL, IN_FLIGHT, CRATE,
+        METRIC, BUCKETS, LABELS, FIELDS, SPAN, LEVEL, IN_FLIGHT, SLO, CRATE,
     ],
 };
 
@@ -44,6 +54,17 @@ pub(super) struct Field {
     pub(super) redact: bool,
 }
 
+/// `slo(success = "99.9%", latency = "250ms", percentile = "99%", period = "30d")`:
+/// the literals as written; the schema parses and checks them.
+pub(super) struct Slo {
+    /// The `slo` key, where an error about the whole objective points.
+    pub(super) key: Ident,
+    pub(super) success: Option<LitStr>,
+    pub(super) latency: Option<LitStr>,
+    pub(super) percentile: Option<LitStr>,
+    pub(super) period: Option<LitStr>,
+}
+
 pub(super) enum SpanOption {
     On,
     Off,
@@ -59,6 +80,7 @@ pub(super) struct Options {
     pub(super) span: Option<SpanOption>,
     pub(super) level: Option<LitStr>,
     pub(super) in_flight: Option<LitBool>,
+    pub(super) slo: Option<Slo>,
     pub(super) krate: Option<syn::Path>,
 }
 
@@ -195,6 +217,39 @@ impl Options {
                 if let Some(b) = lit_bool(cx, &expr, IN_FLIGHT) {
                     set_once(cx, &mut self.in_flight, key, b);
                 }
+            }
+            SLO => {
+                let mut slo = Slo {
+                    key: key
+                        .get_ident()
+                        .cloned()
+                        .unwrap_or_else(|| Ident::new(SLO, proc_macro2::Span::call_site())),
+                    success: None,
+                    latency: None,
+                    percentile: None,
+                    period: None,
+                };
+                meta.parse_nested_meta(|part| {
+                    let Some(name) = key_name(&part) else {
+                        SLO_OPTION_KEYS.unknown(cx, &part.path);
+                        return skip_value(&part);
+                    };
+                    let (slot, example) = match name.as_str() {
+                        SLO_SUCCESS => (&mut slo.success, "success = \"99.9%\""),
+                        SLO_LATENCY => (&mut slo.latency, "latency = \"250ms\""),
+                        SLO_PERCENTILE => (&mut slo.percentile, "percentile = \"99%\""),
+                        SLO_PERIOD => (&mut slo.period, "period = \"30d\""),
+                        _ => {
+                            SLO_OPTION_KEYS.unknown(cx, &part.path);
+                            return skip_value(&part);
+                        }
+                    };
+                    if let Some(lit) = str_option(cx, &part, &name, example)? {
+                        set_once(cx, slot, &part.path, lit);
+                    }
+                    Ok(())
+                })?;
+                set_once(cx, &mut self.slo, key, slo);
             }
             CRATE => crate_option(cx, meta, &mut self.krate)?,
             _ => {

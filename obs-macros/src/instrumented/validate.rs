@@ -8,7 +8,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::{FnArg, Ident, ItemFn, LitStr, Pat, Type};
 
-use super::attr::{Field, LabelSource, Options, SpanOption};
+use super::attr::{Field, LabelSource, Options, Slo, SpanOption};
 use crate::buckets::Buckets;
 use crate::ctxt::Ctxt;
 use crate::options::runtime_path;
@@ -31,6 +31,7 @@ pub(super) struct Model {
     pub(super) span_name: Option<LitStr>,
     pub(super) level: Ident,
     pub(super) in_flight: bool,
+    pub(super) slo: Option<Slo>,
 }
 
 fn arg_type(func: &ItemFn, name: &Ident) -> Option<Type> {
@@ -151,6 +152,7 @@ impl Model {
             span_name,
             level,
             in_flight: options.in_flight.is_some_and(|b| b.value),
+            slo: options.slo,
         })
     }
 }

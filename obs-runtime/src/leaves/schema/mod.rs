@@ -25,6 +25,7 @@ mod health;
 mod limits;
 mod metric;
 mod names;
+mod objectives;
 mod text;
 
 pub use buckets::{
@@ -47,4 +48,8 @@ pub use names::{
     ADDED_SUFFIXES, FORBIDDEN_LABELS, OWN_LABELS, RESERVED_LABELS, SENSITIVE_FIELDS,
     check_base_name, check_counter_name, check_gauge_name, check_histogram_name, check_label_name,
     check_label_value, check_metric_name, check_name_syntax, check_recorded_field,
+};
+pub use objectives::{
+    DEFAULT_OBJECTIVE_PERIOD_DAYS, Message, OBJECTIVE_PERIODS, Objective, PPM, SLO_KEYS,
+    check_latency_bound, check_objective_parts, parse_latency, parse_percentage, parse_period,
 };

@@ -67,6 +67,8 @@ pub struct CallSiteMeta {
     /// generic, `Self` or `impl Trait`): then the first settled `Result`
     /// says so.
     pub returns_result: Option<fn() -> bool>,
+    /// The function's objective, from `slo(..)`, checked at compile time.
+    pub objective: Option<crate::leaves::schema::Objective>,
 }
 
 /// The series of one label combination: a duration histogram per outcome

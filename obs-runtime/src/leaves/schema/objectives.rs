@@ -1,0 +1,452 @@
+//! Service level objectives written in the source:
+//! `slo(success = "99.9%", latency = "250ms", percentile = "99%", period = "30d")`.
+//! Parsed at compile time, kept exact (parts per million and whole
+//! milliseconds), so the generated rules print `0.001`, never
+//! `0.0009999999999999432`.
+//!
+//! Definitions: a call whose result is `error` or `panic` is a bad event,
+//! `ok` a good one, and `cancelled` (the caller went away) is not an event.
+//! The latency SLI counts the calls that took at most `latency` among all
+//! calls that were not cancelled; `percentile` of them must.
+
+/// One million: objectives are kept in parts per million.
+pub const PPM: u32 = 1_000_000;
+
+/// The objective periods `period = ".."` may name, in days.
+pub const OBJECTIVE_PERIODS: &[u32] = &[7, 28, 30];
+
+/// The default objective period, in days.
+pub const DEFAULT_OBJECTIVE_PERIOD_DAYS: u32 = 30;
+
+/// The keys of `slo(..)`, for the message about an unknown one.
+pub const SLO_KEYS: &[&str] = &["success", "latency", "percentile", "period"];
+
+/// An objective of one function or route, exact.
+///
+/// ```
+/// use obs_runtime::schema::Objective;
+/// let checkout = Objective::new().success(999_000).latency(250, 990_000);
+/// assert_eq!(checkout.success_ppm, Some(999_000));
+/// assert_eq!(checkout.period_days, 30);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Objective {
+    /// The share of non-cancelled calls that must succeed, in parts per
+    /// million (`99.9%` → `999_000`).
+    pub success_ppm: Option<u32>,
+    /// The latency bound, in milliseconds; a bucket bound of the histogram.
+    pub latency_ms: Option<u64>,
+    /// The share of non-cancelled calls that must finish within
+    /// `latency_ms`, in parts per million.
+    pub percentile_ppm: Option<u32>,
+    /// The period the error budget is counted over, in days.
+    pub period_days: u32,
+}
+
+impl Default for Objective {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Objective {
+    /// No objective yet, over the default period.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            success_ppm: None,
+            latency_ms: None,
+            percentile_ppm: None,
+            period_days: DEFAULT_OBJECTIVE_PERIOD_DAYS,
+        }
+    }
+
+    /// With a success objective, in parts per million.
+    #[must_use]
+    pub const fn success(mut self, ppm: u32) -> Self {
+        self.success_ppm = Some(ppm);
+        self
+    }
+
+    /// With a latency objective: `percentile_ppm` of calls within `ms`.
+    #[must_use]
+    pub const fn latency(mut self, ms: u64, percentile_ppm: u32) -> Self {
+        self.latency_ms = Some(ms);
+        self.percentile_ppm = Some(percentile_ppm);
+        self
+    }
+
+    /// Over `days` (7, 28 or 30).
+    #[must_use]
+    pub const fn period(mut self, days: u32) -> Self {
+        self.period_days = days;
+        self
+    }
+}
+
+const PERCENT_SHAPE: &str = "an objective is a percentage between 0 and 100, exclusive, with at most four decimals and a `%`: `success = \"99.9%\"`, `percentile = \"99%\"`";
+
+/// Parses `"99.9%"` into parts per million (`999_000`). The value must be
+/// above 0 and below 100 (100 % leaves no error budget), with at most four
+/// decimals.
+///
+/// ```
+/// use obs_runtime::schema::parse_percentage;
+/// assert_eq!(parse_percentage("99.9%"), Ok(999_000));
+/// assert_eq!(parse_percentage("95%"), Ok(950_000));
+/// assert_eq!(parse_percentage("99.9999%"), Ok(999_999));
+/// assert!(parse_percentage("100%").is_err());
+/// assert!(parse_percentage("0.999").is_err());
+/// assert!(parse_percentage("99.99999%").is_err());
+/// ```
+///
+/// # Errors
+/// The rule the text breaks, with the fix.
+pub const fn parse_percentage(text: &str) -> Result<u32, &'static str> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut whole: u32 = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        if whole > 100 {
+            return Err(PERCENT_SHAPE);
+        }
+        whole = whole * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    if i == 0 {
+        return Err(PERCENT_SHAPE);
+    }
+    let mut fraction: u32 = 0;
+    let mut decimals = 0;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            if decimals == 4 {
+                return Err(PERCENT_SHAPE);
+            }
+            fraction = fraction * 10 + (b[i] - b'0') as u32;
+            decimals += 1;
+            i += 1;
+        }
+        if decimals == 0 {
+            return Err(PERCENT_SHAPE);
+        }
+    }
+    if i + 1 != b.len() || b[i] != b'%' {
+        return Err(PERCENT_SHAPE);
+    }
+    while decimals < 4 {
+        fraction *= 10;
+        decimals += 1;
+    }
+    if whole > 100 {
+        return Err(PERCENT_SHAPE);
+    }
+    // Percent with four decimals is parts per million.
+    let ppm = whole * 10_000 + fraction;
+    if ppm == 0 || ppm >= PPM {
+        return Err(
+            "an objective must be above 0% and below 100%: 100% leaves no error budget, so every failure would page; `success = \"99.9%\"`",
+        );
+    }
+    Ok(ppm)
+}
+
+const LATENCY_SHAPE: &str = "a latency objective is a whole number followed by `ms` or `s`, with no space: `latency = \"250ms\"` or `latency = \"2s\"`";
+
+/// Parses a latency objective, `"250ms"` or `"2s"`, into milliseconds.
+///
+/// ```
+/// use obs_runtime::schema::parse_latency;
+/// assert_eq!(parse_latency("250ms"), Ok(250));
+/// assert_eq!(parse_latency("2s"), Ok(2_000));
+/// assert!(parse_latency("0ms").is_err());
+/// assert!(parse_latency("2 s").is_err());
+/// ```
+///
+/// # Errors
+/// The rule the text breaks, with the fix.
+pub const fn parse_latency(text: &str) -> Result<u64, &'static str> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut value: u64 = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        if value > 1_000_000_000 {
+            return Err(LATENCY_SHAPE);
+        }
+        value = value * 10 + (b[i] - b'0') as u64;
+        i += 1;
+    }
+    if i == 0 {
+        return Err(LATENCY_SHAPE);
+    }
+    let ms = if i + 2 == b.len() && b[i] == b'm' && b[i + 1] == b's' {
+        value
+    } else if i + 1 == b.len() && b[i] == b's' {
+        value * 1_000
+    } else {
+        return Err(LATENCY_SHAPE);
+    };
+    if ms == 0 {
+        return Err("a latency objective must be more than zero: `latency = \"250ms\"`");
+    }
+    Ok(ms)
+}
+
+/// Parses an objective period, `"7d"`, `"28d"` or `"30d"`, into days.
+///
+/// ```
+/// use obs_runtime::schema::parse_period;
+/// assert_eq!(parse_period("28d"), Ok(28));
+/// assert!(parse_period("14d").is_err());
+/// ```
+///
+/// # Errors
+/// The rule the text breaks, with the fix.
+pub const fn parse_period(text: &str) -> Result<u32, &'static str> {
+    const SHAPE: &str = "an objective's period is \"7d\", \"28d\" or \"30d\" (the default): the windows of the burn-rate alerts are tuned for these";
+    let b = text.as_bytes();
+    if b.len() < 2 || b[b.len() - 1] != b'd' {
+        return Err(SHAPE);
+    }
+    let mut days: u32 = 0;
+    let mut i = 0;
+    while i + 1 < b.len() {
+        if !b[i].is_ascii_digit() || days > 1_000 {
+            return Err(SHAPE);
+        }
+        days = days * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    let mut p = 0;
+    while p < OBJECTIVE_PERIODS.len() {
+        if OBJECTIVE_PERIODS[p] == days {
+            return Ok(days);
+        }
+        p += 1;
+    }
+    Err(SHAPE)
+}
+
+/// Which parts an objective needs together: `latency` and `percentile`
+/// come as a pair, and an `slo(..)` names at least `success` or that pair.
+///
+/// ```
+/// use obs_runtime::schema::check_objective_parts;
+/// assert!(check_objective_parts(true, false, false).is_none());
+/// assert!(check_objective_parts(false, true, true).is_none());
+/// assert!(check_objective_parts(false, true, false).is_some());
+/// assert!(check_objective_parts(false, false, false).is_some());
+/// ```
+#[must_use]
+pub const fn check_objective_parts(
+    success: bool,
+    latency: bool,
+    percentile: bool,
+) -> Option<&'static str> {
+    if latency && !percentile {
+        return Some(
+            "a latency objective needs `percentile`: the share of calls that must finish within it, `slo(latency = \"250ms\", percentile = \"99%\")`",
+        );
+    }
+    if percentile && !latency {
+        return Some(
+            "`percentile` needs `latency`: the bound the calls must finish within, `slo(latency = \"250ms\", percentile = \"99%\")`",
+        );
+    }
+    if !success && !latency {
+        return Some(
+            "an `slo(..)` names `success = \"99.9%\"`, or `latency = \"250ms\"` with `percentile = \"99%\"`, or both",
+        );
+    }
+    None
+}
+
+/// A message built at compile time, for rules whose message names values
+/// (the nearest bucket bounds). `None` from [`as_str`](Self::as_str) when
+/// the rule holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Message {
+    buf: [u8; 384],
+    len: usize,
+}
+
+impl Message {
+    const fn empty() -> Self {
+        Self {
+            buf: [0; 384],
+            len: 0,
+        }
+    }
+
+    const fn push(mut self, s: &str) -> Self {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() && self.len < self.buf.len() {
+            self.buf[self.len] = b[i];
+            self.len += 1;
+            i += 1;
+        }
+        self
+    }
+
+    /// `ms` as it would be written: `250ms`, `2s`, `2500ms`.
+    const fn push_ms(self, ms: u64) -> Self {
+        let (value, unit) = if ms >= 1_000 && ms % 1_000 == 0 {
+            (ms / 1_000, "s")
+        } else {
+            (ms, "ms")
+        };
+        let mut digits = [0u8; 20];
+        let mut n = 0;
+        let mut v = value;
+        loop {
+            digits[n] = b'0' + (v % 10) as u8;
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        let mut out = self;
+        while n > 0 {
+            n -= 1;
+            if out.len < out.buf.len() {
+                out.buf[out.len] = digits[n];
+                out.len += 1;
+            }
+        }
+        out.push(unit)
+    }
+
+    /// The message, or `None` when the rule holds.
+    #[must_use]
+    pub const fn as_str(&self) -> Option<&str> {
+        if self.len == 0 {
+            return None;
+        }
+        let (text, _) = self.buf.split_at(self.len);
+        match core::str::from_utf8(text) {
+            Ok(s) => Some(s),
+            Err(_) => Some("a latency objective must equal a bound of the function's buckets"),
+        }
+    }
+}
+
+/// A bucket bound in whole milliseconds, when it is one (`0.25` → 250).
+const fn bound_ms(bound: f64) -> Option<u64> {
+    if !(bound > 0.0) || bound > 1.0e9 {
+        return None;
+    }
+    let ms = bound * 1_000.0;
+    let whole = ms as u64;
+    if (whole as f64) == ms {
+        Some(whole)
+    } else {
+        None
+    }
+}
+
+/// Checks that a latency objective of `latency_ms` is one of `bounds` (in
+/// seconds): a histogram can only say how many calls finished within one of
+/// its bounds. The message names the two nearest bounds. `latency_ms = 0`
+/// (an objective that didn't parse, reported on its own) passes.
+///
+/// ```
+/// use obs_runtime::schema::{check_latency_bound, LATENCY};
+/// assert!(check_latency_bound(250, LATENCY).as_str().is_none());
+/// let why = check_latency_bound(300, LATENCY);
+/// let why = why.as_str().unwrap();
+/// assert!(why.contains("250ms") && why.contains("500ms"), "{why}");
+/// ```
+#[must_use]
+pub const fn check_latency_bound(latency_ms: u64, bounds: &[f64]) -> Message {
+    if latency_ms == 0 {
+        return Message::empty();
+    }
+    let mut below: Option<u64> = None;
+    let mut above: Option<u64> = None;
+    let mut i = 0;
+    while i < bounds.len() {
+        let bound = bounds[i];
+        let target = latency_ms as f64 / 1_000.0;
+        if bound == target {
+            return Message::empty();
+        }
+        if let Some(ms) = bound_ms(bound) {
+            if ms < latency_ms {
+                below = Some(ms);
+            } else if above.is_none() {
+                above = Some(ms);
+            }
+        }
+        i += 1;
+    }
+    let mut m = Message::empty()
+        .push("latency = \"")
+        .push_ms(latency_ms)
+        .push("\" is not a bound of this function's buckets, and a histogram can only count the calls within one of its bounds; ");
+    m = match (below, above) {
+        (Some(b), Some(a)) => m
+            .push("the nearest are ")
+            .push_ms(b)
+            .push(" and ")
+            .push_ms(a),
+        (Some(b), None) => m.push("the largest is ").push_ms(b),
+        (None, Some(a)) => m.push("the smallest is ").push_ms(a),
+        (None, None) => m.push("the buckets have no bound in whole milliseconds"),
+    };
+    m.push(": use one of them, or add the bound to `buckets = [..]`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::leaves::schema::LATENCY;
+
+    #[test]
+    fn percentages_are_exact() {
+        assert_eq!(parse_percentage("99.95%"), Ok(999_500));
+        assert_eq!(parse_percentage("0.0001%"), Ok(1));
+        for bad in [
+            "", "%", "99.%", "99.9", "101%", "1000%", "-1%", "99,9%", "0%", "0.0000%", " 99%",
+        ] {
+            assert!(parse_percentage(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn latencies_and_periods() {
+        assert_eq!(parse_latency("1s"), Ok(1_000));
+        for bad in ["", "ms", "1m", "1.5s", "1 s", "0s"] {
+            assert!(parse_latency(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_period("7d"), Ok(7));
+        assert_eq!(parse_period("30d"), Ok(30));
+        for bad in ["", "d", "30", "1d", "30days", "x0d"] {
+            assert!(parse_period(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn latency_must_be_a_bound_and_the_message_names_the_nearest() {
+        for ms in [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000] {
+            assert!(check_latency_bound(ms, LATENCY).as_str().is_none(), "{ms}");
+        }
+        let m = check_latency_bound(300, LATENCY);
+        assert!(m.as_str().unwrap().contains("nearest are 250ms and 500ms"));
+        let m = check_latency_bound(90_000, LATENCY);
+        assert!(
+            m.as_str().unwrap().contains("the largest is 10s"),
+            "{:?}",
+            m.as_str()
+        );
+        let m = check_latency_bound(1, LATENCY);
+        assert!(
+            m.as_str().unwrap().contains("the smallest is 10ms"),
+            "{:?}",
+            m.as_str()
+        );
+        assert!(check_latency_bound(0, LATENCY).as_str().is_none());
+    }
+}
