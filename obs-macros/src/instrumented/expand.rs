@@ -86,14 +86,16 @@ impl Model {
             krate,
             &quote!(check_objective_parts(#s, #l, #p)),
         );
-        let ppm = |lit: &Option<LitStr>| match lit {
-            Some(lit) => quote!(::core::option::Option::Some(
+        let ppm = |lit: &Option<LitStr>| {
+            let Some(lit) = lit else {
+                return quote!(::core::option::Option::None);
+            };
+            quote!(::core::option::Option::Some(
                 match #schema::parse_percentage(#lit) {
                     ::core::result::Result::Ok(v) => v,
                     ::core::result::Result::Err(_) => 1,
                 }
-            )),
-            None => quote!(::core::option::Option::None),
+            ))
         };
         for lit in [&slo.success, &slo.percentile].into_iter().flatten() {
             out.extend(parse_rule(
@@ -102,34 +104,32 @@ impl Model {
                 &quote!(parse_percentage(#lit)),
             ));
         }
-        let latency = match &slo.latency {
-            Some(lit) => {
-                out.extend(parse_rule(lit.span(), krate, &quote!(parse_latency(#lit))));
-                out.extend(quote_spanned! {lit.span()=>
-                    const __OBS_SLO_LATENCY_MS: u64 = match #schema::parse_latency(#lit) {
-                        ::core::result::Result::Ok(v) => v,
-                        ::core::result::Result::Err(_) => 0,
-                    };
-                    const _: () = {
-                        let message = #schema::check_latency_bound(__OBS_SLO_LATENCY_MS, __OBS_BUCKETS);
-                        if let ::core::option::Option::Some(rule) = message.as_str() {
-                            ::core::panic!("{}", rule)
-                        }
-                    };
-                });
-                quote!(::core::option::Option::Some(__OBS_SLO_LATENCY_MS))
-            }
-            None => quote!(::core::option::Option::None),
+        let latency = if let Some(lit) = &slo.latency {
+            out.extend(parse_rule(lit.span(), krate, &quote!(parse_latency(#lit))));
+            out.extend(quote_spanned! {lit.span()=>
+                const __OBS_SLO_LATENCY_MS: u64 = match #schema::parse_latency(#lit) {
+                    ::core::result::Result::Ok(v) => v,
+                    ::core::result::Result::Err(_) => 0,
+                };
+                const _: () = {
+                    let message = #schema::check_latency_bound(__OBS_SLO_LATENCY_MS, __OBS_BUCKETS);
+                    if let ::core::option::Option::Some(rule) = message.as_str() {
+                        ::core::panic!("{}", rule)
+                    }
+                };
+            });
+            quote!(::core::option::Option::Some(__OBS_SLO_LATENCY_MS))
+        } else {
+            quote!(::core::option::Option::None)
         };
-        let period = match &slo.period {
-            Some(lit) => {
-                out.extend(parse_rule(lit.span(), krate, &quote!(parse_period(#lit))));
-                quote!(match #schema::parse_period(#lit) {
-                    ::core::result::Result::Ok(d) => d,
-                    ::core::result::Result::Err(_) => #schema::DEFAULT_OBJECTIVE_PERIOD_DAYS,
-                })
-            }
-            None => quote!(#schema::DEFAULT_OBJECTIVE_PERIOD_DAYS),
+        let period = if let Some(lit) = &slo.period {
+            out.extend(parse_rule(lit.span(), krate, &quote!(parse_period(#lit))));
+            quote!(match #schema::parse_period(#lit) {
+                ::core::result::Result::Ok(d) => d,
+                ::core::result::Result::Err(_) => #schema::DEFAULT_OBJECTIVE_PERIOD_DAYS,
+            })
+        } else {
+            quote!(#schema::DEFAULT_OBJECTIVE_PERIOD_DAYS)
         };
         let success = ppm(&slo.success);
         let percentile = ppm(&slo.percentile);
