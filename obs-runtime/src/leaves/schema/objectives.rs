@@ -292,7 +292,7 @@ impl Message {
 
     /// `ms` as it would be written: `250ms`, `2s`, `2500ms`.
     const fn push_ms(self, ms: u64) -> Self {
-        let (value, unit) = if ms >= 1_000 && ms % 1_000 == 0 {
+        let (value, unit) = if ms >= 1_000 && ms.is_multiple_of(1_000) {
             (ms / 1_000, "s")
         } else {
             (ms, "ms")
@@ -335,12 +335,16 @@ impl Message {
 
 /// A bucket bound in whole milliseconds, when it is one (`0.25` → 250).
 const fn bound_ms(bound: f64) -> Option<u64> {
-    if !(bound > 0.0) || bound > 1.0e9 {
+    if bound.is_nan() || bound <= 0.0 || bound > 1.0e9 {
         return None;
     }
     let ms = bound * 1_000.0;
+    // In range (checked above), and kept only when the round trip is exact.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let whole = ms as u64;
-    if (whole as f64) == ms {
+    #[allow(clippy::cast_precision_loss, clippy::float_cmp)]
+    let exact = (whole as f64) == ms;
+    if exact {
         Some(whole)
     } else {
         None
@@ -369,8 +373,14 @@ pub const fn check_latency_bound(latency_ms: u64, bounds: &[f64]) -> Message {
     let mut i = 0;
     while i < bounds.len() {
         let bound = bounds[i];
+        // Exact on purpose: `250 / 1000` is the same double as the literal
+        // `0.25` (division is correctly rounded), and a bound a hair off is
+        // not the bound the histogram counts at. Latencies fit in 52 bits.
+        #[allow(clippy::cast_precision_loss)]
         let target = latency_ms as f64 / 1_000.0;
-        if bound == target {
+        #[allow(clippy::float_cmp)]
+        let equal = bound == target;
+        if equal {
             return Message::empty();
         }
         if let Some(ms) = bound_ms(bound) {
