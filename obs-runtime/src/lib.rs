@@ -42,13 +42,14 @@ mod subsystems;
 
 pub use leaves::{access, redact, schema};
 pub use metric_core::{encode, metrics, process, registry};
+pub use subsystems::catalog::{Catalog, CheckInfo, FunctionInfo, catalog};
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use subsystems::http;
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use subsystems::trace;
-pub use subsystems::{health, log};
+pub use subsystems::{export, health, log};
 
 pub use subsystems::init::{Builder, InitError, ObsGuard, init};
 

@@ -1,8 +1,11 @@
-//! Layer 2, the subsystems: health probes, the HTTP layer, traces, logs and
-//! `init()`. They import from the leaves and the metric core; between
-//! themselves, `trace` < `log` < `health` < `http` < `init` (each may import
-//! those before it, never one after it).
+//! Layer 2, the subsystems: health probes, the HTTP layer, traces, logs,
+//! `init()`, the catalog and the exports made from it. They import from the
+//! leaves and the metric core; between themselves, `trace` < `log` <
+//! `health` < `http` < `init` < `catalog` < `export` (each may import those
+//! before it, never one after it).
 
+pub(crate) mod catalog;
+pub mod export;
 pub mod health;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]

@@ -344,11 +344,7 @@ const fn bound_ms(bound: f64) -> Option<u64> {
     let whole = ms as u64;
     #[allow(clippy::cast_precision_loss, clippy::float_cmp)]
     let exact = (whole as f64) == ms;
-    if exact {
-        Some(whole)
-    } else {
-        None
-    }
+    if exact { Some(whole) } else { None }
 }
 
 /// Checks that a latency objective of `latency_ms` is one of `bounds` (in

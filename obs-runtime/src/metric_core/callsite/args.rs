@@ -10,6 +10,12 @@ pub struct ArgLabel {
     pub(super) value_at: fn(usize) -> Option<&'static str>,
 }
 
+impl ArgLabel {
+    pub(super) fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
 /// An argument label, typed by the argument. The generated code holds one
 /// in a `const` per label; only [`TypedLabel::new`] requires `LabelValue`,
 /// so an unbounded type (`String`) gives exactly one error, at the type.

@@ -215,6 +215,16 @@ impl CallSite {
         }
     }
 
+    /// What the macro recorded of the function, for the catalog.
+    pub(crate) fn meta(&self) -> &CallSiteMeta {
+        &self.meta
+    }
+
+    /// The names of the labels taken from arguments, in order.
+    pub(crate) fn arg_label_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.meta.arg_labels.iter().map(ArgLabel::name)
+    }
+
     pub(crate) fn family_names(&self) -> Vec<String> {
         let base = self.meta.base;
         let mut names = vec![

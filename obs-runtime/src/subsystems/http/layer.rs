@@ -38,7 +38,7 @@ impl Exclusions {
 ///
 /// Labels are OpenTelemetry's HTTP attributes as Prometheus spells them:
 /// `http_request_method` (`_OTHER` outside the standard set), `http_route`
-/// (the router's template, never the raw path; [`UNMATCHED_ROUTE`] when no
+/// (the router's template, never the raw path; [`UNMATCHED_ROUTE`](super::UNMATCHED_ROUTE) when no
 /// route matched), `http_response_status_code` and `error_type` (the status
 /// code on 5xx, `cancelled` when the caller went away first, empty
 /// otherwise). The families are bounded by the cardinality guard.

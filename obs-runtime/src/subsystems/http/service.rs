@@ -15,7 +15,7 @@ use super::metrics::method_label;
 use super::request_id::{self, RequestId, X_REQUEST_ID};
 use super::route::{SeriesCache, route_of};
 
-/// The service [`ObsLayer`] wraps around yours.
+/// The service [`ObsLayer`](super::ObsLayer) wraps around yours.
 #[derive(Debug, Clone)]
 pub struct ObsService<S> {
     pub(super) inner: S,

@@ -1,0 +1,128 @@
+//! Monitoring as code: the program's alert rules and their tests, written
+//! from the [`catalog`](crate::catalog()) of what it declares, so they
+//! can't drift from the code.
+//!
+//! ```
+//! #[obs_runtime::instrumented(metric = "doc_export_pay", slo(success = "99.9%"))]
+//! fn pay() -> Result<(), String> { Ok(()) }
+//!
+//! let rules = obs_runtime::export::prometheus_rules();
+//! assert!(rules.contains("alert: ObsSloFastBurn"));
+//! assert!(rules.contains("> 0.0144"), "14.4 × the 0.1% budget, exact");
+//! let tests = obs_runtime::export::rule_tests();
+//! assert!(tests.contains("alertname: ObsSloFastBurn"));
+//! ```
+
+mod decimal;
+mod rule_tests;
+mod rules;
+
+use crate::subsystems::catalog::catalog;
+
+/// The file name the rule tests load the rules from.
+pub const RULES_FILE: &str = "rules.yml";
+
+/// What the generated files are tuned with. Every threshold is documented
+/// in the alert it sets.
+///
+/// ```
+/// let options = obs_runtime::export::ExportOptions::default()
+///     .job("checkout")
+///     .min_events(20);
+/// let rules = obs_runtime::export::prometheus_rules_with(&options);
+/// assert!(rules.contains("up{job=\"checkout\"} == 0"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOptions {
+    pub(crate) job: String,
+    pub(crate) runbook_base: String,
+    pub(crate) min_events: u32,
+    pub(crate) error_ratio_percent: u32,
+    pub(crate) p95_seconds: String,
+    pub(crate) p99_seconds: String,
+}
+
+impl Default for ExportOptions {
+    /// Job: the executable's name; runbooks in `docs/metrics.md`; an alert
+    /// needs 10 events in its window; error ratio above 5 %, p95 above 1 s
+    /// and p99 above 2 s (the seeds' thresholds).
+    fn default() -> Self {
+        let job = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "service".to_owned());
+        Self {
+            job,
+            runbook_base: "docs/metrics.md".to_owned(),
+            min_events: 10,
+            error_ratio_percent: 5,
+            p95_seconds: "1".to_owned(),
+            p99_seconds: "2".to_owned(),
+        }
+    }
+}
+
+impl ExportOptions {
+    /// The Prometheus `job` the service is scraped as.
+    #[must_use]
+    pub fn job(mut self, job: impl Into<String>) -> Self {
+        self.job = job.into();
+        self
+    }
+
+    /// Where runbooks live: each alert's `runbook_url` is this plus
+    /// `#<anchor>`.
+    #[must_use]
+    pub fn runbook_base(mut self, base: impl Into<String>) -> Self {
+        self.runbook_base = base.into();
+        self
+    }
+
+    /// How many events an alert's window must hold before it may fire (at
+    /// least 1): one failed call in a quiet hour never pages.
+    #[must_use]
+    pub fn min_events(mut self, events: u32) -> Self {
+        self.min_events = events.max(1);
+        self
+    }
+
+    /// The error ratio, in whole percent (1–99), above which
+    /// `ObsHighErrorRatio` warns.
+    #[must_use]
+    pub fn error_ratio_percent(mut self, percent: u32) -> Self {
+        self.error_ratio_percent = percent.clamp(1, 99);
+        self
+    }
+
+    pub(crate) fn runbook(&self, anchor: &str) -> String {
+        format!("{}#{anchor}", self.runbook_base)
+    }
+}
+
+/// The alerting and recording rules of this program, as one Prometheus
+/// rules file (YAML); see [`rules`](self) for what it holds.
+#[must_use]
+pub fn prometheus_rules() -> String {
+    prometheus_rules_with(&ExportOptions::default())
+}
+
+/// [`prometheus_rules`] with `options`.
+#[must_use]
+pub fn prometheus_rules_with(options: &ExportOptions) -> String {
+    rules::build(&catalog(), options).yaml()
+}
+
+/// A `promtool test rules` file for [`prometheus_rules`], which it loads
+/// as [`RULES_FILE`] from the same folder.
+#[must_use]
+pub fn rule_tests() -> String {
+    rule_tests_with(&ExportOptions::default())
+}
+
+/// [`rule_tests`] with `options` (the same as the rules').
+#[must_use]
+pub fn rule_tests_with(options: &ExportOptions) -> String {
+    let catalog = catalog();
+    let rules = rules::build(&catalog, options);
+    rule_tests::write(&rules, &catalog, options, RULES_FILE)
+}

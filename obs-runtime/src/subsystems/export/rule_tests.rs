@@ -1,0 +1,372 @@
+//! A `promtool test rules` file for the generated rules: for every alert a
+//! case where synthetic series breach it and it fires, with its exact
+//! labels and annotations, and cases where healthy series and low traffic
+//! stay silent. Latency objectives at a whole-second bound are tested with
+//! both spellings of `le` (`1` of Prometheus 2, `1.0` of Prometheus 3).
+//!
+//! Debian's promtool (2.42) compares sample values exactly and knows no
+//! `fuzzy_compare`, so the cases assert alerts, not ratios.
+
+use std::fmt::Write as _;
+
+use super::ExportOptions;
+use super::decimal::bound;
+use super::rules::{Alert, Rules, SliRules, matchers, quoted};
+use crate::subsystems::catalog::{Catalog, FunctionInfo};
+
+/// One input series: its selector and its values in promtool's notation.
+struct Series(String, String);
+
+/// One test group.
+struct Case {
+    name: String,
+    series: Vec<Series>,
+    eval: &'static str,
+    alertname: &'static str,
+    /// `None`: the alert must stay silent.
+    fires: Option<Vec<(String, String)>>,
+    alert: Option<Alert>,
+}
+
+/// `{{ $labels.x }}` replaced by the series' value, as Prometheus renders
+/// the annotation.
+fn render(template: &str, labels: &[(String, String)]) -> String {
+    let mut out = template.to_owned();
+    for (k, v) in labels {
+        out = out.replace(&format!("{{{{ $labels.{k} }}}}"), v);
+    }
+    out
+}
+
+fn function_labels(f: &FunctionInfo) -> Vec<(String, String)> {
+    let mut labels = vec![
+        ("function".to_owned(), f.function.to_owned()),
+        ("module".to_owned(), f.module.to_owned()),
+    ];
+    for (k, v) in &f.labels {
+        labels.push(((*k).to_owned(), (*v).to_owned()));
+    }
+    labels
+}
+
+fn slo_cases(s: &SliRules, cases: &mut Vec<Case>) {
+    let m = matchers(&s.function);
+    let calls = s.function.calls_metric();
+    let duration = s.function.duration_metric();
+    let labels = vec![
+        ("severity".to_owned(), "critical".to_owned()),
+        ("sli".to_owned(), s.sli.name.to_owned()),
+        ("slo".to_owned(), s.function.slo_name()),
+    ];
+    let slow_labels = vec![
+        ("severity".to_owned(), "warning".to_owned()),
+        ("sli".to_owned(), s.sli.name.to_owned()),
+        ("slo".to_owned(), s.function.slo_name()),
+    ];
+    let who = format!("{} {}", s.function.slo_name(), s.sli.name);
+    if s.sli.name == "success" {
+        let ok = format!("{calls}{{{m},result=\"ok\"}}");
+        let error = format!("{calls}{{{m},result=\"error\"}}");
+        // Half the calls fail: both burn rates are breached.
+        let burning = vec![
+            Series(ok.clone(), "0+60x240".to_owned()),
+            Series(error.clone(), "0+60x240".to_owned()),
+        ];
+        cases.push(Case {
+            name: format!("{who}: a fast burn pages"),
+            series: burning.clone_series(),
+            eval: "70m",
+            alertname: "ObsSloFastBurn",
+            fires: Some(labels.clone()),
+            alert: Some(s.fast.clone()),
+        });
+        cases.push(Case {
+            name: format!("{who}: a slow burn opens a ticket"),
+            series: burning,
+            eval: "3h",
+            alertname: "ObsSloSlowBurn",
+            fires: Some(slow_labels),
+            alert: Some(s.slow.clone()),
+        });
+        for alertname in ["ObsSloFastBurn", "ObsSloSlowBurn"] {
+            cases.push(Case {
+                name: format!("{who}: healthy traffic is silent ({alertname})"),
+                series: vec![
+                    Series(ok.clone(), "0+60x240".to_owned()),
+                    Series(error.clone(), "0x240".to_owned()),
+                ],
+                eval: "3h",
+                alertname,
+                fires: None,
+                alert: None,
+            });
+            // One failed call in a quiet hour: a 100 % error ratio, but
+            // below the traffic minimum.
+            cases.push(Case {
+                name: format!("{who}: one error at low traffic is silent ({alertname})"),
+                series: vec![
+                    Series(ok.clone(), "0x240".to_owned()),
+                    Series(error.clone(), "0x30 1x209".to_owned()),
+                ],
+                eval: "40m",
+                alertname,
+                fires: None,
+                alert: None,
+            });
+        }
+    } else {
+        let Some(ms) = s.latency_ms else { return };
+        #[allow(clippy::cast_precision_loss)] // milliseconds fit in 52 bits
+        let le = bound(ms as f64 / 1_000.0);
+        let mut spellings = vec![le.clone()];
+        if !le.contains('.') {
+            spellings.push(format!("{le}.0"));
+        }
+        let count = format!("{duration}_count{{{m},result=\"ok\"}}");
+        for spelling in spellings {
+            let within = format!("{duration}_bucket{{{m},result=\"ok\",le=\"{spelling}\"}}");
+            cases.push(Case {
+                name: format!("{who}: a latency burn pages (le={spelling})"),
+                series: vec![
+                    Series(within.clone(), "0+30x240".to_owned()),
+                    Series(count.clone(), "0+60x240".to_owned()),
+                ],
+                eval: "70m",
+                alertname: "ObsSloFastBurn",
+                fires: Some(labels.clone()),
+                alert: Some(s.fast.clone()),
+            });
+            cases.push(Case {
+                name: format!("{who}: fast calls are silent (le={spelling})"),
+                series: vec![
+                    Series(within, "0+60x240".to_owned()),
+                    Series(count.clone(), "0+60x240".to_owned()),
+                ],
+                eval: "70m",
+                alertname: "ObsSloFastBurn",
+                fires: None,
+                alert: None,
+            });
+        }
+    }
+}
+
+trait CloneSeries {
+    fn clone_series(&self) -> Vec<Series>;
+}
+
+impl CloneSeries for Vec<Series> {
+    fn clone_series(&self) -> Vec<Series> {
+        self.iter()
+            .map(|s| Series(s.0.clone(), s.1.clone()))
+            .collect()
+    }
+}
+
+fn classic_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, cases: &mut Vec<Case>) {
+    for base in catalog.bases() {
+        let Some(f) = catalog.functions().iter().find(|f| f.base == base) else {
+            continue;
+        };
+        let m = matchers(f);
+        let calls = f.calls_metric();
+        let mut labels = function_labels(f);
+        labels.retain(|(k, _)| k == "function" || k == "module");
+        labels.push(("metric".to_owned(), base.to_owned()));
+        labels.push(("severity".to_owned(), "warning".to_owned()));
+        let ok = format!("{calls}{{{m},result=\"ok\"}}");
+        let error = format!("{calls}{{{m},result=\"error\"}}");
+        if let Some(alert) = rules.alert("ObsHighErrorRatio", ("metric", base)) {
+            cases.push(Case {
+                name: format!("{base}: an error ratio of 10% warns"),
+                series: vec![
+                    Series(ok.clone(), "0+54x30".to_owned()),
+                    Series(error.clone(), "0+6x30".to_owned()),
+                ],
+                eval: "15m",
+                alertname: "ObsHighErrorRatio",
+                fires: Some(labels.clone()),
+                alert: Some(alert.clone()),
+            });
+            cases.push(Case {
+                name: format!("{base}: an error ratio of 2% is silent"),
+                series: vec![
+                    Series(ok.clone(), "0+49x30".to_owned()),
+                    Series(error.clone(), "0+1x30".to_owned()),
+                ],
+                eval: "15m",
+                alertname: "ObsHighErrorRatio",
+                fires: None,
+                alert: None,
+            });
+        }
+        // Every observation in the first bucket above 2 s: both quantiles
+        // breach their limits.
+        let slow_from = f.buckets.iter().position(|b| *b > 2.0);
+        if let (Some(from), Some(alert)) = (
+            slow_from,
+            rules.alert("ObsHighLatencyP99", ("metric", base)),
+        ) {
+            let duration = f.duration_metric();
+            let mut series = Vec::new();
+            for (i, b) in f.buckets.iter().enumerate() {
+                let growth = if i >= from { "0+60x30" } else { "0x30" };
+                series.push(Series(
+                    format!(
+                        "{duration}_bucket{{{m},result=\"ok\",le=\"{}\"}}",
+                        bound(*b)
+                    ),
+                    growth.to_owned(),
+                ));
+            }
+            series.push(Series(
+                format!("{duration}_bucket{{{m},result=\"ok\",le=\"+Inf\"}}"),
+                "0+60x30".to_owned(),
+            ));
+            series.push(Series(ok.clone(), "0+60x30".to_owned()));
+            cases.push(Case {
+                name: format!("{base}: calls slower than 2s warn (p99)"),
+                series,
+                eval: "15m",
+                alertname: "ObsHighLatencyP99",
+                fires: Some(labels.clone()),
+                alert: Some(alert.clone()),
+            });
+        }
+    }
+    process_cases(rules, catalog, options, cases);
+}
+
+/// Failing checks, the target down and panics.
+fn process_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, cases: &mut Vec<Case>) {
+    for check in catalog.checks() {
+        let selector = format!("check=\"{}\"", check.name);
+        let Some(alert) = rules
+            .groups
+            .iter()
+            .flat_map(|g| g.alerts.iter())
+            .find(|a| a.name == "ObsHealthCheckFailing" && a.expr.contains(&selector))
+        else {
+            continue;
+        };
+        let severity = if check.critical {
+            "critical"
+        } else {
+            "warning"
+        };
+        cases.push(Case {
+            name: format!("health check {} failing for 2m fires", check.name),
+            series: vec![Series(
+                format!(
+                    "health_check_status{{check=\"{}\",kind=\"{}\"}}",
+                    check.name,
+                    check.kind.as_str()
+                ),
+                "0x10".to_owned(),
+            )],
+            eval: "5m",
+            alertname: "ObsHealthCheckFailing",
+            fires: Some(vec![
+                ("check".to_owned(), check.name.to_owned()),
+                ("kind".to_owned(), check.kind.as_str().to_owned()),
+                ("severity".to_owned(), severity.to_owned()),
+            ]),
+            alert: Some(alert.clone()),
+        });
+    }
+    let instance = "localhost:8080".to_owned();
+    if let Some(alert) = rules.alert("ObsTargetDown", ("severity", "critical")) {
+        cases.push(Case {
+            name: "the target down for a minute pages".to_owned(),
+            series: vec![Series(
+                format!("up{{job=\"{}\",instance=\"{instance}\"}}", options.job),
+                "0x5".to_owned(),
+            )],
+            eval: "3m",
+            alertname: "ObsTargetDown",
+            fires: Some(vec![
+                ("instance".to_owned(), instance.clone()),
+                ("job".to_owned(), options.job.clone()),
+                ("severity".to_owned(), "critical".to_owned()),
+            ]),
+            alert: Some(alert.clone()),
+        });
+        cases.push(Case {
+            name: "a target that is up is silent".to_owned(),
+            series: vec![Series(
+                format!("up{{job=\"{}\",instance=\"{instance}\"}}", options.job),
+                "1x5".to_owned(),
+            )],
+            eval: "3m",
+            alertname: "ObsTargetDown",
+            fires: None,
+            alert: None,
+        });
+    }
+    if let Some(alert) = rules.alert("ObsPanics", ("severity", "warning")) {
+        cases.push(Case {
+            name: "a panic warns".to_owned(),
+            series: vec![Series(
+                format!(
+                    "obs_panics_total{{job=\"{}\",instance=\"{instance}\"}}",
+                    options.job
+                ),
+                "0 0 1 1 1".to_owned(),
+            )],
+            eval: "3m",
+            alertname: "ObsPanics",
+            fires: Some(vec![
+                ("instance".to_owned(), instance.clone()),
+                ("job".to_owned(), options.job.clone()),
+                ("severity".to_owned(), "warning".to_owned()),
+            ]),
+            alert: Some(alert.clone()),
+        });
+    }
+}
+
+/// The test file for `rules`, which must be saved as `rules_file` beside it.
+pub(crate) fn write(
+    rules: &Rules,
+    catalog: &Catalog,
+    options: &ExportOptions,
+    rules_file: &str,
+) -> String {
+    let mut cases = Vec::new();
+    for s in &rules.slis {
+        slo_cases(s, &mut cases);
+    }
+    classic_cases(rules, catalog, options, &mut cases);
+    let mut out = format!(
+        "# Generated by obs: promtool test rules for {rules_file}; do not edit.\nrule_files:\n  - {rules_file}\nevaluation_interval: 1m\ntests:\n"
+    );
+    for case in &cases {
+        let _ = writeln!(out, "  - name: {}", quoted(&case.name));
+        let _ = writeln!(out, "    interval: 1m");
+        let _ = writeln!(out, "    input_series:");
+        for Series(series, values) in &case.series {
+            let _ = writeln!(out, "      - series: {}", quoted(series));
+            let _ = writeln!(out, "        values: {}", quoted(values));
+        }
+        let _ = writeln!(out, "    alert_rule_test:");
+        let _ = writeln!(out, "      - eval_time: {}", case.eval);
+        let _ = writeln!(out, "        alertname: {}", case.alertname);
+        match (&case.fires, &case.alert) {
+            (Some(labels), Some(alert)) => {
+                let _ = writeln!(out, "        exp_alerts:");
+                let _ = writeln!(out, "          - exp_labels:");
+                for (k, v) in labels {
+                    let _ = writeln!(out, "              {k}: {}", quoted(v));
+                }
+                let _ = writeln!(out, "            exp_annotations:");
+                for (k, v) in alert.annotations() {
+                    let _ = writeln!(out, "              {k}: {}", quoted(&render(v, labels)));
+                }
+            }
+            _ => {
+                let _ = writeln!(out, "        exp_alerts: []");
+            }
+        }
+    }
+    out
+}
