@@ -492,3 +492,19 @@ impl<L: LabelSet + 'static> Metric for Histogram<L> {
         Self::unchecked(Cow::Borrowed(name), Cow::Borrowed(help), buckets)
     }
 }
+
+/// A counter of obs itself (`obs_*_total`), registered once in `cell` and
+/// at zero from its first use. Registration fails only if the name is
+/// taken, a bug of ours; the counter still counts then, unexposed.
+pub(crate) fn own_counter(
+    cell: &'static OnceLock<&'static Counter>,
+    name: &'static str,
+    help: &'static str,
+) -> &'static Counter {
+    cell.get_or_init(|| {
+        let make = || Counter::<()>::unchecked(name.into(), help.into());
+        make()
+            .register()
+            .unwrap_or_else(|_| Box::leak(Box::new(make())))
+    })
+}

@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 use crate::leaves::redact;
 use crate::leaves::text;
 use crate::metric_core::metrics::Counter;
+use crate::metric_core::registry::own_counter;
 
 type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Sync + Send + 'static>;
 
@@ -66,46 +67,28 @@ fn report(info: &PanicHookInfo<'_>) {
         .map_or(("?", 0, 0), |l| (l.file(), l.line(), l.column()));
     let thread = std::thread::current();
     let thread = thread.name().unwrap_or("unnamed");
+    // Captured only when RUST_BACKTRACE asks for it, as the default hook.
     let backtrace = std::backtrace::Backtrace::capture();
-    if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
-        let backtrace = backtrace.to_string();
-        let backtrace = redact::redact(&backtrace);
-        tracing::error!(
-            target: "obs::panic",
-            file,
-            line,
-            column,
-            thread,
-            backtrace = %text::cap(&backtrace),
-            "panicked: {message}"
-        );
-    } else {
-        tracing::error!(
-            target: "obs::panic",
-            file,
-            line,
-            column,
-            thread,
-            "panicked: {message}"
-        );
-    }
+    let backtrace = (backtrace.status() == std::backtrace::BacktraceStatus::Captured)
+        .then(|| text::cap(&redact::redact(&backtrace.to_string())).into_owned());
+    tracing::error!(
+        target: "obs::panic",
+        file,
+        line,
+        column,
+        thread,
+        backtrace = backtrace.as_deref(),
+        "panicked: {message}"
+    );
     IN_HOOK.with(|h| h.set(false));
 }
 
 /// `obs_panics_total`.
 fn panics() -> &'static Counter {
     static PANICS: OnceLock<&'static Counter> = OnceLock::new();
-    PANICS.get_or_init(|| {
-        let make = || {
-            Counter::<()>::unchecked(
-                "obs_panics_total".into(),
-                "Panics anywhere in the process, caught or not, since start.".into(),
-            )
-        };
-        // Registration fails only if the name is taken, a bug of ours; the
-        // counter still counts then, unexposed.
-        make()
-            .register()
-            .unwrap_or_else(|_| Box::leak(Box::new(make())))
-    })
+    own_counter(
+        &PANICS,
+        "obs_panics_total",
+        "Panics anywhere in the process, caught or not, since start.",
+    )
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use tracing::Metadata;
 
 use crate::metric_core::metrics::Counter;
+use crate::metric_core::registry::own_counter;
 
 /// How many events a call site may write per interval.
 ///
@@ -242,19 +243,11 @@ fn site_key(meta: &Metadata<'_>, normalized: bool) -> u64 {
 /// `obs_log_events_suppressed_total`.
 fn suppressed_counter() -> &'static Counter {
     static SUPPRESSED: OnceLock<&'static Counter> = OnceLock::new();
-    SUPPRESSED.get_or_init(|| {
-        let make = || {
-            Counter::<()>::unchecked(
-                "obs_log_events_suppressed_total".into(),
-                "Log events dropped by the per-call-site rate limit.".into(),
-            )
-        };
-        // Registration fails only if the name is taken, a bug of ours; the
-        // counter still counts then, unexposed.
-        make()
-            .register()
-            .unwrap_or_else(|_| Box::leak(Box::new(make())))
-    })
+    own_counter(
+        &SUPPRESSED,
+        "obs_log_events_suppressed_total",
+        "Log events dropped by the per-call-site rate limit.",
+    )
 }
 
 #[cfg(test)]
