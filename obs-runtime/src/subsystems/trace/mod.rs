@@ -20,6 +20,8 @@ mod console;
 pub mod propagation;
 #[cfg(feature = "otlp")]
 mod provider;
+#[cfg(feature = "otlp")]
+mod tls;
 
 pub(crate) use config::{TraceConfig, service_name_from_env};
 pub(crate) use pipeline::{SpanPipeline, layer};
