@@ -64,7 +64,7 @@ fn drop_spans(n: u64, why: &str) {
         tracing::warn!(
             target: "obs::telemetry",
             dropped = n,
-            "spans dropped ({why}); obs_telemetry_dropped_spans_total counts them all. {}",
+            "spans dropped ({why}); obs_telemetry_dropped_spans_total counts them all.{}",
             hint(why)
         );
     }
@@ -72,19 +72,19 @@ fn drop_spans(n: u64, why: &str) {
 
 /// What to check, from the reason: a TLS failure is not a collector that
 /// is down, and asking whether it is reachable would send the operator the
-/// wrong way.
+/// wrong way; a build without TLS says what to do in the reason itself.
 fn hint(why: &str) -> &'static str {
     let lower = why.to_ascii_lowercase();
-    if ["certificate", "tls", "handshake", "unknownissuer"]
+    if lower.contains("otlp-tls") {
+        ""
+    } else if ["certificate", "tls", "handshake", "unknownissuer"]
         .iter()
         .any(|k| lower.contains(k))
     {
-        "Check TLS: the collector's certificate must chain to OTEL_EXPORTER_OTLP_CERTIFICATE \
+        " Check TLS: the collector's certificate must chain to OTEL_EXPORTER_OTLP_CERTIFICATE \
          (or the system's store without it) and name the endpoint's host"
-    } else if lower.contains("otlp-tls") {
-        ""
     } else {
-        "Is the OTLP collector reachable?"
+        " Is the OTLP collector reachable?"
     }
 }
 
@@ -345,5 +345,21 @@ fn redact_attributes(attributes: &mut [KeyValue]) {
 fn redact_string(text: &mut StringValue) {
     if let Cow::Owned(clean) = redact(text.as_str()) {
         *text = clean.into();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hint;
+
+    #[test]
+    fn the_drop_warning_points_at_tls_when_tls_failed() {
+        assert!(
+            hint("export failed: transport error: invalid peer certificate: UnknownIssuer")
+                .contains("Check TLS")
+        );
+        assert!(hint("export failed: connection refused").contains("reachable"));
+        let without = super::super::tls::unavailable_warning("https://c:4317");
+        assert_eq!(hint(&without), "", "the reason says what to do");
     }
 }

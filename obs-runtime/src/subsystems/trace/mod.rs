@@ -6,7 +6,8 @@
 //! this module holds its parts. `config` (reading that environment, and
 //! the resource `obs_build_info` is named from) and `pipeline` (what
 //! `init` installs) are built with or without the feature; the rest is the
-//! exporting machinery.
+//! exporting machinery. `tls` reads the certificate variables; with the
+//! `otlp-tls` feature an `https://` endpoint is reached over rustls.
 
 mod config;
 mod pipeline;

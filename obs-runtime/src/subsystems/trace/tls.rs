@@ -39,7 +39,7 @@ pub(crate) struct TlsFiles {
 impl std::fmt::Debug for TlsFiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsFiles")
-            .field("ca", &self.ca.as_ref().map(|pem| pem.len()))
+            .field("ca", &self.ca.as_ref().map(Vec::len))
             .field("client_certificate", &self.identity.is_some())
             .finish()
     }
@@ -108,15 +108,14 @@ pub(crate) fn from_env(
         (Some((cert_name, cert_path)), Some((key_name, key_path))) => {
             let cert = load(&cert_name, &cert_path, Kind::Certificates, warnings);
             let key = load(&key_name, &key_path, Kind::PrivateKey, warnings);
-            match (cert, key) {
-                (Some(cert), Some(key)) => Some((cert, key)),
-                _ => {
-                    warnings.push(format!(
-                        "{cert_name}/{key_name}: connecting without a client certificate; a \
-                         collector that requires one (mTLS) refuses the spans"
-                    ));
-                    None
-                }
+            if let (Some(cert), Some(key)) = (cert, key) {
+                Some((cert, key))
+            } else {
+                warnings.push(format!(
+                    "{cert_name}/{key_name}: connecting without a client certificate; a \
+                     collector that requires one (mTLS) refuses the spans"
+                ));
+                None
             }
         }
         (Some((name, _)), None) | (None, Some((name, _))) => {
@@ -247,23 +246,20 @@ pub(crate) fn https_client(
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS unavailable: {e}"))?;
     let mut roots = rustls::RootCertStore::empty();
-    match &files.ca {
-        Some(ca) => {
-            for cert in CertificateDer::pem_slice_iter(ca) {
-                let cert = cert.map_err(|e| format!("OTEL_EXPORTER_OTLP_CERTIFICATE: {e}"))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("OTEL_EXPORTER_OTLP_CERTIFICATE: {e}"))?;
-            }
+    if let Some(ca) = &files.ca {
+        for cert in CertificateDer::pem_slice_iter(ca) {
+            let cert = cert.map_err(|e| format!("OTEL_EXPORTER_OTLP_CERTIFICATE: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("OTEL_EXPORTER_OTLP_CERTIFICATE: {e}"))?;
         }
-        None => {
-            let native = rustls_native_certs::load_native_certs();
-            roots.add_parsable_certificates(native.certs);
-            if roots.is_empty() {
-                return Err("no certificate in the system's trust store; set \
-                     OTEL_EXPORTER_OTLP_CERTIFICATE to the CA of the collector's certificate"
-                    .to_owned());
-            }
+    } else {
+        let native = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(native.certs);
+        if roots.is_empty() {
+            return Err("no certificate in the system's trust store; set \
+                 OTEL_EXPORTER_OTLP_CERTIFICATE to the CA of the collector's certificate"
+                .to_owned());
         }
     }
     let builder = builder.with_root_certificates(roots);
