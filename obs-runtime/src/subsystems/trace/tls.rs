@@ -317,17 +317,18 @@ mod tests {
             "https://collector:4317",
         );
         assert!(files.ca.is_none());
-        assert!(!w.is_empty());
-        assert!(
-            w.iter()
-                .all(|w| w.contains("OTEL_EXPORTER_OTLP_CERTIFICATE")),
-            "{w:?}"
-        );
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[1].contains("OTEL_EXPORTER_OTLP_CERTIFICATE"), "{w:?}");
         if AVAILABLE {
-            assert!(w[0].contains("/nonexistent/ca.pem"), "{w:?}");
+            assert!(
+                w[0].contains("OTEL_EXPORTER_OTLP_CERTIFICATE=\"/nonexistent/ca.pem\""),
+                "{w:?}"
+            );
             assert!(w[1].contains("system's certificate store"), "{w:?}");
         } else {
-            assert!(w.iter().any(|w| w.contains("otlp-tls")), "{w:?}");
+            // One warning for the https endpoint, one for the variable.
+            assert!(w[0].contains("https://collector:4317"), "{w:?}");
+            assert!(w.iter().all(|w| w.contains("`otlp-tls`")), "{w:?}");
         }
     }
 
