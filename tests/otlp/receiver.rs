@@ -1,7 +1,8 @@
 //! A real OTLP trace receiver for tests: the gRPC `TraceService` generated
 //! by `opentelemetry-proto` served by tonic, and the HTTP/protobuf endpoint
 //! (`POST /v1/traces`), both on loopback at a free port. Received spans are
-//! decoded and kept, with their resource attributes.
+//! decoded and kept, with their resource attributes. [`start_tls`] serves
+//! both over TLS (rustls), optionally demanding a client certificate.
 
 #![allow(dead_code)]
 
@@ -159,10 +160,36 @@ pub fn free_port() -> SocketAddr {
         .unwrap()
 }
 
+/// The receiver's TLS: its certificate chain and key (PEM), and the CA
+/// whose client certificate it demands (mTLS), if any.
+#[derive(Clone)]
+pub struct ServerTls {
+    pub cert: String,
+    pub key: String,
+    pub client_ca: Option<String>,
+}
+
 /// Starts the gRPC server on `grpc` (a free port from [`free_port`]) and the
 /// HTTP endpoint on another free port, each on a thread of its own.
 pub fn start_on(grpc: SocketAddr) -> Receiver {
+    start_with(grpc, None)
+}
+
+/// Both endpoints over TLS, on free ports.
+pub fn start_tls(tls: &ServerTls) -> Receiver {
+    start_with(free_port(), Some(tls))
+}
+
+fn start_with(grpc: SocketAddr, tls: Option<&ServerTls>) -> Receiver {
     let store = Store::default();
+    let grpc_tls = tls.map(|tls| {
+        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+        let config = ServerTlsConfig::new().identity(Identity::from_pem(&tls.cert, &tls.key));
+        match &tls.client_ca {
+            Some(ca) => config.client_ca_root(Certificate::from_pem(ca)),
+            None => config,
+        }
+    });
     let grpc_store = store.clone();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -173,7 +200,11 @@ pub fn start_on(grpc: SocketAddr) -> Receiver {
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind(grpc).await.unwrap();
             ready_tx.send(()).unwrap();
-            tonic::transport::Server::builder()
+            let mut server = tonic::transport::Server::builder();
+            if let Some(tls) = grpc_tls {
+                server = server.tls_config(tls).unwrap();
+            }
+            server
                 .add_service(TraceServiceServer::new(Service(grpc_store)))
                 .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
                 .await
@@ -187,10 +218,19 @@ pub fn start_on(grpc: SocketAddr) -> Receiver {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let http = listener.local_addr().unwrap();
     let http_store = store.clone();
+    let http_tls = tls.map(rustls_config);
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
             let store = http_store.clone();
-            std::thread::spawn(move || serve_http(conn, &store));
+            let tls = http_tls.clone();
+            std::thread::spawn(move || match tls {
+                Some(config) => {
+                    if let Ok(session) = rustls::ServerConnection::new(config) {
+                        serve_http(rustls::StreamOwned::new(session, conn), &store);
+                    }
+                }
+                None => serve_http(conn, &store),
+            });
         }
     });
     Receiver { grpc, http, store }
@@ -200,10 +240,41 @@ pub fn start() -> Receiver {
     start_on(free_port())
 }
 
-/// HTTP/1.1 with keep-alive: `POST /v1/traces` with a protobuf body.
-fn serve_http(conn: std::net::TcpStream, store: &Store) {
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let mut writer = conn;
+/// The HTTP side's rustls server: ring, as the runtime; a client
+/// certificate demanded when `client_ca` is set.
+fn rustls_config(tls: &ServerTls) -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = match &tls.client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
+                roots.add(cert.unwrap()).unwrap();
+            }
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                    .build()
+                    .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let chain = CertificateDer::pem_slice_iter(tls.cert.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(tls.key.as_bytes()).unwrap();
+    Arc::new(builder.with_single_cert(chain, key).unwrap())
+}
+
+/// HTTP/1.1 with keep-alive: `POST /v1/traces` with a protobuf body; over
+/// a plain or a TLS stream.
+fn serve_http<S: Read + Write>(conn: S, store: &Store) {
+    let mut reader = BufReader::new(conn);
     loop {
         let mut request_line = String::new();
         if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
@@ -248,9 +319,11 @@ fn serve_http(conn: std::net::TcpStream, store: &Store) {
             "HTTP/1.1 {status}\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
             response.len()
         );
+        let writer = reader.get_mut();
         if writer
             .write_all(head.as_bytes())
             .and_then(|()| writer.write_all(&response))
+            .and_then(|()| writer.flush())
             .is_err()
         {
             return;

@@ -64,8 +64,27 @@ fn drop_spans(n: u64, why: &str) {
         tracing::warn!(
             target: "obs::telemetry",
             dropped = n,
-            "spans dropped ({why}); obs_telemetry_dropped_spans_total counts them all. Is the OTLP collector reachable?"
+            "spans dropped ({why}); obs_telemetry_dropped_spans_total counts them all.{}",
+            hint(why)
         );
+    }
+}
+
+/// What to check, from the reason: a TLS failure is not a collector that
+/// is down, and asking whether it is reachable would send the operator the
+/// wrong way; a build without TLS says what to do in the reason itself.
+fn hint(why: &str) -> &'static str {
+    let lower = why.to_ascii_lowercase();
+    if lower.contains("otlp-tls") {
+        ""
+    } else if ["certificate", "tls", "handshake", "unknownissuer"]
+        .iter()
+        .any(|k| lower.contains(k))
+    {
+        " Check TLS: the collector's certificate must chain to OTEL_EXPORTER_OTLP_CERTIFICATE \
+         (or the system's store without it) and name the endpoint's host"
+    } else {
+        " Is the OTLP collector reachable?"
     }
 }
 
@@ -106,7 +125,9 @@ pub(crate) struct BoundedBatch {
 
 impl BoundedBatch {
     /// Starts the worker. `make_exporter` runs on the worker thread, inside
-    /// its tokio runtime.
+    /// its tokio runtime; its error is the reason every span is then
+    /// dropped, told in the drop warning (logged once the subscriber is up,
+    /// unlike a warning from this thread at start-up).
     pub(crate) fn start<E, F>(
         make_exporter: F,
         resource: Resource,
@@ -114,7 +135,7 @@ impl BoundedBatch {
     ) -> std::io::Result<Self>
     where
         E: SpanExporter + 'static,
-        F: FnOnce() -> Option<E> + Send + 'static,
+        F: FnOnce() -> Result<E, String> + Send + 'static,
     {
         let (queue, rx) = mpsc::sync_channel(limits.max_queue.max(1));
         let worker = std::thread::Builder::new()
@@ -147,7 +168,7 @@ impl BoundedBatch {
     }
 }
 
-fn run_worker<E: SpanExporter, F: FnOnce() -> Option<E>>(
+fn run_worker<E: SpanExporter, F: FnOnce() -> Result<E, String>>(
     make_exporter: F,
     resource: &Resource,
     limits: BatchLimits,
@@ -180,16 +201,19 @@ fn run_worker<E: SpanExporter, F: FnOnce() -> Option<E>>(
         }
         let spans = std::mem::take(batch);
         let n = spans.len() as u64;
-        let Some(exporter) = &exporter else {
-            drop_spans(n, "no exporter");
-            return;
+        let exporter = match &exporter {
+            Ok(exporter) => exporter,
+            Err(why) => {
+                drop_spans(n, &format!("no exporter: {why}"));
+                return;
+            }
         };
         let result = rt.block_on(async {
             tokio::time::timeout(limits.export_timeout, exporter.export(spans)).await
         });
         match result {
             Ok(Ok(())) => {}
-            Ok(Err(_)) => drop_spans(n, "export failed"),
+            Ok(Err(e)) => drop_spans(n, &format!("export failed: {e}")),
             Err(_) => drop_spans(n, "export timed out"),
         }
     };
@@ -211,7 +235,7 @@ fn run_worker<E: SpanExporter, F: FnOnce() -> Option<E>>(
             }
             Ok(Message::Shutdown(ack)) => {
                 export(&mut batch);
-                if let Some(e) = &exporter {
+                if let Ok(e) = &exporter {
                     let _ = e.shutdown_with_timeout(limits.export_timeout);
                 }
                 let _ = ack.send(());
@@ -321,5 +345,21 @@ fn redact_attributes(attributes: &mut [KeyValue]) {
 fn redact_string(text: &mut StringValue) {
     if let Cow::Owned(clean) = redact(text.as_str()) {
         *text = clean.into();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hint;
+
+    #[test]
+    fn the_drop_warning_points_at_tls_when_tls_failed() {
+        assert!(
+            hint("export failed: transport error: invalid peer certificate: UnknownIssuer")
+                .contains("Check TLS")
+        );
+        assert!(hint("export failed: connection refused").contains("reachable"));
+        let without = super::super::tls::unavailable_warning("https://c:4317");
+        assert_eq!(hint(&without), "", "the reason says what to do");
     }
 }

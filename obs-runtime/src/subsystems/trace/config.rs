@@ -8,6 +8,8 @@
 //! logger is up.
 
 #[cfg(feature = "otlp")]
+use super::tls::{self, TlsFiles};
+#[cfg(feature = "otlp")]
 use super::{SamplerChoice, SpanExport};
 
 /// What the `OTEL_*` environment asked of traces, after validation.
@@ -21,6 +23,11 @@ pub(crate) struct TraceConfig {
     pub(crate) export: SpanExport,
     #[cfg(feature = "otlp")]
     pub(crate) sampler: SamplerChoice,
+    /// The certificates of `OTEL_EXPORTER_OTLP_*CERTIFICATE` and
+    /// `*CLIENT_KEY`, checked; used when the endpoint is `https://`,
+    /// whether it came from the environment or from `Builder::span_export`.
+    #[cfg(feature = "otlp")]
+    pub(crate) tls: TlsFiles,
 }
 
 impl TraceConfig {
@@ -46,7 +53,7 @@ impl TraceConfig {
         let resource = resource(get, environment, &mut warnings);
         let production = environment.is_some_and(|e| e.trim().eq_ignore_ascii_case("production"));
         #[cfg(feature = "otlp")]
-        let (export, sampler) = span_settings(get, production, &mut warnings);
+        let (export, sampler, tls) = span_settings(get, production, &mut warnings);
         #[cfg(not(feature = "otlp"))]
         let _ = production;
         let config = Self {
@@ -56,6 +63,8 @@ impl TraceConfig {
             export,
             #[cfg(feature = "otlp")]
             sampler,
+            #[cfg(feature = "otlp")]
+            tls,
         };
         (config, warnings)
     }
@@ -187,7 +196,7 @@ fn span_settings(
     get: &dyn Fn(&str) -> Option<String>,
     production: bool,
     warnings: &mut Vec<String>,
-) -> (SpanExport, SamplerChoice) {
+) -> (SpanExport, SamplerChoice, TlsFiles) {
     let protocol = get("OTEL_EXPORTER_OTLP_PROTOCOL");
     let grpc = match protocol.as_deref().map(str::trim) {
         None | Some("" | "http/protobuf") => false,
@@ -266,7 +275,14 @@ fn span_settings(
             SamplerChoice::ParentBasedAlwaysOn
         }
     };
-    (export, sampler)
+    // Only an OTLP export has a collector to speak TLS to.
+    let tls = match &export {
+        SpanExport::OtlpGrpc { endpoint } | SpanExport::OtlpHttp { endpoint } => {
+            tls::from_env(get, endpoint, warnings)
+        }
+        SpanExport::Console | SpanExport::None => TlsFiles::default(),
+    };
+    (export, sampler, tls)
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! this module holds its parts. `config` (reading that environment, and
 //! the resource `obs_build_info` is named from) and `pipeline` (what
 //! `init` installs) are built with or without the feature; the rest is the
-//! exporting machinery.
+//! exporting machinery. `tls` reads the certificate variables; with the
+//! `otlp-tls` feature an `https://` endpoint is reached over rustls.
 
 mod config;
 mod pipeline;
@@ -20,6 +21,8 @@ mod console;
 pub mod propagation;
 #[cfg(feature = "otlp")]
 mod provider;
+#[cfg(feature = "otlp")]
+mod tls;
 
 pub(crate) use config::{TraceConfig, service_name_from_env};
 pub(crate) use pipeline::{SpanPipeline, layer};

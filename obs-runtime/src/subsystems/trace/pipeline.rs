@@ -62,6 +62,7 @@ where
     super::dropped_spans();
     let provider = super::provider(
         &config.export,
+        &config.tls,
         config.sampler,
         resource,
         super::BatchLimits::default(),

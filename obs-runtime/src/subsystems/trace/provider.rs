@@ -10,6 +10,7 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
 use super::batch::{BatchLimits, BoundedBatch};
 use super::console;
+use super::tls::{self, TlsFiles};
 
 /// How spans leave the process.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,45 +80,35 @@ pub(crate) fn resource(attributes: &[(String, String)]) -> Resource {
         .build()
 }
 
-/// Builds the tracer provider; `None` when nothing is exported.
+/// Builds the tracer provider; `None` when nothing is exported. `tls` is
+/// used when the endpoint is `https://`.
 pub(crate) fn provider(
     export: &SpanExport,
+    tls: &TlsFiles,
     sampler: SamplerChoice,
     resource: Resource,
     limits: BatchLimits,
 ) -> std::io::Result<SdkTracerProvider> {
     let timeout = limits.export_timeout;
     let processor = match export.clone() {
-        SpanExport::OtlpGrpc { endpoint } => BoundedBatch::start(
-            move || {
-                opentelemetry_otlp::SpanExporter::builder()
-                    .with_tonic()
-                    .with_endpoint(endpoint)
-                    .with_timeout(timeout)
-                    .build()
-                    .map_err(|e| tracing::warn!(target: "obs::telemetry", "OTLP gRPC exporter not built: {e}"))
-                    .ok()
-            },
-            resource.clone(),
-            limits,
-        )?,
-        SpanExport::OtlpHttp { endpoint } => BoundedBatch::start(
-            move || {
-                let url = format!("{}/v1/traces", endpoint.trim_end_matches('/'));
-                opentelemetry_otlp::SpanExporter::builder()
-                    .with_http()
-                    .with_endpoint(url)
-                    .with_timeout(timeout)
-                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                    .build()
-                    .map_err(|e| tracing::warn!(target: "obs::telemetry", "OTLP HTTP exporter not built: {e}"))
-                    .ok()
-            },
-            resource.clone(),
-            limits,
-        )?,
+        SpanExport::OtlpGrpc { endpoint } => {
+            let tls = tls.clone();
+            BoundedBatch::start(
+                move || grpc_exporter(endpoint, &tls, timeout),
+                resource.clone(),
+                limits,
+            )?
+        }
+        SpanExport::OtlpHttp { endpoint } => {
+            let tls = tls.clone();
+            BoundedBatch::start(
+                move || http_exporter(&endpoint, &tls, timeout),
+                resource.clone(),
+                limits,
+            )?
+        }
         SpanExport::Console => {
-            BoundedBatch::start(|| Some(console::ConsoleExporter), resource.clone(), limits)?
+            BoundedBatch::start(|| Ok(console::ConsoleExporter), resource.clone(), limits)?
         }
         SpanExport::None => {
             return Ok(SdkTracerProvider::builder()
@@ -131,6 +122,75 @@ pub(crate) fn provider(
         .with_resource(resource)
         .with_span_processor(processor)
         .build())
+}
+
+/// The OTLP/gRPC exporter; over TLS for an `https://` endpoint. Runs on
+/// the export thread: the error is the reason its spans are dropped.
+fn grpc_exporter(
+    endpoint: String,
+    tls: &TlsFiles,
+    timeout: Duration,
+) -> Result<opentelemetry_otlp::SpanExporter, String> {
+    let https = endpoint.starts_with("https://");
+    if https && !tls::AVAILABLE {
+        return Err(tls::unavailable_warning(&endpoint));
+    }
+    let builder = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .with_timeout(timeout);
+    #[cfg(feature = "otlp-tls")]
+    let builder = if https {
+        use opentelemetry_otlp::WithTonicConfig as _;
+        builder.with_tls_config(tls::grpc(tls))
+    } else {
+        builder
+    };
+    #[cfg(not(feature = "otlp-tls"))]
+    let _ = tls;
+    builder.build().map_err(|e| {
+        let why = format!("OTLP gRPC exporter not built: {e}");
+        tracing::warn!(target: "obs::telemetry", "{why}");
+        why
+    })
+}
+
+/// The OTLP/HTTP (protobuf) exporter, posting to `endpoint/v1/traces`;
+/// over TLS (hyper-rustls) for an `https://` endpoint.
+fn http_exporter(
+    endpoint: &str,
+    tls: &TlsFiles,
+    timeout: Duration,
+) -> Result<opentelemetry_otlp::SpanExporter, String> {
+    let https = endpoint.starts_with("https://");
+    if https && !tls::AVAILABLE {
+        return Err(tls::unavailable_warning(endpoint));
+    }
+    let url = format!("{}/v1/traces", endpoint.trim_end_matches('/'));
+    let builder = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(url)
+        .with_timeout(timeout)
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
+    #[cfg(feature = "otlp-tls")]
+    let builder = if https {
+        use opentelemetry_otlp::WithHttpConfig as _;
+        let client = tls::https_client(tls, timeout).map_err(|e| {
+            let why = format!("OTLP HTTP exporter without TLS: {e}");
+            tracing::warn!(target: "obs::telemetry", "{why}");
+            why
+        })?;
+        builder.with_http_client(client)
+    } else {
+        builder
+    };
+    #[cfg(not(feature = "otlp-tls"))]
+    let _ = tls;
+    builder.build().map_err(|e| {
+        let why = format!("OTLP HTTP exporter not built: {e}");
+        tracing::warn!(target: "obs::telemetry", "{why}");
+        why
+    })
 }
 
 /// How long [`crate::ObsGuard`] waits for the last spans to leave.
