@@ -8,6 +8,7 @@
 //! | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,key=value` (values percent-decoded) | none |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | base URL of the collector | `http://localhost:4318` (`4317` for gRPC) |
 //! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `grpc`, `http/protobuf` | `http/protobuf`, as the specification says |
+//! | `OTEL_EXPORTER_OTLP_CERTIFICATE`, `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`, `OTEL_EXPORTER_OTLP_CLIENT_KEY` (and their `_TRACES_` variants) | PEM files: the CA to trust for an `https://` endpoint, a client certificate and key for mTLS (feature `otlp-tls`) | the system's store, no client certificate |
 //! | `OTEL_TRACES_EXPORTER` | `otlp`, `console`, `none` | `otlp` |
 //! | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio` | `parentbased_always_on` |
 //! | `OTEL_TRACES_SAMPLER_ARG` | the ratio, 0 to 1 | `1` |
