@@ -1,6 +1,8 @@
 //! The OpenTelemetry Collector (the contrib distribution, which has the
 //! `redaction` processor and the `prometheusremotewrite` exporter).
 
+use std::fmt::Write as _;
+
 use crate::subsystems::export::ExportOptions;
 
 /// Values the collector masks in every attribute, as Go (RE2) regular
@@ -33,7 +35,7 @@ const BLOCKED_VALUES: &[(&str, &str)] = &[
 pub(crate) fn config(options: &ExportOptions) -> String {
     let mut blocked = String::new();
     for (what, regex) in BLOCKED_VALUES {
-        blocked.push_str(&format!("      # {what}\n      - '{regex}'\n"));
+        let _ = writeln!(blocked, "      # {what}\n      - '{regex}'");
     }
     format!(
         "\

@@ -22,6 +22,7 @@ mod collector;
 mod compose;
 mod prometheus;
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{ExportOptions, prometheus_rules_with, rule_tests_with};
@@ -156,7 +157,9 @@ pub(crate) fn quote(value: &str) -> String {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
             c => out.push(c),
         }
     }
