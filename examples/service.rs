@@ -8,13 +8,20 @@
 //! curl -s 'localhost:8080/ask?provider=anthropic'
 //! curl -s localhost:8080/metrics
 //! curl -s localhost:8080/readyz
+//! cargo run --example service -- --export examples/monitoring   # writes the bundle, then exits
 //! ```
 //!
 //! It needs no server: users live in an embedded in-memory store and the
 //! cache is in-process. With `DATABASE_URL` (PostgreSQL) or `REDIS_URL`
 //! set, readiness also checks those servers. Logs and traces follow the
 //! `OTEL_*` and `OBS_ENV` variables (`OTEL_TRACES_EXPORTER=console` prints
-//! spans); without a collector, spans are dropped and counted.
+//! spans); without a collector, spans are dropped and counted. It listens
+//! on 127.0.0.1 unless `HOST` says otherwise (`0.0.0.0` in a container).
+//!
+//! `--export <dir>` writes its monitoring bundle (Prometheus, Alertmanager,
+//! Collector, Compose and fleet files, see `obs_runtime::export::write_bundle`)
+//! and exits without serving; `examples/monitoring/` is that bundle, kept
+//! current by `tests/monitoring_bundle.rs`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -419,10 +426,35 @@ async fn shutdown_signal() {
     }
 }
 
+/// The job Prometheus scrapes the example as, the same on every machine
+/// (the default would be the executable's name).
+const JOB: &str = "example-service";
+
+/// `--export <dir>`: the bundle's folder, if asked for.
+fn export_dir() -> std::io::Result<Option<std::path::PathBuf>> {
+    let mut args = std::env::args_os().skip(1);
+    match args.next() {
+        None => Ok(None),
+        Some(flag) if flag == "--export" => match (args.next(), args.next()) {
+            (Some(dir), None) => Ok(Some(dir.into())),
+            _ => Err(std::io::Error::other("usage: service [--export <dir>]")),
+        },
+        Some(other) => Err(std::io::Error::other(format!(
+            "unknown argument {other:?}; usage: service [--export <dir>]"
+        ))),
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    if let Some(dir) = export_dir()? {
+        let options = obs_runtime::export::ExportOptions::default().job(JOB);
+        obs_runtime::export::write_bundle_with(&dir, &options)?;
+        println!("monitoring bundle of {JOB} written to {}", dir.display());
+        return Ok(());
+    }
     let _guard = obs_runtime::Builder::from_env()
-        .service_name("example-service")
+        .service_name(JOB)
         .service_version(env!("CARGO_PKG_VERSION"))
         .init();
     connect_dependencies();
@@ -433,7 +465,8 @@ async fn main() -> std::io::Result<()> {
             .map_err(|e| std::io::Error::other(format!("PORT={p:?}: {e}")))?,
         Err(_) => 8080,
     };
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
     let addr = listener.local_addr()?;
     println!("example service on http://{addr}");
     println!(

@@ -13,9 +13,12 @@
 //! assert!(tests.contains("alertname: ObsSloFastBurn"));
 //! ```
 
+mod bundle;
 mod decimal;
 mod rule_tests;
 mod rules;
+
+pub use bundle::{bundle_files, write_bundle, write_bundle_with};
 
 use crate::subsystems::catalog::catalog;
 

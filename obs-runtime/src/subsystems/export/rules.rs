@@ -470,7 +470,13 @@ fn process_group(catalog: &Catalog, options: &ExportOptions) -> Group {
             name: "ObsHealthCheckFailing",
             expr: format!("health_check_status{{check=\"{}\"}} < 1", escape(check.name)),
             for_: "2m",
-            labels: vec![("severity", severity.to_owned())],
+            // `check` also comes from the expression; as a rule label it
+            // tells one check's rule from another's (promtool's
+            // duplicate-rules lint).
+            labels: vec![
+                ("check", check.name.to_owned()),
+                ("severity", severity.to_owned()),
+            ],
             summary: format!("health check {} is failing", check.name),
             description: format!(
                 "The {} check ({} probe) has not passed for 2 minutes; /readyz shows its reason to allowlisted callers.",
