@@ -88,15 +88,37 @@ fn example_binary() -> PathBuf {
     path
 }
 
+/// Runs the example's `--export`, which writes and exits at once; an example
+/// that serves instead (built before `--export` existed) is killed after a
+/// minute rather than hanging the suite.
+fn export_within_a_minute(command: &mut Command) -> std::process::Output {
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the example with --export");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait for the example").is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!(
+                "the example still ran a minute after --export: is target/*/examples/service stale? `cargo build --example service`"
+            );
+        }
+        std::thread::park_timeout(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("the example's output")
+}
+
 #[test]
 fn the_committed_bundle_is_what_the_example_writes_now() {
     let dir = tempdir("fresh");
-    let out = Command::new(example_binary())
-        .arg("--export")
-        .arg(&dir)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the example with --export");
+    let out = export_within_a_minute(
+        Command::new(example_binary())
+            .arg("--export")
+            .arg(&dir)
+            .env("RUST_LOG", "warn"),
+    );
     assert!(
         out.status.success(),
         "service --export failed: {}",
@@ -132,14 +154,14 @@ fn the_committed_bundle_is_what_the_example_writes_now() {
         );
     }
     let elsewhere = tempdir("elsewhere");
-    let out = Command::new(example_binary())
-        .args(["--export", "bundle"])
-        .current_dir(&elsewhere)
-        .env("HOSTNAME", "another-machine")
-        .env("HOME", &elsewhere)
-        .env("USER", "someone-else")
-        .output()
-        .expect("run the example with --export");
+    let out = export_within_a_minute(
+        Command::new(example_binary())
+            .args(["--export", "bundle"])
+            .current_dir(&elsewhere)
+            .env("HOSTNAME", "another-machine")
+            .env("HOME", &elsewhere)
+            .env("USER", "someone-else"),
+    );
     assert!(
         out.status.success(),
         "{}",
