@@ -34,7 +34,7 @@ pub use endpoints::{
     MetricsConfig, TEXT_FORMAT, metrics_router, routes, routes_with, serve_internal,
 };
 
-pub use body::ResponseBody;
+pub use body::{RequestBody, ResponseBody};
 pub use future::ResponseFuture;
 pub use layer::{METRICS_PATH, ObsLayer};
 pub use request_id::RequestId;
