@@ -44,7 +44,9 @@ where
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         if self.exclusions.contains(req.uri().path()) {
             return ResponseFuture {
-                inner: self.inner.call(req.map(|body| RequestBody::new(body, None))),
+                inner: self
+                    .inner
+                    .call(req.map(|body| RequestBody::new(body, None))),
                 state: None,
             };
         }
