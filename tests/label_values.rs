@@ -45,7 +45,11 @@ fn a_wrong_number_of_values_goes_to_the_overflow_series() {
     c.with_values(&["/a"]).inc(); // too few
     c.with_values(&["/a", "gold", "extra"]).inc(); // too many
     c.with_values(&[]).inc();
-    assert_eq!(c.series(), 1, "only the well-formed combination is a series");
+    assert_eq!(
+        c.series(),
+        1,
+        "only the well-formed combination is a series"
+    );
     assert_eq!(c.overflowed(), Some(3));
     let text = encode_text();
     assert_eq!(
@@ -83,9 +87,8 @@ fn a_wrong_number_of_values_goes_to_the_overflow_series() {
         "{text}"
     );
     assert!(
-        text.contains(
-            "arity_wait_seconds_count{route=\"__overflow__\",tier=\"__overflow__\"} 1\n"
-        ) && text.contains("arity_wait_seconds_count{route=\"/a\",tier=\"gold\"} 1\n"),
+        text.contains("arity_wait_seconds_count{route=\"__overflow__\",tier=\"__overflow__\"} 1\n")
+            && text.contains("arity_wait_seconds_count{route=\"/a\",tier=\"gold\"} 1\n"),
         "{text}"
     );
     for family in ["arity_queue_depth", "arity_wait_seconds_bucket"] {

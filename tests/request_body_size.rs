@@ -83,7 +83,10 @@ async fn a_declared_length_is_not_taken_on_trust() {
 
     // An honest body read to its end counts in full.
     let kib: &'static str = "x".repeat(1024).leak();
-    assert_eq!(post_with_length("/rb/read", "1024", kib).await, "1024 bytes");
+    assert_eq!(
+        post_with_length("/rb/read", "1024", kib).await,
+        "1024 bytes"
+    );
     assert_eq!(request_size("/rb/read"), (2.0, 1027.0));
 
     assert_eq!(post_with_length("/rb/later", HUGE, "abcdef").await, "later");
@@ -124,9 +127,8 @@ async fn over_a_socket_the_claim_is_not_recorded() {
 
     // 3 bytes sent of 9 PB declared, and the handler answers without
     // reading: the connection stays open, the body is never complete.
-    let raw = format!(
-        "POST /rb/socket-ignore HTTP/1.1\r\nhost: t\r\ncontent-length: {HUGE}\r\n\r\nabc"
-    );
+    let raw =
+        format!("POST /rb/socket-ignore HTTP/1.1\r\nhost: t\r\ncontent-length: {HUGE}\r\n\r\nabc");
     let answer = exchange(addr, raw.as_bytes(), "ignored").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     // The body is dropped with the handler's request, before the answer.
