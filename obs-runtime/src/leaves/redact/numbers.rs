@@ -81,21 +81,21 @@ pub(super) fn numbers(b: &[u8], hits: &mut Vec<Hit>) {
     }
 }
 
-fn number_at(b: &[u8], i: usize, e: &Edges) -> Option<(usize, &'static str)> {
+fn number_at(b: &[u8], i: usize, edges: &Edges) -> Option<(usize, &'static str)> {
     match b[i] {
-        b'+' => e164(b, i, e).map(|end| (end, PHONE)),
-        b'(' => nanp(b, i, e).map(|end| (end, PHONE)),
-        _ => nanp(b, i, e)
+        b'+' => e164(b, i, edges).map(|end| (end, PHONE)),
+        b'(' => nanp(b, i, edges).map(|end| (end, PHONE)),
+        _ => nanp(b, i, edges)
             .map(|end| (end, PHONE))
-            .or_else(|| ssn(b, i, e).map(|end| (end, SSN)))
-            .or_else(|| card(b, i, e).map(|end| (end, CARD))),
+            .or_else(|| ssn(b, i, edges).map(|end| (end, SSN)))
+            .or_else(|| card(b, i, edges).map(|end| (end, CARD))),
     }
 }
 
 /// Whether a number may start at `i`: not glued to a word, and not the
 /// continuation of a decimal, version, date, time or dashed id.
-fn starts_clean(b: &[u8], i: usize, e: &Edges) -> bool {
-    if e.ends_at(i) {
+fn starts_clean(b: &[u8], i: usize, edges: &Edges) -> bool {
+    if edges.ends_at(i) {
         return true;
     }
     let Some(&prev) = i.checked_sub(1).and_then(|p| b.get(p)) else {
@@ -107,12 +107,12 @@ fn starts_clean(b: &[u8], i: usize, e: &Edges) -> bool {
     !(matches!(prev, b'.' | b'-' | b':')
         && i >= 2
         && b[i - 2].is_ascii_digit()
-        && !e.ends_at(i - 1))
+        && !edges.ends_at(i - 1))
 }
 
 /// Whether a number may end at `end`: the mirror of [`starts_clean`].
-fn ends_clean(b: &[u8], end: usize, e: &Edges) -> bool {
-    if e.starts_at(end) {
+fn ends_clean(b: &[u8], end: usize, edges: &Edges) -> bool {
+    if edges.starts_at(end) {
         return true;
     }
     let Some(&next) = b.get(end) else {
@@ -121,8 +121,8 @@ fn ends_clean(b: &[u8], end: usize, e: &Edges) -> bool {
     let after = b.get(end + 1);
     match next {
         c if c == b'_' || c.is_ascii_alphanumeric() => false,
-        b'.' | b':' => !after.is_some_and(u8::is_ascii_digit) || e.starts_at(end + 1),
-        b'-' => !after.is_some_and(u8::is_ascii_alphanumeric) || e.starts_at(end + 1),
+        b'.' | b':' => !after.is_some_and(u8::is_ascii_digit) || edges.starts_at(end + 1),
+        b'-' => !after.is_some_and(u8::is_ascii_alphanumeric) || edges.starts_at(end + 1),
         _ => true,
     }
 }
@@ -139,7 +139,7 @@ fn value_of(digits: &[u8]) -> u32 {
 }
 
 /// `+` and 8–15 digits in groups; the longest prefix that ends cleanly.
-fn e164(b: &[u8], plus: usize, e: &Edges) -> Option<usize> {
+fn e164(b: &[u8], plus: usize, edges: &Edges) -> Option<usize> {
     if !b.get(plus + 1).is_some_and(|d| matches!(d, b'1'..=b'9')) {
         return None;
     }
@@ -165,7 +165,7 @@ fn e164(b: &[u8], plus: usize, e: &Edges) -> Option<usize> {
             }
             j += 1;
         }
-        if count >= MIN_E164_DIGITS && ends_clean(b, j, e) {
+        if count >= MIN_E164_DIGITS && ends_clean(b, j, edges) {
             found = Some(j);
         }
         let group_at = |k: usize| b.get(k).is_some_and(|&c| c.is_ascii_digit() || c == b'(');
@@ -180,17 +180,17 @@ fn e164(b: &[u8], plus: usize, e: &Edges) -> Option<usize> {
 }
 
 /// A North American number, optionally after a `1` trunk prefix.
-fn nanp(b: &[u8], i: usize, e: &Edges) -> Option<usize> {
+fn nanp(b: &[u8], i: usize, edges: &Edges) -> Option<usize> {
     if b[i] == b'1'
         && matches!(b.get(i + 1), Some(b'-' | b'.' | b' '))
-        && let Some(end) = nanp_body(b, i + 2, e)
+        && let Some(end) = nanp_body(b, i + 2, edges)
     {
         return Some(end);
     }
-    nanp_body(b, i, e)
+    nanp_body(b, i, edges)
 }
 
-fn nanp_body(b: &[u8], i: usize, e: &Edges) -> Option<usize> {
+fn nanp_body(b: &[u8], i: usize, edges: &Edges) -> Option<usize> {
     let (area, exchange, line) = if b.get(i) == Some(&b'(') {
         let area_end = digits_exactly(b, i + 1, 3)?;
         if b.get(area_end) != Some(&b')') {
@@ -219,10 +219,10 @@ fn nanp_body(b: &[u8], i: usize, e: &Edges) -> Option<usize> {
     let end = digits_exactly(b, line, 4)?;
     // NANP area codes and exchanges never start with 0 or 1.
     let valid = matches!(b[area], b'2'..=b'9') && matches!(b[exchange], b'2'..=b'9');
-    (valid && ends_clean(b, end, e)).then_some(end)
+    (valid && ends_clean(b, end, edges)).then_some(end)
 }
 
-fn ssn(b: &[u8], i: usize, e: &Edges) -> Option<usize> {
+fn ssn(b: &[u8], i: usize, edges: &Edges) -> Option<usize> {
     let area_end = digits_exactly(b, i, 3)?;
     if b.get(area_end) != Some(&b'-') {
         return None;
@@ -238,11 +238,11 @@ fn ssn(b: &[u8], i: usize, e: &Edges) -> Option<usize> {
         && area < 900
         && value_of(&b[area_end + 1..group_end]) != 0
         && value_of(&b[group_end + 1..end]) != 0;
-    (valid && ends_clean(b, end, e)).then_some(end)
+    (valid && ends_clean(b, end, edges)).then_some(end)
 }
 
 /// The longest Luhn-valid card number at `i`, cut at a group boundary.
-fn card(b: &[u8], i: usize, e: &Edges) -> Option<usize> {
+fn card(b: &[u8], i: usize, edges: &Edges) -> Option<usize> {
     if !matches!(b[i], b'2'..=b'9') {
         return None;
     }
@@ -262,7 +262,7 @@ fn card(b: &[u8], i: usize, e: &Edges) -> Option<usize> {
             count += 1;
             j += 1;
         }
-        if count >= MIN_CARD_DIGITS && ends_clean(b, j, e) && luhn(&digits[..count]) {
+        if count >= MIN_CARD_DIGITS && ends_clean(b, j, edges) && luhn(&digits[..count]) {
             found = Some(j);
         }
         // Dates (`2026-11-23`) and the like have short groups; cards don't,

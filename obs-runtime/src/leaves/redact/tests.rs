@@ -675,7 +675,7 @@ fn random_inputs_are_idempotent() {
     for _ in 0..iterations {
         pieces.clear();
         text.clear();
-        for _ in 0..1 + rng.below(most_pieces) {
+        for _ in 0..=rng.below(most_pieces) {
             let piece = FRAGMENTS[rng.below(FRAGMENTS.len())];
             pieces.push(piece);
             text.push_str(piece);

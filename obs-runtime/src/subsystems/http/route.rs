@@ -14,7 +14,7 @@ use crate::metric_core::metrics::cell::UpDownCell;
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
 /// The route template of a request, for services that don't route with
-/// axum: put it in the request's extensions before [`ObsLayer`] sees it
+/// axum: put it in the request's extensions before [`ObsLayer`](super::ObsLayer) sees it
 /// (axum's `MatchedPath` is read directly with the `axum` feature).
 ///
 /// ```

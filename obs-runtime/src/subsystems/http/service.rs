@@ -16,7 +16,7 @@ use super::metrics::method_label;
 use super::request_id::{self, RequestId, X_REQUEST_ID};
 use super::route::{SeriesCache, route_of};
 
-/// The service [`ObsLayer`] wraps around yours. Yours gets the request
+/// The service [`ObsLayer`](super::ObsLayer) wraps around yours. Yours gets the request
 /// with its body in a [`RequestBody`], which counts the bytes the client
 /// delivers; an axum `Router`, or any service generic over its request
 /// body, takes it as it is.
