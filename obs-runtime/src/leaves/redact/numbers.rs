@@ -7,7 +7,44 @@ const MAX_CARD_DIGITS: usize = 19;
 const MIN_E164_DIGITS: usize = 8;
 const MAX_E164_DIGITS: usize = 15;
 
+/// Where the other detectors' matches start and end, and where this
+/// detector's last match ended. A match becomes a placeholder, `[…]`, so
+/// next to one a number stands alone: judged by the bytes it replaces,
+/// `415-555-2671-AKIA…` or `+12345678+12345678` would keep a number that a
+/// second `redact` (seeing `-[AWS_KEY]`, `[PHONE]+`) replaces.
+struct Edges {
+    starts: Vec<usize>,
+    ends: Vec<usize>,
+    own_end: Option<usize>,
+}
+
+impl Edges {
+    fn of(hits: &[Hit]) -> Self {
+        let mut starts: Vec<usize> = hits.iter().map(|h| h.start).collect();
+        let mut ends: Vec<usize> = hits.iter().map(|h| h.end).collect();
+        starts.sort_unstable();
+        ends.sort_unstable();
+        Self {
+            starts,
+            ends,
+            own_end: None,
+        }
+    }
+
+    /// A placeholder will end right before `i`.
+    fn ends_at(&self, i: usize) -> bool {
+        self.own_end == Some(i) || self.ends.binary_search(&i).is_ok()
+    }
+
+    /// A placeholder will start at `i`.
+    fn starts_at(&self, i: usize) -> bool {
+        self.starts.binary_search(&i).is_ok()
+    }
+}
+
+/// Runs after the other detectors, so it sees where their matches are.
 pub(super) fn numbers(b: &[u8], hits: &mut Vec<Hit>) {
+    let mut edges = Edges::of(hits);
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -20,21 +57,23 @@ pub(super) fn numbers(b: &[u8], hits: &mut Vec<Hit>) {
             // a separator: most digit runs ("200", "15ms") are neither.
             let may_start = run_end - i >= MIN_CARD_DIGITS
                 || matches!(b.get(run_end), Some(b'-' | b'.' | b' '));
-            if let Some((end, with)) = (may_start && starts_clean(b, i))
-                .then(|| number_at(b, i))
+            if let Some((end, with)) = (may_start && starts_clean(b, i, &edges))
+                .then(|| number_at(b, i, &edges))
                 .flatten()
             {
                 hits.push(Hit::new(i, end, with));
+                edges.own_end = Some(end);
                 i = end;
             } else {
                 // A number never starts inside a digit run.
                 i = run_end;
             }
         } else if (c == b'+' || c == b'(')
-            && starts_clean(b, i)
-            && let Some((end, with)) = number_at(b, i)
+            && starts_clean(b, i, &edges)
+            && let Some((end, with)) = number_at(b, i, &edges)
         {
             hits.push(Hit::new(i, end, with));
+            edges.own_end = Some(end);
             i = end;
         } else {
             i += 1;
@@ -42,39 +81,48 @@ pub(super) fn numbers(b: &[u8], hits: &mut Vec<Hit>) {
     }
 }
 
-fn number_at(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
+fn number_at(b: &[u8], i: usize, edges: &Edges) -> Option<(usize, &'static str)> {
     match b[i] {
-        b'+' => e164(b, i).map(|end| (end, PHONE)),
-        b'(' => nanp(b, i).map(|end| (end, PHONE)),
-        _ => nanp(b, i)
+        b'+' => e164(b, i, edges).map(|end| (end, PHONE)),
+        b'(' => nanp(b, i, edges).map(|end| (end, PHONE)),
+        _ => nanp(b, i, edges)
             .map(|end| (end, PHONE))
-            .or_else(|| ssn(b, i).map(|end| (end, SSN)))
-            .or_else(|| card(b, i).map(|end| (end, CARD))),
+            .or_else(|| ssn(b, i, edges).map(|end| (end, SSN)))
+            .or_else(|| card(b, i, edges).map(|end| (end, CARD))),
     }
 }
 
 /// Whether a number may start at `i`: not glued to a word, and not the
 /// continuation of a decimal, version, date, time or dashed id.
-fn starts_clean(b: &[u8], i: usize) -> bool {
+fn starts_clean(b: &[u8], i: usize, edges: &Edges) -> bool {
+    if edges.ends_at(i) {
+        return true;
+    }
     let Some(&prev) = i.checked_sub(1).and_then(|p| b.get(p)) else {
         return true;
     };
     if prev.is_ascii_alphanumeric() || prev == b'_' {
         return false;
     }
-    !(matches!(prev, b'.' | b'-' | b':') && i >= 2 && b[i - 2].is_ascii_digit())
+    !(matches!(prev, b'.' | b'-' | b':')
+        && i >= 2
+        && b[i - 2].is_ascii_digit()
+        && !edges.ends_at(i - 1))
 }
 
 /// Whether a number may end at `end`: the mirror of [`starts_clean`].
-fn ends_clean(b: &[u8], end: usize) -> bool {
+fn ends_clean(b: &[u8], end: usize, edges: &Edges) -> bool {
+    if edges.starts_at(end) {
+        return true;
+    }
     let Some(&next) = b.get(end) else {
         return true;
     };
     let after = b.get(end + 1);
     match next {
         c if c == b'_' || c.is_ascii_alphanumeric() => false,
-        b'.' | b':' => !after.is_some_and(u8::is_ascii_digit),
-        b'-' => !after.is_some_and(u8::is_ascii_alphanumeric),
+        b'.' | b':' => !after.is_some_and(u8::is_ascii_digit) || edges.starts_at(end + 1),
+        b'-' => !after.is_some_and(u8::is_ascii_alphanumeric) || edges.starts_at(end + 1),
         _ => true,
     }
 }
@@ -91,7 +139,7 @@ fn value_of(digits: &[u8]) -> u32 {
 }
 
 /// `+` and 8–15 digits in groups; the longest prefix that ends cleanly.
-fn e164(b: &[u8], plus: usize) -> Option<usize> {
+fn e164(b: &[u8], plus: usize, edges: &Edges) -> Option<usize> {
     if !b.get(plus + 1).is_some_and(|d| matches!(d, b'1'..=b'9')) {
         return None;
     }
@@ -117,7 +165,7 @@ fn e164(b: &[u8], plus: usize) -> Option<usize> {
             }
             j += 1;
         }
-        if count >= MIN_E164_DIGITS && ends_clean(b, j) {
+        if count >= MIN_E164_DIGITS && ends_clean(b, j, edges) {
             found = Some(j);
         }
         let group_at = |k: usize| b.get(k).is_some_and(|&c| c.is_ascii_digit() || c == b'(');
@@ -132,17 +180,17 @@ fn e164(b: &[u8], plus: usize) -> Option<usize> {
 }
 
 /// A North American number, optionally after a `1` trunk prefix.
-fn nanp(b: &[u8], i: usize) -> Option<usize> {
+fn nanp(b: &[u8], i: usize, edges: &Edges) -> Option<usize> {
     if b[i] == b'1'
         && matches!(b.get(i + 1), Some(b'-' | b'.' | b' '))
-        && let Some(end) = nanp_body(b, i + 2)
+        && let Some(end) = nanp_body(b, i + 2, edges)
     {
         return Some(end);
     }
-    nanp_body(b, i)
+    nanp_body(b, i, edges)
 }
 
-fn nanp_body(b: &[u8], i: usize) -> Option<usize> {
+fn nanp_body(b: &[u8], i: usize, edges: &Edges) -> Option<usize> {
     let (area, exchange, line) = if b.get(i) == Some(&b'(') {
         let area_end = digits_exactly(b, i + 1, 3)?;
         if b.get(area_end) != Some(&b')') {
@@ -171,10 +219,10 @@ fn nanp_body(b: &[u8], i: usize) -> Option<usize> {
     let end = digits_exactly(b, line, 4)?;
     // NANP area codes and exchanges never start with 0 or 1.
     let valid = matches!(b[area], b'2'..=b'9') && matches!(b[exchange], b'2'..=b'9');
-    (valid && ends_clean(b, end)).then_some(end)
+    (valid && ends_clean(b, end, edges)).then_some(end)
 }
 
-fn ssn(b: &[u8], i: usize) -> Option<usize> {
+fn ssn(b: &[u8], i: usize, edges: &Edges) -> Option<usize> {
     let area_end = digits_exactly(b, i, 3)?;
     if b.get(area_end) != Some(&b'-') {
         return None;
@@ -190,11 +238,11 @@ fn ssn(b: &[u8], i: usize) -> Option<usize> {
         && area < 900
         && value_of(&b[area_end + 1..group_end]) != 0
         && value_of(&b[group_end + 1..end]) != 0;
-    (valid && ends_clean(b, end)).then_some(end)
+    (valid && ends_clean(b, end, edges)).then_some(end)
 }
 
 /// The longest Luhn-valid card number at `i`, cut at a group boundary.
-fn card(b: &[u8], i: usize) -> Option<usize> {
+fn card(b: &[u8], i: usize, edges: &Edges) -> Option<usize> {
     if !matches!(b[i], b'2'..=b'9') {
         return None;
     }
@@ -214,7 +262,7 @@ fn card(b: &[u8], i: usize) -> Option<usize> {
             count += 1;
             j += 1;
         }
-        if count >= MIN_CARD_DIGITS && ends_clean(b, j) && luhn(&digits[..count]) {
+        if count >= MIN_CARD_DIGITS && ends_clean(b, j, edges) && luhn(&digits[..count]) {
             found = Some(j);
         }
         // Dates (`2026-11-23`) and the like have short groups; cards don't,

@@ -149,6 +149,13 @@ fn hash_values(seed: u64, values: &[&str]) -> u64 {
 /// the cap, every new combination lands in one overflow series whose labels
 /// all read `__overflow__`, the drop is counted, and a warning naming the
 /// metric is logged at most once a minute. The map never grows past the cap.
+///
+/// The overflow series is also where combinations obs can't keep apart
+/// go: values given for the wrong number of labels, and a value equal to
+/// the marker itself. Kept, either would write a series the scrape can't
+/// tell from another one (a duplicate, or a series without some of the
+/// family's labels); refused, they are counted like any other refusal, so
+/// every series whose labels read `__overflow__` is the overflow series.
 #[derive(Debug)]
 pub(crate) struct Dynamic<C: 'static> {
     seed: u64,
@@ -156,7 +163,30 @@ pub(crate) struct Dynamic<C: 'static> {
     cap: usize,
     overflow: C,
     overflowed: AtomicU64,
-    last_warning: AtomicU64,
+    /// When each [`Refusal`] was last logged, in seconds: one kind of
+    /// refusal does not hide another's warning.
+    last_warning: [AtomicU64; 3],
+}
+
+/// Why a combination went to the overflow series.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Refusal {
+    /// The family holds `cap` series already.
+    Cap,
+    /// `with_values` got `got` values for `expected` labels.
+    Arity { got: usize, expected: usize },
+    /// A value equals [`OVERFLOW_VALUE`].
+    Marker,
+}
+
+impl Refusal {
+    fn index(self) -> usize {
+        match self {
+            Self::Cap => 0,
+            Self::Arity { .. } => 1,
+            Self::Marker => 2,
+        }
+    }
 }
 
 fn now_secs() -> u64 {
@@ -176,7 +206,7 @@ impl<C: NewCell> Dynamic<C> {
             cap,
             overflow: C::new_cell(layout),
             overflowed: AtomicU64::new(0),
-            last_warning: AtomicU64::new(0),
+            last_warning: [const { AtomicU64::new(0) }; 3],
         }
     }
 
@@ -202,6 +232,9 @@ impl<C: NewCell> Dynamic<C> {
             cut = copy;
             &cut[..values.len().min(MAX_LABELS)]
         };
+        if values.contains(&OVERFLOW_VALUE) {
+            return self.refuse(metric, Refusal::Marker);
+        }
         let hash = hash_values(self.seed, values);
         {
             let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
@@ -215,9 +248,7 @@ impl<C: NewCell> Dynamic<C> {
         }
         if table.entries.len() >= self.cap {
             drop(table);
-            self.overflowed.fetch_add(1, Relaxed);
-            self.warn(metric);
-            return &self.overflow;
+            return self.refuse(metric, Refusal::Cap);
         }
         // Leaked on purpose: a series lives as long as the program, and the
         // cap bounds how many there can be.
@@ -230,22 +261,38 @@ impl<C: NewCell> Dynamic<C> {
         cell
     }
 
-    fn warn(&self, metric: &str) {
+    /// The overflow series, counted, with a warning at most once a minute
+    /// for each kind of refusal.
+    pub(crate) fn refuse(&self, metric: &str, why: Refusal) -> &C {
+        self.overflowed.fetch_add(1, Relaxed);
+        let last_warning = &self.last_warning[why.index()];
         let now = now_secs();
-        let last = self.last_warning.load(Relaxed);
+        let last = last_warning.load(Relaxed);
         if now >= last + 60
-            && self
-                .last_warning
+            && last_warning
                 .compare_exchange(last, now, Relaxed, Relaxed)
                 .is_ok()
         {
-            tracing::warn!(
-                metric,
-                limit = self.cap,
-                "metric `{metric}` reached its limit of {} series: new label combinations are counted in its `__overflow__` series (see obs_cardinality_overflow_total)",
-                self.cap
-            );
+            match why {
+                Refusal::Cap => tracing::warn!(
+                    metric,
+                    limit = self.cap,
+                    "metric `{metric}` reached its limit of {} series: new label combinations are counted in its `__overflow__` series (see obs_cardinality_overflow_total)",
+                    self.cap
+                ),
+                Refusal::Arity { got, expected } => tracing::warn!(
+                    metric,
+                    got,
+                    expected,
+                    "metric `{metric}` has {expected} labels but `with_values` got {got} values: counted in its `__overflow__` series (see obs_cardinality_overflow_total); pass one value per label, in the order of `LabelSet::NAMES`"
+                ),
+                Refusal::Marker => tracing::warn!(
+                    metric,
+                    "metric `{metric}` got the label value `{OVERFLOW_VALUE}`, which marks its overflow series: counted there (see obs_cardinality_overflow_total); map that value to another one"
+                ),
+            }
         }
+        &self.overflow
     }
 
     /// How many lookups went to the overflow series.
@@ -366,9 +413,18 @@ impl<C: NewCell> Family<C> {
     }
 
     /// The cell of label values given as strings (dynamic families only;
-    /// fixed families answer with their first series).
+    /// fixed families answer with their first series). Too few or too many
+    /// values go to the overflow series: cut or padded, they would merge
+    /// with another combination or write a series without some labels.
     pub(crate) fn get_by_values(&self, values: &[&str]) -> &C {
         match &self.dynamic {
+            Some(dynamic) if values.len() != self.label_names.len() => dynamic.refuse(
+                &self.name,
+                Refusal::Arity {
+                    got: values.len(),
+                    expected: self.label_names.len(),
+                },
+            ),
             Some(dynamic) => dynamic.get(&self.name, &self.layout, values),
             None => &self.fixed[0],
         }

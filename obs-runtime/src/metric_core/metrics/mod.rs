@@ -116,8 +116,18 @@ macro_rules! metric_common {
             /// The series of label values known only as strings at run time
             /// (route templates, tenant tiers), in the order of
             /// [`LabelSet::NAMES`]. Only meaningful for label sets of open
-            /// cardinality; values past the series limit go to the
-            /// `__overflow__` series.
+            /// cardinality.
+            ///
+            /// Never panics. What obs can't keep as a series of its own goes
+            /// to the one series whose labels all read `__overflow__`
+            /// ([`schema::OVERFLOW_VALUE`]), is counted in
+            /// [`overflowed`](Self::overflowed) and
+            /// `obs_cardinality_overflow_total`, and is logged at most once
+            /// a minute per metric and cause: a new combination past the
+            /// series limit; a number of values other than the number of
+            /// labels (cut or padded, they would merge with another series
+            /// or write one without some labels); and a value equal to
+            /// `__overflow__`, so that series is never ambiguous.
             #[inline]
             pub fn with_values(&self, values: &[&str]) -> $handle<'_> {
                 $handle::new(&self.family, self.family.get_by_values(values))

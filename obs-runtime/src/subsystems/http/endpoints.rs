@@ -1,15 +1,22 @@
 //! The operational endpoints as an axum `Router` (feature `axum`): `/metrics`
-//! behind an IP allowlist, and the health probes.
+//! behind an IP allowlist, and the health probes; and the internal port
+//! that serves them, with a deadline for request heads and a connection
+//! limit.
 
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::leaves::access::Allowlist;
 
@@ -220,9 +227,71 @@ pub fn routes_with(config: MetricsConfig) -> Router {
     metrics_router(config).merge(crate::subsystems::health::axum::router())
 }
 
+/// How [`serve_internal_with`] treats its connections: slow or idle clients
+/// are closed, and only so many are served at once, so a few hundred
+/// half-open connections can't keep the probes and the scrape from
+/// answering.
+///
+/// ```
+/// use std::time::Duration;
+/// use obs_runtime::http::{InternalConfig, MetricsConfig};
+///
+/// let config = InternalConfig::default()
+///     .header_read_timeout(Duration::from_secs(5))
+///     .max_connections(64)
+///     .metrics(MetricsConfig::default());
+/// # drop(config);
+/// ```
+#[derive(Debug, Clone)]
+pub struct InternalConfig {
+    header_read_timeout: Duration,
+    max_connections: usize,
+    metrics: MetricsConfig,
+}
+
+impl Default for InternalConfig {
+    /// A request head must arrive within 10 s; at most 256 connections at
+    /// once; the default [`MetricsConfig`].
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 256,
+            metrics: MetricsConfig::default(),
+        }
+    }
+}
+
+impl InternalConfig {
+    /// How long a connection may take to send a complete request head,
+    /// counted from when it opens and from each response (so it also
+    /// bounds how long a kept-alive connection may sit idle). A connection
+    /// past it is closed.
+    #[must_use]
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How many connections are served at once (at least 1). Further
+    /// connections wait in the listen backlog until one closes.
+    #[must_use]
+    pub fn max_connections(mut self, limit: usize) -> Self {
+        self.max_connections = limit.max(1);
+        self
+    }
+
+    /// Who may scrape `/metrics`.
+    #[must_use]
+    pub fn metrics(mut self, config: MetricsConfig) -> Self {
+        self.metrics = config;
+        self
+    }
+}
+
 /// Serves [`routes`] on a separate listener, such as an internal port that
 /// only the cluster reaches (`127.0.0.1:9464`, `0.0.0.0:9464`), in a task
-/// of the current tokio runtime. Returns the bound address.
+/// of the current tokio runtime, with the default [`InternalConfig`].
+/// Returns the bound address.
 ///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
@@ -234,9 +303,45 @@ pub fn routes_with(config: MetricsConfig) -> Router {
 /// # Errors
 /// When the address can't be bound.
 pub async fn serve_internal(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let local = listener.local_addr()?;
-    let app = routes().into_make_service_with_connect_info::<SocketAddr>();
+    serve_internal_with(addr, InternalConfig::default()).await
+}
+
+/// [`serve_internal`] with a given configuration: a connection that has
+/// not sent a complete request head within
+/// [`header_read_timeout`](InternalConfig::header_read_timeout) is closed,
+/// and at most [`max_connections`](InternalConfig::max_connections) are
+/// served at once.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use obs_runtime::http::{InternalConfig, serve_internal_with};
+///
+/// let config = InternalConfig::default().header_read_timeout(Duration::from_secs(5));
+/// let addr = serve_internal_with("127.0.0.1:9464", config).await?;
+/// # drop(addr);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// When the address can't be bound.
+pub async fn serve_internal_with(
+    addr: impl tokio::net::ToSocketAddrs,
+    config: InternalConfig,
+) -> std::io::Result<SocketAddr> {
+    use axum::serve::ListenerExt as _;
+
+    let tcp = tokio::net::TcpListener::bind(addr).await?;
+    let local = tcp.local_addr()?;
+    let listener = InternalListener {
+        tcp,
+        slots: Arc::new(Semaphore::new(config.max_connections)),
+        header_read_timeout: config.header_read_timeout,
+    }
+    // `tap_io` gives the listener axum's `ConnectInfo<SocketAddr>`, which
+    // the allowlists read.
+    .tap_io(|_| {});
+    let app = routes_with(config.metrics).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::warn!(target: "obs::http", "internal listener on {local} stopped: {e}");
@@ -245,9 +350,186 @@ pub async fn serve_internal(addr: impl tokio::net::ToSocketAddrs) -> std::io::Re
     Ok(local)
 }
 
+/// The internal port's listener: takes a connection only when a slot is
+/// free, and gives each a deadline for its request heads.
+///
+/// `axum::serve` can't set hyper's own `header_read_timeout`, so the
+/// deadline is kept by the connection's stream ([`HeadDeadline`]).
+struct InternalListener {
+    tcp: tokio::net::TcpListener,
+    slots: Arc<Semaphore>,
+    header_read_timeout: Duration,
+}
+
+impl axum::serve::Listener for InternalListener {
+    type Io = HeadDeadline<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        // A slot first: at the limit, new connections wait in the kernel's
+        // backlog, and a client behind the slow ones is served as soon as
+        // the deadline closes one.
+        let Ok(slot) = Arc::clone(&self.slots).acquire_owned().await else {
+            // The semaphore is never closed.
+            return std::future::pending().await;
+        };
+        loop {
+            match self.tcp.accept().await {
+                Ok((io, peer)) => {
+                    return (HeadDeadline::new(io, self.header_read_timeout, slot), peer);
+                }
+                // The client went away before we took its connection.
+                Err(e) if is_connection_error(&e) => {}
+                // Out of file descriptors, mostly: wait rather than spin.
+                Err(e) => {
+                    tracing::warn!(target: "obs::http", "internal listener: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+}
+
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
+}
+
+/// Where the scan for the end of a request head is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Head {
+    /// Nothing but line ends yet (a parser skips empty lines before a
+    /// request, so they don't end a head).
+    Empty,
+    /// Within a line.
+    Line,
+    /// Right after a line's `\n`.
+    LineEnd,
+    /// After `\n\r`.
+    LineEndCr,
+}
+
+impl Head {
+    /// The state after `byte`, or `None` when the head is complete: an
+    /// empty line (`\n\n` or `\n\r\n`, as hyper reads them).
+    fn next(self, byte: u8) -> Option<Self> {
+        Some(match (self, byte) {
+            (Self::LineEnd | Self::LineEndCr, b'\n') => return None,
+            (Self::Empty, b'\r' | b'\n') => Self::Empty,
+            (Self::Line, b'\n') => Self::LineEnd,
+            (Self::LineEnd, b'\r') => Self::LineEndCr,
+            _ => Self::Line,
+        })
+    }
+}
+
+/// A connection's stream that fails its reads once a request head is
+/// overdue. Armed when the connection opens and again with each response
+/// the server writes; disarmed when the head's empty line has been read.
+/// hyper then closes the connection, which frees its slot.
+struct HeadDeadline<T> {
+    io: T,
+    /// Boxed: axum wants an `Unpin` stream, and `Sleep` is not.
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    timeout: Duration,
+    /// `Some` while a head is awaited.
+    head: Option<Head>,
+    /// Held for the life of the connection.
+    _slot: OwnedSemaphorePermit,
+}
+
+impl<T> HeadDeadline<T> {
+    fn new(io: T, timeout: Duration, slot: OwnedSemaphorePermit) -> Self {
+        Self {
+            io,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+            timeout,
+            head: Some(Head::Empty),
+            _slot: slot,
+        }
+    }
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for HeadDeadline<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        if this.head.is_some() && this.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "no complete request head within the header read timeout",
+            )));
+        }
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.io).poll_read(cx, buf))?;
+        if let Some(state) = this.head {
+            // `None` once the empty line is read; bytes after it belong to
+            // the body or a pipelined request.
+            this.head = buf.filled()[before..]
+                .iter()
+                .try_fold(state, |s, &byte| s.next(byte));
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for HeadDeadline<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let written = ready!(Pin::new(&mut this.io).poll_write(cx, data))?;
+        if written > 0 {
+            // A response: the next request head is due within the timeout.
+            this.head = Some(Head::Empty);
+            this.deadline
+                .as_mut()
+                .reset(tokio::time::Instant::now() + this.timeout);
+        }
+        Poll::Ready(Ok(written))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_head_ends_at_its_first_empty_line() {
+        let ends = |text: &[u8]| {
+            text.iter()
+                .try_fold(Head::Empty, |s, &b| s.next(b))
+                .is_none()
+        };
+        assert!(ends(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assert!(ends(b"GET /livez HTTP/1.0\n\n"));
+        assert!(ends(b"\r\n\r\nGET / HTTP/1.1\r\n\r\n"));
+        // Empty lines before a request are skipped, not a head.
+        assert!(!ends(b"\r\n\r\n\n\n"));
+        assert!(!ends(b"GET /livez HTTP/1.1\r\nHost: x\r\n"));
+        assert!(!ends(b"GET / HTTP/1.1\r\n\r\r\n"));
+    }
 
     #[test]
     fn gzip_negotiation() {

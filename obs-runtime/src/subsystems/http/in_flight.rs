@@ -1,7 +1,10 @@
 //! What a request in flight records when it ends, however it ends.
 
+use std::sync::Arc;
+
 use http::HeaderValue;
 
+use super::body::RequestSize;
 use super::metrics::METHODS;
 use super::route::{Finished, Route, SeriesCache};
 use crate::metric_core::metrics::HistogramHandle;
@@ -19,16 +22,14 @@ pub(super) struct InFlight {
     pub(super) route: Route,
     /// Taken for the response header when the response is ready.
     pub(super) request_id: Option<HeaderValue>,
-    /// [`UNKNOWN_SIZE`] when neither `Content-Length` nor the body said.
-    pub(super) request_size: u64,
+    /// What the request body delivers; `None` when it was empty from the
+    /// start (most requests: nothing to count, nothing allocated).
+    pub(super) request_size: Option<Arc<RequestSize>>,
     pub(super) traced: Option<Box<Traced>>,
     /// Index in [`METHODS`].
     pub(super) method: u8,
     pub(super) finished: bool,
 }
-
-/// A request's size that no header or body told.
-pub(super) const UNKNOWN_SIZE: u64 = u64::MAX;
 
 /// The tracing side of a request in flight.
 pub(super) struct Traced {
@@ -50,7 +51,6 @@ impl InFlight {
     ) -> HistogramHandle<'static> {
         self.finished = true;
         let method = METHODS[usize::from(self.method)];
-        let request_size = (self.request_size != UNKNOWN_SIZE).then_some(self.request_size);
         let labels = [method, self.route.as_str(), status, error_type];
         let clock = crate::leaves::clock::clock();
         let elapsed_ns = clock.delta_as_nanos(self.start, clock.raw());
@@ -63,10 +63,15 @@ impl InFlight {
                 .finished(usize::from(self.method), &self.route, status_code, &labels)
         };
         series.duration.observe_ns(elapsed_ns);
-        if let Some(size) = request_size {
-            #[allow(clippy::cast_precision_loss)]
-            series.request_size.observe(size as f64);
-        }
+        // Known now if the body was empty or is done; else the body records
+        // it when it is (and the access line goes without it).
+        let request_size = match &self.request_size {
+            None => {
+                series.request_size.observe(0.0);
+                Some(0)
+            }
+            Some(size) => size.series_known(series.request_size),
+        };
         let response = series.response_size;
         let traced = self.traced.as_deref();
         if let Some(span) = traced.map(|t| &t.span).filter(|s| !s.is_disabled()) {

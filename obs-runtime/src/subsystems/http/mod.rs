@@ -31,10 +31,11 @@ mod tests;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use endpoints::{
-    MetricsConfig, TEXT_FORMAT, metrics_router, routes, routes_with, serve_internal,
+    InternalConfig, MetricsConfig, TEXT_FORMAT, metrics_router, routes, routes_with,
+    serve_internal, serve_internal_with,
 };
 
-pub use body::ResponseBody;
+pub use body::{RequestBody, ResponseBody};
 pub use future::ResponseFuture;
 pub use layer::{METRICS_PATH, ObsLayer};
 pub use request_id::RequestId;

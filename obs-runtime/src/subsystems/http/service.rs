@@ -2,20 +2,24 @@
 //! yours: it settles the route and the request id, opens the server span and
 //! starts the in-flight record.
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response, header};
 use http_body::Body;
 
-use super::body::ResponseBody;
+use super::body::{RequestBody, RequestSize, ResponseBody};
 use super::future::ResponseFuture;
-use super::in_flight::{InFlight, Traced, UNKNOWN_SIZE};
+use super::in_flight::{InFlight, Traced};
 use super::layer::Exclusions;
 use super::metrics::method_label;
 use super::request_id::{self, RequestId, X_REQUEST_ID};
 use super::route::{SeriesCache, route_of};
 
-/// The service [`ObsLayer`](super::ObsLayer) wraps around yours.
+/// The service [`ObsLayer`](super::ObsLayer) wraps around yours. Yours gets the request
+/// with its body in a [`RequestBody`], which counts the bytes the client
+/// delivers; an axum `Router`, or any service generic over its request
+/// body, takes it as it is.
 #[derive(Debug, Clone)]
 pub struct ObsService<S> {
     pub(super) inner: S,
@@ -25,7 +29,7 @@ pub struct ObsService<S> {
 
 impl<S, ReqB, ResB> tower_service::Service<Request<ReqB>> for ObsService<S>
 where
-    S: tower_service::Service<Request<ReqB>, Response = Response<ResB>>,
+    S: tower_service::Service<Request<RequestBody<ReqB>>, Response = Response<ResB>>,
     ReqB: Body,
     ResB: Body,
 {
@@ -40,7 +44,9 @@ where
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         if self.exclusions.contains(req.uri().path()) {
             return ResponseFuture {
-                inner: self.inner.call(req),
+                inner: self
+                    .inner
+                    .call(req.map(|body| RequestBody::new(body, None))),
                 state: None,
             };
         }
@@ -66,12 +72,11 @@ where
             }
         };
         let id = header_id.to_str().unwrap_or_default();
-        let request_size = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-            .or_else(|| req.body().size_hint().exact())
-            .map_or(UNKNOWN_SIZE, |n| n.min(UNKNOWN_SIZE - 1));
+        // `Content-Length` is the client's claim: count what the body
+        // delivers instead, unless it is empty already.
+        let body = req.body();
+        let request_size = (!body.is_end_stream() && body.size_hint().exact() != Some(0))
+            .then(|| Arc::new(RequestSize::default()));
         let span = server_span(&req, method, route.as_str(), id);
         // Only when the access line will be written: sanitizing allocates.
         let headers = tracing::enabled!(target: "obs::access", tracing::Level::INFO)
@@ -93,6 +98,7 @@ where
             method: method_index as u8,
             finished: false,
         };
+        let req = req.map(|body| RequestBody::new(body, state.request_size.clone()));
         let inner = {
             let _entered = state.traced.as_ref().map(|t| t.span.enter());
             self.inner.call(req)
