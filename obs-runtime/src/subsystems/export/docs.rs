@@ -69,7 +69,7 @@ fn runbook(alert: &str) -> (&'static str, &'static str) {
     }
 }
 
-/// Ready PromQL for a metric, by kind.
+/// Ready Prometheus queries for a metric, by kind.
 fn promql(m: &MetricInfo) -> Vec<(String, String)> {
     let name = &m.name;
     let labels: Vec<&str> = m

@@ -30,7 +30,7 @@ fn datasource() -> Json {
     ])
 }
 
-/// A panel query: PromQL and its legend.
+/// A panel query: its expression and its legend.
 pub(crate) struct Query {
     pub(crate) expr: String,
     legend: String,
@@ -401,6 +401,13 @@ fn overview(catalog: &Catalog) -> (String, String) {
         "percentunit",
         vec![q(ratio(&errors, &count, "http_route"), "{{http_route}}")],
     );
+    latency_row(&mut b, catalog);
+    b.finish()
+}
+
+fn latency_row(b: &mut Board, catalog: &Catalog) {
+    let count = format!("{REQUESTS}_count");
+    let bucket = format!("{REQUESTS}_bucket");
     b.row("Latency");
     b.panel(
         Viz::Series,
@@ -446,7 +453,6 @@ fn overview(catalog: &Catalog) -> (String, String) {
             ),
         );
     }
-    b.finish()
 }
 
 fn functions(catalog: &Catalog) -> (String, String) {
@@ -488,7 +494,7 @@ fn functions(catalog: &Catalog) -> (String, String) {
         let bucket = format!(
             "{base}_duration_seconds_bucket{{function=~\"$function\", result!=\"cancelled\"}}"
         );
-        b.row(format!("{base}"));
+        b.row(base);
         b.panel(
             Viz::Series,
             8,
@@ -684,6 +690,29 @@ fn runtime(catalog: &Catalog) -> (String, String) {
         "Runtime",
         "The process, obs's own health, and every metric set.",
     );
+    process_rows(&mut b);
+    for (set, members) in catalog.metric_sets() {
+        b.row(format!("Metric set {set}"));
+        for m in members {
+            metric_panel(&mut b, m);
+        }
+    }
+    let registered: Vec<&MetricInfo> = catalog
+        .metrics()
+        .iter()
+        .filter(|m| matches!(m.source, MetricSource::Registered | MetricSource::Foreign))
+        .collect();
+    if !registered.is_empty() {
+        b.row("Registered at run time");
+        for m in registered {
+            metric_panel(&mut b, m);
+        }
+    }
+    b.finish()
+}
+
+/// The process and obs's own families.
+fn process_rows(b: &mut Board) {
     b.row("Process");
     b.panel(
         Viz::Series,
@@ -778,24 +807,6 @@ fn runtime(catalog: &Catalog) -> (String, String) {
             ),
         ],
     );
-    for (set, members) in catalog.metric_sets() {
-        b.row(format!("Metric set {set}"));
-        for m in members {
-            metric_panel(&mut b, m);
-        }
-    }
-    let registered: Vec<&MetricInfo> = catalog
-        .metrics()
-        .iter()
-        .filter(|m| matches!(m.source, MetricSource::Registered | MetricSource::Foreign))
-        .collect();
-    if !registered.is_empty() {
-        b.row("Registered at run time");
-        for m in registered {
-            metric_panel(&mut b, m);
-        }
-    }
-    b.finish()
 }
 
 /// The dashboards, as `(file name, JSON)`.

@@ -172,7 +172,7 @@ pub fn grafana_provisioning(prometheus_url: &str) -> Vec<(String, String)> {
 }
 
 /// `docs/metrics.md`: every metric (type, labels and their values, help,
-/// unit, source, ready PromQL), every objective, and every alert with what
+/// unit, source, ready Prometheus queries), every objective, and every alert with what
 /// it means and what to check first — the runbook the alerts'
 /// `runbook_url`s point to.
 ///
