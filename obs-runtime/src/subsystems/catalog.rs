@@ -446,6 +446,16 @@ impl Catalog {
     /// `#[instrumented]` families, metric sets, metrics registered at run
     /// time, foreign collectors, the process metrics and obs's own
     /// (HTTP, health, `obs_*`).
+    ///
+    /// ```
+    /// use obs_runtime::schema::MetricKind;
+    ///
+    /// let catalog = obs_runtime::catalog();
+    /// let rss = catalog.metric("process_resident_memory_bytes").unwrap();
+    /// assert_eq!(rss.kind, MetricKind::Gauge);
+    /// assert_eq!(rss.unit, obs_runtime::MetricUnit::Bytes);
+    /// assert!(catalog.metrics().iter().any(|m| m.name == "health_check_status"));
+    /// ```
     #[must_use]
     pub fn metrics(&self) -> &[MetricInfo] {
         &self.metrics
@@ -458,6 +468,25 @@ impl Catalog {
     }
 
     /// The metric sets, by name, each with its families.
+    ///
+    /// ```
+    /// use obs_runtime::metrics::Counter;
+    ///
+    /// /// Jobs of the doc example.
+    /// #[derive(obs_runtime::MetricSet)]
+    /// #[metrics(prefix = "doc_jobs")]
+    /// struct JobMetrics {
+    ///     /// Jobs run.
+    ///     runs_total: Counter,
+    /// }
+    ///
+    /// let catalog = obs_runtime::catalog();
+    /// let sets = catalog.metric_sets();
+    /// let (_, members) = sets.iter().find(|(name, _)| *name == "JobMetrics").unwrap();
+    /// assert_eq!(members[0].name, "doc_jobs_runs_total");
+    /// let runs = catalog.metric("doc_jobs_runs_total").unwrap();
+    /// assert!(runs.label("tier").is_none());
+    /// ```
     #[must_use]
     pub fn metric_sets(&self) -> Vec<(&'static str, Vec<&MetricInfo>)> {
         let mut sets: Vec<(&'static str, Vec<&MetricInfo>)> = Vec::new();

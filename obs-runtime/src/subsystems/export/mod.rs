@@ -189,7 +189,18 @@ pub fn metrics_markdown() -> String {
     metrics_markdown_with(&ExportOptions::default())
 }
 
-/// [`metrics_markdown`] with `options` (the same as the rules').
+/// [`metrics_markdown`] with `options` (the same as the rules'), so the
+/// runbook matches the rules' job and thresholds.
+///
+/// ```
+/// #[obs_runtime::instrumented(metric = "doc_md_with_pay")]
+/// fn pay() -> Result<(), String> { Ok(()) }
+///
+/// let options = obs_runtime::export::ExportOptions::default().error_ratio_percent(2);
+/// let md = obs_runtime::export::metrics_markdown_with(&options);
+/// assert!(md.contains("### Alert: ObsTargetDown"));
+/// assert!(md.contains("> 0.02"));
+/// ```
 #[must_use]
 pub fn metrics_markdown_with(options: &ExportOptions) -> String {
     let catalog = catalog();
