@@ -71,8 +71,10 @@ pub struct Registry {
     last_len: AtomicUsize,
     owned: Mutex<Vec<&'static dyn Collect>>,
     foreign: Mutex<Vec<Box<dyn Collector>>>,
-    /// The metric set being registered now, if any.
-    registering_set: Mutex<Option<&'static str>>,
+    /// The metric set being registered now, if any, and the thread that
+    /// registers it (a metric another thread registers meanwhile is no
+    /// member).
+    registering_set: Mutex<Option<(std::thread::ThreadId, &'static str)>>,
     /// Family name → the metric set it was registered by.
     set_of: Mutex<Vec<(String, &'static str)>>,
 }
@@ -157,7 +159,9 @@ impl Registry {
             return Err(RegistryError::Duplicate(dup));
         }
         owned.push(metric);
-        if let Some(set) = *lock(&self.registering_set) {
+        if let Some((thread, set)) = *lock(&self.registering_set)
+            && thread == std::thread::current().id()
+        {
             lock(&self.set_of).extend(metric.names().into_iter().map(|n| (n, set)));
         }
         Ok(())
@@ -166,7 +170,7 @@ impl Registry {
     /// Runs `register` (a metric set's registration, one at a time)
     /// noting that what it registers belongs to the set `set`.
     pub(crate) fn in_set(&self, set: &'static str, register: impl FnOnce()) {
-        *lock(&self.registering_set) = Some(set);
+        *lock(&self.registering_set) = Some((std::thread::current().id(), set));
         register();
         *lock(&self.registering_set) = None;
     }
