@@ -59,6 +59,33 @@ fn dashboard_queries(instance: &str) -> Vec<(String, String, Vec<Expr>)> {
     out
 }
 
+/// The query variables' `label_values(selector, label)`, as PromQL that
+/// gives the same values: `count by (label) (selector)`.
+fn variable_queries(instance: &str) -> Vec<Expr> {
+    let mut out = Vec::new();
+    for (file, text) in obs_runtime::export::grafana_dashboards() {
+        let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for var in dashboard["templating"]["list"].as_array().unwrap() {
+            if var["type"] != "query" {
+                continue;
+            }
+            let query = var["query"].as_str().unwrap();
+            let inner = query
+                .strip_prefix("label_values(")
+                .and_then(|q| q.strip_suffix(')'))
+                .unwrap_or_else(|| panic!("{file}: {query}"));
+            let (selector, label) = inner.rsplit_once(", ").unwrap();
+            out.push(Expr {
+                origin: format!("{file} / variable {}", var["name"]),
+                promql: format!("count by ({label}) ({selector})")
+                    .replace("$job", "obs")
+                    .replace("$instance", instance),
+            });
+        }
+    }
+    out
+}
+
 fn markdown_queries() -> Vec<Expr> {
     let markdown = obs_runtime::export::metrics_markdown();
     let mut out = Vec::new();
@@ -142,6 +169,15 @@ fn every_dashboard_and_docs_query_runs_on_prometheus() {
             || (file == "obs-functions.json" && !title.starts_with("dash_e2e_checkout"));
         if must_show && !any_data {
             empty_panels.push(format!("{file} / {title}"));
+        }
+    }
+    // Every variable offers values: the job, the instance, the functions.
+    for e in variable_queries(&instance) {
+        evaluated += 1;
+        match prometheus.try_query(&e.promql) {
+            Ok(result) if result.is_empty() => empty_panels.push(e.origin),
+            Ok(_) => {}
+            Err(error) => failures.push(format!("{}: {error}\n{}", e.origin, e.promql)),
         }
     }
     for e in &docs {
