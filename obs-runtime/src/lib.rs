@@ -42,7 +42,10 @@ mod subsystems;
 
 pub use leaves::{access, redact, schema};
 pub use metric_core::{encode, metrics, process, registry};
-pub use subsystems::catalog::{Catalog, CheckInfo, FunctionInfo, catalog};
+pub use subsystems::catalog::{
+    Catalog, CheckInfo, FunctionInfo, LabelInfo, MetricInfo, MetricSource, MetricUnit, RESULTS,
+    catalog,
+};
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use subsystems::http;
@@ -413,7 +416,11 @@ pub mod __private {
             let _one_set_at_a_time = REGISTERING
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            register(set);
+            // The type's own name (`CacheMetrics`), so the catalog can
+            // tell which set a metric belongs to.
+            let path = std::any::type_name::<T>();
+            let name = path.rsplit("::").next().unwrap_or(path);
+            crate::registry::global().in_set(name, || register(set));
         });
         set
     }

@@ -23,11 +23,27 @@ impl HistogramSnapshot {
     }
 }
 
+/// What a metric family says about itself without a scrape: the
+/// catalog's view of a member of the registry.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Description {
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    pub(crate) help: String,
+    pub(crate) labels: Vec<String>,
+    /// Per label, the values it can take, when the label set is bounded.
+    pub(crate) values: Option<Vec<Vec<&'static str>>>,
+    /// Histogram bounds (empty for the other kinds).
+    pub(crate) buckets: Vec<f64>,
+}
+
 /// Something the registry can scrape.
 pub(crate) trait Collect: Send + Sync {
     /// The family names it writes.
     fn names(&self) -> Vec<String>;
     fn collect(&self, sink: &mut dyn Sink);
+    /// The families it writes, described for the catalog.
+    fn describe(&self) -> Vec<Description>;
     /// For metrics with a dynamic family: lookups sent to the overflow series.
     fn overflowed(&self) -> Option<u64> {
         None
@@ -48,7 +64,7 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Counter => "counter",
             Self::Gauge => "gauge",

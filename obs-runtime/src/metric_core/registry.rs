@@ -30,7 +30,7 @@ use prometheus::proto;
 use crate::leaves::labels::LabelSet;
 use crate::leaves::schema::MetricKind;
 use crate::metric_core::callsite;
-use crate::metric_core::encode::{Collect, HistogramSnapshot, Kind, Sink, TextSink};
+use crate::metric_core::encode::{Collect, Description, HistogramSnapshot, Kind, Sink, TextSink};
 use crate::metric_core::metrics::{Counter, Gauge, Histogram, UpDownGauge};
 
 /// One function per `#[derive(MetricSet)]` type, which creates and
@@ -41,6 +41,9 @@ pub static METRIC_SETS: [fn()];
 /// The family that counts, per metric, the label combinations refused by
 /// the series limit.
 pub const OVERFLOW_FAMILY: &str = "obs_cardinality_overflow_total";
+
+const OVERFLOW_HELP: &str =
+    "Label combinations refused by a metric's series limit and counted in its __overflow__ series.";
 
 /// Why a registration was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +71,27 @@ pub struct Registry {
     last_len: AtomicUsize,
     owned: Mutex<Vec<&'static dyn Collect>>,
     foreign: Mutex<Vec<Box<dyn Collector>>>,
+    /// The metric set being registered now, if any, and the thread that
+    /// registers it (a metric another thread registers meanwhile is no
+    /// member).
+    registering_set: Mutex<Option<(std::thread::ThreadId, &'static str)>>,
+    /// Family name → the metric set it was registered by.
+    set_of: Mutex<Vec<(String, &'static str)>>,
+}
+
+/// Where a described family comes from, as far as the registry knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A member of the metric set of this name.
+    MetricSet(&'static str),
+    /// Registered at run time (by the program or by obs itself).
+    Registered,
+    /// `process_*` and `obs_build_info`.
+    Process,
+    /// A `prometheus` crate collector.
+    Foreign,
+    /// Written by the registry itself (`obs_cardinality_overflow_total`).
+    Registry,
 }
 
 impl fmt::Debug for Registry {
@@ -88,6 +112,8 @@ pub fn global() -> &'static Registry {
         last_len: AtomicUsize::new(0),
         owned: Mutex::new(Vec::new()),
         foreign: Mutex::new(Vec::new()),
+        registering_set: Mutex::new(None),
+        set_of: Mutex::new(Vec::new()),
     })
 }
 
@@ -133,7 +159,65 @@ impl Registry {
             return Err(RegistryError::Duplicate(dup));
         }
         owned.push(metric);
+        if let Some((thread, set)) = *lock(&self.registering_set)
+            && thread == std::thread::current().id()
+        {
+            lock(&self.set_of).extend(metric.names().into_iter().map(|n| (n, set)));
+        }
         Ok(())
+    }
+
+    /// Runs `register` (a metric set's registration, one at a time)
+    /// noting that what it registers belongs to the set `set`.
+    pub(crate) fn in_set(&self, set: &'static str, register: impl FnOnce()) {
+        *lock(&self.registering_set) = Some((std::thread::current().id(), set));
+        register();
+        *lock(&self.registering_set) = None;
+    }
+
+    /// Every family the registry holds, described, with where it comes
+    /// from; metric sets are registered first, as before a scrape. The
+    /// families of `#[instrumented]` call sites are the catalog's to
+    /// describe: they are not in this list.
+    pub(crate) fn describe(&self) -> Vec<(Description, Origin)> {
+        for force in METRIC_SETS {
+            force();
+        }
+        let owned: Vec<&'static dyn Collect> = lock(&self.owned).clone();
+        let set_of = lock(&self.set_of).clone();
+        let mut out: Vec<(Description, Origin)> = owned
+            .iter()
+            .flat_map(|m| m.describe())
+            .map(|d| {
+                let origin = set_of
+                    .iter()
+                    .find(|(n, _)| *n == d.name)
+                    .map_or(Origin::Registered, |(_, set)| Origin::MetricSet(set));
+                (d, origin)
+            })
+            .collect();
+        let mut sink = DescribeSink::default();
+        crate::metric_core::process::collect(&mut sink);
+        out.extend(sink.done().into_iter().map(|d| (d, Origin::Process)));
+        let mut sink = DescribeSink::default();
+        for collector in lock(&self.foreign).iter() {
+            for family in collector.collect() {
+                write_foreign(&mut sink, &family);
+            }
+        }
+        out.extend(sink.done().into_iter().map(|d| (d, Origin::Foreign)));
+        out.push((
+            Description {
+                name: OVERFLOW_FAMILY.to_owned(),
+                kind: Kind::Counter,
+                help: OVERFLOW_HELP.to_owned(),
+                labels: vec!["metric".to_owned()],
+                values: None,
+                buckets: Vec::new(),
+            },
+            Origin::Registry,
+        ));
+        out
     }
 
     pub(crate) fn register_owned<T: Collect + 'static>(
@@ -193,11 +277,7 @@ impl Registry {
         );
         if !overflow.is_empty() {
             overflow.sort();
-            sink.family(
-                OVERFLOW_FAMILY,
-                "Label combinations refused by a metric's series limit and counted in its __overflow__ series.",
-                Kind::Counter,
-            );
+            sink.family(OVERFLOW_FAMILY, OVERFLOW_HELP, Kind::Counter);
             for (metric, n) in &overflow {
                 sink.counter(OVERFLOW_FAMILY, &[("metric", metric)], *n);
             }
@@ -285,6 +365,72 @@ fn write_foreign(sink: &mut dyn Sink, family: &proto::MetricFamily) {
                 sink.sample(&format!("{name}_count"), &labels, count);
             }
         }
+    }
+}
+
+/// Describes what a scrape writes, from the scrape itself: for the
+/// families that are no `Collect` (process metrics, foreign collectors).
+#[derive(Default)]
+struct DescribeSink {
+    families: Vec<Description>,
+    /// Whether the last family has seen a series (its labels are known).
+    seen: bool,
+}
+
+impl DescribeSink {
+    fn series(&mut self, labels: &[(&str, &str)], bounds: &[f64]) {
+        if self.seen {
+            return;
+        }
+        self.seen = true;
+        if let Some(f) = self.families.last_mut() {
+            f.labels = labels
+                .iter()
+                .filter(|(k, _)| *k != "quantile")
+                .map(|(k, _)| (*k).to_owned())
+                .collect();
+            f.buckets = bounds.to_vec();
+        }
+    }
+
+    fn done(self) -> Vec<Description> {
+        self.families
+    }
+}
+
+impl Sink for DescribeSink {
+    fn family(&mut self, name: &str, help: &str, kind: Kind) {
+        self.seen = false;
+        self.families.push(Description {
+            name: name.to_owned(),
+            kind,
+            help: help.to_owned(),
+            labels: Vec::new(),
+            values: None,
+            buckets: Vec::new(),
+        });
+    }
+
+    fn counter(&mut self, _: &str, labels: &[(&str, &str)], _: u64) {
+        self.series(labels, &[]);
+    }
+
+    fn gauge(&mut self, _: &str, labels: &[(&str, &str)], _: f64) {
+        self.series(labels, &[]);
+    }
+
+    fn histogram(
+        &mut self,
+        _: &str,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+        _: &HistogramSnapshot,
+    ) {
+        self.series(labels, bounds);
+    }
+
+    fn sample(&mut self, _: &str, labels: &[(&str, &str)], _: f64) {
+        self.series(labels, &[]);
     }
 }
 

@@ -4,9 +4,46 @@
 
 use super::{Counter, Gauge, Histogram, UpDownGauge};
 use crate::leaves::labels::LabelSet;
-use crate::metric_core::encode::{Collect, Kind, Sink};
+use crate::metric_core::encode::{Collect, Description, Kind, Sink};
+
+/// A family's description: label names, and for a bounded label set the
+/// values each label takes, read from its combinations.
+fn describe<L: LabelSet>(name: &str, help: &str, kind: Kind, buckets: &[f64]) -> Description {
+    let values = L::KIND.cardinality().map(|combinations| {
+        (0..L::NAMES.len())
+            .map(|label| {
+                let mut seen: Vec<&'static str> = Vec::new();
+                for ordinal in 0..combinations {
+                    if let Some(v) = L::KIND.value_at(ordinal, label)
+                        && !seen.contains(&v)
+                    {
+                        seen.push(v);
+                    }
+                }
+                seen
+            })
+            .collect()
+    });
+    Description {
+        name: name.to_owned(),
+        kind,
+        help: help.to_owned(),
+        labels: L::NAMES.iter().map(|n| (*n).to_owned()).collect(),
+        values,
+        buckets: buckets.to_vec(),
+    }
+}
 
 impl<L: LabelSet> Collect for Counter<L> {
+    fn describe(&self) -> Vec<Description> {
+        vec![describe::<L>(
+            &self.family.name,
+            &self.family.help,
+            Kind::Counter,
+            &[],
+        )]
+    }
+
     fn names(&self) -> Vec<String> {
         vec![self.family.name.to_string()]
     }
@@ -24,6 +61,15 @@ impl<L: LabelSet> Collect for Counter<L> {
 }
 
 impl<L: LabelSet> Collect for Gauge<L> {
+    fn describe(&self) -> Vec<Description> {
+        vec![describe::<L>(
+            &self.family.name,
+            &self.family.help,
+            Kind::Gauge,
+            &[],
+        )]
+    }
+
     fn names(&self) -> Vec<String> {
         vec![self.family.name.to_string()]
     }
@@ -45,6 +91,15 @@ impl<L: LabelSet> Collect for Gauge<L> {
 /// updates of every request don't contend for one line. Exposed as a
 /// Prometheus gauge, as OpenTelemetry exposes its up-down counters.
 impl<L: LabelSet> Collect for UpDownGauge<L> {
+    fn describe(&self) -> Vec<Description> {
+        vec![describe::<L>(
+            &self.family.name,
+            &self.family.help,
+            Kind::Gauge,
+            &[],
+        )]
+    }
+
     fn names(&self) -> Vec<String> {
         vec![self.family.name.to_string()]
     }
@@ -63,6 +118,15 @@ impl<L: LabelSet> Collect for UpDownGauge<L> {
 }
 
 impl<L: LabelSet> Collect for Histogram<L> {
+    fn describe(&self) -> Vec<Description> {
+        vec![describe::<L>(
+            &self.family.name,
+            &self.family.help,
+            Kind::Histogram,
+            &self.family.layout.upper,
+        )]
+    }
+
     fn names(&self) -> Vec<String> {
         vec![self.family.name.to_string()]
     }

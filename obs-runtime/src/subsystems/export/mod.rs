@@ -15,6 +15,9 @@
 
 mod bundle;
 mod decimal;
+mod docs;
+mod grafana;
+mod json;
 mod rule_tests;
 mod rules;
 
@@ -128,4 +131,82 @@ pub fn rule_tests_with(options: &ExportOptions) -> String {
     let catalog = catalog();
     let rules = rules::build(&catalog, options);
     rule_tests::write(&rules, &catalog, options, RULES_FILE)
+}
+
+/// The Grafana dashboards of this program, as `(file name, JSON)`: the
+/// service overview (HTTP requests by route), the `#[instrumented]`
+/// functions, objectives and health checks, and the runtime with a row per
+/// metric set. Each picks its Prometheus data source through a
+/// `${datasource}` variable and filters by `job` and `instance`, so the
+/// files load through Grafana's file provisioning as they are (see
+/// [`grafana_provisioning`]).
+///
+/// ```
+/// #[obs_runtime::instrumented(metric = "doc_dash_pay")]
+/// fn pay() {}
+///
+/// let dashboards = obs_runtime::export::grafana_dashboards();
+/// let (_, functions) = dashboards
+///     .iter()
+///     .find(|(file, _)| file == "obs-functions.json")
+///     .unwrap();
+/// assert!(functions.contains("doc_dash_pay_calls_total"));
+/// assert!(functions.contains("$__rate_interval"));
+/// ```
+#[must_use]
+pub fn grafana_dashboards() -> Vec<(String, String)> {
+    grafana::dashboards(&catalog())
+}
+
+/// Grafana's provisioning files for [`grafana_dashboards`], as
+/// `(path, YAML)`: `grafana/provisioning/datasources/prometheus.yaml` (a
+/// default Prometheus data source at `prometheus_url`) and
+/// `grafana/provisioning/dashboards/obs.yaml` (a file provider reading
+/// `/var/lib/grafana/dashboards/obs`, where the dashboards go).
+///
+/// ```
+/// let files = obs_runtime::export::grafana_provisioning("http://prometheus:9090");
+/// assert_eq!(files[0].0, "grafana/provisioning/datasources/prometheus.yaml");
+/// assert!(files[0].1.contains("url: \"http://prometheus:9090\""));
+/// ```
+#[must_use]
+pub fn grafana_provisioning(prometheus_url: &str) -> Vec<(String, String)> {
+    grafana::provisioning(prometheus_url)
+}
+
+/// `docs/metrics.md`: every metric (type, labels and their values, help,
+/// unit, source, ready Prometheus queries), every objective, and every alert with what
+/// it means and what to check first — the runbook the alerts'
+/// `runbook_url`s point to.
+///
+/// ```
+/// #[obs_runtime::instrumented(metric = "doc_md_pay", slo(success = "99%"))]
+/// fn pay() -> Result<(), String> { Ok(()) }
+///
+/// let md = obs_runtime::export::metrics_markdown();
+/// assert!(md.contains("### `doc_md_pay_calls_total`"));
+/// assert!(md.contains("### Alert: ObsSloFastBurn"));
+/// ```
+#[must_use]
+pub fn metrics_markdown() -> String {
+    metrics_markdown_with(&ExportOptions::default())
+}
+
+/// [`metrics_markdown`] with `options` (the same as the rules'), so the
+/// runbook matches the rules' job and thresholds.
+///
+/// ```
+/// #[obs_runtime::instrumented(metric = "doc_md_with_pay")]
+/// fn pay() -> Result<(), String> { Ok(()) }
+///
+/// let options = obs_runtime::export::ExportOptions::default().error_ratio_percent(2);
+/// let md = obs_runtime::export::metrics_markdown_with(&options);
+/// assert!(md.contains("### Alert: ObsTargetDown"));
+/// assert!(md.contains("> 0.02"));
+/// ```
+#[must_use]
+pub fn metrics_markdown_with(options: &ExportOptions) -> String {
+    let catalog = catalog();
+    let rules = rules::build(&catalog, options);
+    docs::write(&catalog, &rules)
 }

@@ -1,0 +1,839 @@
+//! Grafana dashboards from the catalog: the service overview (HTTP), the
+//! `#[instrumented]` functions, objectives and health, and the runtime with
+//! a row per metric set.
+//!
+//! Each dashboard is the classic dashboard JSON (`schemaVersion` 39) with a
+//! `datasource` variable (type `datasource`, query `prometheus`) that every
+//! panel and variable uses as `${datasource}`, so file provisioning needs
+//! no `__inputs`; `job` and `instance` variables from `label_values(up, …)`
+//! filter every query, and every range uses `$__rate_interval`.
+
+use super::json::{Json, obj};
+use super::rules;
+use crate::leaves::schema::MetricKind;
+use crate::subsystems::catalog::{Catalog, FunctionInfo, MetricInfo, MetricSource, MetricUnit};
+
+/// The dashboard JSON schema version written (Grafana 10.4 and 11).
+pub(crate) const SCHEMA_VERSION: u32 = 39;
+
+/// The label filter every panel query carries.
+pub(crate) const FILTER: &str = "job=~\"$job\", instance=~\"$instance\"";
+
+/// Panels in a grid line of 24 units.
+const WIDTH: u32 = 24;
+const HEIGHT: u32 = 8;
+
+fn datasource() -> Json {
+    obj([
+        ("type", "prometheus".into()),
+        ("uid", "${datasource}".into()),
+    ])
+}
+
+/// A panel query: its expression and its legend.
+pub(crate) struct Query {
+    pub(crate) expr: String,
+    legend: String,
+}
+
+fn q(expr: impl Into<String>, legend: impl Into<String>) -> Query {
+    Query {
+        expr: expr.into(),
+        legend: legend.into(),
+    }
+}
+
+/// How a panel draws.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Viz {
+    Series,
+    Stat,
+}
+
+/// A dashboard being laid out: panels fill lines of 24 units; a row starts
+/// a new line.
+struct Board {
+    uid: &'static str,
+    title: &'static str,
+    description: String,
+    variables: Vec<Json>,
+    panels: Vec<Json>,
+    next_id: u32,
+    x: u32,
+    y: u32,
+}
+
+impl Board {
+    fn new(uid: &'static str, title: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            uid,
+            title,
+            description: description.into(),
+            variables: vec![datasource_variable(), job_variable(), instance_variable()],
+            panels: Vec::new(),
+            next_id: 1,
+            x: 0,
+            y: 0,
+        }
+    }
+
+    fn id(&mut self) -> u32 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn new_line(&mut self) {
+        if self.x > 0 {
+            self.x = 0;
+            self.y += HEIGHT;
+        }
+    }
+
+    fn row(&mut self, title: impl Into<String>) {
+        self.new_line();
+        let id = self.id();
+        self.panels.push(obj([
+            ("type", "row".into()),
+            ("id", id.into()),
+            ("title", Json::Str(title.into())),
+            ("collapsed", false.into()),
+            ("gridPos", grid(0, self.y, WIDTH, 1)),
+            ("panels", Json::Arr(Vec::new())),
+        ]));
+        self.y += 1;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn panel(
+        &mut self,
+        viz: Viz,
+        width: u32,
+        title: impl Into<String>,
+        description: impl Into<String>,
+        unit: &str,
+        queries: Vec<Query>,
+    ) {
+        if self.x + width > WIDTH {
+            self.new_line();
+        }
+        let id = self.id();
+        let targets = queries
+            .into_iter()
+            .zip(b'A'..)
+            .map(|(query, letter)| {
+                obj([
+                    ("datasource", datasource()),
+                    ("expr", query.expr.into()),
+                    ("legendFormat", query.legend.into()),
+                    ("range", true.into()),
+                    ("refId", char::from(letter).to_string().into()),
+                ])
+            })
+            .collect();
+        let options = match viz {
+            Viz::Series => obj([
+                (
+                    "legend",
+                    obj([
+                        ("displayMode", "list".into()),
+                        ("placement", "bottom".into()),
+                        ("showLegend", true.into()),
+                    ]),
+                ),
+                (
+                    "tooltip",
+                    obj([("mode", "multi".into()), ("sort", "desc".into())]),
+                ),
+            ]),
+            Viz::Stat => obj([
+                (
+                    "reduceOptions",
+                    obj([
+                        ("calcs", Json::Arr(vec!["lastNotNull".into()])),
+                        ("fields", "".into()),
+                        ("values", false.into()),
+                    ]),
+                ),
+                ("colorMode", "value".into()),
+                ("graphMode", "area".into()),
+                ("textMode", "auto".into()),
+            ]),
+        };
+        self.panels.push(obj([
+            (
+                "type",
+                match viz {
+                    Viz::Series => "timeseries",
+                    Viz::Stat => "stat",
+                }
+                .into(),
+            ),
+            ("id", id.into()),
+            ("title", Json::Str(title.into())),
+            ("description", Json::Str(description.into())),
+            ("datasource", datasource()),
+            ("gridPos", grid(self.x, self.y, width, HEIGHT)),
+            (
+                "fieldConfig",
+                obj([
+                    ("defaults", obj([("unit", unit.into())])),
+                    ("overrides", Json::Arr(Vec::new())),
+                ]),
+            ),
+            ("options", options),
+            ("targets", Json::Arr(targets)),
+        ]));
+        self.x += width;
+    }
+
+    fn finish(self) -> (String, String) {
+        let annotations = obj([(
+            "list",
+            Json::Arr(vec![obj([
+                ("builtIn", 1_u32.into()),
+                (
+                    "datasource",
+                    obj([("type", "grafana".into()), ("uid", "-- Grafana --".into())]),
+                ),
+                ("enable", true.into()),
+                ("hide", true.into()),
+                ("iconColor", "rgba(0, 211, 255, 1)".into()),
+                ("name", "Annotations & Alerts".into()),
+                ("type", "dashboard".into()),
+            ])]),
+        )]);
+        let doc = obj([
+            ("uid", self.uid.into()),
+            ("title", self.title.into()),
+            ("description", self.description.into()),
+            ("tags", Json::Arr(vec!["obs".into()])),
+            ("timezone", "browser".into()),
+            ("editable", true.into()),
+            ("graphTooltip", 1_u32.into()),
+            (
+                "time",
+                obj([("from", "now-1h".into()), ("to", "now".into())]),
+            ),
+            ("refresh", "30s".into()),
+            ("schemaVersion", SCHEMA_VERSION.into()),
+            ("version", 1_u32.into()),
+            ("annotations", annotations),
+            ("templating", obj([("list", Json::Arr(self.variables))])),
+            ("panels", Json::Arr(self.panels)),
+        ]);
+        (format!("{}.json", self.uid), doc.pretty())
+    }
+}
+
+fn grid(x: u32, y: u32, w: u32, h: u32) -> Json {
+    obj([
+        ("h", h.into()),
+        ("w", w.into()),
+        ("x", x.into()),
+        ("y", y.into()),
+    ])
+}
+
+fn datasource_variable() -> Json {
+    obj([
+        ("name", "datasource".into()),
+        ("label", "Data source".into()),
+        ("type", "datasource".into()),
+        ("query", "prometheus".into()),
+        ("hide", 0_u32.into()),
+        ("refresh", 1_u32.into()),
+        ("regex", "".into()),
+        ("options", Json::Arr(Vec::new())),
+    ])
+}
+
+/// A query variable over label values, every value selected by default.
+/// `All` is `.*`, which also matches series without the label (the
+/// recording rules of objectives aggregate over instances).
+fn query_variable(name: &'static str, label: &'static str, query: String) -> Json {
+    obj([
+        ("name", name.into()),
+        ("label", label.into()),
+        ("type", "query".into()),
+        ("datasource", datasource()),
+        ("query", query.clone().into()),
+        ("definition", query.into()),
+        ("hide", 0_u32.into()),
+        ("refresh", 2_u32.into()),
+        ("sort", 1_u32.into()),
+        ("multi", true.into()),
+        ("includeAll", true.into()),
+        ("allValue", ".*".into()),
+        (
+            "current",
+            obj([
+                ("text", Json::Arr(vec!["All".into()])),
+                ("value", Json::Arr(vec!["$__all".into()])),
+            ]),
+        ),
+        ("options", Json::Arr(Vec::new())),
+    ])
+}
+
+fn job_variable() -> Json {
+    query_variable("job", "Job", "label_values(up, job)".to_owned())
+}
+
+fn instance_variable() -> Json {
+    query_variable(
+        "instance",
+        "Instance",
+        "label_values(up{job=~\"$job\"}, instance)".to_owned(),
+    )
+}
+
+/// `sum by (by) (rate(sel[$__rate_interval]))`; `sel` is `name{matchers}`
+/// or a bare name.
+fn rate(sel: &str, by: &str) -> String {
+    let by = if by.is_empty() {
+        String::new()
+    } else {
+        format!(" by ({by})")
+    };
+    format!("sum{by} (rate({}[$__rate_interval]))", filtered(sel))
+}
+
+/// `sel` with the dashboard filter added to its matchers.
+pub(crate) fn filtered(sel: &str) -> String {
+    match sel.split_once('{') {
+        Some((name, rest)) if rest.trim() == "}" => format!("{name}{{{FILTER}}}"),
+        Some((name, rest)) => format!("{name}{{{FILTER}, {rest}"),
+        None => format!("{sel}{{{FILTER}}}"),
+    }
+}
+
+/// Bad over all, per `by`: 0 (not absent) when nothing failed, absent only
+/// when there was no traffic.
+fn ratio(bad: &str, total: &str, by: &str) -> String {
+    let total = rate(total, by);
+    format!(
+        "(\n  {}\n  or\n  0 * {total}\n)\n/\n({total} > 0)",
+        rate(bad, by)
+    )
+}
+
+fn quantiles(bucket: &str, by: &str, legend: &str) -> Vec<Query> {
+    let by = if by.is_empty() {
+        "le".to_owned()
+    } else {
+        format!("le, {by}")
+    };
+    [("0.5", "p50"), ("0.95", "p95"), ("0.99", "p99")]
+        .into_iter()
+        .map(|(quantile, p)| {
+            q(
+                format!("histogram_quantile({quantile}, {})", rate(bucket, &by)),
+                format!("{p} {legend}").trim_end().to_owned(),
+            )
+        })
+        .collect()
+}
+
+const REQUESTS: &str = "http_server_request_duration_seconds";
+
+fn overview(catalog: &Catalog) -> (String, String) {
+    let mut b = Board::new(
+        "obs-overview",
+        "Service overview",
+        "Requests, errors and latency of the HTTP server, by route (OpenTelemetry HTTP semantic conventions).",
+    );
+    let count = format!("{REQUESTS}_count");
+    let errors = format!("{REQUESTS}_count{{http_response_status_code=~\"5..\"}}");
+    let bucket = format!("{REQUESTS}_bucket");
+    b.row("Traffic");
+    b.panel(
+        Viz::Stat,
+        6,
+        "Request rate",
+        "Requests per second, all routes.",
+        "reqps",
+        vec![q(rate(&count, ""), "requests")],
+    );
+    b.panel(
+        Viz::Stat,
+        6,
+        "Error ratio",
+        "Share of requests answered with a 5xx status.",
+        "percentunit",
+        vec![q(ratio(&errors, &count, ""), "errors")],
+    );
+    b.panel(
+        Viz::Stat,
+        6,
+        "p99 latency",
+        "99th percentile of request duration, all routes.",
+        "s",
+        vec![q(
+            format!("histogram_quantile(0.99, {})", rate(&bucket, "le")),
+            "p99",
+        )],
+    );
+    b.panel(
+        Viz::Stat,
+        6,
+        "Targets up",
+        "Scrape targets answering.",
+        "short",
+        vec![q(format!("sum(up{{{FILTER}}})"), "up")],
+    );
+    b.panel(
+        Viz::Series,
+        12,
+        "Request rate by route",
+        "Requests per second by route template and method.",
+        "reqps",
+        vec![q(
+            rate(&count, "http_route, http_request_method"),
+            "{{http_request_method}} {{http_route}}",
+        )],
+    );
+    b.panel(
+        Viz::Series,
+        12,
+        "Error ratio by route",
+        "Share of requests answered with a 5xx status, by route.",
+        "percentunit",
+        vec![q(ratio(&errors, &count, "http_route"), "{{http_route}}")],
+    );
+    latency_row(&mut b, catalog);
+    b.finish()
+}
+
+fn latency_row(b: &mut Board, catalog: &Catalog) {
+    let count = format!("{REQUESTS}_count");
+    let bucket = format!("{REQUESTS}_bucket");
+    b.row("Latency");
+    b.panel(
+        Viz::Series,
+        24,
+        "Latency by route",
+        "p50, p95 and p99 of request duration, until the response head is ready.",
+        "s",
+        quantiles(&bucket, "http_route", "{{http_route}}"),
+    );
+    b.panel(
+        Viz::Series,
+        12,
+        "Requests by status",
+        "Requests per second by status code.",
+        "reqps",
+        vec![q(
+            rate(&count, "http_response_status_code"),
+            "{{http_response_status_code}}",
+        )],
+    );
+    b.panel(
+        Viz::Series,
+        12,
+        "Active requests",
+        "Requests being handled now.",
+        "short",
+        vec![q(
+            format!("sum by (http_route) (http_server_active_requests{{{FILTER}}})"),
+            "{{http_route}}",
+        )],
+    );
+    if catalog.metric("http_server_response_size_bytes").is_some() {
+        b.panel(
+            Viz::Series,
+            24,
+            "Response size by route",
+            "p50, p95 and p99 of response body size.",
+            "bytes",
+            quantiles(
+                "http_server_response_size_bytes_bucket",
+                "http_route",
+                "{{http_route}}",
+            ),
+        );
+    }
+}
+
+fn functions(catalog: &Catalog) -> (String, String) {
+    let mut b = Board::new(
+        "obs-functions",
+        "Functions",
+        "Every #[instrumented] function: calls, errors, latency and calls in flight, by metric base.",
+    );
+    let bases = catalog.bases();
+    let names = bases
+        .iter()
+        .map(|base| format!("{base}_calls_total"))
+        .collect::<Vec<_>>()
+        .join("|");
+    if !bases.is_empty() {
+        b.variables.push(query_variable(
+            "function",
+            "Function",
+            format!(
+                "label_values({{__name__=~\"{names}\", job=~\"$job\", instance=~\"$instance\"}}, function)"
+            ),
+        ));
+    }
+    for base in bases {
+        let members: Vec<&FunctionInfo> = catalog
+            .functions()
+            .iter()
+            .filter(|f| f.base == base)
+            .collect();
+        let list = members
+            .iter()
+            .map(|f| format!("{}::{}", f.module, f.function))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let calls = format!("{base}_calls_total{{function=~\"$function\"}}");
+        let counted =
+            format!("{base}_calls_total{{function=~\"$function\", result!=\"cancelled\"}}");
+        let bad = format!("{base}_calls_total{{function=~\"$function\", result=~\"error|panic\"}}");
+        let bucket = format!(
+            "{base}_duration_seconds_bucket{{function=~\"$function\", result!=\"cancelled\"}}"
+        );
+        b.row(base);
+        b.panel(
+            Viz::Series,
+            8,
+            format!("{base}: calls"),
+            format!(
+                "Calls per second by function and result ({base}_calls_total). Functions: {list}."
+            ),
+            "ops",
+            vec![q(
+                rate(&calls, "function, result"),
+                "{{function}} {{result}}",
+            )],
+        );
+        b.panel(
+            Viz::Series,
+            8,
+            format!("{base}: error ratio"),
+            "Errors and panics over non-cancelled calls.",
+            "percentunit",
+            vec![q(ratio(&bad, &counted, "function"), "{{function}}")],
+        );
+        b.panel(
+            Viz::Series,
+            8,
+            format!("{base}: latency"),
+            format!("p50, p95 and p99 of {base}_duration_seconds, non-cancelled calls."),
+            "s",
+            quantiles(&bucket, "function", "{{function}}"),
+        );
+        if members.iter().any(|f| f.in_flight) {
+            b.panel(
+                Viz::Series,
+                8,
+                format!("{base}: in flight"),
+                format!("Calls running now ({base}_in_flight)."),
+                "short",
+                vec![q(
+                    format!(
+                        "sum by (function) ({})",
+                        filtered(&format!("{base}_in_flight{{function=~\"$function\"}}"))
+                    ),
+                    "{{function}}",
+                )],
+            );
+        }
+    }
+    b.finish()
+}
+
+fn objectives(catalog: &Catalog) -> (String, String) {
+    let mut b = Board::new(
+        "obs-objectives",
+        "Objectives and health",
+        "Service level objectives declared with #[instrumented(slo(..))]: SLIs, burn rates and error budgets from the generated recording rules, and the health checks.",
+    );
+    for (f, objective) in catalog.objectives() {
+        let slo = f.slo_name();
+        b.row(format!("Objective {slo}"));
+        for sli in rules::slis(f, objective) {
+            let budget = rules::budget(sli.objective_ppm);
+            let sel = format!("{{slo=\"{slo}\", sli=\"{}\", {FILTER}}}", sli.name);
+            let live = match (&sli.bad, &sli.good) {
+                (Some(bad), _) => ratio(bad, &sli.total, ""),
+                (None, Some(good)) => format!(
+                    "1 - (\n  {}\n  /\n  ({} > 0)\n)",
+                    rate(good, ""),
+                    rate(&sli.total, "")
+                ),
+                (None, None) => continue,
+            };
+            b.panel(
+                Viz::Series,
+                8,
+                format!("{slo} {}: SLI error ratio", sli.name),
+                format!(
+                    "Bad events over all events: live over the rate interval, and the recorded 5m/1h/6h ratios. Budget: {budget}."
+                ),
+                "percentunit",
+                vec![
+                    q(live, "live"),
+                    q(format!("slo:sli_error:ratio_rate5m{sel}"), "5m"),
+                    q(format!("slo:sli_error:ratio_rate1h{sel}"), "1h"),
+                    q(format!("slo:sli_error:ratio_rate6h{sel}"), "6h"),
+                ],
+            );
+            b.panel(
+                Viz::Series,
+                8,
+                format!("{slo} {}: burn rate", sli.name),
+                "The error ratio as a multiple of the budget: 1 spends it exactly over the period; the fast-burn alert pages at 14.4 (1h) and 6 (6h).",
+                "short",
+                ["5m", "1h", "6h", "3d"]
+                    .into_iter()
+                    .map(|w| q(format!("slo:sli_error:ratio_rate{w}{sel} / {budget}"), w))
+                    .collect(),
+            );
+            b.panel(
+                Viz::Stat,
+                8,
+                format!("{slo} {}: error budget left", sli.name),
+                format!(
+                    "Share of the {}-day error budget not spent yet.",
+                    objective.period_days
+                ),
+                "percentunit",
+                vec![q(format!("slo:error_budget:remaining{sel}"), "left")],
+            );
+        }
+    }
+    b.row("Health checks");
+    b.panel(
+        Viz::Series,
+        12,
+        "Health check status",
+        "1 pass, 0.5 warn (a non-critical check failed), 0 fail.",
+        "short",
+        vec![q(
+            format!("max by (check, kind) (health_check_status{{{FILTER}}})"),
+            "{{check}} ({{kind}})",
+        )],
+    );
+    b.panel(
+        Viz::Series,
+        12,
+        "Health check duration",
+        "p95 of health check runs, timeouts included.",
+        "s",
+        vec![q(
+            format!(
+                "histogram_quantile(0.95, {})",
+                rate("health_check_duration_seconds_bucket", "le, check")
+            ),
+            "{{check}}",
+        )],
+    );
+    b.finish()
+}
+
+/// The unit Grafana shows for `m`'s panel: per second for counters.
+fn unit(m: &MetricInfo) -> &'static str {
+    match (m.kind, m.unit) {
+        (MetricKind::Counter, MetricUnit::Seconds) => "s",
+        (MetricKind::Counter, MetricUnit::Bytes) => "Bps",
+        (MetricKind::Counter, _) => "cps",
+        (_, MetricUnit::Seconds) => "s",
+        (_, MetricUnit::Bytes) => "bytes",
+        _ => "short",
+    }
+}
+
+/// The queries of a metric's panel, chosen by its kind.
+pub(crate) fn metric_queries(m: &MetricInfo) -> Vec<Query> {
+    let labels: Vec<&str> = m.labels.iter().map(|l| l.name.as_str()).collect();
+    let by = labels.join(", ");
+    let legend = labels
+        .iter()
+        .map(|l| format!("{{{{{l}}}}}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    match m.kind {
+        MetricKind::Counter => vec![q(rate(&m.name, &by), legend)],
+        MetricKind::Gauge => {
+            let by = if by.is_empty() {
+                String::new()
+            } else {
+                format!(" by ({by})")
+            };
+            vec![q(format!("sum{by} ({})", filtered(&m.name)), legend)]
+        }
+        MetricKind::Histogram => quantiles(&format!("{}_bucket", m.name), "", ""),
+    }
+}
+
+fn metric_panel(b: &mut Board, m: &MetricInfo) {
+    let how = match m.kind {
+        MetricKind::Counter => "rate per second",
+        MetricKind::Gauge => "value",
+        MetricKind::Histogram => "p50, p95, p99",
+    };
+    b.panel(
+        Viz::Series,
+        8,
+        m.name.clone(),
+        format!("{} ({how})", m.help),
+        unit(m),
+        metric_queries(m),
+    );
+}
+
+fn runtime(catalog: &Catalog) -> (String, String) {
+    let mut b = Board::new(
+        "obs-runtime",
+        "Runtime",
+        "The process, obs's own health, and every metric set.",
+    );
+    process_rows(&mut b);
+    for (set, members) in catalog.metric_sets() {
+        b.row(format!("Metric set {set}"));
+        for m in members {
+            metric_panel(&mut b, m);
+        }
+    }
+    let registered: Vec<&MetricInfo> = catalog
+        .metrics()
+        .iter()
+        .filter(|m| matches!(m.source, MetricSource::Registered | MetricSource::Foreign))
+        .collect();
+    if !registered.is_empty() {
+        b.row("Registered at run time");
+        for m in registered {
+            metric_panel(&mut b, m);
+        }
+    }
+    b.finish()
+}
+
+/// The process and obs's own families.
+fn process_rows(b: &mut Board) {
+    b.row("Process");
+    b.panel(
+        Viz::Series,
+        8,
+        "CPU",
+        "CPU time per second (1 = one core).",
+        "percentunit",
+        vec![q(
+            rate("process_cpu_seconds_total", "instance"),
+            "{{instance}}",
+        )],
+    );
+    b.panel(
+        Viz::Series,
+        8,
+        "Memory",
+        "Resident and virtual memory.",
+        "bytes",
+        vec![
+            q(
+                format!("sum by (instance) (process_resident_memory_bytes{{{FILTER}}})"),
+                "resident {{instance}}",
+            ),
+            q(
+                format!("sum by (instance) (process_virtual_memory_bytes{{{FILTER}}})"),
+                "virtual {{instance}}",
+            ),
+        ],
+    );
+    b.panel(
+        Viz::Series,
+        8,
+        "File descriptors",
+        "Open file descriptors and their limit.",
+        "short",
+        vec![
+            q(
+                format!("sum by (instance) (process_open_fds{{{FILTER}}})"),
+                "open {{instance}}",
+            ),
+            q(
+                format!("sum by (instance) (process_max_fds{{{FILTER}}})"),
+                "max {{instance}}",
+            ),
+        ],
+    );
+    b.panel(
+        Viz::Stat,
+        8,
+        "Uptime",
+        "Time since the process started.",
+        "s",
+        vec![q(
+            format!("min by (instance) (process_uptime_seconds{{{FILTER}}})"),
+            "{{instance}}",
+        )],
+    );
+    b.row("obs");
+    b.panel(
+        Viz::Series,
+        8,
+        "Cardinality overflow",
+        "Label combinations refused by a metric's series limit, per second.",
+        "cps",
+        vec![q(
+            rate("obs_cardinality_overflow_total", "metric"),
+            "{{metric}}",
+        )],
+    );
+    b.panel(
+        Viz::Series,
+        8,
+        "Dropped spans",
+        "Spans dropped before reaching the collector, per second.",
+        "cps",
+        vec![q(
+            rate("obs_telemetry_dropped_spans_total", "instance"),
+            "{{instance}}",
+        )],
+    );
+    b.panel(
+        Viz::Series,
+        8,
+        "Panics and suppressed logs",
+        "Panics and rate-limited log events, per second.",
+        "cps",
+        vec![
+            q(rate("obs_panics_total", "instance"), "panics {{instance}}"),
+            q(
+                rate("obs_log_events_suppressed_total", "instance"),
+                "suppressed logs {{instance}}",
+            ),
+        ],
+    );
+}
+
+/// The dashboards, as `(file name, JSON)`.
+pub(crate) fn dashboards(catalog: &Catalog) -> Vec<(String, String)> {
+    vec![
+        overview(catalog),
+        functions(catalog),
+        objectives(catalog),
+        runtime(catalog),
+    ]
+}
+
+/// Grafana's provisioning files: the Prometheus data source and the
+/// dashboard provider, as `(path, YAML)`.
+pub(crate) fn provisioning(prometheus_url: &str) -> Vec<(String, String)> {
+    vec![
+        (
+            "grafana/provisioning/datasources/prometheus.yaml".to_owned(),
+            format!(
+                "# Generated by obs. The dashboards pick their data source with the\n# ${{datasource}} variable; this one is the default.\napiVersion: 1\ndatasources:\n  - name: Prometheus\n    uid: prometheus\n    type: prometheus\n    access: proxy\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n",
+                rules::quoted(prometheus_url)
+            ),
+        ),
+        (
+            "grafana/provisioning/dashboards/obs.yaml".to_owned(),
+            "# Generated by obs: loads the dashboards written next to it by\n# obs_runtime::export::grafana_dashboards().\napiVersion: 1\nproviders:\n  - name: obs\n    folder: obs\n    type: file\n    disableDeletion: false\n    allowUiUpdates: false\n    updateIntervalSeconds: 30\n    options:\n      path: /var/lib/grafana/dashboards/obs\n      foldersFromFilesStructure: false\n"
+                .to_owned(),
+        ),
+    ]
+}

@@ -1,0 +1,93 @@
+//! A real Prometheus on a free loopback port, scraping one target every
+//! second, and its query API.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::{free_port, get, tool, wait_for};
+
+pub struct Prometheus {
+    child: Child,
+    pub addr: SocketAddr,
+    dir: std::path::PathBuf,
+}
+
+/// A query's outcome: the result vector, or Prometheus's error.
+pub type Answer = Result<Vec<serde_json::Value>, String>;
+
+impl Prometheus {
+    /// Started with job `job` scraping `target`; `name` keeps the data
+    /// folders of tests running at once apart.
+    pub fn start(name: &str, job: &str, target: SocketAddr) -> Self {
+        let dir = std::env::temp_dir().join(format!("obs-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )
+        .unwrap();
+        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let child = Command::new(tool("prometheus", "prometheus"))
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.join("prometheus.log")).unwrap(),
+            ))
+            .spawn()
+            .expect("start prometheus");
+        let p = Self { child, addr, dir };
+        let ready = wait_for(Duration::from_secs(60), || {
+            get(addr, "/-/ready").filter(|r| r.status == 200)
+        });
+        assert!(ready.is_some(), "prometheus did not get ready: {}", p.log());
+        p
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
+    }
+
+    /// An instant query: its result vector, or the error Prometheus gave.
+    pub fn try_query(&self, promql: &str) -> Answer {
+        let encoded: String = promql
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let r = get(self.addr, &format!("/api/v1/query?query={encoded}"))
+            .ok_or_else(|| "prometheus did not answer".to_owned())?;
+        let json: serde_json::Value =
+            serde_json::from_slice(&r.body).map_err(|e| format!("not JSON: {e}"))?;
+        if json["status"] != "success" {
+            return Err(format!("{}: {}", json["errorType"], json["error"]));
+        }
+        Ok(json["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
