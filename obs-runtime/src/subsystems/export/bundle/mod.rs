@@ -88,19 +88,25 @@ pub fn bundle_files(options: &ExportOptions) -> Vec<(String, String)> {
             prometheus::fleet_note(options),
         ),
     ];
-    files.extend(extra_files());
+    files.extend(extra_files(options));
     files.sort_by(|a, b| a.0.cmp(&b.0));
     files
 }
 
-/// Files generated elsewhere in `export` that belong in the bundle.
-///
-/// Placeholder, empty for now: the Grafana dashboards
-/// (`grafana/dashboards/*.json`, which `grafana/provisioning/dashboards/obs.yml`
-/// already loads) and `docs/metrics.md` are being written in their own
-/// modules; they are wired in here once those land, and nowhere else.
-fn extra_files() -> Vec<(String, String)> {
-    Vec::new()
+/// Files generated elsewhere in `export` that belong in the bundle: the
+/// Grafana dashboards (`grafana/dashboards/*.json`, which
+/// `grafana/provisioning/dashboards/obs.yml` loads) and `docs/metrics.md`,
+/// the runbook the alerts' `runbook_url`s point into.
+fn extra_files(options: &ExportOptions) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = super::grafana_dashboards()
+        .into_iter()
+        .map(|(name, json)| (format!("grafana/dashboards/{name}"), json))
+        .collect();
+    files.push((
+        "docs/metrics.md".to_owned(),
+        super::metrics_markdown_with(options),
+    ));
+    files
 }
 
 /// Writes the [bundle](bundle_files) of this program into `dir` (created
