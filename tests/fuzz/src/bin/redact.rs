@@ -1,0 +1,31 @@
+//! `redact` on arbitrary text: never panics, is idempotent (a placeholder
+//! is never redacted again, and nothing it writes forms a new secret), and
+//! its output stays within `bound(len)`.
+
+use obs_runtime::redact::{redact, redact_field};
+
+/// The longest output `redact` may make of `len` bytes: a placeholder is at
+/// most 15 bytes (`[PRIVATE_KEY]`, `[CREDENTIALS]`) and replaces at least
+/// one byte, so text can grow by at most 15 times (what
+/// `tests/properties.rs` documents too).
+fn bound(len: usize) -> usize {
+    len.saturating_mul(15)
+}
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| {
+        let text = String::from_utf8_lossy(data);
+        let once = redact(&text);
+        assert!(
+            once.len() <= bound(text.len()),
+            "{} bytes became {}",
+            text.len(),
+            once.len()
+        );
+        let twice = redact(&once);
+        assert_eq!(twice, once, "redact is not idempotent on {text:?}");
+        // The field form takes the same path for a harmless name.
+        assert_eq!(redact_field("note", &text), once);
+        assert_eq!(redact_field("password", &text), "[REDACTED]");
+    });
+}
