@@ -1,6 +1,6 @@
 //! Numbers: phones, SSNs, cards.
 
-use super::{CARD, Hit, PHONE, SSN};
+use super::{CARD, Hit, PHONE, PLACEHOLDERS, SSN};
 
 const MIN_CARD_DIGITS: usize = 13;
 const MAX_CARD_DIGITS: usize = 19;
@@ -59,7 +59,10 @@ fn starts_clean(b: &[u8], i: usize) -> bool {
     let Some(&prev) = i.checked_sub(1).and_then(|p| b.get(p)) else {
         return true;
     };
-    if prev.is_ascii_alphanumeric() || prev == b'_' {
+    // A placeholder stands for the word it replaced: a number glued to a
+    // word stays glued once the word is redacted, so redacting again
+    // changes nothing (`x@example.com(415) 555-2671`).
+    if prev.is_ascii_alphanumeric() || prev == b'_' || ends_with_placeholder(&b[..i]) {
         return false;
     }
     !(matches!(prev, b'.' | b'-' | b':') && i >= 2 && b[i - 2].is_ascii_digit())
@@ -71,12 +74,23 @@ fn ends_clean(b: &[u8], end: usize) -> bool {
         return true;
     };
     let after = b.get(end + 1);
+    if starts_with_placeholder(&b[end..]) {
+        return false;
+    }
     match next {
         c if c == b'_' || c.is_ascii_alphanumeric() => false,
         b'.' | b':' => !after.is_some_and(u8::is_ascii_digit),
         b'-' => !after.is_some_and(u8::is_ascii_alphanumeric),
         _ => true,
     }
+}
+
+fn ends_with_placeholder(b: &[u8]) -> bool {
+    b.last() == Some(&b']') && PLACEHOLDERS.iter().any(|p| b.ends_with(p.as_bytes()))
+}
+
+fn starts_with_placeholder(b: &[u8]) -> bool {
+    b.first() == Some(&b'[') && PLACEHOLDERS.iter().any(|p| b.starts_with(p.as_bytes()))
 }
 
 /// The end of exactly `n` digits at `at`, not followed by another digit.
