@@ -61,7 +61,8 @@ impl Service<Request<Empty>> for Handler {
         let header = req
             .headers()
             .get("x-request-id")
-            .map(|v| v.to_str().expect("ASCII").to_owned());
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         *self.0.lock().expect("not poisoned") = Some((id, header));
         ready(Ok(Response::new(Empty)))
     }
