@@ -218,7 +218,16 @@ pub(super) fn private_keys(b: &[u8], hits: &mut Vec<Hit>) {
             from = label;
             continue;
         };
-        if !b[label..label_end].ends_with(b"PRIVATE KEY") {
+        // Key labels are upper-case words (`RSA PRIVATE KEY`). Anything
+        // else in a label is not a key's, and a label holding a placeholder
+        // (shorter than what it replaced) must not start matching once
+        // redacted.
+        let label_text = &b[label..label_end];
+        if !label_text.ends_with(b"PRIVATE KEY")
+            || !label_text
+                .iter()
+                .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' ')
+        {
             from = label_end;
             continue;
         }
