@@ -6,7 +6,7 @@
 //! Input: fields split at `0x00`; the first is the help text, the rest are
 //! label values, two per series. Each input registers one more counter and
 //! histogram for the life of the process (registration is for ever), so
-//! `scripts/fuzz` restarts the target every 1,000 inputs
+//! `scripts/fuzz` restarts the target every 20 inputs
 //! (`AFL_FUZZER_LOOPCOUNT`) to keep the scrape small.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
