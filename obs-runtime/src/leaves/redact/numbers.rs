@@ -59,13 +59,16 @@ fn starts_clean(b: &[u8], i: usize) -> bool {
     let Some(&prev) = i.checked_sub(1).and_then(|p| b.get(p)) else {
         return true;
     };
-    // A placeholder stands for the word it replaced: a number glued to a
-    // word stays glued once the word is redacted, so redacting again
-    // changes nothing (`x@example.com(415) 555-2671`).
+    // A placeholder stands for the word it replaced, here and below: a
+    // number glued to a word stays glued once the word is redacted, so
+    // redacting again changes nothing (`x@example.com(415) 555-2671`,
+    // `555-2671:1a@example.com`).
     if prev.is_ascii_alphanumeric() || prev == b'_' || ends_with_placeholder(&b[..i]) {
         return false;
     }
-    !(matches!(prev, b'.' | b'-' | b':') && i >= 2 && b[i - 2].is_ascii_digit())
+    !(matches!(prev, b'.' | b'-' | b':')
+        && i >= 2
+        && (b[i - 2].is_ascii_digit() || ends_with_placeholder(&b[..i - 1])))
 }
 
 /// Whether a number may end at `end`: the mirror of [`starts_clean`].
@@ -79,8 +82,13 @@ fn ends_clean(b: &[u8], end: usize) -> bool {
     }
     match next {
         c if c == b'_' || c.is_ascii_alphanumeric() => false,
-        b'.' | b':' => !after.is_some_and(u8::is_ascii_digit),
-        b'-' => !after.is_some_and(u8::is_ascii_alphanumeric),
+        b'.' | b':' => {
+            !(after.is_some_and(u8::is_ascii_digit) || starts_with_placeholder(&b[end + 1..]))
+        }
+        b'-' => {
+            !(after.is_some_and(u8::is_ascii_alphanumeric)
+                || starts_with_placeholder(&b[end + 1..]))
+        }
         _ => true,
     }
 }

@@ -291,6 +291,8 @@ fn a_number_glued_to_a_redacted_word_stays_glued() {
     for text in [
         "+1 A@example.cooo(415) 555-2671",
         "(415) 555-2671a@example.com",
+        "+1 (415) 555-26:1da@example.com",
+        "a@example.com:4111111111111111",
     ] {
         let once = redact(text).into_owned();
         assert_eq!(redact(&once), once.as_str(), "{text}");
