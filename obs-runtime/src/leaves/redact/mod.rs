@@ -297,6 +297,18 @@ fn is_placeholder(value: &[u8]) -> bool {
     PLACEHOLDERS.iter().any(|p| p.as_bytes() == value)
 }
 
+/// Whether `b` ends with a placeholder. A detector whose match depends on
+/// what borders it treats a placeholder as the text it replaced, so that
+/// redacting again changes nothing.
+fn ends_with_placeholder(b: &[u8]) -> bool {
+    b.last() == Some(&b']') && PLACEHOLDERS.iter().any(|p| b.ends_with(p.as_bytes()))
+}
+
+/// Whether `b` starts with a placeholder (see [`ends_with_placeholder`]).
+fn starts_with_placeholder(b: &[u8]) -> bool {
+    b.first() == Some(&b'[') && PLACEHOLDERS.iter().any(|p| b.starts_with(p.as_bytes()))
+}
+
 fn starts_with_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
     hay.get(..needle.len())
         .is_some_and(|h| h.eq_ignore_ascii_case(needle))

@@ -1,6 +1,6 @@
 //! Numbers: phones, SSNs, cards.
 
-use super::{CARD, Hit, PHONE, PLACEHOLDERS, SSN};
+use super::{CARD, Hit, PHONE, SSN, ends_with_placeholder, starts_with_placeholder};
 
 const MIN_CARD_DIGITS: usize = 13;
 const MAX_CARD_DIGITS: usize = 19;
@@ -91,14 +91,6 @@ fn ends_clean(b: &[u8], end: usize) -> bool {
         }
         _ => true,
     }
-}
-
-fn ends_with_placeholder(b: &[u8]) -> bool {
-    b.last() == Some(&b']') && PLACEHOLDERS.iter().any(|p| b.ends_with(p.as_bytes()))
-}
-
-fn starts_with_placeholder(b: &[u8]) -> bool {
-    b.first() == Some(&b'[') && PLACEHOLDERS.iter().any(|p| b.starts_with(p.as_bytes()))
 }
 
 /// The end of exactly `n` digits at `at`, not followed by another digit.

@@ -1,7 +1,7 @@
 //! Tokens and keys: JWTs, AWS access key ids, `Bearer` and `Basic`
 //! credentials.
 
-use super::{AWS_KEY, Hit, JWT, TOKEN, find, starts_with_ignore_case};
+use super::{AWS_KEY, Hit, JWT, TOKEN, find, starts_with_ignore_case, starts_with_placeholder};
 
 /// Basic credentials longer than this are checked on their first bytes.
 const MAX_BASIC_DECODED: usize = 192;
@@ -123,7 +123,9 @@ pub(super) fn auth_schemes(b: &[u8], hits: &mut Vec<Hit>) {
         }
         let token = &b[start..end];
         let credentials = if basic {
-            is_basic_credentials(token)
+            // Base64 cut short by a placeholder was longer, and not
+            // credentials, before it was redacted.
+            !starts_with_placeholder(&b[end..]) && is_basic_credentials(token)
         } else {
             looks_random(token)
         };
