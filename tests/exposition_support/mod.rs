@@ -60,7 +60,9 @@ pub fn parse(text: &str) -> Result<Scrape, String> {
     let mut family: Option<(String, String)> = None;
     let mut seen_series = HashSet::new();
     let mut seen_families = HashSet::new();
-    for (number, line) in text.lines().enumerate() {
+    // Lines end at `\n` only: a `\r` is text (`str::lines` would drop it).
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    for (number, line) in body.split('\n').enumerate().filter(|_| !text.is_empty()) {
         let at = |why: String| format!("line {}: {why}: {line:?}", number + 1);
         if let Some(rest) = line.strip_prefix("# HELP ") {
             let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));

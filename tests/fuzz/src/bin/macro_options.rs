@@ -51,7 +51,17 @@ fn main() {
         ) else {
             return;
         };
-        let item_parses = syn::parse2::<syn::Item>(item.clone()).is_ok();
+        // syn takes a bare trait object (`-> Result<(), E> +`) that rustc
+        // rejects since edition 2021; the expansion need not parse then.
+        let item_parses = match syn::parse2::<syn::Item>(item.clone()) {
+            Ok(syn::Item::Fn(f)) => !matches!(
+                &f.sig.output,
+                syn::ReturnType::Type(_, ty)
+                    if matches!(&**ty, syn::Type::TraitObject(t) if t.dyn_token.is_none())
+            ),
+            Ok(_) => true,
+            Err(_) => false,
+        };
         let out = instrumented::expand(args.clone(), item.clone());
         if item_parses {
             assert_items("instrumented", args_text, item_text, &out);

@@ -113,7 +113,7 @@ fn main() {
         let (extension, request_header) =
             seen.lock().expect("not poisoned").take().expect("called");
         let excluded = |p: &str| {
-            let p = p.split('?').next().unwrap_or(p);
+            let p = p.split(['?', '#']).next().unwrap_or(p);
             obs_runtime::health::PROBE_PATHS
                 .iter()
                 .chain([&obs_runtime::http::METRICS_PATH])
