@@ -1,6 +1,6 @@
 //! E-mail addresses.
 
-use super::{EMAIL, Hit};
+use super::{EMAIL, Hit, starts_with_placeholder};
 
 /// `credentials`: how many of the first `hits` are URL credentials, in
 /// order; the `@` that ends one is no address.
@@ -62,7 +62,12 @@ fn domain_end(text: &str, from: usize) -> Option<usize> {
             return found;
         }
         labels += 1;
-        if labels >= 2 && is_top_level(&text[pos..end]) {
+        // A label that runs into a placeholder was longer before it was
+        // redacted (`example.com-----BEGIN …` is no address).
+        if labels >= 2
+            && is_top_level(&text[pos..end])
+            && !starts_with_placeholder(&text.as_bytes()[end..])
+        {
             found = Some(end);
         }
         let continues = text[end..]
