@@ -340,6 +340,37 @@ fn idempotent_where_a_replacement_changes_a_neighbour() {
 }
 
 #[test]
+fn a_number_glued_to_a_redacted_word_stays_glued() {
+    // Found by the `redact` fuzz target: the phone is glued to the e-mail's
+    // domain, so it is no number; once the e-mail was `[EMAIL]`, the second
+    // pass took it for one.
+    for text in [
+        "+1 A@example.cooo(415) 555-2671",
+        "(415) 555-2671a@example.com",
+        "+1 (415) 555-26:1da@example.com",
+        "a@example.com:4111111111111111",
+        // Base64 of 13 characters is no credential; cut to 12 by [PHONE] it was.
+        "Basic dXNlcjpwYXN+1 (415) 555-2671",
+        // Found by tests/properties.rs: the domain ran into the PEM header.
+        "ada@example.com-----BEGIN PRIVATE KEY-----",
+    ] {
+        let once = redact(text).into_owned();
+        assert_eq!(redact(&once), once.as_str(), "{text}");
+    }
+    assert_eq!(redact("[EMAIL] (415) 555-2671"), "[EMAIL] [PHONE]");
+}
+
+#[test]
+fn a_pem_label_shortened_by_redaction_is_no_key() {
+    // Found by the `redact` fuzz target: a 42-byte label is too long for a
+    // key's, but redacting the member inside it left 39 bytes, and the
+    // second pass took the whole block for a key.
+    let text = "-----BEGIN RSA \"card\": 4111111111111#11, PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----";
+    let once = redact(text).into_owned();
+    assert_eq!(redact(&once), once.as_str());
+}
+
+#[test]
 fn multibyte_neighbours_never_panic() {
     let pieces = [
         "é",
