@@ -1,0 +1,253 @@
+//! Everything the program declares, gathered at link time: every
+//! `#[instrumented]` function with its metric families and objective, every
+//! health check, and every metric family the program exposes. The one model
+//! that alert rules, their tests, dashboards and docs are generated from,
+//! so they can't drift from the code.
+//!
+//! ```
+//! #[obs_runtime::instrumented(metric = "doc_catalog_pay", slo(success = "99.9%"))]
+//! fn pay() -> Result<(), String> { Ok(()) }
+//!
+//! let catalog = obs_runtime::catalog();
+//! let pay = catalog.functions().iter().find(|f| f.function == "pay").unwrap();
+//! assert_eq!(pay.base, "doc_catalog_pay");
+//! assert_eq!(pay.objective.unwrap().success_ppm, Some(999_000));
+//! let calls = catalog.metric("doc_catalog_pay_calls_total").unwrap();
+//! assert_eq!(calls.kind, obs_runtime::schema::MetricKind::Counter);
+//! ```
+
+use std::time::Duration;
+
+use crate::leaves::schema::{Objective, Probe};
+use crate::metric_core::callsite;
+use crate::metric_core::registry::{self, Origin};
+use crate::subsystems::health;
+
+/// An `#[instrumented]` function.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FunctionInfo {
+    /// The metric base: `<base>_calls_total`, `<base>_duration_seconds`.
+    pub base: &'static str,
+    /// The `function` label.
+    pub function: &'static str,
+    /// The `module` label.
+    pub module: &'static str,
+    /// Labels with literal values.
+    pub labels: Vec<(&'static str, &'static str)>,
+    /// Labels whose values come from arguments.
+    pub arg_labels: Vec<&'static str>,
+    /// Histogram bounds, in seconds.
+    pub buckets: &'static [f64],
+    /// Whether `<base>_in_flight` is kept.
+    pub in_flight: bool,
+    /// The objective from `slo(..)`.
+    pub objective: Option<Objective>,
+}
+
+impl FunctionInfo {
+    /// `<base>_calls_total`.
+    #[must_use]
+    pub fn calls_metric(&self) -> String {
+        format!("{}_calls_total", self.base)
+    }
+
+    /// `<base>_duration_seconds`.
+    #[must_use]
+    pub fn duration_metric(&self) -> String {
+        format!("{}_duration_seconds", self.base)
+    }
+
+    /// A name for the function's objective and alerts, unique in the
+    /// program: `<base>:<function>` when the base is shared, else the base.
+    #[must_use]
+    pub fn slo_name(&self) -> String {
+        if self.base == self.function {
+            self.base.to_owned()
+        } else {
+            format!("{}_{}", self.base, self.function)
+        }
+    }
+}
+
+/// A health check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckInfo {
+    /// Its name, the `check` label.
+    pub name: &'static str,
+    /// The probe that runs it.
+    pub kind: Probe,
+    /// How long a run may take.
+    pub timeout: Duration,
+    /// Whether a failure fails the probe (else it warns).
+    pub critical: bool,
+}
+
+mod metrics;
+
+pub use metrics::{LabelInfo, MetricInfo, MetricSource, MetricUnit, RESULTS};
+use metrics::{function_families, known_families, own_source};
+
+/// What the program declares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catalog {
+    functions: Vec<FunctionInfo>,
+    checks: Vec<CheckInfo>,
+    metrics: Vec<MetricInfo>,
+}
+
+impl Catalog {
+    /// Every `#[instrumented]` function, by base name, then module, then
+    /// function.
+    #[must_use]
+    pub fn functions(&self) -> &[FunctionInfo] {
+        &self.functions
+    }
+
+    /// The functions that declare an objective.
+    pub fn objectives(&self) -> impl Iterator<Item = (&FunctionInfo, Objective)> {
+        self.functions
+            .iter()
+            .filter_map(|f| f.objective.map(|o| (f, o)))
+    }
+
+    /// Every health check, by name.
+    #[must_use]
+    pub fn checks(&self) -> &[CheckInfo] {
+        &self.checks
+    }
+
+    /// Every metric family the program exposes, by name: the
+    /// `#[instrumented]` families, metric sets, metrics registered at run
+    /// time, foreign collectors, the process metrics and obs's own
+    /// (HTTP, health, `obs_*`).
+    ///
+    /// ```
+    /// use obs_runtime::schema::MetricKind;
+    ///
+    /// let catalog = obs_runtime::catalog();
+    /// let rss = catalog.metric("process_resident_memory_bytes").unwrap();
+    /// assert_eq!(rss.kind, MetricKind::Gauge);
+    /// assert_eq!(rss.unit, obs_runtime::MetricUnit::Bytes);
+    /// assert!(catalog.metrics().iter().any(|m| m.name == "health_check_status"));
+    /// ```
+    #[must_use]
+    pub fn metrics(&self) -> &[MetricInfo] {
+        &self.metrics
+    }
+
+    /// The metric family called `name`.
+    #[must_use]
+    pub fn metric(&self, name: &str) -> Option<&MetricInfo> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+
+    /// The metric sets, by name, each with its families.
+    ///
+    /// ```
+    /// use obs_runtime::metrics::Counter;
+    ///
+    /// /// Jobs of the doc example.
+    /// #[derive(obs_runtime::MetricSet)]
+    /// #[metrics(prefix = "doc_jobs")]
+    /// struct JobMetrics {
+    ///     /// Jobs run.
+    ///     runs_total: Counter,
+    /// }
+    ///
+    /// let catalog = obs_runtime::catalog();
+    /// let sets = catalog.metric_sets();
+    /// let (_, members) = sets.iter().find(|(name, _)| *name == "JobMetrics").unwrap();
+    /// assert_eq!(members[0].name, "doc_jobs_runs_total");
+    /// let runs = catalog.metric("doc_jobs_runs_total").unwrap();
+    /// assert!(runs.label("tier").is_none());
+    /// ```
+    #[must_use]
+    pub fn metric_sets(&self) -> Vec<(&'static str, Vec<&MetricInfo>)> {
+        let mut sets: Vec<(&'static str, Vec<&MetricInfo>)> = Vec::new();
+        for m in &self.metrics {
+            if let MetricSource::MetricSet(set) = m.source {
+                match sets.iter_mut().find(|(s, _)| *s == set) {
+                    Some((_, members)) => members.push(m),
+                    None => sets.push((set, vec![m])),
+                }
+            }
+        }
+        sets.sort_by_key(|(s, _)| *s);
+        sets
+    }
+
+    /// The distinct metric bases of the functions, sorted.
+    #[must_use]
+    pub fn bases(&self) -> Vec<&'static str> {
+        let mut bases: Vec<&'static str> = self.functions.iter().map(|f| f.base).collect();
+        bases.dedup();
+        bases
+    }
+}
+
+/// The catalog of this program; see the module documentation.
+#[must_use]
+pub fn catalog() -> Catalog {
+    let mut functions: Vec<FunctionInfo> = callsite::all()
+        .iter()
+        .map(|site| {
+            let meta = site.meta();
+            FunctionInfo {
+                base: meta.base,
+                function: meta.function,
+                module: meta.module,
+                labels: meta.labels.to_vec(),
+                arg_labels: site.arg_label_names().collect(),
+                buckets: meta.buckets,
+                in_flight: meta.in_flight,
+                objective: meta.objective,
+            }
+        })
+        .collect();
+    functions.sort_by(|a, b| (a.base, a.module, a.function).cmp(&(b.base, b.module, b.function)));
+    let mut checks: Vec<CheckInfo> = health::registered()
+        .iter()
+        .map(|c| CheckInfo {
+            name: c.name(),
+            kind: c.kind(),
+            timeout: c.timeout(),
+            critical: c.critical(),
+        })
+        .collect();
+    checks.sort_by_key(|c| c.name);
+    let mut metrics = function_families(&functions);
+    for (d, origin) in registry::global().describe() {
+        let source = match origin {
+            Origin::MetricSet(set) => MetricSource::MetricSet(set),
+            Origin::Registered => own_source(&d.name),
+            Origin::Process => MetricSource::Process,
+            Origin::Foreign => MetricSource::Foreign,
+            Origin::Registry => MetricSource::Obs,
+        };
+        metrics.push(MetricInfo::from_description(d, source));
+    }
+    for known in known_families() {
+        match metrics.iter_mut().find(|m| m.name == known.name) {
+            // Registered already: the known labels' values fill the gaps.
+            Some(m) => {
+                for label in &mut m.labels {
+                    if label.values.is_none() {
+                        label.values = known.label(&label.name).and_then(|l| l.values.clone());
+                    }
+                }
+            }
+            None => metrics.push(known),
+        }
+    }
+    metrics.sort_by(|a, b| a.name.cmp(&b.name));
+    Catalog {
+        functions,
+        checks,
+        metrics,
+    }
+}
+
+#[cfg(test)]
+mod tests;

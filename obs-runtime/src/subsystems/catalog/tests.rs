@@ -1,0 +1,128 @@
+//! The catalog's unit tests.
+
+use super::*;
+use crate::leaves::schema::{self, MetricKind};
+use crate::metric_core::metrics::{Counter, Histogram};
+use crate::{LabelSet, LabelValue, MetricSet};
+
+// The variants are read through `LabelValue` only.
+#[allow(dead_code)]
+#[derive(LabelValue, Clone, Copy)]
+#[label(crate = "crate")]
+enum Tier {
+    Free,
+    Paid,
+}
+
+#[derive(LabelSet, Clone, Copy)]
+#[label(crate = "crate")]
+struct TierLabels {
+    tier: Tier,
+    cached: bool,
+}
+
+/// A set only this test declares.
+#[derive(MetricSet)]
+#[metrics(prefix = "catalog_test", crate = "crate")]
+struct CatalogTestMetrics {
+    /// Orders placed.
+    orders_total: Counter<TierLabels>,
+    /// Time to place an order.
+    #[metric(buckets = [0.1, 0.5])]
+    order_seconds: Histogram,
+}
+
+#[test]
+fn metric_sets_describe_themselves_with_their_bounded_values() {
+    let catalog = catalog();
+    let orders = catalog.metric("catalog_test_orders_total").expect("listed");
+    assert_eq!(orders.kind, MetricKind::Counter);
+    assert_eq!(orders.help, "Orders placed.");
+    assert_eq!(orders.unit, MetricUnit::Count);
+    assert_eq!(orders.source, MetricSource::MetricSet("CatalogTestMetrics"));
+    assert_eq!(
+        orders.label("tier").unwrap().values.as_deref(),
+        Some(&["free", "paid"][..])
+    );
+    assert_eq!(
+        orders.label("cached").unwrap().values.as_deref(),
+        Some(&["false", "true"][..])
+    );
+    let seconds = catalog
+        .metric("catalog_test_order_seconds")
+        .expect("listed");
+    assert_eq!(seconds.kind, MetricKind::Histogram);
+    assert_eq!(seconds.buckets, vec![0.1, 0.5]);
+    assert_eq!(seconds.unit, MetricUnit::Seconds);
+    let sets = catalog.metric_sets();
+    let (_, members) = sets
+        .iter()
+        .find(|(name, _)| *name == "CatalogTestMetrics")
+        .expect("the set");
+    assert_eq!(members.len(), 2);
+}
+
+#[test]
+fn run_time_process_and_own_families_are_listed() {
+    let gauge = crate::metrics::Gauge::<()>::new("catalog_test_queue_depth", "Jobs queued.")
+        .unwrap()
+        .register()
+        .unwrap();
+    gauge.set(1.0);
+    let catalog = catalog();
+    let queue = catalog.metric("catalog_test_queue_depth").expect("listed");
+    assert_eq!(queue.source, MetricSource::Registered);
+    assert_eq!(queue.kind, MetricKind::Gauge);
+    let cpu = catalog
+        .metric("process_cpu_seconds_total")
+        .expect("process");
+    assert_eq!(
+        (cpu.kind, cpu.unit),
+        (MetricKind::Counter, MetricUnit::Seconds)
+    );
+    assert!(catalog.metric("obs_build_info").is_some());
+    assert!(catalog.metric("obs_cardinality_overflow_total").is_some());
+    assert!(
+        catalog
+            .metric("obs_telemetry_dropped_spans_total")
+            .is_some()
+    );
+    let status = catalog.metric("health_check_status").expect("health");
+    assert_eq!(
+        status.label("kind").unwrap().values.as_deref(),
+        Some(&["readiness", "liveness", "startup"][..])
+    );
+    #[cfg(feature = "tower")]
+    {
+        let http = catalog
+            .metric("http_server_request_duration_seconds")
+            .expect("http");
+        assert_eq!(http.source, MetricSource::Http);
+        assert_eq!(http.buckets, schema::HTTP);
+    }
+    let names: Vec<&str> = catalog.metrics().iter().map(|m| m.name.as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(names, sorted, "sorted, each once");
+}
+
+#[crate::instrumented(metric = "catalog_test_fn", crate = "crate", in_flight = true)]
+fn work() {}
+
+#[test]
+fn functions_give_their_families() {
+    work();
+    let catalog = catalog();
+    let calls = catalog.metric("catalog_test_fn_calls_total").unwrap();
+    assert_eq!(
+        calls.label("result").unwrap().values.as_deref(),
+        Some(RESULTS)
+    );
+    match &calls.source {
+        MetricSource::Functions(f) => assert!(f.iter().any(|(_, name)| *name == "work")),
+        other => panic!("{other:?}"),
+    }
+    assert!(catalog.metric("catalog_test_fn_duration_seconds").is_some());
+    assert!(catalog.metric("catalog_test_fn_in_flight").is_some());
+}
