@@ -1,343 +1,16 @@
-//! Grafana dashboards from the catalog: the service overview (HTTP), the
-//! `#[instrumented]` functions, objectives and health, and the runtime with
-//! a row per metric set.
-//!
-//! Each dashboard is the classic dashboard JSON (`schemaVersion` 39) with a
-//! `datasource` variable (type `datasource`, query `prometheus`) that every
-//! panel and variable uses as `${datasource}`, so file provisioning needs
-//! no `__inputs`; `job` and `instance` variables from `label_values(up, …)`
-//! filter every query, and every range uses `$__rate_interval`.
+//! The four dashboards: overview, functions, objectives and health,
+//! runtime (with a row per metric set).
 
-use super::json::{Json, obj};
-use super::rules;
+use super::super::rules;
+use super::FILTER;
+use super::board::{Board, Query, Viz, q, query_variable};
+use super::promql::{filtered, quantiles, rate, ratio};
 use crate::leaves::schema::MetricKind;
 use crate::subsystems::catalog::{Catalog, FunctionInfo, MetricInfo, MetricSource, MetricUnit};
 
-/// The dashboard JSON schema version written (Grafana 10.4 and 11).
-pub(crate) const SCHEMA_VERSION: u32 = 39;
+pub(super) const REQUESTS: &str = "http_server_request_duration_seconds";
 
-/// The label filter every panel query carries.
-pub(crate) const FILTER: &str = "job=~\"$job\", instance=~\"$instance\"";
-
-/// Panels in a grid line of 24 units.
-const WIDTH: u32 = 24;
-const HEIGHT: u32 = 8;
-
-fn datasource() -> Json {
-    obj([
-        ("type", "prometheus".into()),
-        ("uid", "${datasource}".into()),
-    ])
-}
-
-/// A panel query: its expression and its legend.
-pub(crate) struct Query {
-    pub(crate) expr: String,
-    legend: String,
-}
-
-fn q(expr: impl Into<String>, legend: impl Into<String>) -> Query {
-    Query {
-        expr: expr.into(),
-        legend: legend.into(),
-    }
-}
-
-/// How a panel draws.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Viz {
-    Series,
-    Stat,
-}
-
-/// A dashboard being laid out: panels fill lines of 24 units; a row starts
-/// a new line.
-struct Board {
-    uid: &'static str,
-    title: &'static str,
-    description: String,
-    variables: Vec<Json>,
-    panels: Vec<Json>,
-    next_id: u32,
-    x: u32,
-    y: u32,
-}
-
-impl Board {
-    fn new(uid: &'static str, title: &'static str, description: impl Into<String>) -> Self {
-        Self {
-            uid,
-            title,
-            description: description.into(),
-            variables: vec![datasource_variable(), job_variable(), instance_variable()],
-            panels: Vec::new(),
-            next_id: 1,
-            x: 0,
-            y: 0,
-        }
-    }
-
-    fn id(&mut self) -> u32 {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
-    }
-
-    fn new_line(&mut self) {
-        if self.x > 0 {
-            self.x = 0;
-            self.y += HEIGHT;
-        }
-    }
-
-    fn row(&mut self, title: impl Into<String>) {
-        self.new_line();
-        let id = self.id();
-        self.panels.push(obj([
-            ("type", "row".into()),
-            ("id", id.into()),
-            ("title", Json::Str(title.into())),
-            ("collapsed", false.into()),
-            ("gridPos", grid(0, self.y, WIDTH, 1)),
-            ("panels", Json::Arr(Vec::new())),
-        ]));
-        self.y += 1;
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn panel(
-        &mut self,
-        viz: Viz,
-        width: u32,
-        title: impl Into<String>,
-        description: impl Into<String>,
-        unit: &str,
-        queries: Vec<Query>,
-    ) {
-        if self.x + width > WIDTH {
-            self.new_line();
-        }
-        let id = self.id();
-        let targets = queries
-            .into_iter()
-            .zip(b'A'..)
-            .map(|(query, letter)| {
-                obj([
-                    ("datasource", datasource()),
-                    ("expr", query.expr.into()),
-                    ("legendFormat", query.legend.into()),
-                    ("range", true.into()),
-                    ("refId", char::from(letter).to_string().into()),
-                ])
-            })
-            .collect();
-        let options = match viz {
-            Viz::Series => obj([
-                (
-                    "legend",
-                    obj([
-                        ("displayMode", "list".into()),
-                        ("placement", "bottom".into()),
-                        ("showLegend", true.into()),
-                    ]),
-                ),
-                (
-                    "tooltip",
-                    obj([("mode", "multi".into()), ("sort", "desc".into())]),
-                ),
-            ]),
-            Viz::Stat => obj([
-                (
-                    "reduceOptions",
-                    obj([
-                        ("calcs", Json::Arr(vec!["lastNotNull".into()])),
-                        ("fields", "".into()),
-                        ("values", false.into()),
-                    ]),
-                ),
-                ("colorMode", "value".into()),
-                ("graphMode", "area".into()),
-                ("textMode", "auto".into()),
-            ]),
-        };
-        self.panels.push(obj([
-            (
-                "type",
-                match viz {
-                    Viz::Series => "timeseries",
-                    Viz::Stat => "stat",
-                }
-                .into(),
-            ),
-            ("id", id.into()),
-            ("title", Json::Str(title.into())),
-            ("description", Json::Str(description.into())),
-            ("datasource", datasource()),
-            ("gridPos", grid(self.x, self.y, width, HEIGHT)),
-            (
-                "fieldConfig",
-                obj([
-                    ("defaults", obj([("unit", unit.into())])),
-                    ("overrides", Json::Arr(Vec::new())),
-                ]),
-            ),
-            ("options", options),
-            ("targets", Json::Arr(targets)),
-        ]));
-        self.x += width;
-    }
-
-    fn finish(self) -> (String, String) {
-        let annotations = obj([(
-            "list",
-            Json::Arr(vec![obj([
-                ("builtIn", 1_u32.into()),
-                (
-                    "datasource",
-                    obj([("type", "grafana".into()), ("uid", "-- Grafana --".into())]),
-                ),
-                ("enable", true.into()),
-                ("hide", true.into()),
-                ("iconColor", "rgba(0, 211, 255, 1)".into()),
-                ("name", "Annotations & Alerts".into()),
-                ("type", "dashboard".into()),
-            ])]),
-        )]);
-        let doc = obj([
-            ("uid", self.uid.into()),
-            ("title", self.title.into()),
-            ("description", self.description.into()),
-            ("tags", Json::Arr(vec!["obs".into()])),
-            ("timezone", "browser".into()),
-            ("editable", true.into()),
-            ("graphTooltip", 1_u32.into()),
-            (
-                "time",
-                obj([("from", "now-1h".into()), ("to", "now".into())]),
-            ),
-            ("refresh", "30s".into()),
-            ("schemaVersion", SCHEMA_VERSION.into()),
-            ("version", 1_u32.into()),
-            ("annotations", annotations),
-            ("templating", obj([("list", Json::Arr(self.variables))])),
-            ("panels", Json::Arr(self.panels)),
-        ]);
-        (format!("{}.json", self.uid), doc.pretty())
-    }
-}
-
-fn grid(x: u32, y: u32, w: u32, h: u32) -> Json {
-    obj([
-        ("h", h.into()),
-        ("w", w.into()),
-        ("x", x.into()),
-        ("y", y.into()),
-    ])
-}
-
-fn datasource_variable() -> Json {
-    obj([
-        ("name", "datasource".into()),
-        ("label", "Data source".into()),
-        ("type", "datasource".into()),
-        ("query", "prometheus".into()),
-        ("hide", 0_u32.into()),
-        ("refresh", 1_u32.into()),
-        ("regex", "".into()),
-        ("options", Json::Arr(Vec::new())),
-    ])
-}
-
-/// A query variable over label values, every value selected by default.
-/// `All` is `.*`, which also matches series without the label (the
-/// recording rules of objectives aggregate over instances).
-fn query_variable(name: &'static str, label: &'static str, query: String) -> Json {
-    obj([
-        ("name", name.into()),
-        ("label", label.into()),
-        ("type", "query".into()),
-        ("datasource", datasource()),
-        ("query", query.clone().into()),
-        ("definition", query.into()),
-        ("hide", 0_u32.into()),
-        ("refresh", 2_u32.into()),
-        ("sort", 1_u32.into()),
-        ("multi", true.into()),
-        ("includeAll", true.into()),
-        ("allValue", ".*".into()),
-        (
-            "current",
-            obj([
-                ("text", Json::Arr(vec!["All".into()])),
-                ("value", Json::Arr(vec!["$__all".into()])),
-            ]),
-        ),
-        ("options", Json::Arr(Vec::new())),
-    ])
-}
-
-fn job_variable() -> Json {
-    query_variable("job", "Job", "label_values(up, job)".to_owned())
-}
-
-fn instance_variable() -> Json {
-    query_variable(
-        "instance",
-        "Instance",
-        "label_values(up{job=~\"$job\"}, instance)".to_owned(),
-    )
-}
-
-/// `sum by (by) (rate(sel[$__rate_interval]))`; `sel` is `name{matchers}`
-/// or a bare name.
-fn rate(sel: &str, by: &str) -> String {
-    let by = if by.is_empty() {
-        String::new()
-    } else {
-        format!(" by ({by})")
-    };
-    format!("sum{by} (rate({}[$__rate_interval]))", filtered(sel))
-}
-
-/// `sel` with the dashboard filter added to its matchers.
-pub(crate) fn filtered(sel: &str) -> String {
-    match sel.split_once('{') {
-        Some((name, rest)) if rest.trim() == "}" => format!("{name}{{{FILTER}}}"),
-        Some((name, rest)) => format!("{name}{{{FILTER}, {rest}"),
-        None => format!("{sel}{{{FILTER}}}"),
-    }
-}
-
-/// Bad over all, per `by`: 0 (not absent) when nothing failed, absent only
-/// when there was no traffic.
-fn ratio(bad: &str, total: &str, by: &str) -> String {
-    let total = rate(total, by);
-    format!(
-        "(\n  {}\n  or\n  0 * {total}\n)\n/\n({total} > 0)",
-        rate(bad, by)
-    )
-}
-
-fn quantiles(bucket: &str, by: &str, legend: &str) -> Vec<Query> {
-    let by = if by.is_empty() {
-        "le".to_owned()
-    } else {
-        format!("le, {by}")
-    };
-    [("0.5", "p50"), ("0.95", "p95"), ("0.99", "p99")]
-        .into_iter()
-        .map(|(quantile, p)| {
-            q(
-                format!("histogram_quantile({quantile}, {})", rate(bucket, &by)),
-                format!("{p} {legend}").trim_end().to_owned(),
-            )
-        })
-        .collect()
-}
-
-const REQUESTS: &str = "http_server_request_duration_seconds";
-
-fn overview(catalog: &Catalog) -> (String, String) {
+pub(super) fn overview(catalog: &Catalog) -> (String, String) {
     let mut b = Board::new(
         "obs-overview",
         "Service overview",
@@ -405,7 +78,7 @@ fn overview(catalog: &Catalog) -> (String, String) {
     b.finish()
 }
 
-fn latency_row(b: &mut Board, catalog: &Catalog) {
+pub(super) fn latency_row(b: &mut Board, catalog: &Catalog) {
     let count = format!("{REQUESTS}_count");
     let bucket = format!("{REQUESTS}_bucket");
     b.row("Latency");
@@ -455,7 +128,7 @@ fn latency_row(b: &mut Board, catalog: &Catalog) {
     }
 }
 
-fn functions(catalog: &Catalog) -> (String, String) {
+pub(super) fn functions(catalog: &Catalog) -> (String, String) {
     let mut b = Board::new(
         "obs-functions",
         "Functions",
@@ -544,7 +217,7 @@ fn functions(catalog: &Catalog) -> (String, String) {
     b.finish()
 }
 
-fn objectives(catalog: &Catalog) -> (String, String) {
+pub(super) fn objectives(catalog: &Catalog) -> (String, String) {
     let mut b = Board::new(
         "obs-objectives",
         "Objectives and health",
@@ -634,7 +307,7 @@ fn objectives(catalog: &Catalog) -> (String, String) {
 }
 
 /// The unit Grafana shows for `m`'s panel: per second for counters.
-fn unit(m: &MetricInfo) -> &'static str {
+pub(super) fn unit(m: &MetricInfo) -> &'static str {
     match (m.kind, m.unit) {
         (MetricKind::Counter, MetricUnit::Seconds) => "s",
         (MetricKind::Counter, MetricUnit::Bytes) => "Bps",
@@ -668,7 +341,7 @@ pub(crate) fn metric_queries(m: &MetricInfo) -> Vec<Query> {
     }
 }
 
-fn metric_panel(b: &mut Board, m: &MetricInfo) {
+pub(super) fn metric_panel(b: &mut Board, m: &MetricInfo) {
     let how = match m.kind {
         MetricKind::Counter => "rate per second",
         MetricKind::Gauge => "value",
@@ -684,7 +357,7 @@ fn metric_panel(b: &mut Board, m: &MetricInfo) {
     );
 }
 
-fn runtime(catalog: &Catalog) -> (String, String) {
+pub(super) fn runtime(catalog: &Catalog) -> (String, String) {
     let mut b = Board::new(
         "obs-runtime",
         "Runtime",
@@ -712,7 +385,7 @@ fn runtime(catalog: &Catalog) -> (String, String) {
 }
 
 /// The process and obs's own families.
-fn process_rows(b: &mut Board) {
+pub(super) fn process_rows(b: &mut Board) {
     b.row("Process");
     b.panel(
         Viz::Series,
@@ -807,33 +480,4 @@ fn process_rows(b: &mut Board) {
             ),
         ],
     );
-}
-
-/// The dashboards, as `(file name, JSON)`.
-pub(crate) fn dashboards(catalog: &Catalog) -> Vec<(String, String)> {
-    vec![
-        overview(catalog),
-        functions(catalog),
-        objectives(catalog),
-        runtime(catalog),
-    ]
-}
-
-/// Grafana's provisioning files: the Prometheus data source and the
-/// dashboard provider, as `(path, YAML)`.
-pub(crate) fn provisioning(prometheus_url: &str) -> Vec<(String, String)> {
-    vec![
-        (
-            "grafana/provisioning/datasources/prometheus.yaml".to_owned(),
-            format!(
-                "# Generated by obs. The dashboards pick their data source with the\n# ${{datasource}} variable; this one is the default.\napiVersion: 1\ndatasources:\n  - name: Prometheus\n    uid: prometheus\n    type: prometheus\n    access: proxy\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n",
-                rules::quoted(prometheus_url)
-            ),
-        ),
-        (
-            "grafana/provisioning/dashboards/obs.yaml".to_owned(),
-            "# Generated by obs: loads the dashboards written next to it by\n# obs_runtime::export::grafana_dashboards().\napiVersion: 1\nproviders:\n  - name: obs\n    folder: obs\n    type: file\n    disableDeletion: false\n    allowUiUpdates: false\n    updateIntervalSeconds: 30\n    options:\n      path: /var/lib/grafana/dashboards/obs\n      foldersFromFilesStructure: false\n"
-                .to_owned(),
-        ),
-    ]
 }
