@@ -1,3 +1,7 @@
+//! The redaction unit tests: cases per detector, then idempotence and the
+//! regressions fuzzing found. Over 600 lines on purpose: a table of cases,
+//! kept together so a change to one detector shows its neighbours' cases.
+
 use super::*;
 
 fn same(text: &str) {
