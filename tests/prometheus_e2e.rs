@@ -6,98 +6,29 @@
 mod service_support;
 
 use std::io::Write as _;
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use service_support::{ExampleService, free_port, get, request, tool, wait_for};
+use service_support::prometheus::Prometheus;
+use service_support::{ExampleService, get, request, tool, wait_for};
 
-struct Prometheus {
-    child: Child,
-    addr: SocketAddr,
-    dir: std::path::PathBuf,
+/// The first sample of an instant query, as a number.
+fn scalar(prometheus: &Prometheus, promql: &str) -> Option<f64> {
+    let result = query(prometheus, promql);
+    result.first()?["value"][1].as_str()?.parse().ok()
 }
 
-impl Prometheus {
-    fn start(target: SocketAddr) -> Self {
-        let dir = std::env::temp_dir().join(format!("obs-prometheus-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: obs\n    static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )
-        .unwrap();
-        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let child = Command::new(tool("prometheus", "prometheus"))
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.join("prometheus.log")).unwrap(),
-            ))
-            .spawn()
-            .expect("start prometheus");
-        let p = Self { child, addr, dir };
-        let ready = wait_for(Duration::from_secs(60), || {
-            get(addr, "/-/ready").filter(|r| r.status == 200)
-        });
-        assert!(ready.is_some(), "prometheus did not get ready: {}", p.log());
-        p
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
-    }
-
-    /// An instant query's result vector.
-    fn query(&self, promql: &str) -> Vec<serde_json::Value> {
-        let encoded: String = promql
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
-        let r =
-            get(self.addr, &format!("/api/v1/query?query={encoded}")).expect("prometheus answers");
-        let json: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON");
-        assert_eq!(json["status"], "success", "{promql}: {json}");
-        json["data"]["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn scalar(&self, promql: &str) -> Option<f64> {
-        let result = self.query(promql);
-        result.first()?["value"][1].as_str()?.parse().ok()
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// An instant query's result vector; a query error fails the test.
+fn query(prometheus: &Prometheus, promql: &str) -> Vec<serde_json::Value> {
+    prometheus
+        .try_query(promql)
+        .unwrap_or_else(|e| panic!("{promql}: {e}"))
 }
 
 #[test]
 fn a_real_prometheus_scrapes_the_example_service() {
     let service = ExampleService::start();
-    let prometheus = Prometheus::start(service.addr);
+    let prometheus = Prometheus::start("prometheus-e2e", "obs", service.addr);
 
     // A few hundred requests over every route, and some that match none,
     // spread over the scrapes so rate() sees them grow.
@@ -130,21 +61,25 @@ fn a_real_prometheus_scrapes_the_example_service() {
     };
 
     let up = wait_for(Duration::from_secs(60), || {
-        prometheus.scalar(r#"up{job="obs"}"#).filter(|v| *v == 1.0)
+        scalar(&prometheus, r#"up{job="obs"}"#).filter(|v| *v == 1.0)
     });
     assert_eq!(up, Some(1.0), "target not up: {}", prometheus.log());
     let rate = wait_for(Duration::from_secs(60), || {
-        prometheus
-            .scalar("sum(rate(http_server_request_duration_seconds_count[30s]))")
-            .filter(|v| *v > 0.0)
+        scalar(
+            &prometheus,
+            "sum(rate(http_server_request_duration_seconds_count[30s]))",
+        )
+        .filter(|v| *v > 0.0)
     });
     assert!(
         rate.is_some_and(|r| r > 0.0),
         "no request rate: {}",
         prometheus.log()
     );
-    let p99 = prometheus
-        .scalar("histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[30s])))");
+    let p99 = scalar(
+        &prometheus,
+        "histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[30s])))",
+    );
     assert!(
         p99.is_some_and(f64::is_finite),
         "p99 is not a number: {p99:?}"
@@ -168,13 +103,10 @@ fn a_real_prometheus_scrapes_the_example_service() {
     assert_eq!(routes, expected, "every http_route is a template");
 
     // What the business metrics and the instrumented functions say.
-    let scans = prometheus
-        .scalar("scan_runs_total")
-        .expect("scan_runs_total scraped");
+    let scans = scalar(&prometheus, "scan_runs_total").expect("scan_runs_total scraped");
     assert!(scans > 0.0);
-    let lookups = prometheus
-        .scalar(r#"sum(user_lookup_calls_total{result="ok"})"#)
-        .expect("calls scraped");
+    let lookups =
+        scalar(&prometheus, r#"sum(user_lookup_calls_total{result="ok"})"#).expect("calls scraped");
     assert!(lookups > 0.0);
 
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
