@@ -44,7 +44,9 @@ type Seen = Arc<Mutex<Option<(Option<String>, Option<String>)>>>;
 #[derive(Clone)]
 struct Handler(Seen);
 
-impl Service<Request<Empty>> for Handler {
+// Generic over the request body: `ObsLayer` hands the handler its body
+// wrapped in the `RequestBody` that counts what the client delivers.
+impl<B> Service<Request<B>> for Handler {
     type Response = Response<Empty>;
     type Error = Infallible;
     type Future = Ready<Result<Response<Empty>, Infallible>>;
@@ -53,7 +55,7 @@ impl Service<Request<Empty>> for Handler {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<Empty>) -> Self::Future {
+    fn call(&mut self, req: Request<B>) -> Self::Future {
         let id = req
             .extensions()
             .get::<RequestId>()
