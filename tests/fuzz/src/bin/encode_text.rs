@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use obs_fuzz::exposition::parse;
 use obs_runtime::metrics::{Counter, Histogram};
-use obs_runtime::schema::truncate_label_value;
+use obs_runtime::schema::{OVERFLOW_VALUE, truncate_label_value};
 use obs_runtime::{LabelSet, encode_text};
 
 #[derive(LabelSet, Clone, Copy)]
@@ -58,7 +58,13 @@ fn main() {
             );
         }
         for pair in &pairs {
-            let want = [truncate_label_value(pair[0]), truncate_label_value(pair[1])];
+            // A value equal to the overflow marker is refused into the
+            // overflow series: `__overflow__` only ever means "refused".
+            let want = if pair.contains(&OVERFLOW_VALUE) {
+                [OVERFLOW_VALUE, OVERFLOW_VALUE]
+            } else {
+                [truncate_label_value(pair[0]), truncate_label_value(pair[1])]
+            };
             let found = scrape.samples_of(&counter_name).any(|s| {
                 s.labels.len() == 2
                     && s.labels[0] == ("route".to_owned(), want[0].to_owned())
