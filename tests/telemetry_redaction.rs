@@ -1,6 +1,7 @@
 //! Spans leave the process redacted, as log lines do: secrets recorded in
 //! span attributes, in events inside a span, in a dynamic span name and in
-//! the error of an `#[instrumented]` function are exported to a real OTLP
+//! the error of an `#[instrumented]` function, and in the resource
+//! (`OTEL_RESOURCE_ATTRIBUTES`, `service.namespace`) are exported to a real OTLP
 //! receiver, and none of them is anywhere in what it received — searched in
 //! the debug form of every whole export request — while the placeholders
 //! are. Samples of the redaction corpus, as span attributes and events,
@@ -29,6 +30,9 @@ const API_KEY: &str = "k-live-abcdef123456";
 const SESSION: &str = "sess-0042-QWERTY";
 const ERROR_TOKEN: &str = "tok3n-Of-The-Error";
 const PHONE: &str = "+1 415 555 2671";
+/// Secrets in the resource, which rides along with every export.
+const RESOURCE_PASSWORD: &str = "r3source-Pa55word";
+const RESOURCE_EMAIL: &str = "oncall.lead@example.com";
 /// Corpus samples sent as spans: 20 of each kind of secret.
 const CORPUS_SPANS: usize = 220;
 
@@ -56,7 +60,16 @@ async fn refund(amount: u32) -> Result<u32, Refused> {
 #[test]
 fn secrets_never_reach_the_collector() {
     let rx = receiver::start();
+    // SAFETY: this file's only test, before it starts any thread that could
+    // read the environment.
+    unsafe {
+        std::env::set_var(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            format!("db.password={RESOURCE_PASSWORD},team.contact=page%20{RESOURCE_EMAIL}"),
+        );
+    }
     let guard = obs_runtime::Builder::from_env()
+        .service_namespace(format!("payments ({RESOURCE_EMAIL})"))
         .span_export(SpanExport::OtlpGrpc {
             endpoint: format!("http://{}", rx.grpc),
         })
@@ -125,6 +138,8 @@ fn secrets_never_reach_the_collector() {
         ERROR_TOKEN,
         PHONE,
         JWT,
+        RESOURCE_PASSWORD,
+        RESOURCE_EMAIL,
     ] {
         assert!(
             !received.contains(secret),
@@ -132,6 +147,10 @@ fn secrets_never_reach_the_collector() {
             &spans[..3]
         );
     }
+    assert!(
+        received.contains("db.password"),
+        "the resource's key is kept, its value hidden"
+    );
     for placeholder in [
         "[REDACTED]",
         "[EMAIL]",

@@ -8,6 +8,8 @@ use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
+use crate::leaves::redact::redact_field;
+
 use super::batch::{BatchLimits, BoundedBatch};
 use super::console;
 use super::tls::{self, TlsFiles};
@@ -64,7 +66,10 @@ impl SamplerChoice {
     }
 }
 
-/// The resource: who is sending the spans.
+/// The resource: who is sending the spans. Its values leave the process
+/// with every export, so they pass the redaction boundary as span
+/// attributes do: `OTEL_RESOURCE_ATTRIBUTES=db.password=…` is exported as
+/// `[REDACTED]`, an address in `service.namespace` as `[EMAIL]`.
 pub(crate) fn resource(attributes: &[(String, String)]) -> Resource {
     // `builder_empty` plus our own attributes, so the environment is read in
     // one place (`config`), with its warnings; the SDK adds `telemetry.sdk.*`.
@@ -75,7 +80,7 @@ pub(crate) fn resource(attributes: &[(String, String)]) -> Resource {
         .with_attributes(
             attributes
                 .iter()
-                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+                .map(|(k, v)| KeyValue::new(k.clone(), redact_field(k, v).into_owned())),
         )
         .build()
 }
