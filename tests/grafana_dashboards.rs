@@ -210,5 +210,12 @@ fn every_runbook_url_has_its_heading() {
     }
     for f in obs_runtime::catalog().functions() {
         assert!(markdown.contains(&format!("`{}::{}`", f.module, f.function)));
+        // Where to look: the file and line of the function's attribute.
+        assert!(
+            markdown.contains(&format!("| declared at | `{}` |", f.location)),
+            "{}: no source location",
+            f.function
+        );
+        assert!(f.location.file.ends_with(".rs") && f.location.line > 0);
     }
 }

@@ -407,6 +407,7 @@ pub mod __private {
     pub fn metric_set<T: Send + Sync>(
         cell: &'static OnceLock<T>,
         registered: &'static OnceLock<()>,
+        at: crate::schema::SourceLocation,
         build: impl FnOnce() -> T,
         register: impl FnOnce(&'static T),
     ) -> &'static T {
@@ -420,7 +421,7 @@ pub mod __private {
             // tell which set a metric belongs to.
             let path = std::any::type_name::<T>();
             let name = path.rsplit("::").next().unwrap_or(path);
-            crate::registry::global().in_set(name, || register(set));
+            crate::registry::global().in_set(name, at, || register(set));
         });
         set
     }

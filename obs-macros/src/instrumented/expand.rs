@@ -297,6 +297,7 @@ impl Model {
                         in_flight: #in_flight,
                         returns_result: #returns_result,
                         objective: __OBS_OBJECTIVE,
+                        location: #krate::__private::schema::SourceLocation::new(::core::file!(), ::core::line!()),
                     });
                 #(#label_reads)*
                 let __obs_guard = __OBS_SITE.enter(

@@ -76,6 +76,7 @@ pub(super) fn expand(model: &Model<'_>) -> TokenStream {
                 #krate::__private::metric_set(
                     &SET,
                     &REGISTERED,
+                    #krate::__private::schema::SourceLocation::new(::core::file!(), ::core::line!()),
                     || Self { #(#inits),* },
                     |set| { #(#registers)* },
                 )

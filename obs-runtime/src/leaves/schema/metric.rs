@@ -18,6 +18,46 @@ pub enum MetricKind {
     Histogram,
 }
 
+/// Where in the program's source a metric is declared: the file (as the
+/// compiler names it, relative to the package for a workspace member) and
+/// the line of the `#[instrumented]` attribute, of the struct deriving
+/// `MetricSet`, or of the call to `register()`.
+///
+/// ```
+/// use obs_runtime::schema::SourceLocation;
+/// let here = SourceLocation::new(file!(), line!());
+/// assert!(here.to_string().ends_with(&format!(":{}", line!() - 1)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SourceLocation {
+    /// The source file, `file!()`.
+    pub file: &'static str,
+    /// The line, `line!()`.
+    pub line: u32,
+}
+
+impl SourceLocation {
+    /// A location from `file!()` and `line!()`.
+    #[must_use]
+    pub const fn new(file: &'static str, line: u32) -> Self {
+        Self { file, line }
+    }
+
+    /// The location of the caller of a `#[track_caller]` function.
+    #[must_use]
+    #[track_caller]
+    pub fn caller() -> Self {
+        let at = std::panic::Location::caller();
+        Self::new(at.file(), at.line())
+    }
+}
+
+impl core::fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
 /// Checks a member's full name against its kind: a counter ends in
 /// `_total`, a histogram in `_seconds` or its `unit`, a gauge in neither.
 ///

@@ -43,7 +43,9 @@ pub use limits::{
     MAX_BUCKETS, MAX_LABEL_VALUE_LEN, MAX_LABELS, MAX_NAME_LEN, MAX_SERIES_PER_METRIC,
     OVERFLOW_VALUE, check_label_count, truncate_label_value,
 };
-pub use metric::{MetricKind, check_member_buckets, check_member_unit, check_metric_member};
+pub use metric::{
+    MetricKind, SourceLocation, check_member_buckets, check_member_unit, check_metric_member,
+};
 pub use names::{
     ADDED_SUFFIXES, FORBIDDEN_LABELS, OWN_LABELS, RESERVED_LABELS, SENSITIVE_FIELDS,
     check_base_name, check_counter_name, check_gauge_name, check_histogram_name, check_label_name,

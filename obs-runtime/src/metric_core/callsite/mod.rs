@@ -69,6 +69,8 @@ pub struct CallSiteMeta {
     pub returns_result: Option<fn() -> bool>,
     /// The function's objective, from `slo(..)`, checked at compile time.
     pub objective: Option<crate::leaves::schema::Objective>,
+    /// Where the function is, for the catalog.
+    pub location: crate::leaves::schema::SourceLocation,
 }
 
 /// The series of one label combination: a duration histogram per outcome

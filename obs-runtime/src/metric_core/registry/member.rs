@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use crate::leaves::labels::LabelSet;
-use crate::leaves::schema::MetricKind;
+use crate::leaves::schema::{MetricKind, SourceLocation};
 use crate::metric_core::encode::Collect;
 use crate::metric_core::metrics::{Counter, Gauge, Histogram, UpDownGauge};
 
@@ -20,10 +20,14 @@ macro_rules! registrable {
             /// Registers the metric in the global registry for the life of
             /// the program, so `encode_text()` exposes it.
             ///
+            /// The catalog records the caller's file and line as where the
+            /// metric is declared.
+            ///
             /// # Errors
             /// When a metric of the same name is registered already.
+            #[track_caller]
             pub fn register(self) -> Result<&'static Self, RegistryError> {
-                global().register_owned(self)
+                global().register_owned(self, Some(SourceLocation::caller()))
             }
         }
     )*};
@@ -33,7 +37,7 @@ registrable!(Counter, Gauge, Histogram);
 impl<L: LabelSet + 'static> UpDownGauge<L> {
     #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn register(self) -> Result<&'static Self, RegistryError> {
-        global().register_owned(self)
+        global().register_owned(self, None)
     }
 }
 

@@ -25,6 +25,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use prometheus::core::Collector;
 
+use crate::leaves::schema::SourceLocation;
 use crate::metric_core::callsite;
 use crate::metric_core::encode::{Collect, Description, Kind, Sink, TextSink};
 
@@ -80,6 +81,9 @@ pub struct Registry {
     registering_set: Mutex<Option<(std::thread::ThreadId, &'static str)>>,
     /// Family name → the metric set it was registered by.
     set_of: Mutex<Vec<(String, &'static str)>>,
+    /// Family name → where the program declared it: the metric set's
+    /// derive, or the call to `register()`.
+    located: Mutex<Vec<(String, SourceLocation)>>,
 }
 
 /// Where a described family comes from, as far as the registry knows.
@@ -117,6 +121,7 @@ pub fn global() -> &'static Registry {
         foreign: Mutex::new(Vec::new()),
         registering_set: Mutex::new(None),
         set_of: Mutex::new(Vec::new()),
+        located: Mutex::new(Vec::new()),
     })
 }
 
@@ -172,10 +177,17 @@ impl Registry {
 
     /// Runs `register` (a metric set's registration, one at a time)
     /// noting that what it registers belongs to the set `set`.
-    pub(crate) fn in_set(&self, set: &'static str, register: impl FnOnce()) {
+    pub(crate) fn in_set(&self, set: &'static str, at: SourceLocation, register: impl FnOnce()) {
+        let before = lock(&self.set_of).len();
         *lock(&self.registering_set) = Some((std::thread::current().id(), set));
         register();
         *lock(&self.registering_set) = None;
+        let names: Vec<String> = lock(&self.set_of)
+            .iter()
+            .skip(before)
+            .map(|(n, _)| n.clone())
+            .collect();
+        lock(&self.located).extend(names.into_iter().map(|n| (n, at)));
     }
 
     /// Every family the registry holds, described, with where it comes
@@ -226,10 +238,23 @@ impl Registry {
     pub(crate) fn register_owned<T: Collect + 'static>(
         &self,
         metric: T,
+        at: Option<SourceLocation>,
     ) -> Result<&'static T, RegistryError> {
         let leaked: &'static T = Box::leak(Box::new(metric));
         self.register_static(leaked)?;
+        if let Some(at) = at {
+            lock(&self.located).extend(leaked.names().into_iter().map(|n| (n, at)));
+        }
         Ok(leaked)
+    }
+
+    /// Where the program declared the family `name`, when it was
+    /// registered with a location (a metric set, or `register()`).
+    pub(crate) fn location_of(&self, name: &str) -> Option<SourceLocation> {
+        lock(&self.located)
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, at)| *at)
     }
 
     /// Adds a `prometheus` crate collector (an `IntCounter`, a `HistogramVec`,

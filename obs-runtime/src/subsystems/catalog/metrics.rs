@@ -1,7 +1,7 @@
 //! The metric families of the catalog: what each is (kind, labels and their
 //! values, buckets, unit, source), and the families obs itself keeps.
 
-use crate::leaves::schema::{self, MetricKind};
+use crate::leaves::schema::{self, MetricKind, SourceLocation};
 use crate::metric_core::encode::{Description, Kind};
 
 use super::FunctionInfo;
@@ -106,6 +106,10 @@ pub struct MetricInfo {
     pub unit: MetricUnit,
     /// Where it comes from.
     pub source: MetricSource,
+    /// Where the program declares it: the first `#[instrumented]` function
+    /// of its base, its metric set's struct, or the call to `register()`;
+    /// `None` for obs's own families and foreign collectors.
+    pub location: Option<SourceLocation>,
 }
 
 impl MetricInfo {
@@ -137,6 +141,7 @@ impl MetricInfo {
             buckets: buckets.to_vec(),
             unit: MetricUnit::of(name),
             source,
+            location: None,
         }
     }
 
@@ -163,6 +168,7 @@ impl MetricInfo {
             labels,
             buckets: d.buckets,
             source,
+            location: None,
         }
     }
 }
@@ -304,6 +310,7 @@ pub(super) fn function_families(functions: &[FunctionInfo]) -> Vec<MetricInfo> {
         }
         let mut with_result = labels.clone();
         with_result.push(("result", Some(RESULTS)));
+        let first = out.len();
         out.push(MetricInfo::new(
             &format!("{base}_calls_total"),
             MetricKind::Counter,
@@ -329,6 +336,10 @@ pub(super) fn function_families(functions: &[FunctionInfo]) -> Vec<MetricInfo> {
                 &[],
                 sources,
             ));
+        }
+        let location = group.first().map(|f| f.location);
+        for m in out.iter_mut().skip(first) {
+            m.location = location;
         }
     }
     out

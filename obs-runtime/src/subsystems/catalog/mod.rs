@@ -18,7 +18,7 @@
 
 use std::time::Duration;
 
-use crate::leaves::schema::{Objective, Probe};
+use crate::leaves::schema::{Objective, Probe, SourceLocation};
 use crate::metric_core::callsite;
 use crate::metric_core::registry::{self, Origin};
 use crate::subsystems::health;
@@ -43,6 +43,8 @@ pub struct FunctionInfo {
     pub in_flight: bool,
     /// The objective from `slo(..)`.
     pub objective: Option<Objective>,
+    /// The file and line of its `#[instrumented]` attribute.
+    pub location: SourceLocation,
 }
 
 impl FunctionInfo {
@@ -203,6 +205,7 @@ pub fn catalog() -> Catalog {
                 buckets: meta.buckets,
                 in_flight: meta.in_flight,
                 objective: meta.objective,
+                location: meta.location,
             }
         })
         .collect();
@@ -226,7 +229,16 @@ pub fn catalog() -> Catalog {
             Origin::Foreign => MetricSource::Foreign,
             Origin::Registry => MetricSource::Obs,
         };
-        metrics.push(MetricInfo::from_description(d, source));
+        // Only the program's own families: obs's are where obs is.
+        let location = match source {
+            MetricSource::MetricSet(_) | MetricSource::Registered => {
+                registry::global().location_of(&d.name)
+            }
+            _ => None,
+        };
+        let mut info = MetricInfo::from_description(d, source);
+        info.location = location;
+        metrics.push(info);
     }
     for known in known_families() {
         match metrics.iter_mut().find(|m| m.name == known.name) {

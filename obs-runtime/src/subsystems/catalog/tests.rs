@@ -21,6 +21,8 @@ struct TierLabels {
     cached: bool,
 }
 
+/// The line of the struct below.
+const SET_LINE: u32 = line!() + 4;
 /// A set only this test declares.
 #[derive(MetricSet)]
 #[metrics(prefix = "catalog_test", crate = "crate")]
@@ -40,6 +42,11 @@ fn metric_sets_describe_themselves_with_their_bounded_values() {
     assert_eq!(orders.help, "Orders placed.");
     assert_eq!(orders.unit, MetricUnit::Count);
     assert_eq!(orders.source, MetricSource::MetricSet("CatalogTestMetrics"));
+    assert_eq!(
+        orders.location,
+        Some(SourceLocation::new(file!(), SET_LINE)),
+        "the struct's line"
+    );
     assert_eq!(
         orders.label("tier").unwrap().values.as_deref(),
         Some(&["free", "paid"][..])
@@ -64,6 +71,7 @@ fn metric_sets_describe_themselves_with_their_bounded_values() {
 
 #[test]
 fn run_time_process_and_own_families_are_listed() {
+    let registered_at = line!() + 3;
     let gauge = crate::metrics::Gauge::<()>::new("catalog_test_queue_depth", "Jobs queued.")
         .unwrap()
         .register()
@@ -72,6 +80,11 @@ fn run_time_process_and_own_families_are_listed() {
     let catalog = catalog();
     let queue = catalog.metric("catalog_test_queue_depth").expect("listed");
     assert_eq!(queue.source, MetricSource::Registered);
+    assert_eq!(
+        queue.location,
+        Some(SourceLocation::new(file!(), registered_at)),
+        "the caller of register()"
+    );
     assert_eq!(queue.kind, MetricKind::Gauge);
     let cpu = catalog
         .metric("process_cpu_seconds_total")
@@ -79,6 +92,10 @@ fn run_time_process_and_own_families_are_listed() {
     assert_eq!(
         (cpu.kind, cpu.unit),
         (MetricKind::Counter, MetricUnit::Seconds)
+    );
+    assert_eq!(
+        cpu.location, None,
+        "obs's own families have no program location"
     );
     assert!(catalog.metric("obs_build_info").is_some());
     assert!(catalog.metric("obs_cardinality_overflow_total").is_some());
@@ -107,6 +124,7 @@ fn run_time_process_and_own_families_are_listed() {
     assert_eq!(names, sorted, "sorted, each once");
 }
 
+const WORK_LINE: u32 = line!() + 1;
 #[crate::instrumented(metric = "catalog_test_fn", crate = "crate", in_flight = true)]
 fn work() {}
 
@@ -123,6 +141,10 @@ fn functions_give_their_families() {
         MetricSource::Functions(f) => assert!(f.iter().any(|(_, name)| *name == "work")),
         other => panic!("{other:?}"),
     }
+    let at = Some(SourceLocation::new(file!(), WORK_LINE));
+    assert_eq!(calls.location, at, "the attribute's line");
+    let function = catalog.functions().iter().find(|f| f.function == "work");
+    assert_eq!(function.map(|f| f.location), at);
     assert!(catalog.metric("catalog_test_fn_duration_seconds").is_some());
     assert!(catalog.metric("catalog_test_fn_in_flight").is_some());
 }

@@ -204,7 +204,11 @@ fn metric(out: &mut String, m: &MetricInfo) {
             .join(", ");
         let _ = writeln!(out, "| buckets | {buckets} |");
     }
-    let _ = writeln!(out, "| source | {} |\n", cell(&source(m)));
+    let _ = writeln!(out, "| source | {} |", cell(&source(m)));
+    if let Some(at) = m.location {
+        let _ = writeln!(out, "| declared at | `{}` |", cell(&at.to_string()));
+    }
+    out.push('\n');
     for (what, expr) in promql(m) {
         let _ = writeln!(out, "{what}:\n\n```promql\n{expr}\n```\n");
     }
