@@ -110,6 +110,12 @@ fn markdown_queries() -> Vec<Expr> {
     out
 }
 
+/// The overview and the example's functions must show data.
+fn must_show(file: &str, title: &str) -> bool {
+    file == "obs-overview.json"
+        || (file == "obs-functions.json" && !title.starts_with("dash_e2e_checkout"))
+}
+
 #[test]
 fn every_dashboard_and_docs_query_runs_on_prometheus() {
     let _ = checkout();
@@ -146,12 +152,21 @@ fn every_dashboard_and_docs_query_runs_on_prometheus() {
             .filter(|r| !r.is_empty())
     });
     assert!(flowing.is_some(), "no request rate: {}", prometheus.log());
-    // A few more scrapes, so every function has calls in the window.
-    std::thread::sleep(Duration::from_secs(4));
 
     let instance = service.addr.to_string();
     let panels = dashboard_queries(&instance);
     let docs = markdown_queries();
+    // Until every panel that must show data does (a rate needs two scrapes
+    // with calls of each function), within a bound; the loop below names
+    // the panels still empty after it.
+    let has_data = |e: &Expr| prometheus.try_query(&e.promql).is_ok_and(|r| !r.is_empty());
+    let _ = wait_for(Duration::from_secs(60), || {
+        panels
+            .iter()
+            .filter(|(file, title, _)| must_show(file, title))
+            .all(|(_, _, exprs)| exprs.iter().any(has_data))
+            .then_some(())
+    });
     let mut failures = Vec::new();
     let mut empty_panels = Vec::new();
     let mut evaluated = 0;
@@ -164,10 +179,7 @@ fn every_dashboard_and_docs_query_runs_on_prometheus() {
                 Err(error) => failures.push(format!("{}: {error}\n{}", e.origin, e.promql)),
             }
         }
-        // The overview and the example's functions must show data.
-        let must_show = file == "obs-overview.json"
-            || (file == "obs-functions.json" && !title.starts_with("dash_e2e_checkout"));
-        if must_show && !any_data {
+        if must_show(file, title) && !any_data {
             empty_panels.push(format!("{file} / {title}"));
         }
     }
