@@ -9,12 +9,12 @@
 mod service_support;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use service_support::{ExampleService, free_port, get, tool, wait_for};
+use service_support::prometheus::Prometheus;
+use service_support::{ExampleService, tool, wait_for};
 
 const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/monitoring");
 const REGENERATE: &str = "cargo run --example service -- --export examples/monitoring";
@@ -293,90 +293,17 @@ fn amtool_accepts_the_alertmanager_config_and_routes_by_severity() {
     }
 }
 
-/// A Prometheus server or agent on a free loopback port, in a folder of
-/// its own; killed and removed when dropped.
-struct Prometheus {
-    child: Child,
-    addr: SocketAddr,
-    dir: PathBuf,
-}
-
-impl Prometheus {
-    fn start(name: &str, config: &str, args: &[&str]) -> Self {
-        let dir = tempdir(name);
-        let file = dir.join("prometheus.yml");
-        std::fs::write(&file, config).unwrap();
-        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let child = Command::new(tool("prometheus", "prometheus"))
-            .arg(format!("--config.file={}", file.display()))
-            .arg(format!("--web.listen-address={addr}"))
-            .args(args)
-            .current_dir(&dir)
-            .env("HOSTNAME", "fleet-test-machine")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.join("prometheus.log")).unwrap(),
-            ))
-            .spawn()
-            .expect("start prometheus");
-        let p = Self { child, addr, dir };
-        let ready = wait_for(Duration::from_secs(60), || {
-            get(addr, "/-/ready").filter(|r| r.status == 200)
-        });
-        assert!(
-            ready.is_some(),
-            "prometheus {name} did not get ready: {}",
-            p.log()
-        );
-        p
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
-    }
-
-    fn query(&self, promql: &str) -> Vec<serde_json::Value> {
-        let encoded: String = promql
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
-        let Some(r) = get(self.addr, &format!("/api/v1/query?query={encoded}")) else {
-            return Vec::new();
-        };
-        let json: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON");
-        assert_eq!(json["status"], "success", "{promql}: {json}");
-        json["data"]["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[test]
 fn a_prometheus_agent_forwards_the_service_to_a_central_receiver() {
     let service = ExampleService::start();
-    let receiver = Prometheus::start(
+    let receiver = Prometheus::with_config(
         "receiver",
         "global:\n  scrape_interval: 1m\nscrape_configs: []\n",
         &[
             "--web.enable-remote-write-receiver",
             "--storage.tsdb.path=data",
         ],
+        &[],
     );
 
     // The committed agent configuration, with its two placeholders — the
@@ -395,20 +322,20 @@ fn a_prometheus_agent_forwards_the_service_to_a_central_receiver() {
         .replace(target, &service.addr.to_string())
         .replace(central, &format!("http://{}/api/v1/write", receiver.addr));
     // Debian 12's Prometheus 2.42: agent mode is a feature flag (Prometheus 3: --agent).
-    let agent = Prometheus::start(
+    let agent = Prometheus::with_config(
         "agent",
         &agent_config,
         &[
             "--enable-feature=agent,expand-external-labels",
             "--storage.agent.path=data-agent",
         ],
+        &[("HOSTNAME", "fleet-test-machine")],
     );
 
     // The agent scrapes every 15 s and sends within seconds.
     let query = r#"obs_build_info{job="example-service",host="fleet-test-machine"}"#;
     let found = wait_for(Duration::from_secs(60), || {
-        let result = receiver.query(query);
-        (!result.is_empty()).then_some(result)
+        receiver.try_query(query).ok().filter(|r| !r.is_empty())
     });
     assert!(
         found.is_some(),
@@ -419,7 +346,9 @@ fn a_prometheus_agent_forwards_the_service_to_a_central_receiver() {
     let series = &found.unwrap()[0]["metric"];
     eprintln!("the receiver has {series}");
     assert_eq!(series["instance"], service.addr.to_string());
-    let up = receiver.query(r#"up{job="example-service"}"#);
+    let up = receiver
+        .try_query(r#"up{job="example-service"}"#)
+        .expect("a query for up");
     assert_eq!(
         up.first().map(|s| &s["value"][1]),
         Some(&serde_json::json!("1")),

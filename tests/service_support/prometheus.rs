@@ -1,5 +1,5 @@
-//! A real Prometheus on a free loopback port, scraping one target every
-//! second, and its query API.
+//! A real Prometheus (server or agent) on a free loopback port, in a
+//! folder of its own, and its query API; killed and removed when dropped.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -20,25 +20,31 @@ impl Prometheus {
     /// Started with job `job` scraping `target`; `name` keeps the data
     /// folders of tests running at once apart.
     pub fn start(name: &str, job: &str, target: SocketAddr) -> Self {
+        Self::with_config(
+            name,
+            &format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+            &["--storage.tsdb.path=data"],
+            &[],
+        )
+    }
+
+    /// Started with the configuration `config` and the flags `args`,
+    /// relative paths in them taken from its own folder, and `env` set.
+    pub fn with_config(name: &str, config: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let dir = std::env::temp_dir().join(format!("obs-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )
-        .unwrap();
+        let file = dir.join("prometheus.yml");
+        std::fs::write(&file, config).unwrap();
         let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let child = Command::new(tool("prometheus", "prometheus"))
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
+            .arg(format!("--config.file={}", file.display()))
             .arg(format!("--web.listen-address={addr}"))
+            .args(args)
+            .envs(env.iter().copied())
+            .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(
@@ -50,7 +56,11 @@ impl Prometheus {
         let ready = wait_for(Duration::from_secs(60), || {
             get(addr, "/-/ready").filter(|r| r.status == 200)
         });
-        assert!(ready.is_some(), "prometheus did not get ready: {}", p.log());
+        assert!(
+            ready.is_some(),
+            "prometheus {name} did not get ready: {}",
+            p.log()
+        );
         p
     }
 
