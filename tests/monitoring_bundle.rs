@@ -355,3 +355,50 @@ fn a_prometheus_agent_forwards_the_service_to_a_central_receiver() {
         "{up:?}"
     );
 }
+
+/// Docker Compose can't run here; what can go wrong between the bundle's
+/// files is checked instead: every file or folder the Compose file mounts
+/// from the bundle exists in it, and Grafana's dashboard provider reads
+/// the folder the dashboards are mounted at.
+#[test]
+fn the_compose_file_mounts_what_the_bundle_holds() {
+    let bundle = files(&committed());
+    let compose = &bundle["docker-compose.yaml"];
+    let mounts: Vec<(&str, &str)> = compose
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- ./"))
+        .filter_map(|m| {
+            let mut parts = m.split(':');
+            Some((parts.next()?, parts.next()?))
+        })
+        .collect();
+    assert!(mounts.len() >= 5, "{mounts:?}");
+    for (source, _) in &mounts {
+        assert!(
+            bundle
+                .keys()
+                .any(|f| f == source || f.starts_with(&format!("{source}/"))),
+            "docker-compose.yaml mounts ./{source}, which the bundle lacks"
+        );
+    }
+    let provider = &bundle["grafana/provisioning/dashboards/obs.yaml"];
+    let path = provider
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("path: "))
+        .expect("the provider's path");
+    assert!(
+        mounts.contains(&("grafana/dashboards", path)),
+        "Grafana reads {path}, the dashboards are mounted at {mounts:?}"
+    );
+    assert!(
+        bundle
+            .keys()
+            .any(|f| f.starts_with("grafana/dashboards/") && f.ends_with(".json"))
+    );
+    // The data source is the Compose Prometheus.
+    assert!(
+        bundle["grafana/provisioning/datasources/prometheus.yaml"]
+            .contains("http://prometheus:9090")
+    );
+    assert!(compose.contains("\n  prometheus:\n"));
+}

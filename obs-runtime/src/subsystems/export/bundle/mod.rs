@@ -70,14 +70,6 @@ pub fn bundle_files(options: &ExportOptions) -> Vec<(String, String)> {
             "otel-collector/config.yaml".to_owned(),
             collector::config(options),
         ),
-        (
-            "grafana/provisioning/datasources/prometheus.yml".to_owned(),
-            compose::grafana_datasource(),
-        ),
-        (
-            "grafana/provisioning/dashboards/obs.yml".to_owned(),
-            compose::grafana_dashboards_provider(),
-        ),
         ("docker-compose.yaml".to_owned(), compose::compose(options)),
         (
             "fleet/prometheus-agent.yml".to_owned(),
@@ -88,6 +80,8 @@ pub fn bundle_files(options: &ExportOptions) -> Vec<(String, String)> {
             prometheus::fleet_note(options),
         ),
     ];
+    // The Compose Prometheus, as the Collector and Grafana reach it.
+    files.extend(super::grafana::provisioning("http://prometheus:9090"));
     files.extend(extra_files(options));
     files.sort_by(|a, b| a.0.cmp(&b.0));
     files
@@ -95,7 +89,7 @@ pub fn bundle_files(options: &ExportOptions) -> Vec<(String, String)> {
 
 /// Files generated elsewhere in `export` that belong in the bundle: the
 /// Grafana dashboards (`grafana/dashboards/*.json`, which
-/// `grafana/provisioning/dashboards/obs.yml` loads) and `docs/metrics.md`,
+/// `grafana/provisioning/dashboards/obs.yaml` loads) and `docs/metrics.md`,
 /// the runbook the alerts' `runbook_url`s point into.
 fn extra_files(options: &ExportOptions) -> Vec<(String, String)> {
     let mut files: Vec<(String, String)> = super::grafana_dashboards()
