@@ -29,6 +29,13 @@ macro_rules! registrable {
             pub fn register(self) -> Result<&'static Self, RegistryError> {
                 global().register_owned(self, Some(SourceLocation::caller()))
             }
+
+            /// [`register`](Self::register) for obs's own families, which
+            /// have no place in the program's source.
+            #[allow(dead_code, reason = "not every type has families of obs's own")]
+            pub(crate) fn register_own(self) -> Result<&'static Self, RegistryError> {
+                global().register_owned(self, None)
+            }
         }
     )*};
 }
@@ -115,7 +122,7 @@ pub(crate) fn own_counter(
     cell.get_or_init(|| {
         let make = || Counter::<()>::unchecked(name.into(), help.into());
         make()
-            .register()
+            .register_own()
             .unwrap_or_else(|_| Box::leak(Box::new(make())))
     })
 }

@@ -1,7 +1,7 @@
 //! The catalog's unit tests.
 
 use super::*;
-use crate::leaves::schema::{self, MetricKind};
+use crate::leaves::schema::MetricKind;
 use crate::metric_core::metrics::{Counter, Histogram};
 use crate::{LabelSet, LabelValue, MetricSet};
 
@@ -69,6 +69,8 @@ fn metric_sets_describe_themselves_with_their_bounded_values() {
     assert_eq!(members.len(), 2);
 }
 
+static OWN_FOR_TEST: std::sync::OnceLock<&'static Counter> = std::sync::OnceLock::new();
+
 #[test]
 fn run_time_process_and_own_families_are_listed() {
     let registered_at = line!() + 3;
@@ -105,6 +107,16 @@ fn run_time_process_and_own_families_are_listed() {
             .is_some()
     );
     let status = catalog.metric("health_check_status").expect("health");
+    assert_eq!(status.location, None, "{status:?}");
+    // A counter obs registers for itself is not placed in the program.
+    crate::metric_core::registry::own_counter(
+        &OWN_FOR_TEST,
+        "catalog_test_own_total",
+        "An own counter.",
+    )
+    .inc();
+    let own = super::catalog().metric("catalog_test_own_total").cloned();
+    assert_eq!(own.expect("listed").location, None);
     assert_eq!(
         status.label("kind").unwrap().values.as_deref(),
         Some(&["readiness", "liveness", "startup"][..])
@@ -115,7 +127,7 @@ fn run_time_process_and_own_families_are_listed() {
             .metric("http_server_request_duration_seconds")
             .expect("http");
         assert_eq!(http.source, MetricSource::Http);
-        assert_eq!(http.buckets, schema::HTTP);
+        assert_eq!(http.buckets, crate::leaves::schema::HTTP);
     }
     let names: Vec<&str> = catalog.metrics().iter().map(|m| m.name.as_str()).collect();
     let mut sorted = names.clone();

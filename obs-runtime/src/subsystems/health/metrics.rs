@@ -49,14 +49,14 @@ fn global() -> &'static HealthMetrics {
             "Result of the latest run of a health check: 1 pass, 0.5 warn (a non-critical check failed), 0 fail.",
         )
         .ok()
-        .and_then(|g| g.register().ok());
+        .and_then(|g| g.register_own().ok());
         let duration = Histogram::<CheckLabels>::new(
             DURATION,
             "Duration of health check runs, timeouts included.",
             crate::leaves::schema::LATENCY,
         )
         .ok()
-        .and_then(|h| h.register().ok());
+        .and_then(|h| h.register_own().ok());
         HealthMetrics { status, duration }
     })
 }
