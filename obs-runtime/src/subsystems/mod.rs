@@ -1,8 +1,9 @@
 //! Layer 2, the subsystems: health probes, the HTTP layer, traces, logs,
-//! `init()`, the catalog and the exports made from it. They import from the
-//! leaves and the metric core; between themselves, `trace` < `log` <
-//! `health` < `http` < `init` < `catalog` < `export` (each may import those
-//! before it, never one after it).
+//! `init()`, the catalog and the exports made from it, pushes to a
+//! Pushgateway. They import from the leaves and the metric core; between
+//! themselves, `trace` < `log` < `health` < `http` < `init` < `catalog` <
+//! `export` (each may import those before it, never one after it); `push`
+//! imports none of them.
 
 pub(crate) mod catalog;
 pub mod export;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod http;
 pub(crate) mod init;
 pub mod log;
+pub mod push;
 // Built without `otlp` too: `init` reads the `OTEL_*` environment (and the
 // resource `obs_build_info` is named from) through it. Public only with it.
 #[cfg_attr(not(feature = "otlp"), allow(unreachable_pub))]
