@@ -14,3 +14,12 @@ pub(crate) use std::sync::{Mutex, RwLock, atomic::AtomicU64};
 #[cfg(obs_loom)]
 pub(crate) use loom::sync::{Mutex, RwLock, atomic::AtomicU64};
 
+/// Runs a loom model with a preemption bound of `bound`, unless
+/// `LOOM_MAX_PREEMPTIONS` asks for another: enough to find a lost update
+/// or a missed re-check, small enough that a model runs in seconds.
+#[cfg(all(test, obs_loom))]
+pub(crate) fn model(bound: usize, f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = builder.preemption_bound.or(Some(bound));
+    builder.check(f);
+}
