@@ -290,4 +290,60 @@ mod tests {
         assert_eq!(format_timeout(Duration::from_secs(60)), "1m");
         assert_eq!(format_timeout(Duration::from_millis(1_500)), "1500ms");
     }
+
+    fn result_at(finished: Instant) -> RunResult {
+        RunResult {
+            passed: true,
+            output: None,
+            observed: None,
+            duration: Duration::ZERO,
+            finished,
+            finished_at: SystemTime::now(),
+        }
+    }
+
+    /// The loom model drives `join_or_start` with runs of its own; this is
+    /// the other half, what a check's `watch` receiver tells the slot.
+    #[test]
+    fn a_watch_receiver_reads_as_running_abandoned_or_finished() {
+        let (tx, rx) = watch::channel(None);
+        assert!(matches!(rx.state(), RunState::Running));
+        let at = Instant::now();
+        tx.send_replace(Some(result_at(at)));
+        assert!(matches!(rx.state(), RunState::Finished(t) if t == at));
+        drop(tx);
+        assert!(
+            matches!(rx.state(), RunState::Finished(_)),
+            "a result outlives its sender"
+        );
+        let (tx, rx) = watch::channel::<Option<RunResult>>(None);
+        drop(tx);
+        assert!(matches!(rx.state(), RunState::Abandoned));
+    }
+
+    /// Through the watch receivers: a finished run is joined within the TTL
+    /// and replaced past it, a run still going is joined whatever the TTL.
+    #[test]
+    fn the_slot_joins_fresh_runs_and_replaces_stale_ones() {
+        type Sender = watch::Sender<Option<RunResult>>;
+        fn start(senders: &mut Vec<Sender>) -> impl FnOnce() -> watch::Receiver<Option<RunResult>> {
+            || {
+                let (tx, rx) = watch::channel(None);
+                senders.push(tx);
+                rx
+            }
+        }
+        let slot: Slot = Slot::default();
+        let mut senders = Vec::new();
+        let first = slot.join_or_start(Duration::ZERO, start(&mut senders));
+        let joined = slot.join_or_start(Duration::ZERO, start(&mut senders));
+        assert!(first.same_channel(&joined), "a run still going is joined");
+        let done = senders.first().expect("one run started");
+        done.send_replace(Some(result_at(Instant::now())));
+        let cached = slot.join_or_start(Duration::from_secs(3600), start(&mut senders));
+        assert!(first.same_channel(&cached), "fresh within the TTL");
+        let fresh = slot.join_or_start(Duration::ZERO, start(&mut senders));
+        assert!(!first.same_channel(&fresh), "stale past the TTL");
+        assert_eq!(senders.len(), 2);
+    }
 }
