@@ -8,5 +8,6 @@ pub(crate) mod json;
 pub(crate) mod labels;
 pub mod redact;
 pub mod schema;
+pub(crate) mod sync;
 pub(crate) mod text;
 pub(crate) mod time;

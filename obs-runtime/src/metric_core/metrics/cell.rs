@@ -4,15 +4,16 @@
 use std::cell::Cell;
 use std::sync::OnceLock;
 
+use crate::leaves::sync::AtomicU64;
 use crate::metric_core::encode::HistogramSnapshot;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 
 /// One counter series.
 #[derive(Debug, Default)]
 pub(crate) struct CounterCell(AtomicU64);
 
 impl CounterCell {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(AtomicU64::new(0))
     }
 
@@ -31,7 +32,7 @@ impl CounterCell {
 pub(crate) struct GaugeCell(AtomicU64);
 
 impl GaugeCell {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(AtomicU64::new(0))
     }
 
@@ -109,8 +110,8 @@ const SLOTS_PER_BLOCK: usize = 16;
 struct Block([AtomicU64; SLOTS_PER_BLOCK]);
 
 impl Block {
-    const fn new() -> Self {
-        Self([const { AtomicU64::new(0) }; SLOTS_PER_BLOCK])
+    fn new() -> Self {
+        Self(std::array::from_fn(|_| AtomicU64::new(0)))
     }
 }
 
@@ -133,11 +134,23 @@ fn shard_count() -> usize {
 /// so threads started together get consecutive numbers and land in
 /// different shards. A constant-initialised thread-local of a `Copy` type:
 /// one load from the thread's own segment, no lazy-init check on the path.
+/// Under loom (`--cfg obs_loom`) both are loom's, so each model execution
+/// hands out indexes afresh, in the order its threads first record.
 #[inline]
 fn thread_index() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    #[cfg(not(obs_loom))]
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    #[cfg(not(obs_loom))]
     thread_local! {
         static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    #[cfg(obs_loom)]
+    loom::lazy_static! {
+        static ref NEXT: loom::sync::atomic::AtomicUsize = loom::sync::atomic::AtomicUsize::new(0);
+    }
+    #[cfg(obs_loom)]
+    loom::thread_local! {
+        static INDEX: Cell<usize> = Cell::new(usize::MAX);
     }
     INDEX.with(|i| {
         let v = i.get();
@@ -167,10 +180,15 @@ pub(crate) struct UpDownCell {
 #[cfg_attr(not(feature = "tower"), allow(dead_code))]
 impl UpDownCell {
     pub(crate) fn new() -> Self {
-        let shards = shard_count();
+        Self::with_shards(shard_count())
+    }
+
+    /// A cell of `shards` shards (a power of two); [`new`](Self::new)
+    /// takes [`shard_count`], a loom model a count of its own.
+    pub(crate) fn with_shards(shards: usize) -> Self {
         Self {
             shards: (0..shards).map(|_| Block::new()).collect(),
-            mask: shards - 1,
+            mask: shards.saturating_sub(1),
         }
     }
 
@@ -221,13 +239,18 @@ const FIRST_BUCKET: usize = 2;
 
 impl HistogramCell {
     pub(crate) fn new(bounds: &Bounds) -> Self {
+        Self::with_shards(bounds, shard_count())
+    }
+
+    /// A series of `shards` shards (a power of two); [`new`](Self::new)
+    /// takes [`shard_count`], a loom model a count of its own.
+    pub(crate) fn with_shards(bounds: &Bounds, shards: usize) -> Self {
         let buckets = bounds.upper.len() + 1;
         let stride = (FIRST_BUCKET + buckets).div_ceil(SLOTS_PER_BLOCK);
-        let shards = shard_count();
         Self {
             blocks: (0..shards * stride).map(|_| Block::new()).collect(),
             stride,
-            mask: shards - 1,
+            mask: shards.saturating_sub(1),
             buckets,
         }
     }

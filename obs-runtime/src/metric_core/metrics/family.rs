@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{PoisonError, RwLock};
+use std::sync::PoisonError;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::cell::{Bounds, CounterCell, GaugeCell, HistogramCell, UpDownCell};
@@ -14,6 +14,7 @@ use crate::leaves::labels::{LabelSet, LabelSetKind};
 use crate::leaves::schema::{
     MAX_LABEL_VALUE_LEN, MAX_LABELS, MAX_SERIES_PER_METRIC, OVERFLOW_VALUE, truncate_label_value,
 };
+use crate::leaves::sync::{AtomicU64, RwLock};
 
 static DEFAULT_MAX_SERIES: AtomicUsize = AtomicUsize::new(MAX_SERIES_PER_METRIC);
 
@@ -206,7 +207,7 @@ impl<C: NewCell> Dynamic<C> {
             cap,
             overflow: C::new_cell(layout),
             overflowed: AtomicU64::new(0),
-            last_warning: [const { AtomicU64::new(0) }; 3],
+            last_warning: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 

@@ -20,6 +20,11 @@
 pub(crate) mod cell;
 mod collect;
 mod family;
+// Loom models of the cells and the bounded family (`scripts/loom`).
+#[cfg(all(test, obs_loom))]
+mod loom_cell;
+#[cfg(all(test, obs_loom))]
+mod loom_family;
 
 use std::borrow::Cow;
 use std::fmt;

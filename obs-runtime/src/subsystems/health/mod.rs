@@ -55,6 +55,9 @@ mod metrics;
 mod registry;
 mod report;
 mod runner;
+// Loom models of the single-flight slot (`scripts/loom`).
+#[cfg(all(test, obs_loom))]
+mod loom_runner;
 mod service;
 mod types;
 

@@ -21,7 +21,7 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -29,6 +29,7 @@ use tokio::sync::watch;
 
 use super::registry::{CheckFuture, CheckOutcome, RegisteredCheck};
 use super::{Observed, metrics};
+use crate::leaves::sync::Mutex;
 
 /// One finished run of a check.
 #[derive(Debug, Clone)]
@@ -70,10 +71,72 @@ fn checks_runtime() -> Option<&'static tokio::runtime::Runtime> {
         .as_ref()
 }
 
-/// The cache of one check.
-#[derive(Default)]
-pub(crate) struct Slot {
-    latest: Mutex<Option<watch::Receiver<Option<RunResult>>>>,
+/// Where a run a slot holds is at.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RunState {
+    /// Going: a probe joins it.
+    Running,
+    /// Its task is gone without a result (its runtime shut down): it will
+    /// never finish, so a probe starts another.
+    Abandoned,
+    /// Finished then: joined while younger than the TTL.
+    Finished(Instant),
+}
+
+/// A run as a slot holds it: a handle every probe that joins it gets a
+/// clone of. The checks' runs are `watch` receivers; a loom model's, its
+/// own.
+pub(crate) trait Flight: Clone {
+    fn state(&self) -> RunState;
+}
+
+impl Flight for watch::Receiver<Option<RunResult>> {
+    fn state(&self) -> RunState {
+        match &*self.borrow() {
+            None if self.has_changed().is_ok() => RunState::Running,
+            None => RunState::Abandoned,
+            Some(done) => RunState::Finished(done.finished),
+        }
+    }
+}
+
+/// The cache of one check: single flight over its runs. Generic over the
+/// run's handle so a loom model can drive the same decision with runs it
+/// controls; the checks' slots are `Slot<watch::Receiver<..>>`.
+pub(crate) struct Slot<F = watch::Receiver<Option<RunResult>>> {
+    latest: Mutex<Option<F>>,
+}
+
+impl<F> Default for Slot<F> {
+    fn default() -> Self {
+        Self {
+            latest: Mutex::new(None),
+        }
+    }
+}
+
+impl<F: Flight> Slot<F> {
+    /// The run to join: the latest one when it is still going or finished
+    /// less than `ttl` ago, otherwise a new one from `start`. The decision
+    /// and the store of a new run are made under the slot's lock, so
+    /// concurrent probes share one run; `start` must only launch the run,
+    /// not wait for it.
+    pub(crate) fn join_or_start(&self, ttl: Duration, start: impl FnOnce() -> F) -> F {
+        let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(run) = latest.as_ref() {
+            let reusable = match run.state() {
+                RunState::Running => true,
+                RunState::Abandoned => false,
+                RunState::Finished(at) => at.elapsed() < ttl,
+            };
+            if reusable {
+                return run.clone();
+            }
+        }
+        let run = start();
+        *latest = Some(run.clone());
+        run
+    }
 }
 
 impl Slot {
@@ -82,29 +145,18 @@ impl Slot {
     /// that runtime could not be built, the caller's: then this must be
     /// called within a Tokio runtime).
     pub(crate) fn run(&self, check: &'static RegisteredCheck, ttl: Duration) -> Latest {
-        let timeout = check.timeout();
-        let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(rx) = latest.as_ref() {
-            let reusable = match &*rx.borrow() {
-                // Still running, unless its task is gone without a result
-                // (its runtime shut down): then it will never finish.
-                None => rx.has_changed().is_ok(),
-                Some(done) => done.finished.elapsed() < ttl,
-            };
-            if reusable {
-                return Latest {
-                    rx: rx.clone(),
-                    timeout,
-                };
+        let rx = self.join_or_start(ttl, || {
+            let (tx, rx) = watch::channel(None);
+            match checks_runtime() {
+                Some(runtime) => drop(runtime.spawn(run_once(check, tx))),
+                None => drop(tokio::spawn(run_once(check, tx))),
             }
+            rx
+        });
+        Latest {
+            rx,
+            timeout: check.timeout(),
         }
-        let (tx, rx) = watch::channel(None);
-        match checks_runtime() {
-            Some(runtime) => drop(runtime.spawn(run_once(check, tx))),
-            None => drop(tokio::spawn(run_once(check, tx))),
-        }
-        *latest = Some(rx.clone());
-        Latest { rx, timeout }
     }
 }
 
@@ -237,5 +289,61 @@ mod tests {
         assert_eq!(format_timeout(Duration::from_secs(2)), "2s");
         assert_eq!(format_timeout(Duration::from_secs(60)), "1m");
         assert_eq!(format_timeout(Duration::from_millis(1_500)), "1500ms");
+    }
+
+    fn result_at(finished: Instant) -> RunResult {
+        RunResult {
+            passed: true,
+            output: None,
+            observed: None,
+            duration: Duration::ZERO,
+            finished,
+            finished_at: SystemTime::now(),
+        }
+    }
+
+    /// The loom model drives `join_or_start` with runs of its own; this is
+    /// the other half, what a check's `watch` receiver tells the slot.
+    #[test]
+    fn a_watch_receiver_reads_as_running_abandoned_or_finished() {
+        let (tx, rx) = watch::channel(None);
+        assert!(matches!(rx.state(), RunState::Running));
+        let at = Instant::now();
+        tx.send_replace(Some(result_at(at)));
+        assert!(matches!(rx.state(), RunState::Finished(t) if t == at));
+        drop(tx);
+        assert!(
+            matches!(rx.state(), RunState::Finished(_)),
+            "a result outlives its sender"
+        );
+        let (tx, rx) = watch::channel::<Option<RunResult>>(None);
+        drop(tx);
+        assert!(matches!(rx.state(), RunState::Abandoned));
+    }
+
+    /// Through the watch receivers: a finished run is joined within the TTL
+    /// and replaced past it, a run still going is joined whatever the TTL.
+    #[test]
+    fn the_slot_joins_fresh_runs_and_replaces_stale_ones() {
+        type Sender = watch::Sender<Option<RunResult>>;
+        fn start(senders: &mut Vec<Sender>) -> impl FnOnce() -> watch::Receiver<Option<RunResult>> {
+            || {
+                let (tx, rx) = watch::channel(None);
+                senders.push(tx);
+                rx
+            }
+        }
+        let slot: Slot = Slot::default();
+        let mut senders = Vec::new();
+        let first = slot.join_or_start(Duration::ZERO, start(&mut senders));
+        let joined = slot.join_or_start(Duration::ZERO, start(&mut senders));
+        assert!(first.same_channel(&joined), "a run still going is joined");
+        let done = senders.first().expect("one run started");
+        done.send_replace(Some(result_at(Instant::now())));
+        let cached = slot.join_or_start(Duration::from_secs(3600), start(&mut senders));
+        assert!(first.same_channel(&cached), "fresh within the TTL");
+        let fresh = slot.join_or_start(Duration::ZERO, start(&mut senders));
+        assert!(!first.same_channel(&fresh), "stale past the TTL");
+        assert_eq!(senders.len(), 2);
     }
 }
