@@ -107,9 +107,13 @@ impl<L: LabelSet> Collect for UpDownGauge<L> {
     fn collect(&self, sink: &mut dyn Sink) {
         let name = &self.family.name;
         sink.family(name, &self.family.help, Kind::Gauge);
+        // What is in progress can't be negative. A scrape adds the shards
+        // one after another, so it can read one request's decrement (on
+        // another thread's shard) without its increment: the loom model of
+        // the cell shows -1 for a moment. That reads as 0, not as -1.
         #[allow(clippy::cast_precision_loss)]
         self.family
-            .for_each::<L>(|labels, cell| sink.gauge(name, labels, cell.get() as f64));
+            .for_each::<L>(|labels, cell| sink.gauge(name, labels, cell.get().max(0) as f64));
     }
 
     fn overflowed(&self) -> Option<u64> {
@@ -144,5 +148,29 @@ impl<L: LabelSet> Collect for Histogram<L> {
 
     fn overflowed(&self) -> Option<u64> {
         self.family.overflowed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metric_core::encode::TextSink;
+
+    #[test]
+    fn an_up_down_gauge_never_exports_below_zero() {
+        let gauge = UpDownGauge::<()>::unchecked("test_active".into(), "Active.".into());
+        let cell = gauge.with_values(&[]);
+        // A decrement seen without its increment, as a scrape racing two
+        // shards can: the cell says -1, the scrape 0.
+        cell.dec();
+        assert_eq!(cell.get(), -1);
+        let mut sink = TextSink::with_capacity(256);
+        gauge.collect(&mut sink);
+        assert!(sink.out.contains("\ntest_active 0\n"), "{}", sink.out);
+        cell.inc();
+        cell.inc();
+        let mut sink = TextSink::with_capacity(256);
+        gauge.collect(&mut sink);
+        assert!(sink.out.contains("\ntest_active 1\n"), "{}", sink.out);
     }
 }

@@ -528,7 +528,8 @@ impl Histogram<()> {
 
 metric_common!(Histogram, HistogramHandle, HistogramCell);
 
-// Only the HTTP layer (feature `tower`) keeps an up-down gauge so far.
+// Only the HTTP layer (feature `tower`) keeps an up-down gauge so far: a
+// count of what is in progress, exported as at least 0 (see its `collect`).
 #[cfg_attr(not(feature = "tower"), allow(dead_code))]
 pub(crate) struct UpDownGauge<L: LabelSet> {
     family: Family<UpDownCell>,
