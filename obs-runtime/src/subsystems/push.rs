@@ -44,7 +44,7 @@
 //!
 //! [Pushgateway]: https://github.com/prometheus/pushgateway
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{self, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs as _};
 use std::sync::mpsc;
@@ -165,14 +165,12 @@ impl Pushgateway {
     /// [`PushError::Invalid`] for another scheme, no host, a bad port or
     /// an empty job.
     pub fn new(url: &str, job: &str) -> Result<Self, PushError> {
-        let rest = if let Some(rest) = url.strip_prefix("http://") {
-            rest
-        } else if url.starts_with("https://") {
-            return Err(PushError::TlsUnsupported);
-        } else {
-            return Err(PushError::Invalid(
-                "the gateway's URL must start with http://".to_owned(),
-            ));
+        let Some(rest) = url.strip_prefix("http://") else {
+            return Err(if url.starts_with("https://") {
+                PushError::TlsUnsupported
+            } else {
+                PushError::Invalid("the gateway's URL must start with http://".to_owned())
+            });
         };
         let (authority, prefix) = match rest.find('/') {
             Some(i) => rest.split_at(i),
@@ -227,9 +225,9 @@ impl Pushgateway {
                 } else {
                     base64(value.as_bytes(), URL_SAFE)
                 };
-                path.push_str(&format!("/{name}@base64/{encoded}"));
+                let _ = write!(path, "/{name}@base64/{encoded}");
             } else {
-                path.push_str(&format!("/{name}/{}", percent_encode(value)));
+                let _ = write!(path, "/{name}/{}", percent_encode(value));
             }
         }
         path
@@ -352,7 +350,7 @@ impl Pushgateway {
             body.len()
         );
         if let Some(auth) = &self.authorization {
-            head.push_str(&format!("Authorization: {auth}\r\n"));
+            let _ = write!(head, "Authorization: {auth}\r\n");
         }
         head.push_str("\r\n");
         stream
@@ -538,7 +536,7 @@ fn percent_encode(value: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out
