@@ -234,22 +234,23 @@ impl Sink for TextSink {
 
 /// Writes an unsigned integer in decimal, without the formatting machinery.
 pub(crate) fn write_u64(out: &mut String, mut v: u64) {
+    // Lowest digit first; `u64::MAX` has 20.
     let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
+    let mut len = 0;
+    for slot in &mut buf {
         // `v % 10` is below 10, so the cast can't truncate.
         #[allow(clippy::cast_possible_truncation)]
         let digit = (v % 10) as u8;
-        buf[i] = b'0' + digit;
+        *slot = b'0' + digit;
+        len += 1;
         v /= 10;
         if v == 0 {
             break;
         }
     }
     // Pushed one by one: shorter than checking 1 to 20 bytes are UTF-8.
-    out.reserve(buf.len() - i);
-    for &b in &buf[i..] {
+    out.reserve(len);
+    for &b in buf.iter().take(len).rev() {
         out.push(char::from(b));
     }
 }
@@ -295,30 +296,18 @@ fn needs_label_escape(bytes: &[u8]) -> bool {
         x.wrapping_sub(ONES) & !x & HIGHS != 0
     };
     let word_has = |word: u64| has(word, b'\\') || has(word, b'"') || has(word, b'\n');
-    let load = |chunk: &[u8]| {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        u64::from_le_bytes(word)
-    };
-    let half = |chunk: &[u8]| {
-        let mut word = [0u8; 4];
-        word.copy_from_slice(chunk);
-        u64::from(u32::from_le_bytes(word))
-    };
-    let len = bytes.len();
-    if len >= 8 {
+    if let Some(&last) = bytes.last_chunk::<8>() {
         // Whole words, then the last eight bytes (overlapping the words
         // already seen: only presence matters), so no byte loop.
-        let mut chunks = bytes.chunks_exact(8);
-        if chunks.by_ref().any(|chunk| word_has(load(chunk))) {
-            return true;
-        }
-        return !chunks.remainder().is_empty() && word_has(load(&bytes[len - 8..]));
+        let (words, rest) = bytes.as_chunks::<8>();
+        return words.iter().any(|&word| word_has(u64::from_le_bytes(word)))
+            || (!rest.is_empty() && word_has(u64::from_le_bytes(last)));
     }
-    if len >= 4 {
+    if let (Some(&first), Some(&last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
         // Two overlapping halves; short values (`"GET"`, `"200"`, enum
         // names) are most of a scrape's label values.
-        return word_has(half(&bytes[..4]) | (half(&bytes[len - 4..]) << 32));
+        let half = |word: [u8; 4]| u64::from(u32::from_le_bytes(word));
+        return word_has(half(first) | (half(last) << 32));
     }
     bytes.iter().any(|&b| b == b'\\' || b == b'"' || b == b'\n')
 }
