@@ -157,9 +157,7 @@ fn functions_sharing_a_base_share_its_families() {
             "b_op_duration_seconds",
         ]
     );
-    let Some(a) = families.first() else {
-        panic!("no family");
-    };
+    let a = &families[0];
     assert_eq!(
         a.source,
         MetricSource::Functions(vec![("m", "one"), ("m", "two")])
