@@ -173,6 +173,10 @@ impl CallSite {
     }
 
     /// Index of a fixed combination from the values' ordinals (row-major).
+    // Inlined into `enter`, where the ordinals are a slice of known length:
+    // the loop unrolls (or vanishes, with no argument label), and the
+    // series lookup keeps nothing live across a call.
+    #[inline]
     fn fixed_index(&self, ordinals: &[usize]) -> usize {
         let mut index = 0;
         for (label, &ordinal) in self.meta.arg_labels.iter().zip(ordinals) {
