@@ -3,7 +3,9 @@
 
 use obs_runtime::metrics::{Counter, Gauge, Histogram, MetricError};
 use obs_runtime::registry::{self, Bridge, RegistryError};
-use obs_runtime::{Combinations, LabelSet, LabelSetKind, encode_text, instrumented, schema};
+use obs_runtime::{
+    Combinations, LabelSet, LabelSetKind, LabelValue, encode_text, instrumented, schema,
+};
 
 const MODULE: &str = module_path!();
 
@@ -57,6 +59,82 @@ impl LabelSet for Tier {
 
     fn value_of(&self, index: usize) -> &'static str {
         Self::value_at(*self as usize, index)
+    }
+}
+
+/// A hand-written label set whose ordinal is out of range.
+#[derive(Clone, Copy)]
+struct Stray;
+
+impl LabelSet for Stray {
+    const NAMES: &'static [&'static str] = &["tier"];
+    const KIND: LabelSetKind<Self> = LabelSetKind::Bounded(Combinations {
+        cardinality: 2,
+        ordinal: |_| 7,
+        value_at: Tier::value_at,
+    });
+
+    fn value_of(&self, index: usize) -> &'static str {
+        Tier::value_at(1, index)
+    }
+}
+
+/// A hand-written label value whose ordinal may be out of range.
+#[derive(Clone, Copy)]
+struct Shard(usize);
+
+impl LabelValue for Shard {
+    const CARDINALITY: usize = 2;
+
+    fn label_value(&self) -> &'static str {
+        if self.0 == 0 { "a" } else { "b" }
+    }
+
+    fn ordinal(&self) -> usize {
+        self.0
+    }
+
+    fn value_at(ordinal: usize) -> Option<&'static str> {
+        ["a", "b"].get(ordinal).copied()
+    }
+}
+
+#[instrumented(metric = "x_shard", labels(shard = shard))]
+fn on_shard(shard: Shard) {
+    let _ = shard;
+}
+
+#[instrumented(metric = "x_shard_flag", labels(shard = shard, flag = flag))]
+fn on_shard_flag(shard: Shard, flag: bool) {
+    let _ = (shard, flag);
+}
+
+#[test]
+fn an_ordinal_out_of_range_counts_on_the_last_combination() {
+    let c = Counter::<Stray>::new("x_stray_total", "Strays.")
+        .unwrap()
+        .register()
+        .unwrap();
+    c.with(Stray).inc();
+    on_shard(Shard(0));
+    on_shard(Shard(9));
+    on_shard_flag(Shard(9), true);
+    let text = encode_text();
+    assert!(
+        text.contains("x_stray_total{tier=\"free\"} 0\nx_stray_total{tier=\"paid\"} 1\n"),
+        "{text}"
+    );
+    let calls = |base: &str, function: &str, labels: &str| {
+        format!(
+            "{base}_calls_total{{function=\"{function}\",module=\"{MODULE}\",result=\"ok\",{labels}}} 1\n"
+        )
+    };
+    for line in [
+        calls("x_shard", "on_shard", "shard=\"a\""),
+        calls("x_shard", "on_shard", "shard=\"b\""),
+        calls("x_shard_flag", "on_shard_flag", "shard=\"b\",flag=\"true\""),
+    ] {
+        assert!(text.contains(&line), "missing {line:?} in\n{text}");
     }
 }
 

@@ -33,6 +33,16 @@
 // `with(labels)` takes the label set by value, as `prometheus` and `measured`
 // do: sets are small `Copy`-like structs and enums, and the call reads well.
 #![allow(clippy::needless_pass_by_value)]
+// Bad input gets an error or a documented fallback, never a panic in the
+// host: no `unwrap`, `expect`, `panic!` or unchecked indexing outside tests
+// (clippy.toml lets tests use them). The few intended panics carry an
+// `allow` with its reason on the smallest item.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 // The layers, lowest first; each imports only from those before it
 // (ARCHITECTURE.md has the table, `tests/layers.rs` checks it).
@@ -362,13 +372,13 @@ pub mod __private {
     #[must_use]
     pub const fn set_cardinality(fields: &[usize]) -> usize {
         let mut product = 1usize;
-        let mut i = 0;
-        while i < fields.len() {
-            product = match product.checked_mul(fields[i]) {
+        let mut rest = fields;
+        while let [field, tail @ ..] = rest {
+            product = match product.checked_mul(*field) {
                 Some(p) if p <= crate::schema::MAX_SERIES_PER_METRIC => p,
                 _ => return 0,
             };
-            i += 1;
+            rest = tail;
         }
         product
     }

@@ -233,6 +233,10 @@ impl Sink for TextSink {
 }
 
 /// Writes an unsigned integer in decimal, without the formatting machinery.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "`i` counts down from 20 once per digit, and a `u64` has at most 20 digits: always in bounds. The checks bound the loop, which LLVM then unrolls fully; the same loop over `iter_mut().rev()` or `get` ran a quarter more instructions per value under callgrind"
+)]
 pub(crate) fn write_u64(out: &mut String, mut v: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
@@ -295,30 +299,18 @@ fn needs_label_escape(bytes: &[u8]) -> bool {
         x.wrapping_sub(ONES) & !x & HIGHS != 0
     };
     let word_has = |word: u64| has(word, b'\\') || has(word, b'"') || has(word, b'\n');
-    let load = |chunk: &[u8]| {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        u64::from_le_bytes(word)
-    };
-    let half = |chunk: &[u8]| {
-        let mut word = [0u8; 4];
-        word.copy_from_slice(chunk);
-        u64::from(u32::from_le_bytes(word))
-    };
-    let len = bytes.len();
-    if len >= 8 {
+    if let Some(&last) = bytes.last_chunk::<8>() {
         // Whole words, then the last eight bytes (overlapping the words
         // already seen: only presence matters), so no byte loop.
-        let mut chunks = bytes.chunks_exact(8);
-        if chunks.by_ref().any(|chunk| word_has(load(chunk))) {
-            return true;
-        }
-        return !chunks.remainder().is_empty() && word_has(load(&bytes[len - 8..]));
+        let (words, rest) = bytes.as_chunks::<8>();
+        return words.iter().any(|&word| word_has(u64::from_le_bytes(word)))
+            || (!rest.is_empty() && word_has(u64::from_le_bytes(last)));
     }
-    if len >= 4 {
+    if let (Some(&first), Some(&last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
         // Two overlapping halves; short values (`"GET"`, `"200"`, enum
         // names) are most of a scrape's label values.
-        return word_has(half(&bytes[..4]) | (half(&bytes[len - 4..]) << 32));
+        let half = |word: [u8; 4]| u64::from(u32::from_le_bytes(word));
+        return word_has(half(first) | (half(last) << 32));
     }
     bytes.iter().any(|&b| b == b'\\' || b == b'"' || b == b'\n')
 }

@@ -82,13 +82,10 @@ fn ticks_and_page_size() -> (f64, f64) {
         let (mut ticks, mut page) = (100.0, 4096.0);
         if let Ok(auxv) = std::fs::read("/proc/self/auxv") {
             const WORD: usize = size_of::<usize>();
-            for entry in auxv.chunks_exact(2 * WORD) {
-                let word = |b: &[u8]| {
-                    let mut w = [0u8; WORD];
-                    w.copy_from_slice(b);
-                    usize::from_ne_bytes(w)
-                };
-                let (key, value) = (word(&entry[..WORD]), word(&entry[WORD..]));
+            let (words, _) = auxv.as_chunks::<WORD>();
+            let (entries, _) = words.as_chunks::<2>();
+            for [key, value] in entries {
+                let (key, value) = (usize::from_ne_bytes(*key), usize::from_ne_bytes(*value));
                 #[allow(clippy::cast_precision_loss)]
                 match key {
                     6 if value > 0 => page = value as f64,

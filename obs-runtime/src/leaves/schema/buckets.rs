@@ -82,12 +82,12 @@ pub const fn default_buckets(unit: &str) -> &'static [f64] {
 /// ```
 #[must_use]
 pub const fn bucket_preset(name: &str) -> Option<&'static [f64]> {
-    let mut i = 0;
-    while i < BUCKET_PRESETS.len() {
-        if bytes_eq(name.as_bytes(), BUCKET_PRESETS[i].0.as_bytes()) {
-            return Some(BUCKET_PRESETS[i].1);
+    let mut rest = BUCKET_PRESETS;
+    while let [(preset, bounds), tail @ ..] = rest {
+        if bytes_eq(name.as_bytes(), preset.as_bytes()) {
+            return Some(*bounds);
         }
-        i += 1;
+        rest = tail;
     }
     None
 }
@@ -113,9 +113,10 @@ pub const fn check_buckets(bounds: &[f64]) -> Option<&'static str> {
             "a bucket list may have at most 32 bounds: every bound is one more series per label combination",
         );
     }
-    let mut i = 0;
-    while i < bounds.len() {
-        let b = bounds[i];
+    let mut previous: Option<f64> = None;
+    let mut rest = bounds;
+    while let [b, tail @ ..] = rest {
+        let b = *b;
         if b.is_nan() || b.is_infinite() {
             return Some(
                 "bucket bounds must be finite: `+Inf` is always added for you, and NaN is never a bound",
@@ -126,12 +127,15 @@ pub const fn check_buckets(bounds: &[f64]) -> Option<&'static str> {
                 "bucket bounds must be positive: durations and sizes are never negative or zero",
             );
         }
-        if i > 0 && b <= bounds[i - 1] {
+        if let Some(previous) = previous
+            && b <= previous
+        {
             return Some(
                 "bucket bounds must be strictly increasing, with no duplicates: sort them, for example `[0.1, 0.5, 1.0]`",
             );
         }
-        i += 1;
+        previous = Some(b);
+        rest = tail;
     }
     None
 }

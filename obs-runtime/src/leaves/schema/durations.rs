@@ -26,30 +26,28 @@ pub const DEFAULT_HEALTH_CHECK_TIMEOUT_MS: u64 = 1_000;
 /// The message of the rule the text breaks, with the fix.
 pub const fn parse_health_timeout(text: &str) -> Result<u64, &'static str> {
     const SHAPE: &str = "a health check's timeout is a whole number followed by `ms`, `s` or `m`, with no space: `timeout = \"250ms\"`, `\"2s\"` or `\"1m\"`";
-    let b = text.as_bytes();
-    let mut i = 0;
+    let mut rest = text.as_bytes();
+    let mut digits = 0;
     let mut value: u64 = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
+    while let [c @ b'0'..=b'9', tail @ ..] = rest {
         value = match value.checked_mul(10) {
-            Some(v) => match v.checked_add((b[i] - b'0') as u64) {
+            Some(v) => match v.checked_add((*c - b'0') as u64) {
                 Some(v) => v,
                 None => return Err(TIMEOUT_TOO_LONG),
             },
             None => return Err(TIMEOUT_TOO_LONG),
         };
-        i += 1;
+        digits += 1;
+        rest = tail;
     }
-    if i == 0 {
+    if digits == 0 {
         return Err(SHAPE);
     }
-    let unit_ms: u64 = if i + 2 == b.len() && b[i] == b'm' && b[i + 1] == b's' {
-        1
-    } else if i + 1 == b.len() && b[i] == b's' {
-        1_000
-    } else if i + 1 == b.len() && b[i] == b'm' {
-        60_000
-    } else {
-        return Err(SHAPE);
+    let unit_ms: u64 = match rest {
+        b"ms" => 1,
+        b"s" => 1_000,
+        b"m" => 60_000,
+        _ => return Err(SHAPE),
     };
     let Some(ms) = value.checked_mul(unit_ms) else {
         return Err(TIMEOUT_TOO_LONG);

@@ -28,20 +28,21 @@ pub const fn check_health_check_name(name: &str) -> Option<&'static str> {
     if b.len() > MAX_HEALTH_CHECK_NAME_LEN {
         return Some("a health check's name may be at most 64 bytes long: shorten it");
     }
-    if !b[0].is_ascii_lowercase() {
+    if let [first, ..] = b
+        && !first.is_ascii_lowercase()
+    {
         return Some(
             "a health check's name starts with a lower-case letter: write `\"database\"` or `\"redis-cache\"`",
         );
     }
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-') {
+    let mut rest = b;
+    while let [c, tail @ ..] = rest {
+        if !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-') {
             return Some(
                 "a health check's name is made of lower-case letters, digits, `_` and `-`, because it appears in URLs (`/readyz/<name>`) and as a metric label: write `\"redis-cache\"` rather than `\"Redis Cache\"`",
             );
         }
-        i += 1;
+        rest = tail;
     }
     None
 }

@@ -4,7 +4,7 @@
 //! written in the source.
 
 use super::limits::{MAX_LABEL_VALUE_LEN, MAX_NAME_LEN, OVERFLOW_VALUE};
-use super::text::{bytes_eq, ends_with, find_reason};
+use super::text::{bytes_eq, ends_with, find_reason, loosely_eq, strip_suffix};
 
 /// Label names that may never be used, each with the reason and the fix.
 ///
@@ -144,19 +144,19 @@ pub const fn check_name_syntax(name: &str) -> Option<&'static str> {
     if b.len() > MAX_NAME_LEN {
         return Some("a name may be at most 128 bytes long: shorten it");
     }
-    if b.len() >= 2 && b[0] == b'_' && b[1] == b'_' {
+    if let [b'_', b'_', ..] = b {
         return Some(
             "names starting with `__` are reserved for Prometheus itself: drop the leading underscores",
         );
     }
-    if b[0].is_ascii_digit() {
+    if let [b'0'..=b'9', ..] = b {
         return Some(
             "a name can't start with a digit: names must match [a-z_][a-z0-9_]* (for example `p2p_peers` rather than `2p_peers`)",
         );
     }
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
+    let mut rest = b;
+    while let [c, tail @ ..] = rest {
+        let c = *c;
         if c.is_ascii_uppercase() {
             return Some(
                 "names are snake_case: upper-case letters are not allowed, write `http_requests` rather than `HttpRequests`",
@@ -172,7 +172,7 @@ pub const fn check_name_syntax(name: &str) -> Option<&'static str> {
                 "names must match [a-z_][a-z0-9_]*: only lower-case ASCII letters, digits and `_` are allowed",
             );
         }
-        i += 1;
+        rest = tail;
     }
     None
 }
@@ -207,30 +207,19 @@ pub const fn check_label_name(name: &str) -> Option<&'static str> {
 /// Whether `name` contains `needle` with the loose matching of
 /// [`SENSITIVE_FIELDS`].
 const fn loosely_contains(name: &[u8], needle: &[u8]) -> bool {
-    if needle.len() > name.len() {
-        return false;
-    }
-    let mut start = 0;
-    while start + needle.len() <= name.len() {
-        let mut i = 0;
-        let mut all = true;
-        while i < needle.len() {
-            let mut c = name[start + i].to_ascii_lowercase();
-            if c == b'-' {
-                c = b'_';
-            }
-            if c != needle[i] {
-                all = false;
-                break;
-            }
-            i += 1;
-        }
-        if all {
+    let mut rest = name;
+    loop {
+        let Some((head, _)) = rest.split_at_checked(needle.len()) else {
+            return false;
+        };
+        if loosely_eq(head, needle) {
             return true;
         }
-        start += 1;
+        let [_, tail @ ..] = rest else {
+            return false;
+        };
+        rest = tail;
     }
-    false
 }
 
 /// Checks an argument listed in `fields(..)`, which records its value into
@@ -245,14 +234,14 @@ const fn loosely_contains(name: &[u8], needle: &[u8]) -> bool {
 #[must_use]
 pub const fn check_recorded_field(name: &str) -> Option<&'static str> {
     let b = name.as_bytes();
-    let mut i = 0;
-    while i < SENSITIVE_FIELDS.len() {
-        if loosely_contains(b, SENSITIVE_FIELDS[i].as_bytes()) {
+    let mut fields = SENSITIVE_FIELDS;
+    while let [field, tail @ ..] = fields {
+        if loosely_contains(b, field.as_bytes()) {
             return Some(
                 "this argument's name marks it as a secret or personal data (password, token, api key, auth, cookie, session, email, phone, ssn, card, cvv, iban), and `fields(..)` would copy its value into every span: write `redact(name)` to record \"[REDACTED]\" instead, or leave it out",
             );
         }
-        i += 1;
+        fields = tail;
     }
     None
 }
@@ -271,14 +260,14 @@ pub const fn check_base_name(name: &str) -> Option<&'static str> {
         return Some(reason);
     }
     let b = name.as_bytes();
-    let mut i = 0;
-    while i < ADDED_SUFFIXES.len() {
-        if ends_with(b, ADDED_SUFFIXES[i].as_bytes()) {
+    let mut suffixes = ADDED_SUFFIXES;
+    while let [suffix, tail @ ..] = suffixes {
+        if ends_with(b, suffix.as_bytes()) {
             return Some(
                 "a base name must not end in a suffix obs adds (`_total`, `_seconds`, `_calls`, `_bucket`, `_count`, `_sum`, `_in_flight`): `metric = \"db_query\"` produces `db_query_calls_total` and `db_query_duration_seconds`",
             );
         }
-        i += 1;
+        suffixes = tail;
     }
     // The histogram's series add up to this many bytes; keep the longest
     // generated name within the limit.
@@ -378,11 +367,12 @@ pub const fn check_histogram_name(name: &str, unit: &str) -> Option<&'static str
     if let Some(reason) = check_name_syntax(unit) {
         return Some(reason);
     }
-    if !ends_with(b, u) || b.len() <= u.len() || b[b.len() - u.len() - 1] != b'_' {
+    // `<something>_<unit>`: the name without its unit ends in `_`.
+    let Some([.., b'_']) = strip_suffix(b, u) else {
         return Some(
             "a histogram's name ends in its unit: with `unit = \"bytes\"` write `payload_size_bytes`",
         );
-    }
+    };
     None
 }
 
@@ -412,14 +402,14 @@ pub const fn check_label_value(value: &str) -> Option<&'static str> {
             "`__overflow__` is the value obs gives series past a metric's limit: choose another value",
         );
     }
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] < 0x20 || b[i] == 0x7f {
+    let mut rest = b;
+    while let [c, tail @ ..] = rest {
+        if *c < 0x20 || *c == 0x7f {
             return Some(
                 "a label value can't contain control characters such as newlines or tabs: remove them, or write `_` or `-` in their place",
             );
         }
-        i += 1;
+        rest = tail;
     }
     None
 }
@@ -460,5 +450,38 @@ mod tests {
             assert!(check_base_name(bad).is_some(), "{bad} passed");
         }
         assert!(check_base_name("total_work").is_none());
+    }
+
+    #[test]
+    fn sensitive_words_anywhere_in_a_recorded_field() {
+        for bad in [
+            "password",
+            "old_password",
+            "PASSWORD_hash",
+            "x-api-key",
+            "apikey",
+        ] {
+            assert!(check_recorded_field(bad).is_some(), "{bad} passed");
+        }
+        for good in ["", "p", "order_id", "passwor"] {
+            assert!(check_recorded_field(good).is_none(), "{good} refused");
+        }
+    }
+
+    #[test]
+    fn a_histogram_name_ends_in_underscore_and_its_unit() {
+        assert!(check_histogram_name("payload_bytes", "bytes").is_none());
+        for bad in ["bytes", "payloadbytes", "payload_bytes_x", "_bytes_"] {
+            assert!(check_histogram_name(bad, "bytes").is_some(), "{bad} passed");
+        }
+        assert!(check_histogram_name("_bytes", "bytes").is_none());
+    }
+
+    #[test]
+    fn label_values_without_control_characters() {
+        assert!(check_label_value("a b").is_none());
+        for bad in ["\t", "a\u{7f}", "x\ny", "__overflow__"] {
+            assert!(check_label_value(bad).is_some(), "{bad:?} passed");
+        }
     }
 }

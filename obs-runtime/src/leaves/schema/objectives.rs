@@ -103,38 +103,39 @@ const PERCENT_SHAPE: &str = "an objective is a percentage between 0 and 100, exc
 /// # Errors
 /// The rule the text breaks, with the fix.
 pub const fn parse_percentage(text: &str) -> Result<u32, &'static str> {
-    let b = text.as_bytes();
-    let mut i = 0;
+    let mut rest = text.as_bytes();
     let mut whole: u32 = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
+    let mut digits = 0;
+    while let [c @ b'0'..=b'9', tail @ ..] = rest {
         if whole > 100 {
             return Err(PERCENT_SHAPE);
         }
-        whole = whole * 10 + (b[i] - b'0') as u32;
-        i += 1;
+        whole = whole * 10 + (*c - b'0') as u32;
+        digits += 1;
+        rest = tail;
     }
-    if i == 0 {
+    if digits == 0 {
         return Err(PERCENT_SHAPE);
     }
     let mut fraction: u32 = 0;
     let mut decimals = 0;
-    if i < b.len() && b[i] == b'.' {
-        i += 1;
-        while i < b.len() && b[i].is_ascii_digit() {
+    if let [b'.', tail @ ..] = rest {
+        rest = tail;
+        while let [c @ b'0'..=b'9', tail @ ..] = rest {
             if decimals == 4 {
                 return Err(PERCENT_SHAPE);
             }
-            fraction = fraction * 10 + (b[i] - b'0') as u32;
+            fraction = fraction * 10 + (*c - b'0') as u32;
             decimals += 1;
-            i += 1;
+            rest = tail;
         }
         if decimals == 0 {
             return Err(PERCENT_SHAPE);
         }
     }
-    if i + 1 != b.len() || b[i] != b'%' {
+    let [b'%'] = rest else {
         return Err(PERCENT_SHAPE);
-    }
+    };
     while decimals < 4 {
         fraction *= 10;
         decimals += 1;
@@ -167,25 +168,24 @@ const LATENCY_SHAPE: &str = "a latency objective is a whole number followed by `
 /// # Errors
 /// The rule the text breaks, with the fix.
 pub const fn parse_latency(text: &str) -> Result<u64, &'static str> {
-    let b = text.as_bytes();
-    let mut i = 0;
+    let mut rest = text.as_bytes();
+    let mut digits = 0;
     let mut value: u64 = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
+    while let [c @ b'0'..=b'9', tail @ ..] = rest {
         if value > 1_000_000_000 {
             return Err(LATENCY_SHAPE);
         }
-        value = value * 10 + (b[i] - b'0') as u64;
-        i += 1;
+        value = value * 10 + (*c - b'0') as u64;
+        digits += 1;
+        rest = tail;
     }
-    if i == 0 {
+    if digits == 0 {
         return Err(LATENCY_SHAPE);
     }
-    let ms = if i + 2 == b.len() && b[i] == b'm' && b[i + 1] == b's' {
-        value
-    } else if i + 1 == b.len() && b[i] == b's' {
-        value * 1_000
-    } else {
-        return Err(LATENCY_SHAPE);
+    let ms = match rest {
+        b"ms" => value,
+        b"s" => value * 1_000,
+        _ => return Err(LATENCY_SHAPE),
     };
     if ms == 0 {
         return Err("a latency objective must be more than zero: `latency = \"250ms\"`");
@@ -205,25 +205,27 @@ pub const fn parse_latency(text: &str) -> Result<u64, &'static str> {
 /// The rule the text breaks, with the fix.
 pub const fn parse_period(text: &str) -> Result<u32, &'static str> {
     const SHAPE: &str = "an objective's period is \"7d\", \"28d\" or \"30d\" (the default): the windows of the burn-rate alerts are tuned for these";
-    let b = text.as_bytes();
-    if b.len() < 2 || b[b.len() - 1] != b'd' {
+    let [digits @ .., b'd'] = text.as_bytes() else {
+        return Err(SHAPE);
+    };
+    if digits.is_empty() {
         return Err(SHAPE);
     }
     let mut days: u32 = 0;
-    let mut i = 0;
-    while i + 1 < b.len() {
-        if !b[i].is_ascii_digit() || days > 1_000 {
+    let mut rest = digits;
+    while let [c, tail @ ..] = rest {
+        if !c.is_ascii_digit() || days > 1_000 {
             return Err(SHAPE);
         }
-        days = days * 10 + (b[i] - b'0') as u32;
-        i += 1;
+        days = days * 10 + (*c - b'0') as u32;
+        rest = tail;
     }
-    let mut p = 0;
-    while p < OBJECTIVE_PERIODS.len() {
-        if OBJECTIVE_PERIODS[p] == days {
+    let mut periods = OBJECTIVE_PERIODS;
+    while let [period, tail @ ..] = periods {
+        if *period == days {
             return Ok(days);
         }
-        p += 1;
+        periods = tail;
     }
     Err(SHAPE)
 }
@@ -279,13 +281,20 @@ impl Message {
         }
     }
 
-    const fn push(mut self, s: &str) -> Self {
-        let b = s.as_bytes();
-        let mut i = 0;
-        while i < b.len() && self.len < self.buf.len() {
-            self.buf[self.len] = b[i];
+    /// Appends `c`; past the buffer's end the message is cut.
+    const fn push_byte(mut self, c: u8) -> Self {
+        if let Some((_, [slot, ..])) = self.buf.split_at_mut_checked(self.len) {
+            *slot = c;
             self.len += 1;
-            i += 1;
+        }
+        self
+    }
+
+    const fn push(mut self, s: &str) -> Self {
+        let mut rest = s.as_bytes();
+        while let [c, tail @ ..] = rest {
+            self = self.push_byte(*c);
+            rest = tail;
         }
         self
     }
@@ -297,24 +306,18 @@ impl Message {
         } else {
             (ms, "ms")
         };
-        let mut digits = [0u8; 20];
-        let mut n = 0;
-        let mut v = value;
-        loop {
-            digits[n] = b'0' + (v % 10) as u8;
-            n += 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
+        // The largest power of ten in `value`, then its digits from the top.
+        let mut divisor: u64 = 1;
+        while divisor <= value / 10 {
+            divisor *= 10;
         }
         let mut out = self;
-        while n > 0 {
-            n -= 1;
-            if out.len < out.buf.len() {
-                out.buf[out.len] = digits[n];
-                out.len += 1;
+        loop {
+            out = out.push_byte(b'0' + (value / divisor % 10) as u8);
+            if divisor == 1 {
+                break;
             }
+            divisor /= 10;
         }
         out.push(unit)
     }
@@ -366,9 +369,9 @@ pub const fn check_latency_bound(latency_ms: u64, bounds: &[f64]) -> Message {
     }
     let mut below: Option<u64> = None;
     let mut above: Option<u64> = None;
-    let mut i = 0;
-    while i < bounds.len() {
-        let bound = bounds[i];
+    let mut rest = bounds;
+    while let [bound, tail @ ..] = rest {
+        let bound = *bound;
         // Exact on purpose: `250 / 1000` is the same double as the literal
         // `0.25` (division is correctly rounded), and a bound a hair off is
         // not the bound the histogram counts at. Latencies fit in 52 bits.
@@ -386,7 +389,7 @@ pub const fn check_latency_bound(latency_ms: u64, bounds: &[f64]) -> Message {
                 above = Some(ms);
             }
         }
-        i += 1;
+        rest = tail;
     }
     let mut m = Message::empty()
         .push("latency = \"")
@@ -454,5 +457,22 @@ mod tests {
             m.as_str()
         );
         assert!(check_latency_bound(0, LATENCY).as_str().is_none());
+    }
+
+    #[test]
+    fn messages_write_numbers_and_stop_at_their_capacity() {
+        let text = |m: Message| m.as_str().map(str::to_owned);
+        assert_eq!(text(Message::empty().push_ms(0)).as_deref(), Some("0ms"));
+        assert_eq!(text(Message::empty().push_ms(9)).as_deref(), Some("9ms"));
+        assert_eq!(
+            text(Message::empty().push_ms(10_000)).as_deref(),
+            Some("10s")
+        );
+        assert_eq!(
+            text(Message::empty().push_ms(u64::MAX)).as_deref(),
+            Some("18446744073709551615ms")
+        );
+        let long = Message::empty().push(&"x".repeat(500)).push_ms(5);
+        assert_eq!(long.as_str().map(str::len), Some(384));
     }
 }

@@ -82,7 +82,9 @@ impl Drop for CallGuard {
         } else {
             self.outcome.get()
         };
-        self.series.by_outcome[outcome as usize].observe_ns(&self.state.bounds, nanos);
+        self.series
+            .histogram(outcome)
+            .observe_ns(&self.state.bounds, nanos);
         if self.in_flight {
             self.series.in_flight.fetch_sub(1, Relaxed);
         }

@@ -77,7 +77,7 @@ pub struct CallSiteMeta {
 /// and the in-flight gauge.
 #[derive(Debug)]
 pub(super) struct Series {
-    pub(super) by_outcome: [HistogramCell; 4],
+    pub(super) by_outcome: [HistogramCell; Outcome::ALL.len()],
     pub(super) in_flight: AtomicI64,
 }
 
@@ -87,6 +87,16 @@ impl Series {
             by_outcome: std::array::from_fn(|_| HistogramCell::new(bounds)),
             in_flight: AtomicI64::new(0),
         }
+    }
+
+    /// The histogram of the calls that ended with `outcome`.
+    #[inline]
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "one cell per `Outcome`, whose discriminants are 0 to 3 (`repr(u8)`): always in bounds, and the compiler knows it, so no check is emitted, where a `match` would compile to a jump table on every call"
+    )]
+    pub(super) fn histogram(&self, outcome: Outcome) -> &HistogramCell {
+        &self.by_outcome[outcome as usize]
     }
 }
 
@@ -130,16 +140,15 @@ impl CallSite {
     #[must_use]
     pub const fn new(meta: CallSiteMeta) -> Self {
         let mut fixed_len = 1usize;
-        let mut i = 0;
-        while i < meta.arg_labels.len() {
-            let c = meta.arg_labels[i].cardinality;
-            fixed_len = match fixed_len.checked_mul(c) {
+        let mut labels = meta.arg_labels;
+        while let [label, rest @ ..] = labels {
+            fixed_len = match fixed_len.checked_mul(label.cardinality) {
                 // A product of enums too large to preallocate is kept like an
                 // open set: bounded, and allocated as values are seen.
                 Some(n) if n <= MAX_SERIES_PER_METRIC => n,
                 _ => 0,
             };
-            i += 1;
+            labels = rest;
         }
         Self {
             meta,
@@ -166,6 +175,10 @@ impl CallSite {
     }
 
     /// Index of a fixed combination from the values' ordinals (row-major).
+    // Inlined into `enter`, where the ordinals are a slice of known length:
+    // the loop unrolls (or vanishes, with no argument label), and the
+    // series lookup keeps nothing live across a call.
+    #[inline]
     fn fixed_index(&self, ordinals: &[usize]) -> usize {
         let mut index = 0;
         for (label, &ordinal) in self.meta.arg_labels.iter().zip(ordinals) {
@@ -191,13 +204,15 @@ impl CallSite {
         is_async: bool,
     ) -> CallGuard {
         let state: &'static SiteState = self.state();
-        let series = if self.fixed_len == 1 {
+        // `fixed` holds `fixed_len` series; matched on its own length, so
+        // the series is read without a bounds check to fail.
+        let series = match &*state.fixed {
             // No argument label (the common case): skip the index loop.
-            &state.fixed[0]
-        } else if self.fixed_len > 0 {
-            &state.fixed[self.fixed_index(ordinals)]
-        } else {
-            state.open.get(self.meta.base, &state.bounds, values)
+            [only] => only,
+            // The index is below `fixed_len` (each ordinal is clamped), so
+            // `last` is only ever the last combination itself.
+            [init @ .., last] => init.get(self.fixed_index(ordinals)).unwrap_or(last),
+            [] => state.open.get(self.meta.base, &state.bounds, values),
         };
         if self.meta.in_flight {
             series.in_flight.fetch_add(1, Relaxed);

@@ -60,7 +60,7 @@ pub(crate) fn collect_all(sink: &mut dyn Sink) {
                     *gauges.entry(key).or_default() += series.in_flight.load(Relaxed);
                 }
                 for outcome in Outcome::ALL {
-                    let cell = &series.by_outcome[outcome as usize];
+                    let cell = series.histogram(outcome);
                     let always =
                         outcome == Outcome::Ok || (outcome == Outcome::Error && returns_result);
                     if !always && cell.count() == 0 {

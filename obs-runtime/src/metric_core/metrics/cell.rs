@@ -192,19 +192,27 @@ impl UpDownCell {
         }
     }
 
+    /// The calling thread's shard; never `None`, as `mask` is the shard
+    /// count minus one (checked like an index, without a panic path).
     #[inline]
-    fn mine(&self) -> &AtomicU64 {
-        &self.shards[thread_index() & self.mask].0[0]
+    fn mine(&self) -> Option<&AtomicU64> {
+        self.shards
+            .get(thread_index() & self.mask)
+            .map(|block| &block.0[0])
     }
 
     #[inline]
     pub(crate) fn inc(&self) {
-        self.mine().fetch_add(1, Relaxed);
+        if let Some(shard) = self.mine() {
+            shard.fetch_add(1, Relaxed);
+        }
     }
 
     #[inline]
     pub(crate) fn dec(&self) {
-        self.mine().fetch_sub(1, Relaxed);
+        if let Some(shard) = self.mine() {
+            shard.fetch_sub(1, Relaxed);
+        }
     }
 
     /// The sum of the shards.
@@ -255,17 +263,19 @@ impl HistogramCell {
         }
     }
 
-    /// Slot `i` of `shard`.
+    /// Slot `i` of `shard`. Never `None` for a shard up to `mask` and a
+    /// slot below `FIRST_BUCKET + buckets`, which `new` allocates: checked
+    /// like an index, without a panic path.
     #[inline]
-    fn slot(&self, shard: usize, i: usize) -> &AtomicU64 {
-        let block = &self.blocks[shard * self.stride + i / SLOTS_PER_BLOCK];
-        &block.0[i % SLOTS_PER_BLOCK]
+    fn slot(&self, shard: usize, i: usize) -> Option<&AtomicU64> {
+        let block = self.blocks.get(shard * self.stride + i / SLOTS_PER_BLOCK)?;
+        block.0.get(i % SLOTS_PER_BLOCK)
     }
 
     /// Sum of slot `i` over the shards.
     fn total(&self, i: usize) -> u64 {
         (0..=self.mask).fold(0u64, |acc, s| {
-            acc.wrapping_add(self.slot(s, i).load(Relaxed))
+            acc.wrapping_add(self.slot(s, i).map_or(0, |slot| slot.load(Relaxed)))
         })
     }
 
@@ -276,21 +286,25 @@ impl HistogramCell {
             return;
         }
         let shard = thread_index() & self.mask;
-        self.slot(shard, FIRST_BUCKET + bounds.index(v))
-            .fetch_add(1, Relaxed);
-        let _ = self
-            .slot(shard, SUM_BITS)
-            .fetch_update(Relaxed, Relaxed, |bits| {
+        if let Some(count) = self.slot(shard, FIRST_BUCKET + bounds.index(v)) {
+            count.fetch_add(1, Relaxed);
+        }
+        if let Some(sum) = self.slot(shard, SUM_BITS) {
+            let _ = sum.fetch_update(Relaxed, Relaxed, |bits| {
                 Some((f64::from_bits(bits) + v).to_bits())
             });
+        }
     }
 
     #[inline]
     pub(crate) fn observe_ns(&self, bounds: &Bounds, ns: u64) {
         let shard = thread_index() & self.mask;
-        self.slot(shard, FIRST_BUCKET + bounds.index_ns(ns))
-            .fetch_add(1, Relaxed);
-        self.slot(shard, SUM_NS).fetch_add(ns, Relaxed);
+        if let Some(count) = self.slot(shard, FIRST_BUCKET + bounds.index_ns(ns)) {
+            count.fetch_add(1, Relaxed);
+        }
+        if let Some(sum) = self.slot(shard, SUM_NS) {
+            sum.fetch_add(ns, Relaxed);
+        }
     }
 
     pub(crate) fn count(&self) -> u64 {
@@ -319,7 +333,8 @@ impl HistogramCell {
         #[allow(clippy::cast_precision_loss)]
         let ns = self.total(SUM_NS) as f64 / 1e9;
         let float: f64 = (0..=self.mask)
-            .map(|s| f64::from_bits(self.slot(s, SUM_BITS).load(Relaxed)))
+            .filter_map(|s| self.slot(s, SUM_BITS))
+            .map(|slot| f64::from_bits(slot.load(Relaxed)))
             .sum();
         snap.sum = ns + float;
     }

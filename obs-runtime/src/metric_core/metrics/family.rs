@@ -104,7 +104,7 @@ impl<C> Table<C> {
     fn find(&self, hash: u64, values: &[&str]) -> Option<&'static C> {
         let bucket = self.by_hash.get(&hash)?;
         bucket.iter().find_map(|&i| {
-            let (key, cell) = &self.entries[i as usize];
+            let (key, cell) = self.entries.get(i as usize)?;
             (key.len() == values.len() && key.iter().zip(values).all(|(a, b)| **a == **b))
                 .then_some(*cell)
         })
@@ -180,14 +180,9 @@ pub(crate) enum Refusal {
     Marker,
 }
 
-impl Refusal {
-    fn index(self) -> usize {
-        match self {
-            Self::Cap => 0,
-            Self::Arity { .. } => 1,
-            Self::Marker => 2,
-        }
-    }
+/// The first `n` of `values`, or all of them when there are fewer.
+fn first<'a>(values: &'a [&'a str], n: usize) -> &'a [&'a str] {
+    values.get(..n).unwrap_or(values)
 }
 
 fn now_secs() -> u64 {
@@ -231,7 +226,7 @@ impl<C: NewCell> Dynamic<C> {
                 *slot = truncate_label_value(v);
             }
             cut = copy;
-            &cut[..values.len().min(MAX_LABELS)]
+            first(&cut, values.len())
         };
         if values.contains(&OVERFLOW_VALUE) {
             return self.refuse(metric, Refusal::Marker);
@@ -266,7 +261,12 @@ impl<C: NewCell> Dynamic<C> {
     /// for each kind of refusal.
     pub(crate) fn refuse(&self, metric: &str, why: Refusal) -> &C {
         self.overflowed.fetch_add(1, Relaxed);
-        let last_warning = &self.last_warning[why.index()];
+        let [cap, arity, marker] = &self.last_warning;
+        let last_warning = match why {
+            Refusal::Cap => cap,
+            Refusal::Arity { .. } => arity,
+            Refusal::Marker => marker,
+        };
         let now = now_secs();
         let last = last_warning.load(Relaxed);
         if now >= last + 60
@@ -396,20 +396,16 @@ impl<C: NewCell> Family<C> {
         // `L::KIND` is a constant, so each metric type compiles to one of
         // the two arms: an index for bounded sets, as before the kinds.
         match (L::KIND, &self.dynamic) {
-            (LabelSetKind::Bounded(c), None) => {
-                // A hand-written `LabelSet` may return an ordinal out of
-                // range: clamp rather than panic in the host program.
-                &self.fixed[(c.ordinal)(labels).min(self.fixed.len() - 1)]
-            }
+            (LabelSetKind::Bounded(c), None) => self.fixed_at((c.ordinal)(labels)),
             (_, Some(dynamic)) => {
                 let mut values = [""; MAX_LABELS];
                 let n = L::NAMES.len().min(MAX_LABELS);
                 for (i, slot) in values.iter_mut().enumerate().take(n) {
                     *slot = labels.value_of(i);
                 }
-                dynamic.get(&self.name, &self.layout, &values[..n])
+                dynamic.get(&self.name, &self.layout, first(&values, n))
             }
-            (LabelSetKind::Open, None) => &self.fixed[0],
+            (LabelSetKind::Open, None) => self.fixed_at(0),
         }
     }
 
@@ -427,8 +423,20 @@ impl<C: NewCell> Family<C> {
                 },
             ),
             Some(dynamic) => dynamic.get(&self.name, &self.layout, values),
-            None => &self.fixed[0],
+            None => self.fixed_at(0),
         }
+    }
+
+    /// The fixed series at `index`, clamped to the last one: a hand-written
+    /// `LabelSet` may return an ordinal out of range, and the host program
+    /// must not panic for it.
+    #[inline]
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "called only for families without `dynamic`, to which `new` gives `cardinality.max(1)` fixed series: `len - 1` doesn't wrap and the clamped index is in bounds (one compare, as before)"
+    )]
+    fn fixed_at(&self, index: usize) -> &C {
+        &self.fixed[index.min(self.fixed.len() - 1)]
     }
 
     /// Every series with its labels, fixed combinations in ordinal order.

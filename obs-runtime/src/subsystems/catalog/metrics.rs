@@ -284,19 +284,17 @@ pub(super) fn own_source(name: &str) -> MetricSource {
 /// The families of the `#[instrumented]` functions, one per base.
 pub(super) fn function_families(functions: &[FunctionInfo]) -> Vec<MetricInfo> {
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < functions.len() {
-        let base = functions[i].base;
-        let group: Vec<&FunctionInfo> = functions[i..]
-            .iter()
-            .take_while(|f| f.base == base)
-            .collect();
-        i += group.len();
+    for group in functions.chunk_by(|a, b| a.base == b.base) {
+        // `chunk_by` never yields an empty group.
+        let [first, ..] = group else {
+            continue;
+        };
+        let base = first.base;
         let sources =
             MetricSource::Functions(group.iter().map(|f| (f.module, f.function)).collect());
         let mut labels: Vec<(&str, Option<&[&'static str]>)> =
             vec![("function", None), ("module", None)];
-        for f in &group {
+        for f in group {
             for name in f
                 .labels
                 .iter()
@@ -324,7 +322,7 @@ pub(super) fn function_families(functions: &[FunctionInfo]) -> Vec<MetricInfo> {
             MetricKind::Histogram,
             &format!("Duration of calls of functions instrumented as `{base}`, by result."),
             &with_result,
-            group[0].buckets,
+            first.buckets,
             sources.clone(),
         ));
         if group.iter().any(|f| f.in_flight) {

@@ -160,3 +160,46 @@ fn functions_give_their_families() {
     assert!(catalog.metric("catalog_test_fn_duration_seconds").is_some());
     assert!(catalog.metric("catalog_test_fn_in_flight").is_some());
 }
+
+#[test]
+fn functions_sharing_a_base_share_its_families() {
+    let f = |base, function, arg_labels: Vec<&'static str>, in_flight| FunctionInfo {
+        base,
+        function,
+        module: "m",
+        labels: Vec::new(),
+        arg_labels,
+        buckets: schema::DB,
+        in_flight,
+        objective: None,
+    };
+    // Sorted by base, as the catalog keeps them.
+    let functions = [
+        f("a_op", "one", vec!["table"], false),
+        f("a_op", "two", vec!["shard"], true),
+        f("b_op", "three", Vec::new(), false),
+    ];
+    let families = super::metrics::function_families(&functions);
+    let names: Vec<&str> = families.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "a_op_calls_total",
+            "a_op_duration_seconds",
+            "a_op_in_flight",
+            "b_op_calls_total",
+            "b_op_duration_seconds",
+        ]
+    );
+    let a = &families[0];
+    assert_eq!(
+        a.source,
+        MetricSource::Functions(vec![("m", "one"), ("m", "two")])
+    );
+    assert!(a.label("table").is_some() && a.label("shard").is_some());
+    assert_eq!(
+        families[3].source,
+        MetricSource::Functions(vec![("m", "three")])
+    );
+    assert_eq!(families[4].buckets, schema::DB);
+}

@@ -252,11 +252,12 @@ pub(crate) fn checks() -> Result<&'static [&'static RegisteredCheck], &'static D
         all.sort_by(|a, b| {
             (a.name, a.file, a.line, a.column).cmp(&(b.name, b.file, b.line, b.column))
         });
-        if let Some(pair) = all.windows(2).find(|w| w[0].name == w[1].name) {
+        let neighbours = all.iter().zip(all.iter().skip(1));
+        if let Some((first, second)) = neighbours.into_iter().find(|(a, b)| a.name == b.name) {
             return Err(DuplicateCheck {
-                name: pair[0].name,
-                first: describe(pair[0]),
-                second: describe(pair[1]),
+                name: first.name,
+                first: describe(first),
+                second: describe(second),
             });
         }
         Ok(all)

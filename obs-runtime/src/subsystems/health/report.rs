@@ -411,8 +411,10 @@ fn strip_credentials(text: &str) -> Cow<'_, str> {
         while let Some(found) = lower[from..].find(key) {
             let key_at = from + found;
             let value = key_at + key.len();
-            let at_word_start =
-                key_at == 0 || !lower.as_bytes()[key_at - 1].is_ascii_alphanumeric();
+            let at_word_start = key_at
+                .checked_sub(1)
+                .and_then(|before| lower.as_bytes().get(before))
+                .is_none_or(|b| !b.is_ascii_alphanumeric());
             let end = text[value..]
                 .find(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == ',')
                 .map_or(text.len(), |e| value + e);

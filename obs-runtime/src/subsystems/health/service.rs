@@ -273,7 +273,15 @@ impl Health {
         let ttl = self.config.ttl;
         let pending: Vec<_> = picked
             .iter()
-            .map(|&(i, check)| (check, self.slots[i].run(check, ttl)))
+            .map(|&(i, check)| {
+                // One slot per registered check (`new`); without one, the
+                // check would still run, uncached.
+                let latest = match self.slots.get(i) {
+                    Some(slot) => slot.run(check, ttl),
+                    None => runner::Slot::default().run(check, ttl),
+                };
+                (check, latest)
+            })
             .collect();
         let mut checks = Vec::with_capacity(pending.len());
         for (check, rx) in pending {

@@ -108,7 +108,7 @@ impl MetricsConfig {
         let entry = hops
             .len()
             .checked_sub(self.trusted_proxies)
-            .map(|i| hops[i])?;
+            .and_then(|i| hops.get(i))?;
         entry.parse().ok()
     }
 }
@@ -476,8 +476,10 @@ impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for HeadDeadline<T> {
         if let Some(state) = this.head {
             // `None` once the empty line is read; bytes after it belong to
             // the body or a pipelined request.
-            this.head = buf.filled()[before..]
+            this.head = buf
+                .filled()
                 .iter()
+                .skip(before)
                 .try_fold(state, |s, &byte| s.next(byte));
         }
         Poll::Ready(Ok(()))

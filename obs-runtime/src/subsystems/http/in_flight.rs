@@ -5,7 +5,7 @@ use std::sync::Arc;
 use http::HeaderValue;
 
 use super::body::RequestSize;
-use super::metrics::METHODS;
+use super::metrics::method_at;
 use super::route::{Finished, Route, SeriesCache};
 use crate::metric_core::metrics::HistogramHandle;
 use crate::metric_core::metrics::cell::UpDownCell;
@@ -26,7 +26,7 @@ pub(super) struct InFlight {
     /// start (most requests: nothing to count, nothing allocated).
     pub(super) request_size: Option<Arc<RequestSize>>,
     pub(super) traced: Option<Box<Traced>>,
-    /// Index in [`METHODS`].
+    /// Index in [`METHODS`](super::metrics::METHODS).
     pub(super) method: u8,
     pub(super) finished: bool,
 }
@@ -50,7 +50,7 @@ impl InFlight {
         response_size: Option<u64>,
     ) -> HistogramHandle<'static> {
         self.finished = true;
-        let method = METHODS[usize::from(self.method)];
+        let method = method_at(usize::from(self.method));
         let labels = [method, self.route.as_str(), status, error_type];
         let clock = crate::leaves::clock::clock();
         let elapsed_ns = clock.delta_as_nanos(self.start, clock.raw());

@@ -115,7 +115,13 @@ pub(crate) fn method_label(method: &http::Method) -> (usize, &'static str) {
         Method::PATCH => 8,
         _ => 9,
     };
-    (i, METHODS[i])
+    (i, method_at(i))
+}
+
+/// The label of method slot `index` (from [`method_label`]); `_OTHER` past
+/// the standard methods.
+pub(crate) fn method_at(index: usize) -> &'static str {
+    METHODS.get(index).copied().unwrap_or("_OTHER")
 }
 
 /// How many status codes per method a service keeps handles for; further

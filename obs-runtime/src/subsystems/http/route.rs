@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use http::Request;
 
-use super::metrics::{METHODS, STATUS_SLOTS, metrics};
+use super::metrics::{METHODS, STATUS_SLOTS, method_at, metrics};
 use crate::metric_core::metrics::HistogramHandle;
 use crate::metric_core::metrics::cell::UpDownCell;
 
@@ -72,7 +72,9 @@ impl SeriesCache {
         const SLOTS: usize = 64;
         static CACHES: [SeriesCache; SLOTS] = [const { SeriesCache::new() }; SLOTS];
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        &CACHES[NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SLOTS]
+        let [first, ..] = &CACHES;
+        let next = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        CACHES.get(next % SLOTS).unwrap_or(first)
     }
 }
 
@@ -96,12 +98,13 @@ impl SeriesCache {
         let lookup = || {
             metrics()
                 .active
-                .with_values(&[METHODS[method], route.as_str()])
+                .with_values(&[method_at(method), route.as_str()])
         };
-        if let Route::Cached(_) = route {
-            self.active[method].get_or_init(lookup)
-        } else {
-            lookup()
+        // A method slot past the table (none is: `method_label` numbers
+        // the table's rows) is looked up each time, like an uncached route.
+        match (route, self.active.get(method)) {
+            (Route::Cached(_), Some(slot)) => slot.get_or_init(lookup),
+            _ => lookup(),
         }
     }
 
@@ -112,8 +115,8 @@ impl SeriesCache {
         status: u16,
         labels: &[&str; 4],
     ) -> Finished {
-        if let Route::Cached(_) = route {
-            for slot in &self.finished[method] {
+        if let (Route::Cached(_), Some(slots)) = (route, self.finished.get(method)) {
+            for slot in slots {
                 let (code, handles) = slot.get_or_init(|| (status, Finished::lookup(labels)));
                 if *code == status {
                     return *handles;

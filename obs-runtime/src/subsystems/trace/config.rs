@@ -91,22 +91,18 @@ pub(crate) fn service_name_from_env() -> bool {
 }
 
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(
-                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                16,
-            )
+    let mut rest = s.as_bytes();
+    let mut out = Vec::with_capacity(rest.len());
+    while let [first, tail @ ..] = rest {
+        if let (b'%', [high, low, after @ ..]) = (first, tail)
+            && let Ok(b) =
+                u8::from_str_radix(std::str::from_utf8(&[*high, *low]).unwrap_or("zz"), 16)
         {
             out.push(b);
-            i += 3;
+            rest = after;
         } else {
-            out.push(bytes[i]);
-            i += 1;
+            out.push(*first);
+            rest = tail;
         }
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -319,6 +315,18 @@ mod tests {
         assert_eq!(c.resource_value("team"), Some("a b"));
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("broken"));
+    }
+
+    #[test]
+    fn percent_escapes_decode_and_broken_ones_stay() {
+        assert_eq!(percent_decode("a%20b%2Cc"), "a b,c");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+        assert_eq!(percent_decode("%41%"), "A%");
+        assert_eq!(percent_decode("%C3%A9t%C3%A9"), "été");
+        assert_eq!(percent_decode("%e9"), "\u{fffd}");
+        assert_eq!(percent_decode("é%"), "é%");
     }
 
     #[test]

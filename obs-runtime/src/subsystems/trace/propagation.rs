@@ -76,18 +76,17 @@ fn valid_traceparent(value: &str) -> bool {
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     }
     let value = value.trim_matches(|c| c == ' ' || c == '\t');
-    let b = value.as_bytes();
-    if b.len() < 55 {
+    // `get`, not slicing: `None` when too short (or, for a caller other
+    // than a header's ASCII, inside a character), never a panic.
+    let (Some(version), Some(fields)) = (value.get(..2), value.get(2..55)) else {
+        return false;
+    };
+    if !hex(version, 2) || version == "ff" || (version == "00" && value.len() != 55) {
         return false;
     }
-    let (version, rest) = value.split_at(2);
-    if !hex(version, 2) || version == "ff" || (version == "00" && b.len() != 55) {
+    if value.as_bytes().get(55).is_some_and(|&c| c != b'-') {
         return false;
     }
-    if b.len() > 55 && b[55] != b'-' {
-        return false;
-    }
-    let fields = &rest[..53];
     let mut parts = fields.split('-');
     let (Some(""), Some(trace), Some(parent), Some(flags), None) = (
         parts.next(),
@@ -141,4 +140,31 @@ pub fn continue_from(span: &tracing::Span, headers: &http::HeaderMap) {
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     // An error only means the span is disabled or already started.
     let _ = span.set_parent(extract(headers));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_traceparent;
+
+    const GOOD: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn traceparent_versions_and_lengths() {
+        assert!(valid_traceparent(GOOD));
+        assert!(valid_traceparent(&format!(" {GOOD}\t")));
+        let later = GOOD.replacen("00", "01", 1);
+        assert!(valid_traceparent(&later));
+        assert!(valid_traceparent(&format!("{later}-more")));
+        assert!(!valid_traceparent(&format!("{later}x")));
+        assert!(!valid_traceparent(&format!("{GOOD}-more")));
+        assert!(!valid_traceparent(&GOOD[..54]));
+    }
+
+    #[test]
+    fn text_that_no_header_holds_is_refused_without_a_panic() {
+        // Multi-byte characters across the version's end and the fields'.
+        assert!(!valid_traceparent(&format!("0é{}", &GOOD[3..])));
+        assert!(!valid_traceparent(&format!("{}é-01", &GOOD[..54])));
+        assert!(!valid_traceparent(&format!("{GOOD}é")));
+    }
 }
