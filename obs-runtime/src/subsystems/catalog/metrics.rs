@@ -308,7 +308,7 @@ pub(super) fn function_families(functions: &[FunctionInfo]) -> Vec<MetricInfo> {
         }
         let mut with_result = labels.clone();
         with_result.push(("result", Some(RESULTS)));
-        let first = out.len();
+        let start = out.len();
         out.push(MetricInfo::new(
             &format!("{base}_calls_total"),
             MetricKind::Counter,
@@ -335,9 +335,8 @@ pub(super) fn function_families(functions: &[FunctionInfo]) -> Vec<MetricInfo> {
                 sources,
             ));
         }
-        let location = group.first().map(|f| f.location);
-        for m in out.iter_mut().skip(first) {
-            m.location = location;
+        for m in out.iter_mut().skip(start) {
+            m.location = Some(first.location);
         }
     }
     out

@@ -169,9 +169,10 @@ fn functions_sharing_a_base_share_its_families() {
         module: "m",
         labels: Vec::new(),
         arg_labels,
-        buckets: schema::DB,
+        buckets: crate::leaves::schema::DB,
         in_flight,
         objective: None,
+        location: SourceLocation::new("src/ops.rs", 7),
     };
     // Sorted by base, as the catalog keeps them.
     let functions = [
@@ -201,5 +202,9 @@ fn functions_sharing_a_base_share_its_families() {
         families[3].source,
         MetricSource::Functions(vec![("m", "three")])
     );
-    assert_eq!(families[4].buckets, schema::DB);
+    assert_eq!(families[4].buckets, crate::leaves::schema::DB);
+    assert_eq!(
+        families[0].location,
+        Some(SourceLocation::new("src/ops.rs", 7))
+    );
 }
