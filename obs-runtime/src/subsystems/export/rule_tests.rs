@@ -105,6 +105,18 @@ impl Events {
         )
     }
 
+    /// The events of [`counted`](Self::counted) within `le`: requests
+    /// count toward both SLIs of a route, so its success cases give every
+    /// request within the latency bound, and only the SLI under test burns.
+    fn within(&self, source: &Source, bad: bool, le: &str) -> String {
+        let outcome = if bad { self.bad } else { self.good };
+        format!(
+            "{}_bucket{{{},{outcome},le=\"{le}\"}}",
+            source.duration(),
+            self.labels
+        )
+    }
+
     fn bucket(&self, source: &Source, le: &str) -> String {
         format!(
             "{}_bucket{{{},{},le=\"{le}\"}}",
@@ -131,16 +143,28 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
     let slow_labels = alert_labels("warning");
     let who = format!("{} {}", s.slo.name, s.sli.name);
     if s.sli.name == "success" {
-        let ok = events.counted(source, false);
-        let error = events.counted(source, true);
+        // A route's requests count toward its latency SLI too: all within
+        // the bound, so only the success SLI can burn.
+        let fast = match (source, s.latency_ms) {
+            (Source::Function(_), _) | (_, None) => None,
+            #[allow(clippy::cast_precision_loss)] // milliseconds fit in 52 bits
+            (_, Some(ms)) => Some(bound(ms as f64 / 1_000.0)),
+        };
+        let series = |ok: &str, error: &str| {
+            let mut out = vec![
+                Series(events.counted(source, false), ok.to_owned()),
+                Series(events.counted(source, true), error.to_owned()),
+            ];
+            if let Some(le) = &fast {
+                out.push(Series(events.within(source, false, le), ok.to_owned()));
+                out.push(Series(events.within(source, true, le), error.to_owned()));
+            }
+            out
+        };
         // Half the calls fail: both burn rates are breached.
-        let burning = vec![
-            Series(ok.clone(), "0+60x240".to_owned()),
-            Series(error.clone(), "0+60x240".to_owned()),
-        ];
         cases.push(Case {
             name: format!("{who}: a fast burn pages"),
-            series: burning.clone_series(),
+            series: series("0+60x240", "0+60x240"),
             eval: "70m",
             alertname: "ObsSloFastBurn",
             fires: Some(labels.clone()),
@@ -148,7 +172,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
         });
         cases.push(Case {
             name: format!("{who}: a slow burn opens a ticket"),
-            series: burning,
+            series: series("0+60x240", "0+60x240"),
             eval: "3h",
             alertname: "ObsSloSlowBurn",
             fires: Some(slow_labels),
@@ -157,10 +181,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
         for alertname in ["ObsSloFastBurn", "ObsSloSlowBurn"] {
             cases.push(Case {
                 name: format!("{who}: healthy traffic is silent ({alertname})"),
-                series: vec![
-                    Series(ok.clone(), "0+60x240".to_owned()),
-                    Series(error.clone(), "0x240".to_owned()),
-                ],
+                series: series("0+60x240", "0x240"),
                 eval: "3h",
                 alertname,
                 fires: None,
@@ -170,10 +191,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
             // below the traffic minimum.
             cases.push(Case {
                 name: format!("{who}: one error at low traffic is silent ({alertname})"),
-                series: vec![
-                    Series(ok.clone(), "0x240".to_owned()),
-                    Series(error.clone(), "0x30 1x209".to_owned()),
-                ],
+                series: series("0x240", "0x30 1x209"),
                 eval: "40m",
                 alertname,
                 fires: None,
@@ -214,18 +232,6 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
                 alert: None,
             });
         }
-    }
-}
-
-trait CloneSeries {
-    fn clone_series(&self) -> Vec<Series>;
-}
-
-impl CloneSeries for Vec<Series> {
-    fn clone_series(&self) -> Vec<Series> {
-        self.iter()
-            .map(|s| Series(s.0.clone(), s.1.clone()))
-            .collect()
     }
 }
 
