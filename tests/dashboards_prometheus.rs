@@ -113,6 +113,9 @@ fn markdown_queries() -> Vec<Expr> {
 #[test]
 fn every_dashboard_and_docs_query_runs_on_prometheus() {
     let _ = checkout();
+    // The example's route objectives, declared as its layer is built, so
+    // their panels and docs queries are evaluated too.
+    let _layer = example::layer().expect("the example's route objectives");
     let service = ExampleService::start();
     let prometheus = Prometheus::start("dashboards", "obs", service.addr);
 
