@@ -7,7 +7,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::parse::Parser;
 
-use crate::ctxt::{Ctxt, with_errors};
+use crate::ctxt::Ctxt;
 use crate::options::{CRATE, Keys, crate_option, runtime_path};
 use crate::slo::{self, Slo};
 
@@ -43,13 +43,16 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         &krate,
         &quote!(check_http_latency_bound(__OBS_SLO_LATENCY_MS)),
     );
-    with_errors(
-        cx.check(),
-        quote! {
-            {
-                #items
-                __OBS_OBJECTIVE
-            }
-        },
-    )
+    // The errors go inside the block: the expansion is one expression.
+    let errors = cx.check().err().map(|e| {
+        let error = e.to_compile_error();
+        quote!(#error;)
+    });
+    quote! {
+        {
+            #errors
+            #items
+            __OBS_SLO
+        }
+    }
 }

@@ -68,7 +68,7 @@ impl Slo {
     }
 
     /// The checks of the objective, each at its literal, and
-    /// `const __OBS_OBJECTIVE: Objective`. `latency_bound` is the schema
+    /// `const __OBS_SLO: Objective`. `latency_bound` is the schema
     /// call (relative to the schema module) that checks the latency in
     /// milliseconds, `__OBS_SLO_LATENCY_MS`, against the histogram's
     /// bounds; it returns a `Message`. A value that doesn't parse is
@@ -130,7 +130,7 @@ impl Slo {
         let success = ppm(&self.success);
         let percentile = ppm(&self.percentile);
         out.extend(quote! {
-            const __OBS_OBJECTIVE: #schema::Objective = #schema::Objective {
+            const __OBS_SLO: #schema::Objective = #schema::Objective {
                 success_ppm: #success,
                 latency_ms: #latency,
                 percentile_ppm: #percentile,

@@ -80,11 +80,9 @@ impl Model {
             &quote!(check_latency_bound(__OBS_SLO_LATENCY_MS, __OBS_BUCKETS)),
         );
         quote! {
+            #parsed
             const __OBS_OBJECTIVE: ::core::option::Option<#schema::Objective> =
-                ::core::option::Option::Some({
-                    #parsed
-                    __OBS_OBJECTIVE
-                });
+                ::core::option::Option::Some(__OBS_SLO);
         }
     }
 
