@@ -401,9 +401,10 @@ const fn nearest_bounds(latency_ms: u64, bounds: &[f64], why: &str, fix: &str) -
     }
     let mut below: Option<u64> = None;
     let mut above: Option<u64> = None;
-    let mut i = 0;
-    while i < bounds.len() {
-        let bound = bounds[i];
+    let mut rest = bounds;
+    while let [bound, tail @ ..] = rest {
+        let bound = *bound;
+        rest = tail;
         // Exact on purpose: `250 / 1000` is the same double as the literal
         // `0.25` (division is correctly rounded), and a bound a hair off is
         // not the bound the histogram counts at. Latencies fit in 52 bits.
@@ -421,7 +422,6 @@ const fn nearest_bounds(latency_ms: u64, bounds: &[f64], why: &str, fix: &str) -
                 above = Some(ms);
             }
         }
-        i += 1;
     }
     let mut m = Message::empty()
         .push("latency = \"")

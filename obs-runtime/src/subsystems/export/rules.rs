@@ -118,12 +118,12 @@ pub(crate) fn matchers(f: &FunctionInfo) -> String {
     m
 }
 
-/// A PromQL string's content.
+/// The content of a `PromQL` string.
 pub(crate) fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-/// A regex (RE2, anchored by Prometheus) matching `v` literally, as PromQL
+/// A regex (RE2, anchored by Prometheus) matching `v` literally, as `PromQL`
 /// string content.
 fn regex_literal(v: &str) -> String {
     let mut out = String::new();
@@ -542,9 +542,6 @@ pub(crate) fn build(catalog: &Catalog, options: &ExportOptions) -> Rules {
 struct Classic<'a> {
     /// The alerts' names: error ratio, p95, p99.
     names: [&'static str; 3],
-    /// The counter of events and the histogram's buckets.
-    counted: String,
-    bucket: String,
     /// The labels each alert is computed per.
     by: &'a str,
     source: Source,
@@ -569,7 +566,9 @@ impl Classic<'_> {
             events,
             ..
         } = *self;
-        let (counted, bucket) = (&self.counted, &self.bucket);
+        let counted = self.source.counted();
+        let duration = self.source.duration();
+        let bucket = format!("{duration}_bucket");
         let (bad, ok) = (self.source.failed(), self.source.not_cancelled());
         let min = options.min_events;
         let traffic = format!("sum by ({by}) (increase({counted}{{{ok}}}[5m])) >= {min}");
@@ -611,8 +610,7 @@ impl Classic<'_> {
                 labels: labels(&self.labels),
                 summary: format!("{who}: p{percentile} latency above {limit}s"),
                 description: format!(
-                    "The {q} quantile of {} for {who_long} stayed above {limit}s for 5 minutes.",
-                    bucket.trim_end_matches("_bucket")
+                    "The {q} quantile of {duration} for {who_long} stayed above {limit}s for 5 minutes."
                 ),
                 runbook: options.runbook(&format!("alert-{}", name.to_ascii_lowercase())),
             });
@@ -638,8 +636,6 @@ fn classic(catalog: &Catalog, options: &ExportOptions) -> Vec<Group> {
                 "ObsHighLatencyP95",
                 "ObsHighLatencyP99",
             ],
-            counted: format!("{base}_calls_total"),
-            bucket: format!("{base}_duration_seconds_bucket"),
             by: "function, module",
             source: Source::Function(f.clone()),
             labels: vec![("metric", base.to_owned())],
@@ -658,8 +654,6 @@ fn classic(catalog: &Catalog, options: &ExportOptions) -> Vec<Group> {
                 "ObsHttpHighLatencyP95",
                 "ObsHttpHighLatencyP99",
             ],
-            counted: format!("{REQUESTS}_count"),
-            bucket: format!("{REQUESTS}_bucket"),
             by: "job, http_route",
             source: Source::AllRoutes { except: Vec::new() },
             labels: Vec::new(),
