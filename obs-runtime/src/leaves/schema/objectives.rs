@@ -8,6 +8,13 @@
 //! `ok` a good one, and `cancelled` (the caller went away) is not an event.
 //! The latency SLI counts the calls that took at most `latency` among all
 //! calls that were not cancelled; `percentile` of them must.
+//!
+//! For an HTTP route (`slo!(..)` given to `ObsLayer::slo`), a request
+//! answered with a 5xx status or failed without an answer is a bad event,
+//! any other status a good one, and a request whose caller went away first
+//! is not an event; the latency SLI counts the requests answered at or
+//! under `latency`, which must be a bound of the HTTP server's buckets
+//! ([`check_http_latency_bound`]).
 
 /// One million: objectives are kept in parts per million.
 pub const PPM: u32 = 1_000_000;

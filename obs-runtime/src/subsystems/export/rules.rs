@@ -1,7 +1,11 @@
 //! Prometheus recording and alerting rules from the catalog.
 //!
-//! Per objective (`slo(..)` on an `#[instrumented]` function), for each of
-//! its SLIs (`success`, `latency`):
+//! Per objective — `slo(..)` on an `#[instrumented]` function,
+//! `ObsLayer::slo(route, slo!(..))` on an HTTP route, or
+//! `ObsLayer::default_slo(..)` for every other route but `unmatched`, one
+//! objective judged per `http_route` — for each of its SLIs (`success`,
+//! `latency`), every series kept per `job` (and `http_route` for the
+//! default) so dashboards can filter by job:
 //! - `slo:sli_error:ratio_rate<w>` for w in 5m, 30m, 1h, 2h, 6h, 1d, 3d: bad
 //!   events over all non-cancelled events in the window; with no traffic the
 //!   series is absent, never NaN (every denominator is guarded by `> 0`);
@@ -16,13 +20,19 @@
 //!   `severity="critical"`, pages) and `ObsSloSlowBurn` (3× over 1d and 2h,
 //!   or 1× over 3d and 6h, `severity="warning"`, a ticket).
 //!
+//! A function's bad events are `error` and `panic` calls; a route's are
+//! requests answered 5xx or failed without an answer (`error_type` `5xx`
+//! or `_OTHER`); cancelled calls and requests are not events.
+//!
 //! Latency SLIs count the calls at or under the bound through the bucket of
 //! that bound, matched as `le=~"1|1\\.0"` so the rules work on Prometheus 2
 //! (which keeps `1`) and 3 (which writes `1.0`).
 //!
 //! Per metric base, the seeds' classic alerts: error ratio above 5 % for 5
 //! minutes, p95 above 1 s and p99 above 2 s for 5 minutes (all `warning`,
-//! with the same traffic minimum); per health check, failing for 2 minutes
+//! with the same traffic minimum), and the same per HTTP route
+//! (`ObsHttpHighErrorRatio` on 5xx, `ObsHttpHighLatencyP95`/`P99`, per
+//! `job` and `http_route`); per health check, failing for 2 minutes
 //! (`critical` when the check is critical); and for the process, the target
 //! down for 1 minute, series refused by the cardinality guard, spans dropped
 //! and panics.
