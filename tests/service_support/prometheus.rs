@@ -20,6 +20,17 @@ impl Prometheus {
     /// Started with job `job` scraping `target`; `name` keeps the data
     /// folders of tests running at once apart.
     pub fn start(name: &str, job: &str, target: SocketAddr) -> Self {
+        Self::start_with_rules(name, job, target, None)
+    }
+
+    /// [`start`](Self::start), evaluating `rules` (a rules file's text)
+    /// every second too.
+    pub fn start_with_rules(
+        name: &str,
+        job: &str,
+        target: SocketAddr,
+        rules: Option<&str>,
+    ) -> Self {
         let dir = std::env::temp_dir().join(format!("obs-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -27,10 +38,18 @@ impl Prometheus {
         std::fs::write(
             &config,
             format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n{}scrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n",
+                if rules.is_some() {
+                    "rule_files:\n  - rules.yml\n"
+                } else {
+                    ""
+                }
             ),
         )
         .unwrap();
+        if let Some(rules) = rules {
+            std::fs::write(dir.join("rules.yml"), rules).unwrap();
+        }
         let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let child = Command::new(tool("prometheus", "prometheus"))
             .arg(format!("--config.file={}", config.display()))
