@@ -187,7 +187,12 @@ impl Source {
     pub(crate) fn subject(&self) -> String {
         match self {
             Self::Function(f) => format!("calls of {}", f.function),
-            Self::Route(route) => format!("requests to {route}"),
+            // Literal braces of a route (`{{`) would open an alert
+            // template: spaced out in this prose.
+            Self::Route(route) => format!(
+                "requests to {}",
+                route.replace("{{", "{ {").replace("}}", "} }")
+            ),
             Self::AllRoutes { .. } => {
                 "requests to {{ $labels.http_route }} (the default of every route without its own objective)"
                     .to_owned()
@@ -273,8 +278,25 @@ pub(crate) struct Slo {
 }
 
 /// Every objective of the program: the functions', then the routes', then
-/// the default of the other routes.
+/// the default of the other routes; names made unique (two routes that
+/// differ only in punctuation would share one) with `_2`, `_3`, ….
 pub(crate) fn objectives(catalog: &Catalog) -> Vec<Slo> {
+    let mut out = declared(catalog);
+    let mut seen: Vec<String> = Vec::new();
+    for slo in &mut out {
+        let mut name = slo.name.clone();
+        let mut n = 1;
+        while seen.contains(&name) {
+            n += 1;
+            name = format!("{}_{n}", slo.name);
+        }
+        seen.push(name.clone());
+        slo.name = name;
+    }
+    out
+}
+
+fn declared(catalog: &Catalog) -> Vec<Slo> {
     let mut out: Vec<Slo> = catalog
         .objectives()
         .map(|(f, objective)| Slo {
@@ -751,4 +773,51 @@ fn process_group(catalog: &Catalog, options: &ExportOptions) -> Group {
         });
     }
     process
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_literally_in_regexes() {
+        // PromQL string content: `\\{` is the regex `\{`, a literal brace.
+        assert_eq!(regex_literal("/users/{id}"), "/users/\\\\{id\\\\}");
+        assert_eq!(regex_literal("/a.b|c"), "/a\\\\.b\\\\|c");
+        let all = Source::AllRoutes {
+            except: vec!["/users/{id}".to_owned()],
+        };
+        assert_eq!(
+            all.matchers(),
+            "http_route!~\"/users/\\\\{id\\\\}|unmatched\""
+        );
+        assert_eq!(all.by(), "job, http_route");
+        assert_eq!(Source::Route("/x".to_owned()).by(), "job");
+    }
+
+    #[test]
+    fn a_route_sli_counts_5xx_and_failures_as_bad_and_leaves_cancelled_out() {
+        let route = Source::Route("/users/{id}".to_owned());
+        let slis = route.slis(Objective::new().success(999_000).latency(250, 990_000));
+        let [success, latency] = slis.as_slice() else {
+            panic!("two SLIs");
+        };
+        assert_eq!(
+            success.bad.as_deref(),
+            Some(
+                "http_server_request_duration_seconds_count{http_route=\"/users/{id}\",error_type=~\"5..|_OTHER\"}"
+            )
+        );
+        assert!(success.total.contains("error_type!=\"cancelled\""));
+        let good = latency.good.as_deref().unwrap_or_default();
+        assert!(
+            good.contains("_bucket{") && good.contains("le=~\"0\\\\.25\""),
+            "{good}"
+        );
+        // Grouped by job: a missing bad series reads 0, not absent.
+        let ratio = success.ratio("5m");
+        assert!(ratio.starts_with("(sum by (job) (rate("), "{ratio}");
+        assert!(ratio.contains(" or 0 * sum by (job) "), "{ratio}");
+        assert!(ratio.ends_with("[5m])) > 0)"), "{ratio}");
+    }
 }
