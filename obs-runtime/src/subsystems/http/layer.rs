@@ -45,6 +45,10 @@ impl Exclusions {
 /// code on 5xx, `cancelled` when the caller went away first, empty
 /// otherwise). The families are bounded by the cardinality guard.
 ///
+/// Objectives per route and for the whole service are declared on the
+/// layer ([`slo`](Self::slo), [`default_slo`](Self::default_slo)); the
+/// generated alerts, dashboards and docs are computed from these families.
+///
 /// With axum, add the layer with `Router::layer` after the routes and the
 /// `fallback` (axum applies a layer to what the router holds at that point,
 /// and it is inside the router that `MatchedPath` is known); routes merged
