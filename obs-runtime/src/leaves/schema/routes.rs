@@ -1,7 +1,7 @@
 //! Route templates, as the router writes them: what a route objective
 //! (`ObsLayer::slo`) may name.
 
-use super::limits::MAX_LABEL_VALUE_LEN;
+use super::names::check_label_value;
 
 /// The `http_route` of a request no route matched: one fixed value, so
 /// scanners probing random paths can't grow the families.
@@ -28,8 +28,9 @@ pub fn check_route_template(route: &str) -> Option<&'static str> {
     if !route.starts_with('/') {
         return Some("a route template starts with `/`, as the router's do: `\"/users/{id}\"`");
     }
-    if route.len() > MAX_LABEL_VALUE_LEN {
-        return Some("a route template is an `http_route` label value: at most 1024 bytes");
+    // It is the `http_route` label value of its requests.
+    if let Some(why) = check_label_value(route) {
+        return Some(why);
     }
     if route.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Some("a route template has no spaces or control characters");
