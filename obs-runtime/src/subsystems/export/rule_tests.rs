@@ -91,11 +91,13 @@ impl Events {
         }
     }
 
+    /// A good or bad event's series of the source's counter.
     fn counted(&self, source: &Source, bad: bool) -> String {
         let outcome = if bad { self.bad } else { self.good };
         format!("{}{{{},{outcome}}}", source.counted(), self.labels)
     }
 
+    /// The good events' count of the duration histogram.
     fn count(&self, source: &Source) -> String {
         format!(
             "{}_count{{{},{}}}",
@@ -105,24 +107,13 @@ impl Events {
         )
     }
 
-    /// The events of [`counted`](Self::counted) within `le`: requests
-    /// count toward both SLIs of a route, so its success cases give every
-    /// request within the latency bound, and only the SLI under test burns.
+    /// The good or bad events in the duration histogram's bucket `le`.
     fn within(&self, source: &Source, bad: bool, le: &str) -> String {
         let outcome = if bad { self.bad } else { self.good };
         format!(
             "{}_bucket{{{},{outcome},le=\"{le}\"}}",
             source.duration(),
             self.labels
-        )
-    }
-
-    fn bucket(&self, source: &Source, le: &str) -> String {
-        format!(
-            "{}_bucket{{{},{},le=\"{le}\"}}",
-            source.duration(),
-            self.labels,
-            self.good
         )
     }
 }
@@ -208,7 +199,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
         }
         let count = events.count(source);
         for spelling in spellings {
-            let within = events.bucket(source, &spelling);
+            let within = events.within(source, false, &spelling);
             cases.push(Case {
                 name: format!("{who}: a latency burn pages (le={spelling})"),
                 series: vec![
@@ -287,12 +278,12 @@ impl Classic<'_> {
             for (i, b) in self.buckets.iter().enumerate() {
                 let growth = if i >= from { "0+60x30" } else { "0x30" };
                 series.push(Series(
-                    self.events.bucket(&self.source, &bound(*b)),
+                    self.events.within(&self.source, false, &bound(*b)),
                     growth.to_owned(),
                 ));
             }
             series.push(Series(
-                self.events.bucket(&self.source, "+Inf"),
+                self.events.within(&self.source, false, "+Inf"),
                 "0+60x30".to_owned(),
             ));
             series.push(Series(
