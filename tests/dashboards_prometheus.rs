@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
+use obs_runtime::export::ExportOptions;
 use service_support::prometheus::Prometheus;
 use service_support::{ExampleService, request, wait_for};
 
@@ -110,17 +111,28 @@ fn markdown_queries() -> Vec<Expr> {
     out
 }
 
-/// The overview and the example's functions must show data.
+/// The overview, the example's functions and the example's objectives
+/// (recorded per job) must show data.
 fn must_show(file: &str, title: &str) -> bool {
     file == "obs-overview.json"
         || (file == "obs-functions.json" && !title.starts_with("dash_e2e_checkout"))
+        || (file == "obs-objectives.json"
+            && ["user_lookup", "http_users_id", "http_all_routes"]
+                .iter()
+                .any(|slo| title.starts_with(&format!("{slo} "))))
 }
 
 #[test]
 fn every_dashboard_and_docs_query_runs_on_prometheus() {
     let _ = checkout();
+    // The example's route objectives, declared as its layer is built, so
+    // their panels and docs queries are evaluated too.
+    let _layer = example::layer().expect("the example's route objectives");
     let service = ExampleService::start();
-    let prometheus = Prometheus::start("dashboards", "obs", service.addr);
+    // With the generated rules, so the objectives' panels read recorded
+    // series, filtered by the dashboards' `$job`.
+    let rules = obs_runtime::export::prometheus_rules_with(&ExportOptions::default().job("obs"));
+    let prometheus = Prometheus::start_with_rules("dashboards", "obs", service.addr, Some(&rules));
 
     // Requests over every route for the whole test, so rates grow between
     // scrapes.
@@ -152,6 +164,18 @@ fn every_dashboard_and_docs_query_runs_on_prometheus() {
             .filter(|r| !r.is_empty())
     });
     assert!(flowing.is_some(), "no request rate: {}", prometheus.log());
+    // The objectives' rules evaluated on the requests.
+    let recorded = wait_for(Duration::from_secs(60), || {
+        prometheus
+            .try_query("slo:sli_error:ratio_rate5m{slo=\"http_all_routes\", job=\"obs\"}")
+            .ok()
+            .filter(|r| !r.is_empty())
+    });
+    assert!(
+        recorded.is_some(),
+        "no recorded objective: {}",
+        prometheus.log()
+    );
 
     let instance = service.addr.to_string();
     let panels = dashboard_queries(&instance);

@@ -64,6 +64,23 @@ impl Repo {
 #[instrumented]
 fn empty() {}
 
+#[instrumented(
+    metric = "h_pay",
+    slo(
+        success = "99.9%",
+        latency = "250ms",
+        percentile = "99%",
+        period = "28d"
+    )
+)]
+fn pay() -> Result<(), std::io::Error> {
+    Ok(())
+}
+
+/// A route objective, in a `const` and in an expression.
+const USERS: obs_runtime::schema::Objective =
+    obs_runtime::slo!(success = "99.9%", latency = "250ms", percentile = "99%");
+
 /// A private health check: nothing generated beside it may be `pub`.
 #[obs_runtime::health_check("h_queue", timeout = "250ms", kind = "startup", critical = false)]
 async fn queue() -> Result<(), std::io::Error> {
@@ -73,6 +90,12 @@ async fn queue() -> Result<(), std::io::Error> {
 #[test]
 fn annotated_code_runs_under_strict_lints() {
     empty();
+    assert!(pay().is_ok());
+    assert_eq!(USERS.latency_ms, Some(250));
+    assert_eq!(
+        obs_runtime::slo!(success = "99.5%", period = "7d").period_days,
+        7
+    );
     assert_eq!(add(1, 2), 3);
     assert_eq!(parse(" 42 ").unwrap(), 42);
     assert!(parse("x").is_err());

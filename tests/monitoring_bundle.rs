@@ -304,6 +304,7 @@ fn a_prometheus_agent_forwards_the_service_to_a_central_receiver() {
             "--storage.tsdb.path=data",
         ],
         &[],
+        &[],
     );
 
     // The committed agent configuration, with its two placeholders — the
@@ -330,6 +331,7 @@ fn a_prometheus_agent_forwards_the_service_to_a_central_receiver() {
             "--storage.agent.path=data-agent",
         ],
         &[("HOSTNAME", "fleet-test-machine")],
+        &[],
     );
 
     // The agent scrapes every 15 s and sends within seconds.

@@ -22,8 +22,10 @@ mod ctxt;
 mod derive;
 mod health_check;
 mod instrumented;
+mod objective;
 mod options;
 mod schema;
+mod slo;
 
 use proc_macro::TokenStream;
 
@@ -39,6 +41,13 @@ pub fn instrumented(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn health_check(args: TokenStream, item: TokenStream) -> TokenStream {
     health_check::expand(args.into(), item.into()).into()
+}
+
+/// An objective for an HTTP route, checked at compile time. Documented on
+/// its re-export, `obs_runtime::slo`.
+#[proc_macro]
+pub fn slo(input: TokenStream) -> TokenStream {
+    objective::expand(input.into()).into()
 }
 
 /// Derives `LabelValue` for a field-less enum. Documented on its re-export.

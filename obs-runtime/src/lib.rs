@@ -53,8 +53,8 @@ mod subsystems;
 pub use leaves::{access, redact, schema};
 pub use metric_core::{encode, metrics, process, registry};
 pub use subsystems::catalog::{
-    Catalog, CheckInfo, FunctionInfo, LabelInfo, MetricInfo, MetricSource, MetricUnit, RESULTS,
-    catalog,
+    Catalog, CheckInfo, DEFAULT_ROUTE_SLO, FunctionInfo, LabelInfo, MetricInfo, MetricSource,
+    MetricUnit, RESULTS, RouteObjective, catalog,
 };
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
@@ -269,6 +269,46 @@ pub use obs_macros::MetricSet;
 /// assert_eq!(parse(b"x"), Some(b'x'));
 /// ```
 pub use obs_macros::instrumented;
+
+/// An objective for HTTP routes, checked at compile time:
+/// `slo!(success = "99.9%", latency = "250ms", percentile = "99%", period = "30d")`,
+/// for [`http::ObsLayer::slo`] and [`http::ObsLayer::default_slo`].
+///
+/// # Options
+/// The options of `#[instrumented(slo(..))]`, read by the same parser:
+///
+/// | option | meaning | default |
+/// |---|---|---|
+/// | `success = "99.9%"` | the share of requests not answered with a 5xx status | — |
+/// | `latency = "250ms"` with `percentile = "99%"` | the share of requests answered within the bound; the bound must be a bucket bound of `http_server_request_duration_seconds` ([`schema::HTTP`]: 5ms, 10ms, 25ms, 50ms, 75ms, 100ms, 250ms, 500ms, 750ms, 1s, 2.5s, 5s, 7.5s, 10s) | — |
+/// | `period = "7d" \| "28d" \| "30d"` | the period the error budget is counted over | `"30d"` |
+/// | `crate = "path"` | where `obs_runtime` is, for renamed dependencies | `::obs_runtime` |
+///
+/// At least `success`, or `latency` with `percentile`.
+///
+/// # What it generates
+/// A block evaluating to a [`schema::Objective`], a constant (it also
+/// initialises a `const`): every value is parsed and checked by the
+/// schema's `const fn`s at compile time, so a percentage of 100 %, a
+/// duration written `"250 ms"`, an unknown key or a latency between two
+/// bucket bounds is a compile error at the literal, naming the rule (and
+/// the two nearest bounds).
+///
+/// # Example
+/// ```
+/// use obs_runtime::{schema::Objective, slo};
+///
+/// const CHECKOUT: Objective = slo!(success = "99.9%", latency = "250ms", percentile = "99%");
+/// assert_eq!(CHECKOUT.success_ppm, Some(999_000));
+/// assert_eq!(CHECKOUT.latency_ms, Some(250));
+/// assert_eq!(slo!(success = "99.5%", period = "28d").period_days, 28);
+/// ```
+///
+/// ```compile_fail
+/// // 300ms is not a bound: the nearest are 250ms and 500ms.
+/// let _ = obs_runtime::slo!(latency = "300ms", percentile = "99%");
+/// ```
+pub use obs_macros::slo;
 
 /// Declares an `async fn` as a health check that a Kubernetes probe runs.
 ///

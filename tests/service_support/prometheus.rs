@@ -20,24 +20,54 @@ impl Prometheus {
     /// Started with job `job` scraping `target`; `name` keeps the data
     /// folders of tests running at once apart.
     pub fn start(name: &str, job: &str, target: SocketAddr) -> Self {
+        Self::start_with_rules(name, job, target, None)
+    }
+
+    /// [`start`](Self::start), evaluating `rules` (a rules file's text)
+    /// every second too.
+    pub fn start_with_rules(
+        name: &str,
+        job: &str,
+        target: SocketAddr,
+        rules: Option<&str>,
+    ) -> Self {
+        let rule_files = if rules.is_some() {
+            "rule_files:\n  - rules.yml\n"
+        } else {
+            ""
+        };
         Self::with_config(
             name,
             &format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n{rule_files}scrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
             ),
             &["--storage.tsdb.path=data"],
             &[],
+            &rules
+                .map(|r| ("rules.yml", r))
+                .into_iter()
+                .collect::<Vec<_>>(),
         )
     }
 
-    /// Started with the configuration `config` and the flags `args`,
-    /// relative paths in them taken from its own folder, and `env` set.
-    pub fn with_config(name: &str, config: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+    /// Started with the configuration `config`, the flags `args` (relative
+    /// paths in them taken from its own folder), `env` set, and `files`
+    /// (name, text) written beside the configuration.
+    pub fn with_config(
+        name: &str,
+        config: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        files: &[(&str, &str)],
+    ) -> Self {
         let dir = std::env::temp_dir().join(format!("obs-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("prometheus.yml");
         std::fs::write(&file, config).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
         let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let child = Command::new(tool("prometheus", "prometheus"))
             .arg(format!("--config.file={}", file.display()))

@@ -12,6 +12,7 @@ use crate::ctxt::Ctxt;
 use crate::options::{
     CRATE, Keys, crate_option, key_name, lit_bool, set_once, skip_value, str_option, value_expr,
 };
+use crate::slo::{self, Slo};
 
 pub(super) const METRIC: &str = "metric";
 pub(super) const BUCKETS: &str = "buckets";
@@ -22,13 +23,9 @@ pub(super) const LEVEL: &str = "level";
 pub(super) const IN_FLIGHT: &str = "in_flight";
 pub(super) const SLO: &str = "slo";
 
-const SLO_SUCCESS: &str = "success";
-const SLO_LATENCY: &str = "latency";
-const SLO_PERCENTILE: &str = "percentile";
-const SLO_PERIOD: &str = "period";
 const SLO_OPTION_KEYS: Keys = Keys {
     attr: Some("slo"),
-    valid: &[SLO_SUCCESS, SLO_LATENCY, SLO_PERCENTILE, SLO_PERIOD],
+    valid: &[slo::SUCCESS, slo::LATENCY, slo::PERCENTILE, slo::PERIOD],
 };
 
 const KEYS: Keys = Keys {
@@ -52,17 +49,6 @@ pub(super) struct Label {
 pub(super) struct Field {
     pub(super) arg: Ident,
     pub(super) redact: bool,
-}
-
-/// `slo(success = "99.9%", latency = "250ms", percentile = "99%", period = "30d")`:
-/// the literals as written; the schema parses and checks them.
-pub(super) struct Slo {
-    /// The `slo` key, where an error about the whole objective points.
-    pub(super) key: Ident,
-    pub(super) success: Option<LitStr>,
-    pub(super) latency: Option<LitStr>,
-    pub(super) percentile: Option<LitStr>,
-    pub(super) period: Option<LitStr>,
 }
 
 pub(super) enum SpanOption {
@@ -219,36 +205,11 @@ impl Options {
                 }
             }
             SLO => {
-                let mut slo = Slo {
-                    key: key
-                        .get_ident()
-                        .cloned()
-                        .unwrap_or_else(|| Ident::new(SLO, proc_macro2::Span::call_site())),
-                    success: None,
-                    latency: None,
-                    percentile: None,
-                    period: None,
-                };
-                meta.parse_nested_meta(|part| {
-                    let Some(name) = key_name(&part) else {
-                        SLO_OPTION_KEYS.unknown(cx, &part.path);
-                        return skip_value(&part);
-                    };
-                    let (slot, example) = match name.as_str() {
-                        SLO_SUCCESS => (&mut slo.success, "success = \"99.9%\""),
-                        SLO_LATENCY => (&mut slo.latency, "latency = \"250ms\""),
-                        SLO_PERCENTILE => (&mut slo.percentile, "percentile = \"99%\""),
-                        SLO_PERIOD => (&mut slo.period, "period = \"30d\""),
-                        _ => {
-                            SLO_OPTION_KEYS.unknown(cx, &part.path);
-                            return skip_value(&part);
-                        }
-                    };
-                    if let Some(lit) = str_option(cx, &part, &name, example)? {
-                        set_once(cx, slot, &part.path, lit);
-                    }
-                    Ok(())
-                })?;
+                let mut slo = Slo::new(key.get_ident().map_or_else(
+                    || syn::spanned::Spanned::span(key),
+                    proc_macro2::Ident::span,
+                ));
+                meta.parse_nested_meta(|part| slo.part(cx, &part, &SLO_OPTION_KEYS))?;
                 set_once(cx, &mut self.slo, key, slo);
             }
             CRATE => crate_option(cx, meta, &mut self.krate)?,

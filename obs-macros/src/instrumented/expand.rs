@@ -4,11 +4,11 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::{Ident, ItemFn, LitStr, ReturnType, Type};
+use syn::{Ident, ItemFn, ReturnType, Type};
 
 use super::validate::{Model, names_non_concrete};
 use crate::buckets;
-use crate::schema::{parse_rule, rule};
+use crate::schema::rule;
 
 /// The type a label's `LabelValue` impl is looked up on, and whether the
 /// argument is passed as it is (it is a reference already). Lifetimes can't
@@ -64,9 +64,8 @@ impl Model {
     }
 
     /// The checks of `slo(..)`, each at its literal, and `__OBS_OBJECTIVE`,
-    /// the parsed objective (or `None`). A value that doesn't parse is
-    /// reported once, at its literal; the objective then holds a stand-in
-    /// that no further check trips on.
+    /// the parsed objective (or `None`), its latency checked against the
+    /// function's buckets.
     fn objective(&self) -> TokenStream {
         let krate = &self.krate;
         let schema = quote!(#krate::__private::schema);
@@ -76,73 +75,15 @@ impl Model {
                     ::core::option::Option::None;
             };
         };
-        let (s, l, p) = (
-            slo.success.is_some(),
-            slo.latency.is_some(),
-            slo.percentile.is_some(),
-        );
-        let mut out = rule(
-            slo.key.span(),
+        let parsed = slo.expand(
             krate,
-            &quote!(check_objective_parts(#s, #l, #p)),
+            &quote!(check_latency_bound(__OBS_SLO_LATENCY_MS, __OBS_BUCKETS)),
         );
-        let ppm = |lit: &Option<LitStr>| {
-            let Some(lit) = lit else {
-                return quote!(::core::option::Option::None);
-            };
-            quote!(::core::option::Option::Some(
-                match #schema::parse_percentage(#lit) {
-                    ::core::result::Result::Ok(v) => v,
-                    ::core::result::Result::Err(_) => 1,
-                }
-            ))
-        };
-        for lit in [&slo.success, &slo.percentile].into_iter().flatten() {
-            out.extend(parse_rule(
-                lit.span(),
-                krate,
-                &quote!(parse_percentage(#lit)),
-            ));
-        }
-        let latency = if let Some(lit) = &slo.latency {
-            out.extend(parse_rule(lit.span(), krate, &quote!(parse_latency(#lit))));
-            out.extend(quote_spanned! {lit.span()=>
-                const __OBS_SLO_LATENCY_MS: u64 = match #schema::parse_latency(#lit) {
-                    ::core::result::Result::Ok(v) => v,
-                    ::core::result::Result::Err(_) => 0,
-                };
-                const _: () = {
-                    let message = #schema::check_latency_bound(__OBS_SLO_LATENCY_MS, __OBS_BUCKETS);
-                    if let ::core::option::Option::Some(rule) = message.as_str() {
-                        ::core::panic!("{}", rule)
-                    }
-                };
-            });
-            quote!(::core::option::Option::Some(__OBS_SLO_LATENCY_MS))
-        } else {
-            quote!(::core::option::Option::None)
-        };
-        let period = if let Some(lit) = &slo.period {
-            out.extend(parse_rule(lit.span(), krate, &quote!(parse_period(#lit))));
-            quote!(match #schema::parse_period(#lit) {
-                ::core::result::Result::Ok(d) => d,
-                ::core::result::Result::Err(_) => #schema::DEFAULT_OBJECTIVE_PERIOD_DAYS,
-            })
-        } else {
-            quote!(#schema::DEFAULT_OBJECTIVE_PERIOD_DAYS)
-        };
-        let success = ppm(&slo.success);
-        let percentile = ppm(&slo.percentile);
-        out.extend(quote! {
+        quote! {
+            #parsed
             const __OBS_OBJECTIVE: ::core::option::Option<#schema::Objective> =
-                ::core::option::Option::Some(#schema::Objective {
-                    success_ppm: #success,
-                    latency_ms: #latency,
-                    percentile_ppm: #percentile,
-                    period_days: #period,
-                });
-        });
-        out
+                ::core::option::Option::Some(__OBS_SLO);
+        }
     }
 
     fn span_expr(&self, func: &ItemFn) -> TokenStream {

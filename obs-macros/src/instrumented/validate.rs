@@ -8,10 +8,11 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::{FnArg, Ident, ItemFn, LitStr, Pat, Type};
 
-use super::attr::{Field, LabelSource, Options, Slo, SpanOption};
+use super::attr::{Field, LabelSource, Options, SpanOption};
 use crate::buckets::Buckets;
 use crate::ctxt::Ctxt;
 use crate::options::runtime_path;
+use crate::slo::Slo;
 
 /// A label taken from an argument, with the argument's type.
 pub(super) struct ArgLabel {

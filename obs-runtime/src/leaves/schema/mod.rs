@@ -26,6 +26,7 @@ mod limits;
 mod metric;
 mod names;
 mod objectives;
+mod routes;
 mod text;
 
 pub use buckets::{
@@ -53,5 +54,7 @@ pub use names::{
 };
 pub use objectives::{
     DEFAULT_OBJECTIVE_PERIOD_DAYS, Message, OBJECTIVE_PERIODS, Objective, PPM, SLO_KEYS,
-    check_latency_bound, check_objective_parts, parse_latency, parse_percentage, parse_period,
+    check_http_latency_bound, check_http_objective, check_latency_bound, check_objective_parts,
+    parse_latency, parse_percentage, parse_period,
 };
+pub use routes::{UNMATCHED_ROUTE, check_route_template};

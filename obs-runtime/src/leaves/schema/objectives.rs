@@ -8,6 +8,13 @@
 //! `ok` a good one, and `cancelled` (the caller went away) is not an event.
 //! The latency SLI counts the calls that took at most `latency` among all
 //! calls that were not cancelled; `percentile` of them must.
+//!
+//! For an HTTP route (`slo!(..)` given to `ObsLayer::slo`), a request
+//! answered with a 5xx status or failed without an answer is a bad event,
+//! any other status a good one, and a request whose caller went away first
+//! is not an event; the latency SLI counts the requests answered at or
+//! under `latency`, which must be a bound of the HTTP server's buckets
+//! ([`check_http_latency_bound`]).
 
 /// One million: objectives are kept in parts per million.
 pub const PPM: u32 = 1_000_000;
@@ -331,7 +338,7 @@ impl Message {
         let (text, _) = self.buf.split_at(self.len);
         match core::str::from_utf8(text) {
             Ok(s) => Some(s),
-            Err(_) => Some("a latency objective must equal a bound of the function's buckets"),
+            Err(_) => Some("a latency objective must equal a bound of its histogram"),
         }
     }
 }
@@ -364,6 +371,41 @@ const fn bound_ms(bound: f64) -> Option<u64> {
 /// ```
 #[must_use]
 pub const fn check_latency_bound(latency_ms: u64, bounds: &[f64]) -> Message {
+    nearest_bounds(
+        latency_ms,
+        bounds,
+        "\" is not a bound of this function's buckets, and a histogram can only count the calls within one of its bounds; ",
+        ": use one of them, or add the bound to `buckets = [..]`",
+    )
+}
+
+/// Checks that a route objective's latency of `latency_ms` is a bound of
+/// `http_server_request_duration_seconds` ([`HTTP`](super::HTTP), the
+/// OpenTelemetry boundaries the HTTP layer records with): the same rule as
+/// [`check_latency_bound`], with a message about the HTTP buckets, which
+/// the program can't change.
+///
+/// ```
+/// use obs_runtime::schema::check_http_latency_bound;
+/// assert!(check_http_latency_bound(250).as_str().is_none());
+/// assert!(check_http_latency_bound(75).as_str().is_none());
+/// let why = check_http_latency_bound(300);
+/// let why = why.as_str().unwrap();
+/// assert!(why.contains("nearest are 250ms and 500ms"), "{why}");
+/// ```
+#[must_use]
+pub const fn check_http_latency_bound(latency_ms: u64) -> Message {
+    nearest_bounds(
+        latency_ms,
+        super::HTTP,
+        "\" is not a bound of http_server_request_duration_seconds, and a histogram can only count the requests within one of its bounds; ",
+        ": use one of them",
+    )
+}
+
+/// The rule of both latency checks: `latency_ms` must be one of `bounds`,
+/// else a message `latency = "<ms>` + `why` + the nearest bounds + `fix`.
+const fn nearest_bounds(latency_ms: u64, bounds: &[f64], why: &str, fix: &str) -> Message {
     if latency_ms == 0 {
         return Message::empty();
     }
@@ -372,6 +414,7 @@ pub const fn check_latency_bound(latency_ms: u64, bounds: &[f64]) -> Message {
     let mut rest = bounds;
     while let [bound, tail @ ..] = rest {
         let bound = *bound;
+        rest = tail;
         // Exact on purpose: `250 / 1000` is the same double as the literal
         // `0.25` (division is correctly rounded), and a bound a hair off is
         // not the bound the histogram counts at. Latencies fit in 52 bits.
@@ -389,12 +432,11 @@ pub const fn check_latency_bound(latency_ms: u64, bounds: &[f64]) -> Message {
                 above = Some(ms);
             }
         }
-        rest = tail;
     }
     let mut m = Message::empty()
         .push("latency = \"")
         .push_ms(latency_ms)
-        .push("\" is not a bound of this function's buckets, and a histogram can only count the calls within one of its bounds; ");
+        .push(why);
     m = match (below, above) {
         (Some(b), Some(a)) => m
             .push("the nearest are ")
@@ -405,7 +447,55 @@ pub const fn check_latency_bound(latency_ms: u64, bounds: &[f64]) -> Message {
         (None, Some(a)) => m.push("the smallest is ").push_ms(a),
         (None, None) => m.push("the buckets have no bound in whole milliseconds"),
     };
-    m.push(": use one of them, or add the bound to `buckets = [..]`")
+    m.push(fix)
+}
+
+/// Checks an objective built at run time (by hand, not by `slo!`) for an
+/// HTTP route: the rules `slo!` checks at compile time — its parts, each
+/// percentage above 0 and below 100 %, a known period, and a latency that
+/// is a bound of the HTTP server's buckets.
+///
+/// ```
+/// use obs_runtime::schema::{check_http_objective, Objective};
+/// assert!(check_http_objective(&Objective::new().success(995_000)).is_ok());
+/// assert!(check_http_objective(&Objective::new()).is_err());
+/// let why = check_http_objective(&Objective::new().latency(300, 990_000)).unwrap_err();
+/// assert!(why.contains("nearest are 250ms and 500ms"), "{why}");
+/// ```
+///
+/// # Errors
+/// The rule the objective breaks, with the fix.
+pub fn check_http_objective(objective: &Objective) -> Result<(), String> {
+    if let Some(why) = check_objective_parts(
+        objective.success_ppm.is_some(),
+        objective.latency_ms.is_some(),
+        objective.percentile_ppm.is_some(),
+    ) {
+        return Err(why.to_owned());
+    }
+    let percentages = [objective.success_ppm, objective.percentile_ppm];
+    if percentages
+        .into_iter()
+        .flatten()
+        .any(|ppm| ppm == 0 || ppm >= PPM)
+    {
+        return Err(
+            "an objective must be above 0% and below 100% (parts per million between 1 and 999999)"
+                .to_owned(),
+        );
+    }
+    if !OBJECTIVE_PERIODS.contains(&objective.period_days) {
+        return Err("an objective's period is 7, 28 or 30 days".to_owned());
+    }
+    if let Some(ms) = objective.latency_ms {
+        if ms == 0 {
+            return Err("a latency objective must be more than zero".to_owned());
+        }
+        if let Some(why) = check_http_latency_bound(ms).as_str() {
+            return Err(why.to_owned());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -474,5 +564,20 @@ mod tests {
         );
         let long = Message::empty().push(&"x".repeat(500)).push_ms(5);
         assert_eq!(long.as_str().map(str::len), Some(384));
+    }
+
+    #[test]
+    fn http_latency_must_be_an_http_bucket_bound() {
+        for ms in [5, 10, 25, 50, 75, 100, 250, 500, 750, 1_000, 2_500, 7_500] {
+            assert!(check_http_latency_bound(ms).as_str().is_none(), "{ms}");
+        }
+        let m = check_http_latency_bound(200);
+        let why = m.as_str().unwrap();
+        assert!(why.contains("nearest are 100ms and 250ms"), "{why}");
+        assert!(
+            why.contains("http_server_request_duration_seconds"),
+            "{why}"
+        );
+        assert!(!why.contains("buckets = ["), "{why}");
     }
 }

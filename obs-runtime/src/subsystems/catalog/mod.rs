@@ -72,6 +72,54 @@ impl FunctionInfo {
     }
 }
 
+/// An HTTP route's objective, declared with
+/// [`ObsLayer::slo`](crate::http::ObsLayer::slo).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RouteObjective {
+    /// The route template, the `http_route` label value.
+    pub route: String,
+    /// Its objective.
+    pub objective: Objective,
+}
+
+impl RouteObjective {
+    /// A name for the objective and its alerts, unique in the program:
+    /// `http_` and the route's letters and digits, runs of anything else
+    /// as one `_` (`/users/{id}` → `http_users_id`, `/` → `http_root`).
+    ///
+    /// ```
+    /// # #[cfg(feature = "tower")] {
+    /// obs_runtime::http::ObsLayer::new()
+    ///     .slo("/doc/orders/{id}", obs_runtime::slo!(success = "99%"))
+    ///     .unwrap();
+    /// let catalog = obs_runtime::catalog();
+    /// let orders = catalog.route_objectives().iter().find(|r| r.route == "/doc/orders/{id}").unwrap();
+    /// assert_eq!(orders.slo_name(), "http_doc_orders_id");
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn slo_name(&self) -> String {
+        let mut name = String::from("http");
+        for c in self.route.chars() {
+            if c.is_ascii_alphanumeric() {
+                name.push(c.to_ascii_lowercase());
+            } else if !name.ends_with('_') {
+                name.push('_');
+            }
+        }
+        let name = name.trim_end_matches('_');
+        if name == "http" {
+            "http_root".to_owned()
+        } else {
+            name.to_owned()
+        }
+    }
+}
+
+/// The name of the service-wide default route objective's rules.
+pub const DEFAULT_ROUTE_SLO: &str = "http_all_routes";
+
 /// A health check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -95,6 +143,8 @@ use metrics::{function_families, known_families, own_source};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Catalog {
     functions: Vec<FunctionInfo>,
+    routes: Vec<RouteObjective>,
+    default_route: Option<Objective>,
     checks: Vec<CheckInfo>,
     metrics: Vec<MetricInfo>,
 }
@@ -112,6 +162,24 @@ impl Catalog {
         self.functions
             .iter()
             .filter_map(|f| f.objective.map(|o| (f, o)))
+    }
+
+    /// The objectives of HTTP routes, by route, as declared with
+    /// [`ObsLayer::slo`](crate::http::ObsLayer::slo) so far: the catalog
+    /// sees them once the layer is built (empty without the `tower`
+    /// feature).
+    #[must_use]
+    pub fn route_objectives(&self) -> &[RouteObjective] {
+        &self.routes
+    }
+
+    /// The service-wide objective of every route without its own,
+    /// declared with
+    /// [`ObsLayer::default_slo`](crate::http::ObsLayer::default_slo); its
+    /// rules are named [`DEFAULT_ROUTE_SLO`].
+    #[must_use]
+    pub fn default_route_objective(&self) -> Option<Objective> {
+        self.default_route
     }
 
     /// Every health check, by name.
@@ -254,8 +322,20 @@ pub fn catalog() -> Catalog {
         }
     }
     metrics.sort_by(|a, b| a.name.cmp(&b.name));
+    #[cfg(feature = "tower")]
+    let (routes, default_route) = (
+        crate::subsystems::http::route_objectives()
+            .into_iter()
+            .map(|(route, objective)| RouteObjective { route, objective })
+            .collect(),
+        crate::subsystems::http::default_objective(),
+    );
+    #[cfg(not(feature = "tower"))]
+    let (routes, default_route) = (Vec::new(), None);
     Catalog {
         functions,
+        routes,
+        default_route,
         checks,
         metrics,
     }

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::decimal::decimal;
-use super::rules::{self, Rules};
+use super::rules::{self, Rules, Source};
 use crate::leaves::schema::MetricKind;
 use crate::subsystems::catalog::{Catalog, MetricInfo, MetricSource};
 
@@ -28,7 +28,7 @@ fn runbook(alert: &str) -> (&'static str, &'static str) {
     match alert {
         "ObsSloFastBurn" => (
             "The objective's error budget is being spent fast enough to run out within days (14.4× the sustainable rate over 1h, or 6× over 6h), confirmed by a short window so it stops soon after the problem does. It pages.",
-            "Open the Objectives dashboard for this `slo`: which SLI (success or latency) burns? Then the Functions dashboard for the function: error ratio by result, latency quantiles. Check recent deploys and the health checks of its dependencies.",
+            "Open the Objectives dashboard for this `slo`: which SLI (success or latency) burns? Then the Functions dashboard for a function (error ratio by result, latency quantiles) or the Service overview for a route (the alert's `http_route` for the default objective). Check recent deploys and the health checks of its dependencies.",
         ),
         "ObsSloSlowBurn" => (
             "The budget is being spent faster than the period allows (3× over 1d, or 1× over 3d): not an emergency, but the objective will be missed if nothing changes. A ticket.",
@@ -41,6 +41,14 @@ fn runbook(alert: &str) -> (&'static str, &'static str) {
         "ObsHighLatencyP95" | "ObsHighLatencyP99" => (
             "The function's latency quantile stayed above its threshold for 5 minutes.",
             "Functions dashboard: latency by function; then what it calls (database, HTTP clients) on the same dashboard and in traces; CPU and memory on the Runtime dashboard.",
+        ),
+        "ObsHttpHighErrorRatio" => (
+            "More than the configured share of a route's requests were answered with a 5xx status (or failed without an answer) over 5 minutes, with enough traffic to matter. The alert's `http_route` names the route.",
+            "Service overview dashboard: error ratio by route and requests by status; the access log (target `obs::access`) and the server spans of that route carry the request ids and statuses; then the handler's own functions and dependencies.",
+        ),
+        "ObsHttpHighLatencyP95" | "ObsHttpHighLatencyP99" => (
+            "The route's latency quantile (until the response head is ready) stayed above its threshold for 5 minutes. The alert's `http_route` names the route.",
+            "Service overview dashboard: latency by route and active requests; the route's slow spans in traces; what its handler calls on the Functions dashboard; CPU and memory on the Runtime dashboard.",
         ),
         "ObsTargetDown" => (
             "Prometheus could not scrape the instance for a minute: the process is down, restarting, or `/metrics` is unreachable.",
@@ -216,46 +224,82 @@ fn metric(out: &mut String, m: &MetricInfo) {
 
 fn objectives(out: &mut String, catalog: &Catalog) {
     let _ = writeln!(out, "## Objectives\n");
-    if catalog.objectives().next().is_none() {
+    let _ = writeln!(
+        out,
+        "Each SLI is recorded per `job` (`slo:sli_error:ratio_rate<window>`, `slo:sli_events:increase<window>`, `slo:error_budget:remaining`, with `slo` and `sli` labels) and alerted on with multi-window burn rates once the window holds enough events. Functions: a call that returned an error or panicked is a bad event, a cancelled call (its future dropped) is not an event. HTTP routes (`ObsLayer::slo`, `ObsLayer::default_slo`): a request answered with a 5xx status or failed without an answer (`error_type=\"_OTHER\"`) is a bad event, any other status a good one, a request whose caller went away first (`error_type=\"cancelled\"`) is not an event. A latency SLI counts the events at or under the bound (the bucket of that bound) among all events. The default route objective covers every route without its own, except `unmatched`, and is computed per `http_route`.\n"
+    );
+    let declared = rules::objectives(catalog);
+    if declared.is_empty() {
         let _ = writeln!(
             out,
-            "None declared: add `slo(success = \"99.9%\")` to an `#[instrumented]` function.\n"
+            "None declared: add `slo(success = \"99.9%\")` to an `#[instrumented]` function, or `ObsLayer::slo(route, slo!(..))` to the HTTP layer.\n"
         );
     }
-    for (f, objective) in catalog.objectives() {
-        let slo = f.slo_name();
+    for declared in declared {
+        let slo = &declared.name;
+        let objective = declared.objective;
         let _ = writeln!(out, "### SLO: {slo}\n");
+        let (about, what, check) = match &declared.source {
+            Source::Function(f) => (
+                format!("`{}::{}` (`{}`)", f.module, f.function, f.base),
+                "calls",
+                format!("the Functions dashboard for `{}`", f.function),
+            ),
+            Source::Route(route) => (
+                format!("HTTP route `{route}` (`ObsLayer::slo`)"),
+                "requests",
+                format!("the Service overview dashboard for route `{route}`"),
+            ),
+            Source::AllRoutes { except } => (
+                format!(
+                    "every HTTP route without its own objective (`ObsLayer::default_slo`), each route held to it on its own: the alert's `http_route` label names the route{}",
+                    if except.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (routes with their own: {})",
+                            except
+                                .iter()
+                                .map(|r| format!("`{r}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                ),
+                "requests",
+                "the Service overview dashboard for the alert's `http_route`".to_owned(),
+            ),
+        };
         let _ = writeln!(
             out,
-            "`{}::{}` (`{}`), over {} days. The burn-rate alerts `ObsSloFastBurn` (page) and `ObsSloSlowBurn` (ticket) of this objective link here.\n",
-            f.module, f.function, f.base, objective.period_days
+            "{about}, over {} days. The burn-rate alerts `ObsSloFastBurn` (page) and `ObsSloSlowBurn` (ticket) of this objective link here.\n",
+            objective.period_days
         );
-        for sli in rules::slis(f, objective) {
+        for sli in declared.source.slis(objective) {
             let target = decimal(u64::from(sli.objective_ppm), 4);
-            let what = match (sli.name, objective.latency_ms) {
+            let text = match (sli.name, objective.latency_ms) {
                 ("latency", Some(ms)) => {
                     format!(
-                        "{target}% of calls finish within {}",
+                        "{target}% of {what} finish within {}",
                         rules::latency_text(ms)
                     )
                 }
-                _ => format!(
-                    "{target}% of calls succeed (errors and panics are bad, cancelled calls don't count)"
-                ),
+                _ => format!("{target}% of {what} succeed"),
             };
             let _ = writeln!(
                 out,
-                "- **{}**: {what}; error budget {}.\n",
+                "- **{}**: {text}; error budget {}.\n",
                 sli.name,
                 rules::budget(sli.objective_ppm)
             );
+            let by = sli.by;
             let live = match (&sli.bad, &sli.good) {
                 (Some(bad), _) => format!(
-                    "sum(rate({bad}[5m]))\n/\n(sum(rate({}[5m])) > 0)",
+                    "sum by ({by}) (rate({bad}[5m]))\n/\n(sum by ({by}) (rate({}[5m])) > 0)",
                     sli.total
                 ),
                 (None, Some(good)) => format!(
-                    "1 - sum(rate({good}[5m]))\n/\n(sum(rate({}[5m])) > 0)",
+                    "1 - sum by ({by}) (rate({good}[5m]))\n/\n(sum by ({by}) (rate({}[5m])) > 0)",
                     sli.total
                 ),
                 (None, None) => continue,
@@ -269,8 +313,7 @@ fn objectives(out: &mut String, catalog: &Catalog) {
         }
         let _ = writeln!(
             out,
-            "What to check first: which SLI fires (the alert's `sli` label); the Functions dashboard for `{}`; recent deploys; the health of what it calls.\n",
-            f.function
+            "What to check first: which SLI fires (the alert's `sli` label); {check}; recent deploys; the health of what it calls.\n"
         );
     }
 }

@@ -51,7 +51,8 @@ pub struct ExportOptions {
 impl Default for ExportOptions {
     /// Job: the executable's name; runbooks in `docs/metrics.md`; an alert
     /// needs 10 events in its window; error ratio above 5 %, p95 above 1 s
-    /// and p99 above 2 s (the seeds' thresholds).
+    /// and p99 above 2 s (the seeds' thresholds), for functions and HTTP
+    /// routes alike.
     fn default() -> Self {
         let job = std::env::current_exe()
             .ok()
@@ -97,6 +98,33 @@ impl ExportOptions {
     #[must_use]
     pub fn error_ratio_percent(mut self, percent: u32) -> Self {
         self.error_ratio_percent = percent.clamp(1, 99);
+        self
+    }
+
+    /// The latency quantiles above which `ObsHighLatencyP95`/`P99` (per
+    /// metric base) and `ObsHttpHighLatencyP95`/`P99` (per route) warn,
+    /// to the millisecond (at least 1 ms each).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// #[obs_runtime::instrumented(metric = "doc_limits_pay")]
+    /// fn pay() {}
+    ///
+    /// let options = obs_runtime::export::ExportOptions::default()
+    ///     .latency_limits(Duration::from_millis(500), Duration::from_millis(1_500));
+    /// let rules = obs_runtime::export::prometheus_rules_with(&options);
+    /// assert!(rules.contains("{{ $labels.function }}: p95 latency above 0.5s"));
+    /// assert!(rules.contains("{{ $labels.function }}: p99 latency above 1.5s"));
+    /// ```
+    #[must_use]
+    pub fn latency_limits(mut self, p95: std::time::Duration, p99: std::time::Duration) -> Self {
+        let seconds = |d: std::time::Duration| {
+            let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
+            decimal::decimal(ms, 3)
+        };
+        self.p95_seconds = seconds(p95);
+        self.p99_seconds = seconds(p99);
         self
     }
 

@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 
 use super::ExportOptions;
 use super::decimal::bound;
-use super::rules::{Alert, Rules, SliRules, matchers, quoted};
+use super::rules::{Alert, REQUESTS, Rules, SliRules, Source, matchers, quoted};
+use crate::leaves::schema::HTTP;
 use crate::subsystems::catalog::{Catalog, FunctionInfo};
 
 /// One input series: its selector and its values in promtool's notation.
@@ -49,32 +50,112 @@ fn function_labels(f: &FunctionInfo) -> Vec<(String, String)> {
     labels
 }
 
-fn slo_cases(s: &SliRules, cases: &mut Vec<Case>) {
-    let m = matchers(&s.function);
-    let calls = s.function.calls_metric();
-    let duration = s.function.duration_metric();
-    let labels = vec![
-        ("severity".to_owned(), "critical".to_owned()),
-        ("sli".to_owned(), s.sli.name.to_owned()),
-        ("slo".to_owned(), s.function.slo_name()),
-    ];
-    let slow_labels = vec![
-        ("severity".to_owned(), "warning".to_owned()),
-        ("sli".to_owned(), s.sli.name.to_owned()),
-        ("slo".to_owned(), s.function.slo_name()),
-    ];
-    let who = format!("{} {}", s.function.slo_name(), s.sli.name);
-    if s.sli.name == "success" {
-        let ok = format!("{calls}{{{m},result=\"ok\"}}");
-        let error = format!("{calls}{{{m},result=\"error\"}}");
-        // Half the calls fail: both burn rates are breached.
-        let burning = vec![
-            Series(ok.clone(), "0+60x240".to_owned()),
-            Series(error.clone(), "0+60x240".to_owned()),
+/// A route the default route objective covers, for its cases.
+const SAMPLE_ROUTE: &str = "/rule-test/{id}";
+
+/// Concrete input series of a source: the labels of its series in the
+/// test, the matchers of a good and of a bad event, and the labels a
+/// firing objective alert has beside `severity`, `slo` and `sli`.
+struct Events {
+    labels: String,
+    good: &'static str,
+    bad: &'static str,
+    alert_labels: Vec<(String, String)>,
+}
+
+impl Events {
+    fn of(source: &Source, options: &ExportOptions) -> Self {
+        let job = format!("job=\"{}\",instance=\"localhost:8080\"", options.job);
+        let alert_job = ("job".to_owned(), options.job.clone());
+        let route = |route: &str| Self {
+            labels: format!("{job},http_route=\"{route}\",http_request_method=\"GET\""),
+            good: "http_response_status_code=\"200\"",
+            bad: "http_response_status_code=\"500\",error_type=\"500\"",
+            alert_labels: vec![alert_job.clone()],
+        };
+        match source {
+            Source::Function(f) => Self {
+                labels: format!("{job},{}", matchers(f)),
+                good: "result=\"ok\"",
+                bad: "result=\"error\"",
+                alert_labels: vec![alert_job.clone()],
+            },
+            Source::Route(r) => route(r),
+            Source::AllRoutes { .. } => {
+                let mut events = route(SAMPLE_ROUTE);
+                events
+                    .alert_labels
+                    .push(("http_route".to_owned(), SAMPLE_ROUTE.to_owned()));
+                events
+            }
+        }
+    }
+
+    /// A good or bad event's series of the source's counter.
+    fn counted(&self, source: &Source, bad: bool) -> String {
+        let outcome = if bad { self.bad } else { self.good };
+        format!("{}{{{},{outcome}}}", source.counted(), self.labels)
+    }
+
+    /// The good events' count of the duration histogram.
+    fn count(&self, source: &Source) -> String {
+        format!(
+            "{}_count{{{},{}}}",
+            source.duration(),
+            self.labels,
+            self.good
+        )
+    }
+
+    /// The good or bad events in the duration histogram's bucket `le`.
+    fn within(&self, source: &Source, bad: bool, le: &str) -> String {
+        let outcome = if bad { self.bad } else { self.good };
+        format!(
+            "{}_bucket{{{},{outcome},le=\"{le}\"}}",
+            source.duration(),
+            self.labels
+        )
+    }
+}
+
+fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
+    let source = &s.slo.source;
+    let events = Events::of(source, options);
+    let alert_labels = |severity: &str| {
+        let mut labels = vec![
+            ("severity".to_owned(), severity.to_owned()),
+            ("sli".to_owned(), s.sli.name.to_owned()),
+            ("slo".to_owned(), s.slo.name.clone()),
         ];
+        labels.extend(events.alert_labels.iter().cloned());
+        labels
+    };
+    let labels = alert_labels("critical");
+    let slow_labels = alert_labels("warning");
+    let who = format!("{} {}", s.slo.name, s.sli.name);
+    if s.sli.name == "success" {
+        // A route's requests count toward its latency SLI too: all within
+        // the bound, so only the success SLI can burn.
+        let fast = match (source, s.latency_ms) {
+            (Source::Function(_), _) | (_, None) => None,
+            #[allow(clippy::cast_precision_loss)] // milliseconds fit in 52 bits
+            (_, Some(ms)) => Some(bound(ms as f64 / 1_000.0)),
+        };
+        let series = |ok: &str, error: &str| {
+            let mut out = vec![
+                Series(events.counted(source, false), ok.to_owned()),
+                Series(events.counted(source, true), error.to_owned()),
+            ];
+            if let Some(le) = &fast {
+                out.push(Series(events.within(source, false, le), ok.to_owned()));
+                out.push(Series(events.within(source, true, le), error.to_owned()));
+            }
+            out
+        };
+        // Half the calls fail: both burn rates are breached.
         cases.push(Case {
             name: format!("{who}: a fast burn pages"),
-            series: burning.clone_series(),
+            series: series("0+60x240", "0+60x240"),
             eval: "70m",
             alertname: "ObsSloFastBurn",
             fires: Some(labels.clone()),
@@ -82,7 +163,7 @@ fn slo_cases(s: &SliRules, cases: &mut Vec<Case>) {
         });
         cases.push(Case {
             name: format!("{who}: a slow burn opens a ticket"),
-            series: burning,
+            series: series("0+60x240", "0+60x240"),
             eval: "3h",
             alertname: "ObsSloSlowBurn",
             fires: Some(slow_labels),
@@ -91,10 +172,7 @@ fn slo_cases(s: &SliRules, cases: &mut Vec<Case>) {
         for alertname in ["ObsSloFastBurn", "ObsSloSlowBurn"] {
             cases.push(Case {
                 name: format!("{who}: healthy traffic is silent ({alertname})"),
-                series: vec![
-                    Series(ok.clone(), "0+60x240".to_owned()),
-                    Series(error.clone(), "0x240".to_owned()),
-                ],
+                series: series("0+60x240", "0x240"),
                 eval: "3h",
                 alertname,
                 fires: None,
@@ -104,10 +182,7 @@ fn slo_cases(s: &SliRules, cases: &mut Vec<Case>) {
             // below the traffic minimum.
             cases.push(Case {
                 name: format!("{who}: one error at low traffic is silent ({alertname})"),
-                series: vec![
-                    Series(ok.clone(), "0x240".to_owned()),
-                    Series(error.clone(), "0x30 1x209".to_owned()),
-                ],
+                series: series("0x240", "0x30 1x209"),
                 eval: "40m",
                 alertname,
                 fires: None,
@@ -122,9 +197,9 @@ fn slo_cases(s: &SliRules, cases: &mut Vec<Case>) {
         if !le.contains('.') {
             spellings.push(format!("{le}.0"));
         }
-        let count = format!("{duration}_count{{{m},result=\"ok\"}}");
+        let count = events.count(source);
         for spelling in spellings {
-            let within = format!("{duration}_bucket{{{m},result=\"ok\",le=\"{spelling}\"}}");
+            let within = events.within(source, false, &spelling);
             cases.push(Case {
                 name: format!("{who}: a latency burn pages (le={spelling})"),
                 series: vec![
@@ -151,15 +226,84 @@ fn slo_cases(s: &SliRules, cases: &mut Vec<Case>) {
     }
 }
 
-trait CloneSeries {
-    fn clone_series(&self) -> Vec<Series>;
+/// The classic alerts of one subject (a metric base, the HTTP routes):
+/// its error ratio warns at 10 % and is silent at 2 %, and its p99 warns
+/// when every event is slower than 2 s.
+struct Classic<'a> {
+    who: String,
+    source: Source,
+    events: Events,
+    buckets: &'a [f64],
+    /// The error ratio and p99 alerts, with their names.
+    error: Option<(&'static str, &'a Alert)>,
+    p99: Option<(&'static str, &'a Alert)>,
+    /// The labels the alerts fire with.
+    labels: Vec<(String, String)>,
 }
 
-impl CloneSeries for Vec<Series> {
-    fn clone_series(&self) -> Vec<Series> {
-        self.iter()
-            .map(|s| Series(s.0.clone(), s.1.clone()))
-            .collect()
+impl Classic<'_> {
+    fn cases(&self, cases: &mut Vec<Case>) {
+        let who = &self.who;
+        let ok = self.events.counted(&self.source, false);
+        let error = self.events.counted(&self.source, true);
+        if let Some((alertname, alert)) = self.error {
+            cases.push(Case {
+                name: format!("{who}: an error ratio of 10% warns"),
+                series: vec![
+                    Series(ok.clone(), "0+54x30".to_owned()),
+                    Series(error.clone(), "0+6x30".to_owned()),
+                ],
+                eval: "15m",
+                alertname,
+                fires: Some(self.labels.clone()),
+                alert: Some(alert.clone()),
+            });
+            cases.push(Case {
+                name: format!("{who}: an error ratio of 2% is silent"),
+                series: vec![
+                    Series(ok.clone(), "0+49x30".to_owned()),
+                    Series(error, "0+1x30".to_owned()),
+                ],
+                eval: "15m",
+                alertname,
+                fires: None,
+                alert: None,
+            });
+        }
+        // Every observation in the first bucket above 2 s: both quantiles
+        // breach their limits.
+        let slow_from = self.buckets.iter().position(|b| *b > 2.0);
+        if let (Some(from), Some((alertname, alert))) = (slow_from, self.p99) {
+            let mut series = Vec::new();
+            for (i, b) in self.buckets.iter().enumerate() {
+                let growth = if i >= from { "0+60x30" } else { "0x30" };
+                series.push(Series(
+                    self.events.within(&self.source, false, &bound(*b)),
+                    growth.to_owned(),
+                ));
+            }
+            series.push(Series(
+                self.events.within(&self.source, false, "+Inf"),
+                "0+60x30".to_owned(),
+            ));
+            series.push(Series(
+                self.events.count(&self.source),
+                "0+60x30".to_owned(),
+            ));
+            // A function's traffic is read from its calls counter; a
+            // route's from the count above.
+            if let Source::Function(_) = self.source {
+                series.push(Series(ok, "0+60x30".to_owned()));
+            }
+            cases.push(Case {
+                name: format!("{who}: events slower than 2s warn (p99)"),
+                series,
+                eval: "15m",
+                alertname,
+                fires: Some(self.labels.clone()),
+                alert: Some(alert.clone()),
+            });
+        }
     }
 }
 
@@ -168,71 +312,44 @@ fn classic_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, case
         let Some(f) = catalog.functions().iter().find(|f| f.base == base) else {
             continue;
         };
-        let m = matchers(f);
-        let calls = f.calls_metric();
         let mut labels = function_labels(f);
         labels.retain(|(k, _)| k == "function" || k == "module");
         labels.push(("metric".to_owned(), base.to_owned()));
         labels.push(("severity".to_owned(), "warning".to_owned()));
-        let ok = format!("{calls}{{{m},result=\"ok\"}}");
-        let error = format!("{calls}{{{m},result=\"error\"}}");
-        if let Some(alert) = rules.alert("ObsHighErrorRatio", ("metric", base)) {
-            cases.push(Case {
-                name: format!("{base}: an error ratio of 10% warns"),
-                series: vec![
-                    Series(ok.clone(), "0+54x30".to_owned()),
-                    Series(error.clone(), "0+6x30".to_owned()),
-                ],
-                eval: "15m",
-                alertname: "ObsHighErrorRatio",
-                fires: Some(labels.clone()),
-                alert: Some(alert.clone()),
-            });
-            cases.push(Case {
-                name: format!("{base}: an error ratio of 2% is silent"),
-                series: vec![
-                    Series(ok.clone(), "0+49x30".to_owned()),
-                    Series(error.clone(), "0+1x30".to_owned()),
-                ],
-                eval: "15m",
-                alertname: "ObsHighErrorRatio",
-                fires: None,
-                alert: None,
-            });
+        let source = Source::Function(f.clone());
+        let find = |name| rules.alert(name, ("metric", base)).map(|a| (name, a));
+        Classic {
+            who: base.to_owned(),
+            events: Events::of(&source, options),
+            source,
+            buckets: f.buckets,
+            error: find("ObsHighErrorRatio"),
+            p99: find("ObsHighLatencyP99"),
+            labels,
         }
-        // Every observation in the first bucket above 2 s: both quantiles
-        // breach their limits.
-        let slow_from = f.buckets.iter().position(|b| *b > 2.0);
-        if let (Some(from), Some(alert)) = (
-            slow_from,
-            rules.alert("ObsHighLatencyP99", ("metric", base)),
-        ) {
-            let duration = f.duration_metric();
-            let mut series = Vec::new();
-            for (i, b) in f.buckets.iter().enumerate() {
-                let growth = if i >= from { "0+60x30" } else { "0x30" };
-                series.push(Series(
-                    format!(
-                        "{duration}_bucket{{{m},result=\"ok\",le=\"{}\"}}",
-                        bound(*b)
-                    ),
-                    growth.to_owned(),
-                ));
-            }
-            series.push(Series(
-                format!("{duration}_bucket{{{m},result=\"ok\",le=\"+Inf\"}}"),
-                "0+60x30".to_owned(),
-            ));
-            series.push(Series(ok.clone(), "0+60x30".to_owned()));
-            cases.push(Case {
-                name: format!("{base}: calls slower than 2s warn (p99)"),
-                series,
-                eval: "15m",
-                alertname: "ObsHighLatencyP99",
-                fires: Some(labels.clone()),
-                alert: Some(alert.clone()),
-            });
+        .cases(cases);
+    }
+    if catalog.metric(REQUESTS).is_some() {
+        let source = Source::Route(SAMPLE_ROUTE.to_owned());
+        let find = |name| {
+            rules
+                .alert(name, ("severity", "warning"))
+                .map(|a| (name, a))
+        };
+        Classic {
+            who: format!("http route {SAMPLE_ROUTE}"),
+            events: Events::of(&source, options),
+            source,
+            buckets: HTTP,
+            error: find("ObsHttpHighErrorRatio"),
+            p99: find("ObsHttpHighLatencyP99"),
+            labels: vec![
+                ("http_route".to_owned(), SAMPLE_ROUTE.to_owned()),
+                ("job".to_owned(), options.job.clone()),
+                ("severity".to_owned(), "warning".to_owned()),
+            ],
         }
+        .cases(cases);
     }
     process_cases(rules, catalog, options, cases);
 }
@@ -334,7 +451,7 @@ pub(crate) fn write(
 ) -> String {
     let mut cases = Vec::new();
     for s in &rules.slis {
-        slo_cases(s, &mut cases);
+        slo_cases(s, options, &mut cases);
     }
     classic_cases(rules, catalog, options, &mut cases);
     let mut out = format!(

@@ -1,7 +1,11 @@
 //! Prometheus recording and alerting rules from the catalog.
 //!
-//! Per objective (`slo(..)` on an `#[instrumented]` function), for each of
-//! its SLIs (`success`, `latency`):
+//! Per objective — `slo(..)` on an `#[instrumented]` function,
+//! `ObsLayer::slo(route, slo!(..))` on an HTTP route, or
+//! `ObsLayer::default_slo(..)` for every other route but `unmatched`, one
+//! objective judged per `http_route` — for each of its SLIs (`success`,
+//! `latency`), every series kept per `job` (and `http_route` for the
+//! default) so dashboards can filter by job:
 //! - `slo:sli_error:ratio_rate<w>` for w in 5m, 30m, 1h, 2h, 6h, 1d, 3d: bad
 //!   events over all non-cancelled events in the window; with no traffic the
 //!   series is absent, never NaN (every denominator is guarded by `> 0`);
@@ -16,13 +20,19 @@
 //!   `severity="critical"`, pages) and `ObsSloSlowBurn` (3× over 1d and 2h,
 //!   or 1× over 3d and 6h, `severity="warning"`, a ticket).
 //!
+//! A function's bad events are `error` and `panic` calls; a route's are
+//! requests answered 5xx or failed without an answer (`error_type` `5xx`
+//! or `_OTHER`); cancelled calls and requests are not events.
+//!
 //! Latency SLIs count the calls at or under the bound through the bucket of
 //! that bound, matched as `le=~"1|1\\.0"` so the rules work on Prometheus 2
 //! (which keeps `1`) and 3 (which writes `1.0`).
 //!
 //! Per metric base, the seeds' classic alerts: error ratio above 5 % for 5
 //! minutes, p95 above 1 s and p99 above 2 s for 5 minutes (all `warning`,
-//! with the same traffic minimum); per health check, failing for 2 minutes
+//! with the same traffic minimum), and the same per HTTP route
+//! (`ObsHttpHighErrorRatio` on 5xx, `ObsHttpHighLatencyP95`/`P99`, per
+//! `job` and `http_route`); per health check, failing for 2 minutes
 //! (`critical` when the check is critical); and for the process, the target
 //! down for 1 minute, series refused by the cardinality guard, spans dropped
 //! and panics.
@@ -31,8 +41,8 @@ use std::fmt::Write as _;
 
 use super::ExportOptions;
 use super::decimal::{decimal, le_regex};
-use crate::leaves::schema::{Objective, PPM};
-use crate::subsystems::catalog::{Catalog, FunctionInfo};
+use crate::leaves::schema::{Objective, PPM, UNMATCHED_ROUTE};
+use crate::subsystems::catalog::{Catalog, DEFAULT_ROUTE_SLO, FunctionInfo};
 
 /// The windows the ratios are recorded over.
 pub(crate) const WINDOWS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
@@ -50,7 +60,10 @@ pub(crate) struct Sli {
     pub(crate) name: &'static str,
     /// The objective, in parts per million.
     pub(crate) objective_ppm: u32,
-    /// Events counted (non-cancelled calls).
+    /// The labels the recorded series keep: `job`, and `http_route` for
+    /// the default route objective, judged per route.
+    pub(crate) by: &'static str,
+    /// Events counted (non-cancelled calls or requests).
     pub(crate) total: String,
     /// Bad events; `None` for latency, where bad = total − good.
     pub(crate) bad: Option<String>,
@@ -59,33 +72,36 @@ pub(crate) struct Sli {
 }
 
 impl Sli {
-    /// `sum(rate(bad[w]))` over `sum(rate(total[w]))`, guarded.
-    fn ratio(&self, window: &str) -> String {
-        let total = format!("sum(rate({}[{window}]))", self.total);
+    /// `sum by (..) (f(sel[w]))`.
+    fn sum(&self, f: &str, sel: &str, window: &str) -> String {
+        format!("sum by ({}) ({f}({sel}[{window}]))", self.by)
+    }
+
+    /// Bad events over all events through `f` (`rate` or `increase`) over
+    /// `window`, per `by`: 0 (not absent) when nothing failed, absent when
+    /// there were no events, never NaN.
+    fn bad_ratio(&self, f: &str, window: &str) -> String {
+        let total = self.sum(f, &self.total, window);
+        let zero = format!("0 * {total}");
         let bad = match (&self.bad, &self.good) {
-            (Some(bad), _) => format!("(sum(rate({bad}[{window}])) or vector(0))"),
+            (Some(bad), _) => format!("({} or {zero})", self.sum(f, bad, window)),
             (None, Some(good)) => {
-                format!("({total} - (sum(rate({good}[{window}])) or vector(0)))")
+                format!("({total} - ({} or {zero}))", self.sum(f, good, window))
             }
-            (None, None) => "vector(0)".to_owned(),
+            (None, None) => zero,
         };
         format!("{bad}\n/\n({total} > 0)")
     }
 
+    /// `slo:sli_error:ratio_rate<window>`.
+    fn ratio(&self, window: &str) -> String {
+        self.bad_ratio("rate", window)
+    }
+
     /// Bad events over all events in `period`, as a share of the budget.
     fn budget_remaining(&self, period: &str) -> String {
-        let total = format!("sum(increase({}[{period}]))", self.total);
-        let bad = match (&self.bad, &self.good) {
-            (Some(bad), _) => format!("(sum(increase({bad}[{period}])) or vector(0))"),
-            (None, Some(good)) => {
-                format!("({total} - (sum(increase({good}[{period}])) or vector(0)))")
-            }
-            (None, None) => "vector(0)".to_owned(),
-        };
-        format!(
-            "1 - (\n  {bad}\n  /\n  ({total} > 0)\n) / {}",
-            budget(self.objective_ppm)
-        )
+        let ratio = self.bad_ratio("increase", period).replace('\n', "\n  ");
+        format!("1 - (\n  {ratio}\n) / {}", budget(self.objective_ppm))
     }
 }
 
@@ -112,39 +128,201 @@ pub(crate) fn matchers(f: &FunctionInfo) -> String {
     m
 }
 
-fn escape(v: &str) -> String {
+/// The content of a `PromQL` string.
+pub(crate) fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-/// The SLIs an objective defines.
-pub(crate) fn slis(f: &FunctionInfo, objective: Objective) -> Vec<Sli> {
-    let m = matchers(f);
-    let mut out = Vec::new();
-    if let Some(ppm) = objective.success_ppm {
-        out.push(Sli {
-            name: "success",
-            objective_ppm: ppm,
-            total: format!("{}{{{m},result!=\"cancelled\"}}", f.calls_metric()),
-            bad: Some(format!(
-                "{}{{{m},result=~\"error|panic\"}}",
-                f.calls_metric()
-            )),
-            good: None,
+/// A regex (RE2, anchored by Prometheus) matching `v` literally, as `PromQL`
+/// string content.
+fn regex_literal(v: &str) -> String {
+    let mut out = String::new();
+    for c in v.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    escape(&out)
+}
+
+/// The HTTP server histogram the route objectives are computed from.
+pub(crate) const REQUESTS: &str = "http_server_request_duration_seconds";
+
+/// Where an objective's events come from.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    /// The calls of an `#[instrumented]` function.
+    Function(FunctionInfo),
+    /// The requests of one route.
+    Route(String),
+    /// The requests of every route but these (the routes with their own
+    /// objective), judged per `http_route`.
+    AllRoutes { except: Vec<String> },
+}
+
+impl Source {
+    /// The label matchers of the source's events.
+    pub(crate) fn matchers(&self) -> String {
+        match self {
+            Self::Function(f) => matchers(f),
+            Self::Route(route) => format!("http_route=\"{}\"", escape(route)),
+            Self::AllRoutes { except } => {
+                let mut routes: Vec<String> = except.iter().map(|r| regex_literal(r)).collect();
+                routes.push(regex_literal(UNMATCHED_ROUTE));
+                format!("http_route!~\"{}\"", routes.join("|"))
+            }
+        }
+    }
+
+    /// The labels the recorded series and alerts keep.
+    pub(crate) fn by(&self) -> &'static str {
+        match self {
+            Self::AllRoutes { .. } => "job, http_route",
+            _ => "job",
+        }
+    }
+
+    /// What the objective is about, for descriptions.
+    pub(crate) fn subject(&self) -> String {
+        match self {
+            Self::Function(f) => format!("calls of {}", f.function),
+            // Literal braces of a route (`{{`) would open an alert
+            // template: spaced out in this prose.
+            Self::Route(route) => format!(
+                "requests to {}",
+                route.replace("{{", "{ {").replace("}}", "} }")
+            ),
+            Self::AllRoutes { .. } => {
+                "requests to {{ $labels.http_route }} (the default of every route without its own objective)"
+                    .to_owned()
+            }
+        }
+    }
+
+    /// The events: the counter of calls, or the count of requests.
+    pub(crate) fn counted(&self) -> String {
+        match self {
+            Self::Function(f) => f.calls_metric(),
+            _ => format!("{REQUESTS}_count"),
+        }
+    }
+
+    /// The duration histogram.
+    pub(crate) fn duration(&self) -> String {
+        match self {
+            Self::Function(f) => f.duration_metric(),
+            _ => REQUESTS.to_owned(),
+        }
+    }
+
+    /// The matcher that leaves cancelled calls or requests out.
+    pub(crate) fn not_cancelled(&self) -> &'static str {
+        match self {
+            Self::Function(_) => "result!=\"cancelled\"",
+            _ => "error_type!=\"cancelled\"",
+        }
+    }
+
+    /// The matcher of bad events: errors and panics of a function; 5xx
+    /// answers and failures without an answer of a route.
+    pub(crate) fn failed(&self) -> &'static str {
+        match self {
+            Self::Function(_) => "result=~\"error|panic\"",
+            _ => "error_type=~\"5..|_OTHER\"",
+        }
+    }
+
+    /// The SLIs `objective` defines over this source.
+    pub(crate) fn slis(&self, objective: Objective) -> Vec<Sli> {
+        let m = self.matchers();
+        let (counted, duration) = (self.counted(), self.duration());
+        let counted_ok = self.not_cancelled();
+        let mut out = Vec::new();
+        if let Some(ppm) = objective.success_ppm {
+            out.push(Sli {
+                name: "success",
+                objective_ppm: ppm,
+                by: self.by(),
+                total: format!("{counted}{{{m},{counted_ok}}}"),
+                bad: Some(format!("{counted}{{{m},{}}}", self.failed())),
+                good: None,
+            });
+        }
+        if let (Some(ms), Some(ppm)) = (objective.latency_ms, objective.percentile_ppm) {
+            #[allow(clippy::cast_precision_loss)] // milliseconds fit in 52 bits
+            let seconds = ms as f64 / 1_000.0;
+            out.push(Sli {
+                name: "latency",
+                objective_ppm: ppm,
+                by: self.by(),
+                total: format!("{duration}_count{{{m},{counted_ok}}}"),
+                bad: None,
+                good: Some(format!(
+                    "{duration}_bucket{{{m},{counted_ok},le=~\"{}\"}}",
+                    le_regex(seconds)
+                )),
+            });
+        }
+        out
+    }
+}
+
+/// One declared objective: its name (the `slo` label), where its events
+/// come from, and the objective.
+#[derive(Debug, Clone)]
+pub(crate) struct Slo {
+    pub(crate) name: String,
+    pub(crate) source: Source,
+    pub(crate) objective: Objective,
+}
+
+/// Every objective of the program: the functions', then the routes', then
+/// the default of the other routes; names made unique (two routes that
+/// differ only in punctuation would share one) with `_2`, `_3`, ….
+pub(crate) fn objectives(catalog: &Catalog) -> Vec<Slo> {
+    let mut out = declared(catalog);
+    let mut seen: Vec<String> = Vec::new();
+    for slo in &mut out {
+        let mut name = slo.name.clone();
+        let mut n = 1;
+        while seen.contains(&name) {
+            n += 1;
+            name = format!("{}_{n}", slo.name);
+        }
+        seen.push(name.clone());
+        slo.name = name;
+    }
+    out
+}
+
+fn declared(catalog: &Catalog) -> Vec<Slo> {
+    let mut out: Vec<Slo> = catalog
+        .objectives()
+        .map(|(f, objective)| Slo {
+            name: f.slo_name(),
+            source: Source::Function(f.clone()),
+            objective,
+        })
+        .collect();
+    for r in catalog.route_objectives() {
+        out.push(Slo {
+            name: r.slo_name(),
+            source: Source::Route(r.route.clone()),
+            objective: r.objective,
         });
     }
-    if let (Some(ms), Some(ppm)) = (objective.latency_ms, objective.percentile_ppm) {
-        #[allow(clippy::cast_precision_loss)] // milliseconds fit in 52 bits
-        let seconds = ms as f64 / 1_000.0;
-        out.push(Sli {
-            name: "latency",
-            objective_ppm: ppm,
-            total: format!("{}_count{{{m},result!=\"cancelled\"}}", f.duration_metric()),
-            bad: None,
-            good: Some(format!(
-                "{}_bucket{{{m},result!=\"cancelled\",le=~\"{}\"}}",
-                f.duration_metric(),
-                le_regex(seconds)
-            )),
+    if let Some(objective) = catalog.default_route_objective() {
+        out.push(Slo {
+            name: DEFAULT_ROUTE_SLO.to_owned(),
+            source: Source::AllRoutes {
+                except: catalog
+                    .route_objectives()
+                    .iter()
+                    .map(|r| r.route.clone())
+                    .collect(),
+            },
+            objective,
         });
     }
     out
@@ -238,7 +416,7 @@ pub(crate) struct Group {
 
 /// An objective's SLI with the alerts made from it, for the rule tests.
 pub(crate) struct SliRules {
-    pub(crate) function: FunctionInfo,
+    pub(crate) slo: Slo,
     pub(crate) sli: Sli,
     pub(crate) latency_ms: Option<u64>,
     pub(crate) fast: Alert,
@@ -308,15 +486,18 @@ pub(crate) fn build(catalog: &Catalog, options: &ExportOptions) -> Rules {
     let mut groups = Vec::new();
     let mut all_slis = Vec::new();
     let min = options.min_events;
-    for (f, objective) in catalog.objectives() {
-        let slo = f.slo_name();
+    for declared in objectives(catalog) {
+        let slo = declared.name.clone();
+        let objective = declared.objective;
         let period = format!("{}d", objective.period_days);
         let mut group = Group {
             name: format!("obs-slo-{slo}"),
             records: Vec::new(),
             alerts: Vec::new(),
         };
-        for sli in slis(f, objective) {
+        let subject = declared.source.subject();
+        let per_route = matches!(declared.source, Source::AllRoutes { .. });
+        for sli in declared.source.slis(objective) {
             let labels = vec![("slo", slo.clone()), ("sli", sli.name.to_owned())];
             for w in WINDOWS {
                 group.records.push(Record {
@@ -328,7 +509,7 @@ pub(crate) fn build(catalog: &Catalog, options: &ExportOptions) -> Rules {
             for w in LONG_WINDOWS {
                 group.records.push(Record {
                     name: format!("slo:sli_events:increase{w}"),
-                    expr: format!("sum(increase({}[{w}]))", sli.total),
+                    expr: sli.sum("increase", &sli.total, w),
                     labels: labels.clone(),
                 });
             }
@@ -340,11 +521,15 @@ pub(crate) fn build(catalog: &Catalog, options: &ExportOptions) -> Rules {
             let objective_text = decimal(u64::from(sli.objective_ppm), 4);
             let what = match objective.latency_ms {
                 Some(ms) if sli.name == "latency" => format!(
-                    "{objective_text}% of calls of {} finish within {}",
-                    f.function,
+                    "{objective_text}% of {subject} finish within {}",
                     latency_text(ms)
                 ),
-                _ => format!("{objective_text}% of calls of {} succeed", f.function),
+                _ => format!("{objective_text}% of {subject} succeed"),
+            };
+            let whose = if per_route {
+                format!("{slo} ({{{{ $labels.http_route }}}})")
+            } else {
+                slo.clone()
             };
             let alert = |name, burns: &[(u64, &str, &str)], severity: &str, pace: &str, for_| {
                 Alert {
@@ -356,7 +541,7 @@ pub(crate) fn build(catalog: &Catalog, options: &ExportOptions) -> Rules {
                         ("slo", slo.clone()),
                         ("sli", sli.name.to_owned()),
                     ],
-                    summary: format!("{slo}: the {} error budget burns {pace}", sli.name),
+                    summary: format!("{whose}: the {} error budget burns {pace}", sli.name),
                     description: format!(
                         "Objective: {what} over {period}. At this rate the period's error budget runs out early; see slo:sli_error:ratio_rate* for slo=\"{slo}\"."
                     ),
@@ -368,7 +553,7 @@ pub(crate) fn build(catalog: &Catalog, options: &ExportOptions) -> Rules {
             group.alerts.push(fast.clone());
             group.alerts.push(slow.clone());
             all_slis.push(SliRules {
-                function: f.clone(),
+                slo: declared.clone(),
                 sli,
                 latency_ms: objective.latency_ms,
                 fast,
@@ -384,61 +569,139 @@ pub(crate) fn build(catalog: &Catalog, options: &ExportOptions) -> Rules {
     }
 }
 
+/// What a family of classic alerts is about: a metric base's functions,
+/// or the HTTP server's routes.
+struct Classic<'a> {
+    /// The alerts' names: error ratio, p95, p99.
+    names: [&'static str; 3],
+    /// The labels each alert is computed per.
+    by: &'a str,
+    source: Source,
+    /// Rule labels beside `severity`.
+    labels: Vec<(&'static str, String)>,
+    /// Who the alert is about, as the annotations say it.
+    who: &'static str,
+    /// Who, at more length, for the descriptions.
+    who_long: &'static str,
+    /// What is counted: "calls", "requests".
+    events: &'static str,
+    /// What counts as failed, for the error ratio's description.
+    failed: &'static str,
+}
+
+impl Classic<'_> {
+    fn alerts(&self, options: &ExportOptions) -> Vec<Alert> {
+        let Self {
+            by,
+            who,
+            who_long,
+            events,
+            ..
+        } = *self;
+        let counted = self.source.counted();
+        let duration = self.source.duration();
+        let bucket = format!("{duration}_bucket");
+        let (bad, ok) = (self.source.failed(), self.source.not_cancelled());
+        let min = options.min_events;
+        let traffic = format!("sum by ({by}) (increase({counted}{{{ok}}}[5m])) >= {min}");
+        let labels = |labels: &[(&'static str, String)]| {
+            let mut all = vec![("severity", "warning".to_owned())];
+            all.extend(labels.iter().cloned());
+            all
+        };
+        let [error_name, p95_name, p99_name] = self.names;
+        let mut out = vec![Alert {
+            name: error_name,
+            expr: format!(
+                "(\n  sum by ({by}) (rate({counted}{{{bad}}}[5m]))\n  /\n  (sum by ({by}) (rate({counted}{{{ok}}}[5m])) > 0)\n) > {}\nand on ({by})\n{traffic}",
+                decimal(u64::from(options.error_ratio_percent), 2)
+            ),
+            for_: "5m",
+            labels: labels(&self.labels),
+            summary: format!(
+                "{who} fails more than {}% of its {events}",
+                options.error_ratio_percent
+            ),
+            description: format!(
+                "{who_long} {} on more than {}% of its {events} over 5 minutes ({counted}).",
+                self.failed, options.error_ratio_percent
+            ),
+            runbook: options.runbook(&format!("alert-{}", error_name.to_ascii_lowercase())),
+        }];
+        for (name, q, limit) in [
+            (p95_name, "0.95", options.p95_seconds.as_str()),
+            (p99_name, "0.99", options.p99_seconds.as_str()),
+        ] {
+            let percentile = q.trim_start_matches("0.");
+            out.push(Alert {
+                name,
+                expr: format!(
+                    "histogram_quantile({q}, sum by (le, {by}) (rate({bucket}{{{ok}}}[5m]))) > {limit}\nand on ({by})\n{traffic}"
+                ),
+                for_: "5m",
+                labels: labels(&self.labels),
+                summary: format!("{who}: p{percentile} latency above {limit}s"),
+                description: format!(
+                    "The {q} quantile of {duration} for {who_long} stayed above {limit}s for 5 minutes."
+                ),
+                runbook: options.runbook(&format!("alert-{}", name.to_ascii_lowercase())),
+            });
+        }
+        out
+    }
+}
+
 /// The seeds' classic alerts.
 fn classic(catalog: &Catalog, options: &ExportOptions) -> Vec<Group> {
-    let min = options.min_events;
-    let by = "function, module";
     let mut functions = Group {
         name: "obs-functions".to_owned(),
         records: Vec::new(),
         alerts: Vec::new(),
     };
     for base in catalog.bases() {
-        let calls = format!("{base}_calls_total");
-        let duration = format!("{base}_duration_seconds_bucket");
-        let traffic =
-            format!("sum by ({by}) (increase({calls}{{result!=\"cancelled\"}}[5m])) >= {min}");
-        functions.alerts.push(Alert {
-            name: "ObsHighErrorRatio",
-            expr: format!(
-                "(\n  sum by ({by}) (rate({calls}{{result=~\"error|panic\"}}[5m]))\n  /\n  (sum by ({by}) (rate({calls}{{result!=\"cancelled\"}}[5m])) > 0)\n) > {}\nand on ({by})\n{traffic}",
-                decimal(u64::from(options.error_ratio_percent), 2)
-            ),
-            for_: "5m",
-            labels: vec![("severity", "warning".to_owned()), ("metric", base.to_owned())],
-            summary: format!(
-                "{{{{ $labels.function }}}} fails more than {}% of its calls",
-                options.error_ratio_percent
-            ),
-            description: format!(
-                "{{{{ $labels.function }}}} ({{{{ $labels.module }}}}) returned errors or panicked on more than {}% of its calls over 5 minutes ({calls}).",
-                options.error_ratio_percent
-            ),
-            runbook: options.runbook("alert-obshigherrorratio"),
-        });
-        for (name, q, limit) in [
-            ("ObsHighLatencyP95", "0.95", options.p95_seconds.as_str()),
-            ("ObsHighLatencyP99", "0.99", options.p99_seconds.as_str()),
-        ] {
-            functions.alerts.push(Alert {
-                name,
-                expr: format!(
-                    "histogram_quantile({q}, sum by (le, {by}) (rate({duration}{{result!=\"cancelled\"}}[5m]))) > {limit}\nand on ({by})\n{traffic}"
-                ),
-                for_: "5m",
-                labels: vec![("severity", "warning".to_owned()), ("metric", base.to_owned())],
-                summary: format!(
-                    "{{{{ $labels.function }}}}: p{} latency above {limit}s",
-                    &q[2..]
-                ),
-                description: format!(
-                    "The {q} quantile of {base}_duration_seconds for {{{{ $labels.function }}}} ({{{{ $labels.module }}}}) stayed above {limit}s for 5 minutes."
-                ),
-                runbook: options.runbook(&format!("alert-{}", name.to_ascii_lowercase())),
-            });
-        }
+        let Some(f) = catalog.functions().iter().find(|f| f.base == base) else {
+            continue;
+        };
+        let classic = Classic {
+            names: [
+                "ObsHighErrorRatio",
+                "ObsHighLatencyP95",
+                "ObsHighLatencyP99",
+            ],
+            by: "function, module",
+            source: Source::Function(f.clone()),
+            labels: vec![("metric", base.to_owned())],
+            who: "{{ $labels.function }}",
+            who_long: "{{ $labels.function }} ({{ $labels.module }})",
+            events: "calls",
+            failed: "returned errors or panicked",
+        };
+        functions.alerts.extend(classic.alerts(options));
     }
-    vec![functions, process_group(catalog, options)]
+    let mut groups = vec![functions];
+    if catalog.metric(REQUESTS).is_some() {
+        let classic = Classic {
+            names: [
+                "ObsHttpHighErrorRatio",
+                "ObsHttpHighLatencyP95",
+                "ObsHttpHighLatencyP99",
+            ],
+            by: "job, http_route",
+            source: Source::AllRoutes { except: Vec::new() },
+            labels: Vec::new(),
+            who: "{{ $labels.http_route }}",
+            who_long: "route {{ $labels.http_route }} of {{ $labels.job }}",
+            events: "requests",
+            failed: "answered with a 5xx status or failed without an answer",
+        };
+        groups.push(Group {
+            name: "obs-http".to_owned(),
+            records: Vec::new(),
+            alerts: classic.alerts(options),
+        });
+    }
+    groups.push(process_group(catalog, options));
+    groups
 }
 
 /// The process's alerts: target down, failing checks, drops and panics.
@@ -510,4 +773,51 @@ fn process_group(catalog: &Catalog, options: &ExportOptions) -> Group {
         });
     }
     process
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_literally_in_regexes() {
+        // PromQL string content: `\\{` is the regex `\{`, a literal brace.
+        assert_eq!(regex_literal("/users/{id}"), "/users/\\\\{id\\\\}");
+        assert_eq!(regex_literal("/a.b|c"), "/a\\\\.b\\\\|c");
+        let all = Source::AllRoutes {
+            except: vec!["/users/{id}".to_owned()],
+        };
+        assert_eq!(
+            all.matchers(),
+            "http_route!~\"/users/\\\\{id\\\\}|unmatched\""
+        );
+        assert_eq!(all.by(), "job, http_route");
+        assert_eq!(Source::Route("/x".to_owned()).by(), "job");
+    }
+
+    #[test]
+    fn a_route_sli_counts_5xx_and_failures_as_bad_and_leaves_cancelled_out() {
+        let route = Source::Route("/users/{id}".to_owned());
+        let slis = route.slis(Objective::new().success(999_000).latency(250, 990_000));
+        let [success, latency] = slis.as_slice() else {
+            panic!("two SLIs");
+        };
+        assert_eq!(
+            success.bad.as_deref(),
+            Some(
+                "http_server_request_duration_seconds_count{http_route=\"/users/{id}\",error_type=~\"5..|_OTHER\"}"
+            )
+        );
+        assert!(success.total.contains("error_type!=\"cancelled\""));
+        let good = latency.good.as_deref().unwrap_or_default();
+        assert!(
+            good.contains("_bucket{") && good.contains("le=~\"0\\\\.25\""),
+            "{good}"
+        );
+        // Grouped by job: a missing bad series reads 0, not absent.
+        let ratio = success.ratio("5m");
+        assert!(ratio.starts_with("(sum by (job) (rate("), "{ratio}");
+        assert!(ratio.contains(" or 0 * sum by (job) "), "{ratio}");
+        assert!(ratio.ends_with("[5m])) > 0)"), "{ratio}");
+    }
 }

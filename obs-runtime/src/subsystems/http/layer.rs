@@ -4,8 +4,10 @@
 use std::sync::OnceLock;
 
 use super::metrics::register_metrics;
+use super::objectives::{self, RouteObjectiveError};
 use super::route::SeriesCache;
 use super::service::ObsService;
+use crate::leaves::schema::Objective;
 
 /// Paths that get no metrics, span or log line by default: the scrape
 /// and the probes ([`PROBE_PATHS`](crate::health::PROBE_PATHS), and below
@@ -42,6 +44,10 @@ impl Exclusions {
 /// route matched), `http_response_status_code` and `error_type` (the status
 /// code on 5xx, `cancelled` when the caller went away first, empty
 /// otherwise). The families are bounded by the cardinality guard.
+///
+/// Objectives per route and for the whole service are declared on the
+/// layer ([`slo`](Self::slo), [`default_slo`](Self::default_slo)); the
+/// generated alerts, dashboards and docs are computed from these families.
 ///
 /// With axum, add the layer with `Router::layer` after the routes and the
 /// `fallback` (axum applies a layer to what the router holds at that point,
@@ -105,6 +111,76 @@ impl ObsLayer {
         Self {
             exclusions: Box::leak(Box::new(exclusions)),
         }
+    }
+
+    /// Declares an objective for the requests of `route`, a template as
+    /// the router writes it (`"/users/{id}"`), usually made with
+    /// [`slo!`](crate::slo), which checks it at compile time.
+    ///
+    /// A request answered with a 5xx status, or failed by the service
+    /// without a response (`error_type="_OTHER"`), is a bad event; any
+    /// other status a good one; a request whose caller went away before
+    /// the response (`error_type="cancelled"`) is not an event, as
+    /// `cancelled` calls of functions. A handler that panics is answered
+    /// 500 (bad) by a panic-catching layer inside this one
+    /// (tower-http's `CatchPanic`); without one the connection is dropped
+    /// and the request counts as `cancelled`. The latency SLI counts the requests answered
+    /// within the bound (at or under it: its bucket) among all of them.
+    ///
+    /// The objective is declared for the whole program when this is
+    /// called: [`catalog()`](crate::catalog()) and the exports (`ObsSlo*`
+    /// burn-rate alerts per route, recording rules, the Objectives
+    /// dashboard, `docs/metrics.md`) see it once the router is built, so
+    /// a program that exports its rules builds its router first. A second
+    /// objective for the same route replaces the first.
+    ///
+    /// # Errors
+    /// A `route` that is not a template in the router's syntax (`/users/:id`,
+    /// `users/{id}`, an unclosed `{`), or an objective built by hand that
+    /// `slo!` would have refused (such as a latency that is not a bucket
+    /// bound of `http_server_request_duration_seconds`).
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use obs_runtime::{http::ObsLayer, slo};
+    ///
+    /// let layer = ObsLayer::new()
+    ///     .slo("/doc/users/{id}", slo!(success = "99.9%", latency = "250ms", percentile = "99%"))?
+    ///     .default_slo(slo!(success = "99.5%"))?;
+    /// let app: Router = Router::new()
+    ///     .route("/doc/users/{id}", get(|| async { "ada" }))
+    ///     .layer(layer);
+    /// let catalog = obs_runtime::catalog();
+    /// let users = catalog.route_objectives().iter().find(|r| r.route == "/doc/users/{id}").unwrap();
+    /// assert_eq!(users.objective.latency_ms, Some(250));
+    /// # Ok::<(), obs_runtime::http::RouteObjectiveError>(())
+    /// ```
+    pub fn slo(self, route: &str, objective: Objective) -> Result<Self, RouteObjectiveError> {
+        objectives::declare(route, objective)?;
+        Ok(self)
+    }
+
+    /// Declares the objective of every route without one of its own
+    /// ([`slo`](Self::slo)), the service-wide default. Its rules are
+    /// written once, for all those routes together, and computed per
+    /// `http_route`: each route's requests are held to the objective on
+    /// their own, and an alert's `http_route` label says which route burns.
+    /// Requests no route matched (`http_route="unmatched"`) are left out:
+    /// they are scanners and typos, not the service. The same definitions
+    /// of good and bad events as [`slo`](Self::slo); a later call replaces
+    /// an earlier one.
+    ///
+    /// # Errors
+    /// An objective built by hand that `slo!` would have refused.
+    ///
+    /// ```
+    /// let _layer = obs_runtime::http::ObsLayer::new()
+    ///     .default_slo(obs_runtime::slo!(success = "99.5%", period = "28d"))?;
+    /// # Ok::<(), obs_runtime::http::RouteObjectiveError>(())
+    /// ```
+    pub fn default_slo(self, objective: Objective) -> Result<Self, RouteObjectiveError> {
+        objectives::declare_default(objective)?;
+        Ok(self)
     }
 }
 

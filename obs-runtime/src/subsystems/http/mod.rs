@@ -22,6 +22,7 @@ mod future;
 mod in_flight;
 mod layer;
 mod metrics;
+mod objectives;
 mod request_id;
 mod route;
 mod service;
@@ -38,6 +39,8 @@ pub use endpoints::{
 pub use body::{RequestBody, ResponseBody};
 pub use future::ResponseFuture;
 pub use layer::{METRICS_PATH, ObsLayer};
+pub use objectives::RouteObjectiveError;
+pub(crate) use objectives::{default_objective, route_objectives};
 pub use request_id::RequestId;
 pub use route::{RouteTemplate, UNMATCHED_ROUTE};
 pub use service::ObsService;

@@ -9,9 +9,7 @@ use super::metrics::{METHODS, STATUS_SLOTS, method_at, metrics};
 use crate::metric_core::metrics::HistogramHandle;
 use crate::metric_core::metrics::cell::UpDownCell;
 
-/// The `http_route` of a request no route matched: one fixed value, so
-/// scanners probing random paths can't grow the families.
-pub const UNMATCHED_ROUTE: &str = "unmatched";
+pub use crate::leaves::schema::UNMATCHED_ROUTE;
 
 /// The route template of a request, for services that don't route with
 /// axum: put it in the request's extensions before [`ObsLayer`](super::ObsLayer) sees it

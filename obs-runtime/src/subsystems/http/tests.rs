@@ -86,3 +86,52 @@ fn exclusions_cover_exact_paths_and_below() {
     assert!(!ex.contains("/metricsx"));
     assert!(!ex.contains("/users/1"));
 }
+
+#[test]
+fn route_objectives_are_checked_kept_and_replaced() {
+    use crate::leaves::schema::Objective;
+
+    let strict = Objective::new().success(999_000);
+    let loose = Objective::new().success(990_000).latency(500, 950_000);
+    let layer = ObsLayer::new()
+        .slo("/unit/orders/{id}", strict)
+        .and_then(|l| l.slo("/unit/orders/{id}", loose));
+    assert!(layer.is_ok(), "{layer:?}");
+    let kept: Vec<_> = super::route_objectives()
+        .into_iter()
+        .filter(|(route, _)| route == "/unit/orders/{id}")
+        .collect();
+    assert_eq!(kept, vec![("/unit/orders/{id}".to_owned(), loose)]);
+
+    // Refused with the reason, and not kept.
+    for (route, objective, says) in [
+        ("/unit/bad/:id", strict, "{id}"),
+        (
+            "/unit/ok",
+            Objective::new().latency(300, 990_000),
+            "250ms and 500ms",
+        ),
+        (
+            "/unit/ok",
+            Objective::new().success(1_000_000),
+            "below 100%",
+        ),
+        (
+            "/unit/ok",
+            Objective::new().success(999_000).period(14),
+            "7, 28 or 30",
+        ),
+        ("/unit/ok", Objective::new(), "names `success"),
+    ] {
+        let refused = ObsLayer::new().slo(route, objective).unwrap_err();
+        assert_eq!(refused.route(), route);
+        assert!(refused.to_string().contains(says), "{refused}");
+    }
+    assert!(
+        super::route_objectives()
+            .iter()
+            .all(|(route, _)| !route.starts_with("/unit/bad") && route != "/unit/ok")
+    );
+    let refused = ObsLayer::new().default_slo(Objective::new()).unwrap_err();
+    assert!(refused.to_string().contains("every route"), "{refused}");
+}

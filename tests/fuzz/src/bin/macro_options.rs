@@ -1,5 +1,5 @@
-//! The option parsers of `#[instrumented]`, `#[health_check]` and the
-//! derives, on arbitrary token streams. `obs-macros` is a proc-macro crate,
+//! The option parsers of `#[instrumented]`, `#[health_check]`, `slo!` and
+//! the derives, on arbitrary token streams. `obs-macros` is a proc-macro crate,
 //! which can't be linked as a library, and its `lib.rs` only hands
 //! `proc_macro` tokens to one `expand` per macro; so this target compiles
 //! the crate's other modules into itself by path, at the same places in the
@@ -9,7 +9,8 @@
 //!
 //! Checked: no panic on any input; the output (the expansion, or the item
 //! beside a `compile_error!`) is always items, never tokens that don't
-//! parse, whenever the input item parsed.
+//! parse, whenever the input item parsed; `slo!`'s is always one
+//! expression.
 //!
 //! Input: fields split at `0x00`: the attribute's arguments, then the item.
 
@@ -25,10 +26,14 @@ mod derive;
 mod health_check;
 #[path = "../../../../obs-macros/src/instrumented/mod.rs"]
 mod instrumented;
+#[path = "../../../../obs-macros/src/objective.rs"]
+mod objective;
 #[path = "../../../../obs-macros/src/options.rs"]
 mod options;
 #[path = "../../../../obs-macros/src/schema.rs"]
 mod schema;
+#[path = "../../../../obs-macros/src/slo.rs"]
+mod slo;
 
 use proc_macro2::TokenStream;
 
@@ -62,6 +67,11 @@ fn main() {
             Ok(_) => true,
             Err(_) => false,
         };
+        // `slo!` takes the arguments alone, and expands to an expression.
+        let out = objective::expand(args.clone());
+        if let Err(e) = syn::parse2::<syn::Expr>(out.clone()) {
+            panic!("slo!({args_text:?}) expanded to no expression ({e}):\n{out}");
+        }
         let out = instrumented::expand(args.clone(), item.clone());
         if item_parses {
             assert_items("instrumented", args_text, item_text, &out);

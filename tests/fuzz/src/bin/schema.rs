@@ -1,14 +1,15 @@
 //! The schema's parsers of source text: health check timeouts (the one
-//! duration parser), health check kinds and bucket preset names, and the
-//! name rules. Checked: no panic, every accepted timeout is within the
+//! duration parser), health check kinds and bucket preset names, the
+//! name rules and route templates. Checked: no panic, every accepted timeout is within the
 //! rule's range and reads back from its canonical spelling, and the name
-//! rules accept only what the exposition format can carry.
+//! rules accept only what the exposition format can carry; an accepted
+//! route template starts with `/` and is a label value.
 
 use obs_runtime::schema::{
     MAX_HEALTH_CHECK_TIMEOUT_MS, bucket_preset, check_base_name, check_counter_name,
     check_gauge_name, check_health_check_name, check_histogram_name, check_label_name,
-    check_label_value, check_metric_name, check_name_syntax, check_recorded_field, default_buckets,
-    health_check_kind, parse_health_timeout,
+    check_label_value, check_metric_name, check_name_syntax, check_recorded_field,
+    check_route_template, default_buckets, health_check_kind, parse_health_timeout,
 };
 
 /// What the exposition format allows as a metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`).
@@ -37,6 +38,10 @@ fn main() {
         let _ = check_health_check_name(&text);
         let _ = check_label_value(&text);
         let _ = check_recorded_field(&text);
+        if check_route_template(&text).is_none() {
+            assert!(text.starts_with('/'), "route rule let {text:?} through");
+            assert!(check_label_value(&text).is_none(), "route {text:?}");
+        }
         if let Some(bounds) = bucket_preset(&text) {
             assert!(bounds.windows(2).all(|w| w[0] < w[1]), "preset {text:?}");
         }

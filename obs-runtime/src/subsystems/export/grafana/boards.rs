@@ -221,20 +221,28 @@ pub(super) fn objectives(catalog: &Catalog) -> (String, String) {
     let mut b = Board::new(
         "obs-objectives",
         "Objectives and health",
-        "Service level objectives declared with #[instrumented(slo(..))]: SLIs, burn rates and error budgets from the generated recording rules, and the health checks.",
+        "Service level objectives declared with #[instrumented(slo(..))] and ObsLayer::slo/default_slo: SLIs, burn rates and error budgets from the generated recording rules, and the health checks.",
     );
-    for (f, objective) in catalog.objectives() {
-        let slo = f.slo_name();
+    for declared in rules::objectives(catalog) {
+        let slo = &declared.name;
+        let objective = declared.objective;
+        // The default route objective is judged per route: one line each.
+        let (by, legend) = match declared.source {
+            rules::Source::AllRoutes { .. } => ("http_route", " {{http_route}}"),
+            _ => ("", ""),
+        };
         b.row(format!("Objective {slo}"));
-        for sli in rules::slis(f, objective) {
+        for sli in declared.source.slis(objective) {
             let budget = rules::budget(sli.objective_ppm);
-            let sel = format!("{{slo=\"{slo}\", sli=\"{}\", {FILTER}}}", sli.name);
+            // Recorded per job (and route), not per instance: the job
+            // filter only, one line per series, as ratios don't add up.
+            let sel = format!("{{slo=\"{slo}\", sli=\"{}\", job=~\"$job\"}}", sli.name);
             let live = match (&sli.bad, &sli.good) {
-                (Some(bad), _) => ratio(bad, &sli.total, ""),
+                (Some(bad), _) => ratio(bad, &sli.total, by),
                 (None, Some(good)) => format!(
                     "1 - (\n  {}\n  /\n  ({} > 0)\n)",
-                    rate(good, ""),
-                    rate(&sli.total, "")
+                    rate(good, by),
+                    rate(&sli.total, by)
                 ),
                 (None, None) => continue,
             };
@@ -247,10 +255,10 @@ pub(super) fn objectives(catalog: &Catalog) -> (String, String) {
                 ),
                 "percentunit",
                 vec![
-                    q(live, "live"),
-                    q(format!("slo:sli_error:ratio_rate5m{sel}"), "5m"),
-                    q(format!("slo:sli_error:ratio_rate1h{sel}"), "1h"),
-                    q(format!("slo:sli_error:ratio_rate6h{sel}"), "6h"),
+                    q(live, format!("live{legend}")),
+                    q(format!("slo:sli_error:ratio_rate5m{sel}"), format!("5m{legend}")),
+                    q(format!("slo:sli_error:ratio_rate1h{sel}"), format!("1h{legend}")),
+                    q(format!("slo:sli_error:ratio_rate6h{sel}"), format!("6h{legend}")),
                 ],
             );
             b.panel(
@@ -261,7 +269,12 @@ pub(super) fn objectives(catalog: &Catalog) -> (String, String) {
                 "short",
                 ["5m", "1h", "6h", "3d"]
                     .into_iter()
-                    .map(|w| q(format!("slo:sli_error:ratio_rate{w}{sel} / {budget}"), w))
+                    .map(|w| {
+                        q(
+                            format!("slo:sli_error:ratio_rate{w}{sel} / {budget}"),
+                            format!("{w}{legend}"),
+                        )
+                    })
                     .collect(),
             );
             b.panel(
@@ -273,7 +286,10 @@ pub(super) fn objectives(catalog: &Catalog) -> (String, String) {
                     objective.period_days
                 ),
                 "percentunit",
-                vec![q(format!("slo:error_budget:remaining{sel}"), "left")],
+                vec![q(
+                    format!("slo:error_budget:remaining{sel}"),
+                    format!("left{legend}"),
+                )],
             );
         }
     }
