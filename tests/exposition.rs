@@ -277,7 +277,7 @@ fn obs_metrics_reach_a_prometheus_registry_through_the_bridge() {
     let families = prom.gather();
     let calls = families
         .iter()
-        .find(|f| f.name() == "x_escape_calls_total")
+        .find(|f| f.name() == "x_bridge_calls_total")
         .expect("family through the bridge");
     assert!(
         calls
@@ -288,7 +288,7 @@ fn obs_metrics_reach_a_prometheus_registry_through_the_bridge() {
     let text = prometheus::TextEncoder::new()
         .encode_to_string(&families)
         .unwrap();
-    assert!(text.contains("x_escape_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("x_bridge_duration_seconds_bucket"), "{text}");
 }
 
 #[test]
