@@ -34,7 +34,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use obs_runtime::health::{self, CheckError, Observed};
-use obs_runtime::metrics::{Counter, Gauge};
+use obs_runtime::metrics::{Counter, Gauge, Histogram};
 use obs_runtime::{LabelSet, LabelValue, MetricSet, health_check, instrumented};
 
 // ---- metric sets ------------------------------------------------------
@@ -124,6 +124,9 @@ struct ScanMetrics {
     runs_total: Counter,
     /// Policy decisions, by outcome.
     policy_decisions_total: Counter<DecisionLabels>,
+    /// Time a policy decision takes, by outcome.
+    #[metric(buckets = "latency")]
+    decision_seconds: Histogram<DecisionLabels>,
 }
 
 // ---- the "database" and the cache ---------------------------------------
@@ -223,11 +226,14 @@ fn scan_document() -> Decision {
 async fn scan() -> Json<serde_json::Value> {
     let metrics = ScanMetrics::global();
     metrics.runs_total.inc();
+    let started = std::time::Instant::now();
     let decision = scan_document();
+    let labels = DecisionLabels { decision };
     metrics
-        .policy_decisions_total
-        .with(DecisionLabels { decision })
-        .inc();
+        .decision_seconds
+        .with(labels)
+        .observe_duration(started.elapsed());
+    metrics.policy_decisions_total.with(labels).inc();
     let name = match decision {
         Decision::Allow => "allow",
         Decision::Deny => "deny",

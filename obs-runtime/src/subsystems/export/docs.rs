@@ -42,6 +42,10 @@ fn runbook(alert: &str) -> (&'static str, &'static str) {
             "The function's latency quantile stayed above its threshold for 5 minutes.",
             "Functions dashboard: latency by function; then what it calls (database, HTTP clients) on the same dashboard and in traces; CPU and memory on the Runtime dashboard.",
         ),
+        "ObsMetricSetLatencyP95" | "ObsMetricSetLatencyP99" => (
+            "A histogram of a metric set, in seconds, kept its latency quantile above the threshold for 5 minutes, with enough observations to matter. The alert's `metric` names the histogram; its labels are the series'.",
+            "The metric set's row on the Runtime dashboard; the code that records the histogram (its file and line are under the metric above) and what it waits on, in traces.",
+        ),
         "ObsHttpHighErrorRatio" => (
             "More than the configured share of a route's requests were answered with a 5xx status (or failed without an answer) over 5 minutes, with enough traffic to matter. The alert's `http_route` names the route.",
             "Service overview dashboard: error ratio by route and requests by status; the access log (target `obs::access`) and the server spans of that route carry the request ids and statuses; then the handler's own functions and dependencies.",

@@ -11,9 +11,11 @@ use std::fmt::Write as _;
 
 use super::ExportOptions;
 use super::decimal::bound;
-use super::rules::{Alert, REQUESTS, Rules, SliRules, Source, matchers, quoted};
+use super::rules::{
+    Alert, METRIC_SET_LATENCY, REQUESTS, Rules, SliRules, Source, matchers, metric_set_by, quoted,
+};
 use crate::leaves::schema::HTTP;
-use crate::subsystems::catalog::{Catalog, FunctionInfo};
+use crate::subsystems::catalog::{Catalog, FunctionInfo, MetricInfo};
 
 /// One input series: its selector and its values in promtool's notation.
 struct Series(String, String);
@@ -329,6 +331,7 @@ fn classic_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, case
         }
         .cases(cases);
     }
+    metric_set_cases(rules, catalog, options, cases);
     if catalog.metric(REQUESTS).is_some() {
         let source = Source::Route(SAMPLE_ROUTE.to_owned());
         let find = |name| {
@@ -352,6 +355,136 @@ fn classic_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, case
         .cases(cases);
     }
     process_cases(rules, catalog, options, cases);
+}
+
+/// The latency alerts of metric-set histograms: observations above 2 s
+/// warn (p95 and p99), fast ones and slow ones at low traffic are silent.
+fn metric_set_cases(
+    rules: &Rules,
+    catalog: &Catalog,
+    options: &ExportOptions,
+    cases: &mut Vec<Case>,
+) {
+    for (set, members) in catalog.metric_sets() {
+        for m in members {
+            histogram_cases(rules, set, m, options, cases);
+        }
+    }
+}
+
+/// The cases of one metric-set histogram (none unless it has bounds above
+/// 2 s, as the seconds histograms the alerts are made for do).
+fn histogram_cases(
+    rules: &Rules,
+    set: &str,
+    m: &MetricInfo,
+    options: &ExportOptions,
+    cases: &mut Vec<Case>,
+) {
+    let Some(slow_from) = m.buckets.iter().position(|b| *b > 2.0) else {
+        return;
+    };
+    // One series of the histogram: its labels at their first known
+    // value, under the exported job.
+    let mut labels = vec![("job".to_owned(), options.job.clone())];
+    for l in &m.labels {
+        let value = l
+            .values
+            .as_ref()
+            .and_then(|v| v.first())
+            .copied()
+            .unwrap_or("x");
+        labels.push((l.name.clone(), value.to_owned()));
+    }
+    debug_assert_eq!(
+        metric_set_by(m),
+        labels
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let selector = |extra: Option<(&str, &str)>| {
+        let all: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(extra)
+            .map(|(k, v)| format!("{k}=\"{v}\""))
+            .collect();
+        all.join(",")
+    };
+    // Every observation in the buckets from `from` up, growing by
+    // `per_minute`.
+    let histogram = |from: usize, per_minute: u32| {
+        let growth = format!("0+{per_minute}x30");
+        let mut series: Vec<Series> = m
+            .buckets
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                Series(
+                    format!(
+                        "{}_bucket{{{}}}",
+                        m.name,
+                        selector(Some(("le", &bound(*b))))
+                    ),
+                    if i >= from {
+                        growth.clone()
+                    } else {
+                        "0x30".to_owned()
+                    },
+                )
+            })
+            .collect();
+        series.push(Series(
+            format!("{}_bucket{{{}}}", m.name, selector(Some(("le", "+Inf")))),
+            growth.clone(),
+        ));
+        series.push(Series(
+            format!("{}_count{{{}}}", m.name, selector(None)),
+            growth,
+        ));
+        series
+    };
+    let mut fired = labels.clone();
+    fired.push(("metric".to_owned(), m.name.clone()));
+    fired.push(("severity".to_owned(), "warning".to_owned()));
+    fired.sort();
+    for alertname in METRIC_SET_LATENCY {
+        let Some(alert) = rules.alert(alertname, ("metric", &m.name)) else {
+            continue;
+        };
+        let who = format!("{} ({set})", m.name);
+        cases.push(Case {
+            name: format!("{who}: observations slower than 2s warn ({alertname})"),
+            series: histogram(slow_from, 60),
+            eval: "15m",
+            alertname,
+            fires: Some(fired.clone()),
+            alert: Some(alert.clone()),
+        });
+        cases.push(Case {
+            name: format!("{who}: fast observations are silent ({alertname})"),
+            series: histogram(0, 60),
+            eval: "15m",
+            alertname,
+            fires: None,
+            alert: None,
+        });
+        // Five slow observations in 5 minutes: below the minimum
+        // (when it is above five).
+        if options.min_events <= 5 {
+            continue;
+        }
+        cases.push(Case {
+            name: format!("{who}: slow but rare observations are silent ({alertname})"),
+            series: histogram(slow_from, 1),
+            eval: "15m",
+            alertname,
+            fires: None,
+            alert: None,
+        });
+    }
 }
 
 /// Failing checks, the target down and panics.

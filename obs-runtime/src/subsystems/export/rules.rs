@@ -41,8 +41,11 @@ use std::fmt::Write as _;
 
 use super::ExportOptions;
 use super::decimal::{decimal, le_regex};
+use crate::leaves::schema::MetricKind;
 use crate::leaves::schema::{Objective, PPM, UNMATCHED_ROUTE};
-use crate::subsystems::catalog::{Catalog, DEFAULT_ROUTE_SLO, FunctionInfo};
+use crate::subsystems::catalog::{
+    Catalog, DEFAULT_ROUTE_SLO, FunctionInfo, MetricInfo, MetricUnit,
+};
 
 /// The windows the ratios are recorded over.
 pub(crate) const WINDOWS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
@@ -679,6 +682,10 @@ fn classic(catalog: &Catalog, options: &ExportOptions) -> Vec<Group> {
         functions.alerts.extend(classic.alerts(options));
     }
     let mut groups = vec![functions];
+    let sets = metric_set_group(catalog, options);
+    if !sets.alerts.is_empty() {
+        groups.push(sets);
+    }
     if catalog.metric(REQUESTS).is_some() {
         let classic = Classic {
             names: [
@@ -702,6 +709,62 @@ fn classic(catalog: &Catalog, options: &ExportOptions) -> Vec<Group> {
     }
     groups.push(process_group(catalog, options));
     groups
+}
+
+/// The names of the metric-set latency alerts: p95, p99.
+pub(crate) const METRIC_SET_LATENCY: [&str; 2] =
+    ["ObsMetricSetLatencyP95", "ObsMetricSetLatencyP99"];
+
+/// The labels a metric set histogram's alerts are computed per: `job` and
+/// the histogram's own.
+pub(crate) fn metric_set_by(m: &MetricInfo) -> String {
+    std::iter::once("job")
+        .chain(m.labels.iter().map(|l| l.name.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The metric sets' classic alerts: the p95 and p99 latency of every
+/// histogram in seconds, with the same thresholds and traffic minimum as
+/// functions'. Counters and gauges of a set mean what the program says
+/// they mean, so no generic alert is made for them.
+fn metric_set_group(catalog: &Catalog, options: &ExportOptions) -> Group {
+    let mut group = Group {
+        name: "obs-metric-sets".to_owned(),
+        records: Vec::new(),
+        alerts: Vec::new(),
+    };
+    for (set, members) in catalog.metric_sets() {
+        for m in members {
+            if m.kind != MetricKind::Histogram || m.unit != MetricUnit::Seconds {
+                continue;
+            }
+            let name = &m.name;
+            let by = metric_set_by(m);
+            let min = options.min_events;
+            let traffic = format!("sum by ({by}) (increase({name}_count[5m])) >= {min}");
+            for (alert, q, limit) in [
+                (METRIC_SET_LATENCY[0], "0.95", options.p95_seconds.as_str()),
+                (METRIC_SET_LATENCY[1], "0.99", options.p99_seconds.as_str()),
+            ] {
+                let percentile = q.trim_start_matches("0.");
+                group.alerts.push(Alert {
+                    name: alert,
+                    expr: format!(
+                        "histogram_quantile({q}, sum by (le, {by}) (rate({name}_bucket[5m]))) > {limit}\nand on ({by})\n{traffic}"
+                    ),
+                    for_: "5m",
+                    labels: vec![("severity", "warning".to_owned()), ("metric", name.clone())],
+                    summary: format!("{name}: p{percentile} above {limit}s"),
+                    description: format!(
+                        "The {q} quantile of {name} (metric set {set}) stayed above {limit}s for 5 minutes."
+                    ),
+                    runbook: options.runbook(&format!("alert-{}", alert.to_ascii_lowercase())),
+                });
+            }
+        }
+    }
+    group
 }
 
 /// The process's alerts: target down, failing checks, drops and panics.
