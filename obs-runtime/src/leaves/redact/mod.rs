@@ -91,6 +91,7 @@
 #![allow(clippy::doc_markdown)]
 
 mod email;
+mod iban;
 mod keys;
 mod names;
 mod numbers;
@@ -118,10 +119,11 @@ const AWS_KEY: &str = "[AWS_KEY]";
 const CREDENTIALS: &str = "[CREDENTIALS]";
 const API_KEY: &str = "[API_KEY]";
 const PRIVATE_KEY: &str = "[PRIVATE_KEY]";
+const IBAN: &str = "[IBAN]";
 const BINARY: &str = "[BINARY]";
 
 /// What `redact` writes; a value that already is one is left alone.
-const PLACEHOLDERS: [&str; 11] = [
+const PLACEHOLDERS: [&str; 12] = [
     REDACTED,
     EMAIL,
     CARD,
@@ -133,6 +135,7 @@ const PLACEHOLDERS: [&str; 11] = [
     CREDENTIALS,
     API_KEY,
     PRIVATE_KEY,
+    IBAN,
 ];
 
 /// Replaces e-mail addresses, card numbers, SSNs, phone numbers, JWTs,
@@ -305,6 +308,21 @@ fn is_placeholder(value: &[u8]) -> bool {
 fn starts_with_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
     hay.get(..needle.len())
         .is_some_and(|h| h.eq_ignore_ascii_case(needle))
+}
+
+/// The position of the `quote` that closes a quoted value starting at
+/// `from`, or the end of `b` when none does.
+fn closing_quote(b: &[u8], from: usize, quote: u8) -> usize {
+    let mut i = from;
+    while let Some(&c) = b.get(i) {
+        if c == quote {
+            return i;
+        }
+        // An escaped quote does not close; skipping a byte can't hide an
+        // ASCII quote inside a multi-byte character, which has none.
+        i += if c == b'\\' { 2 } else { 1 };
+    }
+    b.len()
 }
 
 fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {

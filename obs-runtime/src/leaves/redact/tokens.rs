@@ -1,7 +1,7 @@
 //! Tokens and keys: JWTs, AWS access key ids, `Bearer` and `Basic`
-//! credentials.
+//! credentials, and the credentials of other `Authorization` schemes.
 
-use super::{AWS_KEY, Hit, JWT, TOKEN, find, starts_with_ignore_case};
+use super::{AWS_KEY, Hit, JWT, TOKEN, closing_quote, find, starts_with_ignore_case};
 
 /// Basic credentials longer than this are checked on their first bytes.
 const MAX_BASIC_DECODED: usize = 192;
@@ -190,4 +190,115 @@ fn is_basic_credentials(token: &[u8]) -> bool {
         Err(_) => return false,
     };
     text.contains(':') && !text.chars().any(char::is_control)
+}
+
+/// The schemes whose credentials follow `Authorization:` and are hidden
+/// whole; `Bearer` and `Basic` have their own rules, which also hold
+/// outside a header.
+const SCHEMES: &[&[u8]] = &[
+    b"token",
+    b"digest",
+    b"negotiate",
+    b"ntlm",
+    b"apikey",
+    b"ssws",
+    b"hoba",
+    b"mutual",
+    b"aws4-hmac-sha256",
+];
+
+const AUTHORIZATION: &[u8] = b"authorization";
+
+fn is_blank(c: u8) -> bool {
+    c == b' ' || c == b'\t'
+}
+
+fn skip_blanks(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).copied().is_some_and(is_blank) {
+        i += 1;
+    }
+    i
+}
+
+/// `Authorization:` (or `Proxy-Authorization:`) and a scheme of
+/// [`SCHEMES`]: the credentials after the scheme, a token68
+/// (`Token 9944b0…`) or a list of auth-params (`Digest username="ada",
+/// realm="x", response="6629fa…"`), whole.
+pub(super) fn authorization_headers(b: &[u8], hits: &mut Vec<Hit>) {
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let word_start = i == 0 || b.get(i - 1).is_some_and(|p| !p.is_ascii_alphanumeric());
+        if !(matches!(c, b'a' | b'A') && word_start)
+            || !starts_with_ignore_case(b.get(i..).unwrap_or_default(), AUTHORIZATION)
+        {
+            i += 1;
+            continue;
+        }
+        i += AUTHORIZATION.len();
+        let colon = skip_blanks(b, i);
+        if b.get(colon) != Some(&b':') {
+            continue;
+        }
+        let scheme = skip_blanks(b, colon + 1);
+        let mut scheme_end = scheme;
+        while b
+            .get(scheme_end)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        {
+            scheme_end += 1;
+        }
+        i = scheme_end.max(i);
+        let name = b.get(scheme..scheme_end).unwrap_or_default();
+        if !SCHEMES.iter().any(|s| name.eq_ignore_ascii_case(s)) {
+            continue;
+        }
+        let start = skip_blanks(b, scheme_end);
+        if start == scheme_end {
+            continue;
+        }
+        let end = credentials_end(b, start);
+        if end > start {
+            hits.push(Hit::new(start, end, TOKEN));
+            i = end;
+        }
+    }
+}
+
+/// The end of a token68 or of a list of auth-params starting at `start`.
+fn credentials_end(b: &[u8], start: usize) -> usize {
+    let mut end = start;
+    let mut p = start;
+    loop {
+        let mut name_end = p;
+        while b.get(name_end).copied().is_some_and(is_token68) {
+            name_end += 1;
+        }
+        if name_end == p {
+            return end;
+        }
+        let mut q = name_end;
+        while b.get(q) == Some(&b'=') {
+            q += 1;
+        }
+        let param = q == name_end + 1;
+        match b.get(q) {
+            Some(b'"') if param => q = (closing_quote(b, q + 1, b'"') + 1).min(b.len()),
+            Some(&c) if param && !c.is_ascii_whitespace() && c != b',' => {
+                while b
+                    .get(q)
+                    .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b',' | b'"' | b'\''))
+                {
+                    q += 1;
+                }
+            }
+            // A token68, maybe with its padding: the credentials end here.
+            _ => return q,
+        }
+        end = q;
+        let separator = skip_blanks(b, q);
+        if b.get(separator) != Some(&b',') {
+            return end;
+        }
+        p = skip_blanks(b, separator + 1);
+    }
 }

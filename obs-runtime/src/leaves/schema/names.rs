@@ -114,7 +114,24 @@ pub const SENSITIVE_FIELDS: &[&str] = &[
     "card_number",
     "cvv",
     "iban",
+    "passphrase",
+    "passcode",
+    "csrf",
+    "xsrf",
+    "sessid",
+    "private_key",
+    "privatekey",
 ];
+
+/// Short words that mark a name as sensitive only as a whole word of it, so
+/// that `x-pass`, `db_pass`, `dbPass`, `X-OTP` and `totp_code` are sensitive
+/// but `bypass`, `compass`, `passenger`, `passed` and `footprint` are not.
+/// The words of a name are split at every byte that is not an ASCII letter
+/// or digit, between a lower-case letter and an upper-case one
+/// (`dbPass`), before the last capital of a run followed by a lower-case
+/// letter (`XPass`), and between letters and digits (`otp6`); compared
+/// ignoring ASCII case.
+pub const SENSITIVE_NAME_WORDS: &[&str] = &["pass", "pwd", "otp", "totp", "hotp"];
 
 /// Suffixes that `#[instrumented]` appends to a base name, which the base name
 /// must therefore not carry already.
@@ -233,6 +250,77 @@ const fn loosely_contains(name: &[u8], needle: &[u8]) -> bool {
     false
 }
 
+/// Whether a word of `name` may start at `i` (or the word before it end):
+/// see [`SENSITIVE_NAME_WORDS`].
+const fn word_boundary(name: &[u8], i: usize) -> bool {
+    if i == 0 || i >= name.len() {
+        return true;
+    }
+    let (before, at) = (name[i - 1], name[i]);
+    if !before.is_ascii_alphanumeric() || !at.is_ascii_alphanumeric() {
+        return true;
+    }
+    if before.is_ascii_digit() != at.is_ascii_digit() {
+        return true;
+    }
+    if before.is_ascii_lowercase() && at.is_ascii_uppercase() {
+        return true;
+    }
+    // `XPass`: the `P` starts a word, the run of capitals before it another.
+    before.is_ascii_uppercase()
+        && at.is_ascii_uppercase()
+        && i + 1 < name.len()
+        && name[i + 1].is_ascii_lowercase()
+}
+
+/// Whether `word` is a whole word of `name`, ignoring ASCII case.
+const fn contains_word(name: &[u8], word: &[u8]) -> bool {
+    let mut start = 0;
+    while start + word.len() <= name.len() {
+        if word_boundary(name, start) && word_boundary(name, start + word.len()) {
+            let mut i = 0;
+            while i < word.len() && name[start + i].to_ascii_lowercase() == word[i] {
+                i += 1;
+            }
+            if i == word.len() {
+                return true;
+            }
+        }
+        start += 1;
+    }
+    false
+}
+
+/// Whether `name` marks a secret or personal data: it contains one of
+/// [`SENSITIVE_FIELDS`] (ignoring case, `-` equal to `_`), or one of
+/// [`SENSITIVE_NAME_WORDS`] as a whole word.
+///
+/// ```
+/// use obs_runtime::schema::is_sensitive_field;
+/// assert!(is_sensitive_field("X-Pass"));
+/// assert!(is_sensitive_field("x-csrf"));
+/// assert!(!is_sensitive_field("bypass_cache"));
+/// ```
+#[must_use]
+pub const fn is_sensitive_field(name: &str) -> bool {
+    let b = name.as_bytes();
+    let mut i = 0;
+    while i < SENSITIVE_FIELDS.len() {
+        if loosely_contains(b, SENSITIVE_FIELDS[i].as_bytes()) {
+            return true;
+        }
+        i += 1;
+    }
+    let mut i = 0;
+    while i < SENSITIVE_NAME_WORDS.len() {
+        if contains_word(b, SENSITIVE_NAME_WORDS[i].as_bytes()) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
 /// Checks an argument listed in `fields(..)`, which records its value into
 /// every span: a sensitive name must be written `redact(name)`.
 ///
@@ -244,15 +332,10 @@ const fn loosely_contains(name: &[u8], needle: &[u8]) -> bool {
 /// ```
 #[must_use]
 pub const fn check_recorded_field(name: &str) -> Option<&'static str> {
-    let b = name.as_bytes();
-    let mut i = 0;
-    while i < SENSITIVE_FIELDS.len() {
-        if loosely_contains(b, SENSITIVE_FIELDS[i].as_bytes()) {
-            return Some(
-                "this argument's name marks it as a secret or personal data (password, token, api key, auth, cookie, session, email, phone, ssn, card, cvv, iban), and `fields(..)` would copy its value into every span: write `redact(name)` to record \"[REDACTED]\" instead, or leave it out",
-            );
-        }
-        i += 1;
+    if is_sensitive_field(name) {
+        return Some(
+            "this argument's name marks it as a secret or personal data (password, token, api key, auth, cookie, session, email, phone, ssn, card, cvv, iban), and `fields(..)` would copy its value into every span: write `redact(name)` to record \"[REDACTED]\" instead, or leave it out",
+        );
     }
     None
 }
