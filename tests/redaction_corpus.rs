@@ -68,6 +68,13 @@ fn pii_corpus_covers_every_detector() {
         "url_credentials",
         "query_parameter",
         "key_value",
+        "api_key",
+        "private_key",
+        "iban",
+        "config",
+        "cli_option",
+        "authorization",
+        "header_line",
     ] {
         let n = samples.iter().filter(|s| s.0.kind == kind).count();
         assert!(n >= 100, "{kind}: {n} samples");

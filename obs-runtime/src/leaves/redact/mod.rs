@@ -305,6 +305,15 @@ fn is_placeholder(value: &[u8]) -> bool {
     PLACEHOLDERS.iter().any(|p| p.as_bytes() == value)
 }
 
+/// Whether a token is one, rather than an English word: 8 bytes or more,
+/// holding a byte that is not a letter, or mixed case past the first.
+fn looks_random(token: &[u8]) -> bool {
+    token.len() >= 8
+        && (token.iter().any(|c| !c.is_ascii_alphabetic())
+            || (token.iter().skip(1).any(u8::is_ascii_uppercase)
+                && token.iter().any(u8::is_ascii_lowercase)))
+}
+
 fn starts_with_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
     hay.get(..needle.len())
         .is_some_and(|h| h.eq_ignore_ascii_case(needle))

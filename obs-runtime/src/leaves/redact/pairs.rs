@@ -1,7 +1,9 @@
 //! Sensitive parameters (`name=value`), members (JSON, Python, `Debug`,
 //! YAML, header lines) and command-line options (`--token x`).
 
-use super::{Hit, PLACEHOLDERS, REDACTED, closing_quote, is_placeholder, is_sensitive_name};
+use super::{
+    Hit, PLACEHOLDERS, REDACTED, closing_quote, is_placeholder, is_sensitive_name, looks_random,
+};
 
 /// Longer "names" before `=` are data (base64 padding), not keys; the cap
 /// also bounds the work per `=`.
@@ -10,6 +12,11 @@ const MAX_KEY_LEN: usize = 64;
 /// At most this many spaces between a key and its `=` or `:`, or before a
 /// key at the start of a line (its indentation).
 const MAX_PADDING: usize = 64;
+
+/// Headers whose value starts with a scheme (`Proxy-Authorization: NTLM
+/// …`, `WWW-Authenticate: Digest realm=…`): the credentials' own rules read
+/// what follows the scheme.
+const SCHEME_HEADERS: &[&[u8]] = &[b"authorization", b"authenticate"];
 
 fn is_key_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'[' | b']')
@@ -128,17 +135,25 @@ fn assignment(text: &str, eq: usize) -> Option<(usize, usize)> {
         return None;
     }
     let start = key_start(b, key_end)?;
-    if spaced && !(starts_line(b, start) && blanks_after(b, eq + 1) > eq + 1) {
-        return None;
-    }
-    if !is_sensitive_name(text_of(text, start, key_end)) {
-        return None;
-    }
     let v = if spaced {
         blanks_after(b, eq + 1)
     } else {
         eq + 1
     };
+    // `key = value` is an assignment at the start of a line, after an
+    // identifier (`client_secret = …`) or before a quoted value; elsewhere
+    // it is prose or code (`total = a + b`).
+    let key = span(b, start, key_end);
+    if spaced
+        && !((starts_line(b, start) && v > eq + 1)
+            || is_compound(key)
+            || matches!(byte(b, v), Some(b'"' | b'\'')))
+    {
+        return None;
+    }
+    if !is_sensitive_name(text_of(text, start, key_end)) {
+        return None;
+    }
     match byte(b, v) {
         Some(q @ (b'"' | b'\'')) => Some((v + 1, closing_quote(b, v + 1, q))),
         Some(b'\n' | b'\r') | None => None,
@@ -189,25 +204,45 @@ fn member(text: &str, colon: usize) -> Option<(usize, usize)> {
             );
             (!literal).then_some((v, end))
         }
-        // `key: value` at the start of a line is YAML or a header when the
-        // value is the line's only word; otherwise it is prose such as
-        // "auth: failed for 3 users".
-        Some(_) if v > colon + 1 && starts_line(b, start) => {
-            let end = word_end(b, v);
-            let rest = blanks_after(b, end);
-            let alone = matches!(byte(b, rest), None | Some(b'\n' | b'\r'))
-                || (rest > end && byte(b, rest) == Some(b'#'));
-            // A full stop or comma after the value ends a sentence.
-            let mut value_end = end;
-            while value_end > v + 1 && matches!(byte(b, value_end - 1), Some(b'.' | b',')) {
-                value_end -= 1;
+        Some(_) => {
+            // `key: value` at the start of a line is YAML or a header when
+            // the value is the line's only word.
+            if v > colon + 1 && starts_line(b, start) {
+                let end = word_end(b, v);
+                let rest = blanks_after(b, end);
+                let alone = matches!(byte(b, rest), None | Some(b'\n' | b'\r'))
+                    || (rest > end && byte(b, rest) == Some(b'#'));
+                if alone {
+                    // A full stop or comma after the value ends a sentence.
+                    let mut value_end = end;
+                    while value_end > v + 1 && matches!(byte(b, value_end - 1), Some(b'.' | b',')) {
+                        value_end -= 1;
+                    }
+                    return Some((v, value_end));
+                }
             }
-            alone.then_some((v, value_end))
+            // Elsewhere an identifier is a key (`X-Api-Key: abc123`), and a
+            // word is one before a value that looks like a secret: "auth:
+            // failed" and "token: expired" in a sentence are prose. A value
+            // of pairs (`Cookie: session=…; theme=dark`) is left to the
+            // pairs' own rule, a scheme (`Proxy-Authorization: NTLM …`) to
+            // the credentials' rules.
+            let end = bare_value_end(b, v, false);
+            let value = span(b, v, end);
+            let pairs = value
+                .iter()
+                .zip(value.iter().skip(1))
+                .any(|(&c, &next)| c == b'=' && next != b'=');
+            let scheme = SCHEME_HEADERS.iter().any(|h| {
+                key.len() >= h.len()
+                    && key
+                        .get(key.len() - h.len()..)
+                        .is_some_and(|k| k.eq_ignore_ascii_case(h))
+            }) && byte(b, end).is_some_and(is_blank)
+                && byte(b, blanks_after(b, end)).is_some_and(|c| !c.is_ascii_whitespace());
+            let secret = is_compound(key) || looks_random(value);
+            (secret && !pairs && !scheme).then_some((v, end))
         }
-        // Within a line, only an identifier is a key: "auth: failed" in a
-        // sentence stays, `X-Api-Key: abc123` does not.
-        Some(_) if is_compound(key) => Some((v, bare_value_end(b, v, false))),
-        Some(_) => None,
     }
 }
 

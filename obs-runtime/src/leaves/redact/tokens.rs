@@ -1,7 +1,7 @@
 //! Tokens and keys: JWTs, AWS access key ids, `Bearer` and `Basic`
 //! credentials, and the credentials of other `Authorization` schemes.
 
-use super::{AWS_KEY, Hit, JWT, TOKEN, closing_quote, find, starts_with_ignore_case};
+use super::{AWS_KEY, Hit, JWT, TOKEN, closing_quote, find, looks_random, starts_with_ignore_case};
 
 /// Basic credentials longer than this are checked on their first bytes.
 const MAX_BASIC_DECODED: usize = 192;
@@ -140,14 +140,6 @@ pub(super) fn auth_schemes(b: &[u8], hits: &mut Vec<Hit>) {
     }
 }
 
-/// Whether a bearer token is one, rather than an English word.
-fn looks_random(token: &[u8]) -> bool {
-    token.len() >= 8
-        && (token.iter().any(|c| !c.is_ascii_alphabetic())
-            || (token[1..].iter().any(u8::is_ascii_uppercase)
-                && token.iter().any(u8::is_ascii_lowercase)))
-}
-
 /// Whether `token` is base64 of `user:password` in UTF-8 text.
 fn is_basic_credentials(token: &[u8]) -> bool {
     let data = token
@@ -247,11 +239,14 @@ pub(super) fn authorization_headers(b: &[u8], hits: &mut Vec<Hit>) {
         {
             scheme_end += 1;
         }
-        i = scheme_end.max(i);
         let name = b.get(scheme..scheme_end).unwrap_or_default();
         if !SCHEMES.iter().any(|s| name.eq_ignore_ascii_case(s)) {
+            // The word read may itself start a header (`authorization:
+            // authorization: Token …`): read it again, once.
+            i = scheme.max(i);
             continue;
         }
+        i = scheme_end;
         let start = skip_blanks(b, scheme_end);
         if start == scheme_end {
             continue;
