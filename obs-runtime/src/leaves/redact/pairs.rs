@@ -13,11 +13,6 @@ const MAX_KEY_LEN: usize = 64;
 /// key at the start of a line (its indentation).
 const MAX_PADDING: usize = 64;
 
-/// Headers whose value starts with a scheme (`Proxy-Authorization: NTLM
-/// …`, `WWW-Authenticate: Digest realm=…`): the credentials' own rules read
-/// what follows the scheme.
-const SCHEME_HEADERS: &[&[u8]] = &[b"authorization", b"authenticate"];
-
 fn is_key_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'[' | b']')
 }
@@ -90,6 +85,22 @@ fn is_compound(key: &[u8]) -> bool {
             .any(|w| matches!(w, [l, u] if l.is_ascii_lowercase() && u.is_ascii_uppercase()))
 }
 
+/// JSON, YAML and Python constants: a flag or an absent value is no
+/// secret (`auth_enabled: true`, `"token": null`, `'api_key': None`).
+fn is_literal(value: &[u8]) -> bool {
+    const LITERALS: &[&[u8]] = &[
+        b"null", b"~", b"true", b"false", b"yes", b"no", b"on", b"off", b"none",
+    ];
+    LITERALS.iter().any(|l| value.eq_ignore_ascii_case(l))
+}
+
+fn ends_with_ignore_case(key: &[u8], suffix: &[u8]) -> bool {
+    key.len() >= suffix.len()
+        && key
+            .get(key.len() - suffix.len()..)
+            .is_some_and(|k| k.eq_ignore_ascii_case(suffix))
+}
+
 fn text_of(text: &str, from: usize, to: usize) -> &str {
     text.get(from..to).unwrap_or_default()
 }
@@ -157,8 +168,14 @@ fn assignment(text: &str, eq: usize) -> Option<(usize, usize)> {
     match byte(b, v) {
         Some(q @ (b'"' | b'\'')) => Some((v + 1, closing_quote(b, v + 1, q))),
         Some(b'\n' | b'\r') | None => None,
-        Some(_) if spaced => Some((v, word_end(b, v))),
-        Some(_) => Some((v, bare_value_end(b, v, false))),
+        Some(_) => {
+            let end = if spaced {
+                word_end(b, v)
+            } else {
+                bare_value_end(b, v, false)
+            };
+            (!is_literal(span(b, v, end))).then_some((v, end))
+        }
     }
 }
 
@@ -198,11 +215,7 @@ fn member(text: &str, colon: usize) -> Option<(usize, usize)> {
         Some(b'{' | b'[' | b'\n' | b'\r') | None => None,
         Some(_) if quote.is_some() => {
             let end = bare_value_end(b, v, true);
-            let literal = matches!(
-                span(b, v, end),
-                b"null" | b"true" | b"false" | b"None" | b"True" | b"False"
-            );
-            (!literal).then_some((v, end))
+            (!is_literal(span(b, v, end))).then_some((v, end))
         }
         Some(_) => {
             // `key: value` at the start of a line is YAML or a header when
@@ -218,7 +231,7 @@ fn member(text: &str, colon: usize) -> Option<(usize, usize)> {
                     while value_end > v + 1 && matches!(byte(b, value_end - 1), Some(b'.' | b',')) {
                         value_end -= 1;
                     }
-                    return Some((v, value_end));
+                    return (!is_literal(span(b, v, value_end))).then_some((v, value_end));
                 }
             }
             // Elsewhere an identifier is a key (`X-Api-Key: abc123`), and a
@@ -226,22 +239,20 @@ fn member(text: &str, colon: usize) -> Option<(usize, usize)> {
             // failed" and "token: expired" in a sentence are prose. A value
             // of pairs (`Cookie: session=…; theme=dark`) is left to the
             // pairs' own rule, a scheme (`Proxy-Authorization: NTLM …`) to
-            // the credentials' rules.
+            // the credentials' rules; a challenge (`WWW-Authenticate:
+            // Negotiate`) holds no secret.
             let end = bare_value_end(b, v, false);
             let value = span(b, v, end);
             let pairs = value
                 .iter()
                 .zip(value.iter().skip(1))
                 .any(|(&c, &next)| c == b'=' && next != b'=');
-            let scheme = SCHEME_HEADERS.iter().any(|h| {
-                key.len() >= h.len()
-                    && key
-                        .get(key.len() - h.len()..)
-                        .is_some_and(|k| k.eq_ignore_ascii_case(h))
-            }) && byte(b, end).is_some_and(is_blank)
-                && byte(b, blanks_after(b, end)).is_some_and(|c| !c.is_ascii_whitespace());
+            let scheme = ends_with_ignore_case(key, b"authenticate")
+                || (ends_with_ignore_case(key, b"authorization")
+                    && byte(b, end).is_some_and(|c| is_blank(c) || c == b','))
+                    && byte(b, blanks_after(b, end)).is_some_and(|c| !c.is_ascii_whitespace());
             let secret = is_compound(key) || looks_random(value);
-            (secret && !pairs && !scheme).then_some((v, end))
+            (secret && !pairs && !scheme && !is_literal(value)).then_some((v, end))
         }
     }
 }
