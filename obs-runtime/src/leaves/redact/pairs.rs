@@ -241,18 +241,39 @@ fn member(text: &str, colon: usize) -> Option<(usize, usize)> {
             // pairs' own rule, a scheme (`Proxy-Authorization: NTLM …`) to
             // the credentials' rules; a challenge (`WWW-Authenticate:
             // Negotiate`) holds no secret.
-            let end = bare_value_end(b, v, false);
-            let value = span(b, v, end);
+            // The value is judged by its part up to the next colon, so each
+            // colon reads only to the next one (`password:password:…` stays
+            // linear); a value judged a secret is then read whole
+            // (`abc:def`, `user:pass`) and not read again.
+            let part_end = value_end(b, v, false, true);
+            let value = span(b, v, part_end);
+            let colon_next = byte(b, part_end) == Some(b':');
+            // `token: secret: x`: the value is the next key.
+            let next_key =
+                colon_next && byte(b, part_end + 1).is_none_or(|c| c.is_ascii_whitespace());
             let pairs = value
                 .iter()
                 .zip(value.iter().skip(1))
                 .any(|(&c, &next)| c == b'=' && next != b'=');
             let scheme = ends_with_ignore_case(key, b"authenticate")
                 || (ends_with_ignore_case(key, b"authorization")
-                    && byte(b, end).is_some_and(|c| is_blank(c) || c == b','))
-                    && byte(b, blanks_after(b, end)).is_some_and(|c| !c.is_ascii_whitespace());
-            let secret = is_compound(key) || looks_random(value);
-            (secret && !pairs && !scheme && !is_literal(value)).then_some((v, end))
+                    && byte(b, part_end).is_some_and(|c| is_blank(c) || c == b',')
+                    && byte(b, blanks_after(b, part_end))
+                        .is_some_and(|c| !c.is_ascii_whitespace()));
+            let secret = (is_compound(key) || looks_random(value))
+                && !next_key
+                && !pairs
+                && !scheme
+                && !is_literal(value);
+            if !secret {
+                return None;
+            }
+            let end = if colon_next {
+                bare_value_end(b, v, false)
+            } else {
+                part_end
+            };
+            Some((v, end))
         }
     }
 }
@@ -268,8 +289,6 @@ const SECRET_OPTION_WORDS: &[&[u8]] = &[
     b"token",
     b"key",
     b"apikey",
-    b"credential",
-    b"credentials",
     b"otp",
     b"cookie",
 ];
@@ -326,6 +345,12 @@ fn word_end(b: &[u8], from: usize) -> usize {
 }
 
 fn bare_value_end(b: &[u8], from: usize, json: bool) -> usize {
+    value_end(b, from, json, false)
+}
+
+/// The end of an unquoted value at `from`; with `colon`, a `:` ends it too
+/// (untrimmed then, so that the caller sees the colon).
+fn value_end(b: &[u8], from: usize, json: bool, colon: bool) -> usize {
     // A value that starts with a placeholder was redacted before. Tested
     // before reading the value: `token=[REDACTED],token=[REDACTED],…` has
     // no stop byte, and reading to it from each `=` was quadratic.
@@ -340,6 +365,9 @@ fn bare_value_end(b: &[u8], from: usize, json: bool) -> usize {
             || (json && matches!(c, b',' | b'}' | b']'));
         if stop {
             break;
+        }
+        if colon && c == b':' {
+            return end;
         }
         end += 1;
     }

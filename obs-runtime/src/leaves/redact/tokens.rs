@@ -10,6 +10,11 @@ fn is_base64url(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
 }
 
+/// The byte before `i`, if any.
+fn before(b: &[u8], i: usize) -> Option<u8> {
+    i.checked_sub(1).and_then(|p| b.get(p)).copied()
+}
+
 fn skip_base64url(b: &[u8], mut i: usize) -> usize {
     while b.get(i).copied().is_some_and(is_base64url) {
         i += 1;
@@ -24,7 +29,7 @@ pub(super) fn jwts(b: &[u8], hits: &mut Vec<Hit>) {
         from = header_end;
         // Only the start of a base64url run can start a token; this also
         // keeps the scan linear.
-        if start > 0 && is_base64url(b[start - 1]) {
+        if before(b, start).is_some_and(is_base64url) {
             continue;
         }
         if header_end - start < 10 || b.get(header_end) != Some(&b'.') {
@@ -53,18 +58,19 @@ pub(super) fn aws_keys(b: &[u8], hits: &mut Vec<Hit>) {
         from = start + 1;
         // The prefix first: most `A`s start no key, and testing all 20
         // bytes at each of them costs 20 reads a byte on `AAAA…`.
-        let rest = &b[start..];
+        let rest = b.get(start..).unwrap_or_default();
         if !(rest.starts_with(b"AKIA") || rest.starts_with(b"ASIA")) {
             continue;
         }
         let Some(key) = b.get(start..start + 20) else {
             return;
         };
-        let whole_word = (start == 0 || !b[start - 1].is_ascii_alphanumeric())
+        let whole_word = !before(b, start).is_some_and(|c| c.is_ascii_alphanumeric())
             && !b.get(start + 20).is_some_and(u8::is_ascii_alphanumeric);
         if whole_word
-            && key[4..]
+            && key
                 .iter()
+                .skip(4)
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         {
             hits.push(Hit::new(start, start + 20, AWS_KEY));
@@ -86,12 +92,12 @@ const LONGEST_KEYWORD: usize = "bearer".len();
 
 pub(super) fn auth_schemes(b: &[u8], hits: &mut Vec<Hit>) {
     let mut i = 0;
-    while i < b.len() {
-        if !matches!(b[i], b'b' | b'B') || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
+    while let Some(&c) = b.get(i) {
+        if !matches!(c, b'b' | b'B') || before(b, i).is_some_and(|p| p.is_ascii_alphanumeric()) {
             i += 1;
             continue;
         }
-        let rest = &b[i..];
+        let rest = b.get(i..).unwrap_or_default();
         let (keyword, basic) = if starts_with_ignore_case(rest, b"bearer") {
             (6, false)
         } else if starts_with_ignore_case(rest, b"basic") {
@@ -121,7 +127,7 @@ pub(super) fn auth_schemes(b: &[u8], hits: &mut Vec<Hit>) {
         while b.get(end) == Some(&b'=') {
             end += 1;
         }
-        let token = &b[start..end];
+        let token = b.get(start..end).unwrap_or_default();
         let credentials = if basic {
             is_basic_credentials(token)
         } else {
@@ -169,15 +175,20 @@ fn is_basic_credentials(token: &[u8]) -> bool {
             if len == MAX_BASIC_DECODED {
                 break;
             }
-            decoded[len] = (acc >> bits).to_le_bytes()[0];
+            let [low, ..] = (acc >> bits).to_le_bytes();
+            if let Some(slot) = decoded.get_mut(len) {
+                *slot = low;
+            }
             len += 1;
         }
     }
-    let text = match std::str::from_utf8(&decoded[..len]) {
+    let decoded = decoded.get(..len).unwrap_or_default();
+    let text = match std::str::from_utf8(decoded) {
         Ok(text) => text,
         // Cut at the buffer's end, inside a character: judge what came before.
         Err(e) if e.error_len().is_none() => {
-            std::str::from_utf8(&decoded[..e.valid_up_to()]).unwrap_or_default()
+            std::str::from_utf8(decoded.get(..e.valid_up_to()).unwrap_or_default())
+                .unwrap_or_default()
         }
         Err(_) => return false,
     };
@@ -219,10 +230,11 @@ fn skip_blanks(b: &[u8], mut i: usize) -> usize {
 pub(super) fn authorization_headers(b: &[u8], hits: &mut Vec<Hit>) {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
-        let word_start = i == 0 || b.get(i - 1).is_some_and(|p| !p.is_ascii_alphanumeric());
-        if !(matches!(c, b'a' | b'A') && word_start)
-            || !starts_with_ignore_case(b.get(i..).unwrap_or_default(), AUTHORIZATION)
-        {
+        let word_start = !before(b, i).is_some_and(|p| p.is_ascii_alphanumeric());
+        let keyword = matches!(c, b'a' | b'A')
+            && word_start
+            && starts_with_ignore_case(b.get(i..).unwrap_or_default(), AUTHORIZATION);
+        if !keyword {
             i += 1;
             continue;
         }
