@@ -24,7 +24,7 @@
 //! `tokens_used` contains `token`): a false alarm costs a hidden value, a
 //! miss leaks a secret. The words keep ordinary names out: `bypass`,
 //! `compass`, `passenger`, `passed` and `footprint` are not sensitive, and
-//! neither is any of 86 standard HTTP header names that carry no credential
+//! neither is any of 83 standard HTTP header names that carry no credential
 //! (`content-type`, `x-forwarded-for`, `traceparent`, …; the unit tests
 //! list them), but `pass_count` is, and so is `PWD`, the working directory.
 //! The value of a sensitive name is replaced whole by `[REDACTED]`. The

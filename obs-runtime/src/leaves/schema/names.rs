@@ -538,6 +538,36 @@ mod tests {
     }
 
     #[test]
+    fn short_sensitive_words_match_whole_words_only() {
+        for name in [
+            "x-pass",
+            "db_pass",
+            "dbPass",
+            "XPass",
+            "PASS",
+            "x-otp",
+            "otp6",
+            "TOTPCode",
+            "mysql_pwd",
+        ] {
+            assert!(is_sensitive_field(name), "{name} passed");
+            assert!(check_recorded_field(name).is_some(), "{name} passed");
+        }
+        for name in [
+            "bypass",
+            "compass",
+            "passenger",
+            "passed",
+            "footprint",
+            "laptop",
+            "hotpath",
+            "status",
+        ] {
+            assert!(!is_sensitive_field(name), "{name} flagged");
+        }
+    }
+
+    #[test]
     fn base_names_carry_no_added_suffix() {
         for bad in ["x_total", "x_seconds", "x_calls", "x_count"] {
             assert!(check_base_name(bad).is_some(), "{bad} passed");
