@@ -135,8 +135,9 @@ pub(super) fn key_values(text: &str, hits: &mut Vec<Hit>) {
     }
 }
 
-/// `key=value` with a sensitive key: the value's range. At the start of a
-/// line (INI, TOML, `.env`) blanks may stand around the `=`.
+/// `key=value` with a sensitive key: the value's range. Blanks may stand
+/// around the `=` at the start of a line (INI, TOML), after a compound key
+/// or before a quoted value.
 fn assignment(text: &str, eq: usize) -> Option<(usize, usize)> {
     let b = text.as_bytes();
     let after = byte(b, eq + 1);
