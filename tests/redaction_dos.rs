@@ -122,8 +122,60 @@ const NEAR_MISSES: &[(&str, &str)] = &[
     ("private_key", "-----BEGIN PRIVATE KEY"),
     ("private_key", "-----END PRIVATE KEY-----"),
     ("private_key", "-"),
+    // Config spellings: quotes, colons and keys without values, a key
+    // that is its own value, blanks around `=` and `:`.
+    ("config", "\"\""),
+    ("config", "\""),
+    ("config", ": "),
+    ("config", ":"),
+    ("config", "password:"),
+    ("config", "password: "),
+    ("config", "\"password\"  "),
+    ("config", "a_token:"),
+    ("config", "\n  password:x"),
+    ("config", "\n- "),
+    ("config", " = "),
+    ("config", "password ="),
+    ("config", "\npassword = "),
+    (
+        "config",
+        "                                                                  :",
+    ),
+    ("config", "token: expired "),
+    // Command-line options: names without values, values that are options.
+    ("cli", "--x "),
+    ("cli", "--"),
+    ("cli", "--token "),
+    ("cli", "--token-ttl 1 "),
+    ("cli", "--no-password x "),
+    ("cli", "-"),
+    (
+        "cli",
+        "--aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ",
+    ),
+    // Authorization: the header name without its colon, schemes without
+    // credentials, auth-params without values.
+    ("authorization", "authorization"),
+    ("authorization", "Authorization:"),
+    ("authorization", "authorization: authorization:"),
+    ("authorization", "Authorization: Digest"),
+    ("authorization", "Authorization: Digest ,"),
+    ("authorization", "Authorization: Foo "),
+    ("authorization", "a=,"),
+    // IBANs: country codes and check digits without their BBAN, digit and
+    // letter runs, groups that never end.
+    ("iban", "DE89"),
+    ("iban", "DE89 "),
+    ("iban", "DE89 3704 "),
+    ("iban", "DE00"),
+    ("iban", "0"),
+    ("iban", "A"),
+    ("iban", "GB82WEST"),
+    ("iban", "DE8937040044053201300 "),
+    ("iban", "FR14 2004 1010 0505 0001 3M02 607 "),
     // Several detectors at once.
     ("mixed", "bearer-a@1=eyJ:AKIA+1 "),
+    ("mixed", "password:password:"),
     ("mixed", "password=bearer-"),
     ("mixed", "https://bearer-a/"),
 ];
@@ -139,6 +191,7 @@ fn check(kind: &str, unit: &str, text: &str, max_growth: impl Fn(usize) -> usize
     let start = Instant::now();
     let once = redact(text);
     let took = start.elapsed();
+    eprintln!("{kind} {unit:?}: {} bytes in {took:?}", text.len());
     assert!(
         took < DEADLINE,
         "{kind} {unit:?}: {} bytes took {took:?}",
@@ -211,6 +264,22 @@ fn dense_matches_take_linear_time_and_grow_boundedly() {
             "-----BEGIN PRIVATE KEY-----x-----END PRIVATE KEY-----",
         ),
         ("private_key", "-----BEGIN PRIVATE KEY-----"),
+        ("config", "password: a\n"),
+        // Each value is the next key.
+        ("config", "'password':"),
+        ("config", "\"password\" :"),
+        ("authorization", "Authorization: Digest a=,a=,"),
+        ("mixed", "--token=--token "),
+        ("mixed", "Authorization: Digest password: DE89 --token "),
+        ("config", "{'token': 'a', "),
+        ("config", "\"token\" : \"a\", "),
+        ("config", "X-Api-Key: a1 "),
+        ("config", "\ntoken = a"),
+        ("cli", "--token a "),
+        ("authorization", "Authorization: Token a "),
+        ("authorization", "Authorization: Digest a=\"b\", c=d "),
+        ("iban", "DE89370400440532013000 "),
+        ("iban", "DE89 3704 0044 0532 0130 00 "),
     ] {
         check(kind, unit, &repeated(unit), |n| 3 * n + 64);
     }

@@ -8,7 +8,7 @@
 
 #![allow(dead_code)]
 
-pub const PII_SAMPLES: usize = 1_500;
+pub const PII_SAMPLES: usize = 2_000;
 
 // ---------------------------------------------------------------------------
 // Deterministic generator
@@ -408,6 +408,236 @@ pub fn key_value(r: &mut Rng) -> Pii {
     pii
 }
 
+/// A secret shaped like a password or key, without a vendor's shape.
+fn opaque_secret(r: &mut Rng) -> String {
+    let n = r.range(10, 28);
+    format!("{}{}", r.string_of(ALNUM, 2), r.string_of(PASSWORD, n))
+}
+
+pub fn api_key(r: &mut Rng) -> Pii {
+    let key = match r.below(8) {
+        0 => format!(
+            "{}{}",
+            r.pick(&["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]),
+            r.string_of(ALNUM, 36)
+        ),
+        1 => format!("github_pat_{}", r.string_of(ALNUM, 82)),
+        2 => format!(
+            "{}{}-{}-{}",
+            r.pick(&["xoxb-", "xoxp-", "xoxa-"]),
+            r.digits(12),
+            r.digits(13),
+            r.string_of(ALNUM, 24)
+        ),
+        3 => format!(
+            "{}{}",
+            r.pick(&["sk_live_", "sk_test_", "rk_live_"]),
+            r.string_of(ALNUM, 24)
+        ),
+        4 => format!("AIza{}", r.string_of(BASE64URL, 35)),
+        5 => format!(
+            "{}{}{}",
+            r.pick(&["sk-", "sk-proj-", "sk-ant-api03-"]),
+            r.digits(2),
+            r.string_of(BASE64URL, 40)
+        ),
+        6 => format!("glpat-{}", r.string_of(ALNUM, 20)),
+        _ => format!(
+            "SG.{}.{}",
+            r.string_of(BASE64URL, 22),
+            r.string_of(BASE64URL, 43)
+        ),
+    };
+    Pii::new("api_key", key)
+}
+
+pub fn private_key(r: &mut Rng) -> Pii {
+    let label = r.pick(&["", "RSA ", "EC ", "OPENSSH ", "ENCRYPTED "]);
+    let body = base64(r.string_of(ALNUM, 48).as_bytes(), STD_B64, true);
+    let newline = r.pick(&["\n", "\\n", " "]);
+    let text = format!(
+        "-----BEGIN {label}PRIVATE KEY-----{newline}{body}{newline}-----END {label}PRIVATE KEY-----"
+    );
+    Pii::new("private_key", text).needle(&body)
+}
+
+/// An IBAN of `country` with `len` characters and a BBAN from `bban`.
+fn iban_of(r: &mut Rng, country: &str, bban: &str) -> String {
+    // Check digits: 98 minus the remainder of BBAN + country + "00".
+    let moved = format!("{bban}{country}00");
+    let remainder = moved.bytes().fold(0u32, |acc, c| {
+        if c.is_ascii_digit() {
+            (acc * 10 + u32::from(c - b'0')) % 97
+        } else {
+            (acc * 100 + u32::from(c - b'A') + 10) % 97
+        }
+    });
+    let check = 98 - remainder;
+    let _ = r;
+    format!("{country}{check:02}{bban}")
+}
+
+pub fn iban(r: &mut Rng) -> Pii {
+    let (country, bban) = match r.below(8) {
+        0 => ("DE", r.digits(18)),
+        1 => (
+            "GB",
+            format!(
+                "{}{}",
+                r.string_of(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", 4),
+                r.digits(14)
+            ),
+        ),
+        2 => (
+            "FR",
+            format!(
+                "{}{}{}",
+                r.digits(10),
+                r.string_of(UPPER_ALNUM, 11),
+                r.digits(2)
+            ),
+        ),
+        3 => (
+            "NL",
+            format!(
+                "{}{}",
+                r.string_of(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", 4),
+                r.digits(10)
+            ),
+        ),
+        4 => ("ES", r.digits(20)),
+        5 => ("IT", format!("X{}{}", r.digits(10), r.digits(12))),
+        6 => ("BE", r.digits(12)),
+        _ => ("CH", r.digits(17)),
+    };
+    let compact = iban_of(r, country, &bban);
+    let text = if r.below(2) == 0 {
+        compact.clone()
+    } else {
+        compact
+            .as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let tail = compact[compact.len() - 8..].to_owned();
+    Pii::new("iban", text).needle(&compact).needle(&tail)
+}
+
+/// Secrets in configuration spellings: YAML, spaced JSON, Python reprs,
+/// INI and TOML lines, `.env` lines.
+pub fn config(r: &mut Rng) -> Pii {
+    let secret = opaque_secret(r);
+    let key = r.pick(&[
+        "password",
+        "db_password",
+        "api_key",
+        "client_secret",
+        "token",
+        "secret",
+        "passphrase",
+        "auth_token",
+    ]);
+    let s = &secret;
+    let text = match r.below(9) {
+        0 => format!("database:\n  host: db\n  {key}: {s}\n  port: 5432"),
+        1 => format!("{key}: {s}"),
+        2 => format!("items:\n- {key}: {s}\n- name: ada"),
+        3 => format!(r#"{{"{key}" : "{s}", "user": "ada"}}"#),
+        4 => format!(r#"{{ "{key}":"{s}" }}"#),
+        5 => format!("{{'{key}': '{s}', 'retries': 3}}"),
+        6 => format!("[db]\n{key} = {s}\nhost = db"),
+        7 => format!("{} = \"{s}\"", key),
+        _ => format!("{}={s}", key.to_uppercase()),
+    };
+    let mut pii = Pii::new("config", text);
+    pii.needles = vec![secret];
+    pii
+}
+
+pub fn cli_option(r: &mut Rng) -> Pii {
+    let secret = opaque_secret(r);
+    let flag = r.pick(&[
+        "--password",
+        "--client-secret",
+        "--token",
+        "--api-key",
+        "--db-password",
+        "--auth-token",
+        "--secret",
+    ]);
+    let tool = r.pick(&["deploy", "./bin/migrate", "aws-login", "vault-sync"]);
+    let s = &secret;
+    let text = match r.below(4) {
+        0 => format!("{tool} --region eu-west-1 {flag} {s} --verbose"),
+        1 => format!("{tool} {flag}={s}"),
+        2 => format!("{tool} {flag} \"{s}\""),
+        _ => format!("{tool} {flag}  {s}"),
+    };
+    let mut pii = Pii::new("cli_option", text);
+    pii.needles = vec![secret];
+    pii
+}
+
+pub fn authorization(r: &mut Rng) -> Pii {
+    let header = r.pick(&["Authorization", "authorization", "Proxy-Authorization"]);
+    let (text, needles) = match r.below(4) {
+        0 => {
+            let token = r.string_of(HEX, 40);
+            (format!("{header}: Token {token}"), vec![token])
+        }
+        1 => {
+            let (response, nonce, cnonce) = (
+                r.string_of(HEX, 32),
+                r.string_of(HEX, 32),
+                r.string_of(HEX, 8),
+            );
+            (
+                format!(
+                    r#"{header}: Digest username="{}", realm="api", nonce="{nonce}", uri="/v1/x", qop=auth, nc=00000001, cnonce="{cnonce}", response="{response}""#,
+                    r.pick(NAMES)
+                ),
+                vec![response, nonce, cnonce],
+            )
+        }
+        2 => {
+            let blob = base64(r.string_of(ALNUM, 30).as_bytes(), STD_B64, true);
+            (format!("{header}: Negotiate {blob}"), vec![blob])
+        }
+        _ => {
+            let token = r.string_of(ALNUM, 40);
+            (format!("{header}: SSWS {token}"), vec![token])
+        }
+    };
+    let mut pii = Pii::new("authorization", text);
+    pii.needles = needles;
+    pii
+}
+
+pub fn header_line(r: &mut Rng) -> Pii {
+    let secret = opaque_secret(r);
+    let name = r.pick(&[
+        "X-Api-Key",
+        "x-api-key",
+        "X-Auth-Token",
+        "X-CSRF-Token",
+        "X-Pass",
+        "x-otp",
+        "X-Access-Token",
+        "Private-Token",
+    ]);
+    let s = &secret;
+    let text = match r.below(3) {
+        0 => format!("{name}: {s}"),
+        1 => format!("GET /v1/orders\n{name}: {s}\nAccept: */*"),
+        _ => format!("curl -H '{name}: {s}' https://api.example.com/v1"),
+    };
+    let mut pii = Pii::new("header_line", text);
+    pii.needles = vec![secret];
+    pii
+}
+
 pub const GENERATORS: &[fn(&mut Rng) -> Pii] = &[
     email,
     card,
@@ -420,6 +650,13 @@ pub const GENERATORS: &[fn(&mut Rng) -> Pii] = &[
     url_credentials,
     query_parameter,
     key_value,
+    api_key,
+    private_key,
+    iban,
+    config,
+    cli_option,
+    authorization,
+    header_line,
 ];
 
 pub const TEMPLATES: &[&str] = &[

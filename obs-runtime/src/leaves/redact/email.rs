@@ -5,12 +5,13 @@ use super::{EMAIL, Hit};
 /// `credentials`: how many of the first `hits` are URL credentials, in
 /// order; the `@` that ends one is no address.
 pub(super) fn emails(text: &str, hits: &mut Vec<Hit>, credentials: usize) {
+    let ends: Vec<usize> = hits.iter().take(credentials).map(|h| h.end).collect();
     let mut k = 0;
     for (at, _) in text.match_indices('@') {
-        while k < credentials && hits[k].end < at {
+        while ends.get(k).is_some_and(|&end| end < at) {
             k += 1;
         }
-        if k < credentials && hits[k].end == at {
+        if ends.get(k) == Some(&at) {
             continue;
         }
         let start = local_part_start(text, at);
@@ -29,7 +30,7 @@ fn is_local_char(c: char) -> bool {
 
 fn local_part_start(text: &str, at: usize) -> usize {
     let mut start = at;
-    for (i, c) in text[..at].char_indices().rev() {
+    for (i, c) in text.get(..at).unwrap_or_default().char_indices().rev() {
         if !is_local_char(c) {
             break;
         }
@@ -37,7 +38,7 @@ fn local_part_start(text: &str, at: usize) -> usize {
     }
     // An ellipsis or an opening quote before the address is not part of it.
     let b = text.as_bytes();
-    while start < at && matches!(b[start], b'.' | b'\'') {
+    while start < at && matches!(b.get(start), Some(b'.' | b'\'')) {
         start += 1;
     }
     start
@@ -54,7 +55,10 @@ fn domain_end(text: &str, from: usize) -> Option<usize> {
     let mut labels = 0;
     let mut found = None;
     loop {
-        let end = text[pos..]
+        let Some(rest) = text.get(pos..) else {
+            return found;
+        };
+        let end = rest
             .char_indices()
             .find(|&(_, c)| !is_label_char(c))
             .map_or(text.len(), |(i, _)| pos + i);
@@ -62,11 +66,12 @@ fn domain_end(text: &str, from: usize) -> Option<usize> {
             return found;
         }
         labels += 1;
-        if labels >= 2 && is_top_level(&text[pos..end]) {
+        if labels >= 2 && is_top_level(text.get(pos..end).unwrap_or_default()) {
             found = Some(end);
         }
-        let continues = text[end..]
-            .strip_prefix('.')
+        let continues = text
+            .get(end..)
+            .and_then(|r| r.strip_prefix('.'))
             .and_then(|r| r.chars().next())
             .is_some_and(is_label_char);
         if !continues {
@@ -79,5 +84,5 @@ fn domain_end(text: &str, from: usize) -> Option<usize> {
 fn is_top_level(label: &str) -> bool {
     let b = label.as_bytes();
     (label.chars().nth(1).is_some() && label.chars().all(char::is_alphabetic))
-        || (b.len() > 4 && b[..4].eq_ignore_ascii_case(b"xn--"))
+        || (b.len() > 4 && b.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"xn--")))
 }

@@ -102,11 +102,12 @@ fn is_word(c: u8) -> bool {
 /// For the pre-scan: whether a key's prefix ends with the separator at `i`
 /// (`_`, `-` or `.`), or a PEM header or a Google key starts at `i`.
 pub(super) fn may_start(b: &[u8], i: usize) -> bool {
-    let upto = &b[..=i];
-    match b[i] {
-        b'-' if b[i..].starts_with(PEM_BEGIN) => true,
-        b'.' => upto.ends_with(b"SG."),
-        b'A' => b[i..].starts_with(b"AIza"),
+    let upto = b.get(..=i).unwrap_or_default();
+    let from = b.get(i..).unwrap_or_default();
+    match from.first() {
+        Some(b'-') if from.starts_with(PEM_BEGIN) => true,
+        Some(b'.') => upto.ends_with(b"SG."),
+        Some(b'A') => from.starts_with(b"AIza"),
         _ => RULES.iter().any(|r| upto.ends_with(r.prefix)),
     }
 }
@@ -119,16 +120,16 @@ pub(super) fn may_start(b: &[u8], i: usize) -> bool {
 /// that fails inside a long word (`sk-sk-sk-…`) costs no second read.
 pub(super) fn api_keys(b: &[u8], hits: &mut Vec<Hit>) {
     let mut i = 0;
-    while i < b.len() {
-        if !in_body(b[i], Body::Dashed) {
+    while let Some(&c) = b.get(i) {
+        if !in_body(c, Body::Dashed) {
             i += 1;
             continue;
         }
         let run_start = i;
         let mut run_end = i;
         let mut last_digit = None;
-        while run_end < b.len() && in_body(b[run_end], Body::Dashed) {
-            if b[run_end].is_ascii_digit() {
+        while let Some(&c) = b.get(run_end).filter(|&&c| in_body(c, Body::Dashed)) {
+            if c.is_ascii_digit() {
                 last_digit = Some(run_end);
             }
             run_end += 1;
@@ -142,7 +143,8 @@ pub(super) fn api_keys(b: &[u8], hits: &mut Vec<Hit>) {
         // `-`.
         let mut p = run_start;
         while p < run_end {
-            let at_word_start = p == run_start || b[p - 1] == b'-';
+            let at_word_start =
+                p == run_start || p.checked_sub(1).and_then(|q| b.get(q)) == Some(&b'-');
             let found = at_word_start
                 .then(|| key_at(b, p, run_end, last_digit))
                 .flatten();
@@ -160,7 +162,7 @@ pub(super) fn api_keys(b: &[u8], hits: &mut Vec<Hit>) {
 /// The end of a key starting at `p`, inside the run of `[A-Za-z0-9_-]`
 /// that ends at `run_end`.
 fn key_at(b: &[u8], p: usize, run_end: usize, last_digit: Option<usize>) -> Option<usize> {
-    let rest = &b[p..run_end];
+    let rest = b.get(p..run_end).unwrap_or_default();
     RULES.iter().find_map(|r| {
         if !rest.starts_with(r.prefix) {
             return None;
@@ -173,7 +175,7 @@ fn key_at(b: &[u8], p: usize, run_end: usize, last_digit: Option<usize>) -> Opti
             // Other bodies stop at the next `-` (or `_`), where the next
             // word start is: these reads never overlap.
             let mut end = body;
-            while end < run_end && in_body(b[end], r.body) {
+            while end < run_end && b.get(end).is_some_and(|&c| in_body(c, r.body)) {
                 end += 1;
             }
             end
@@ -187,12 +189,12 @@ fn key_at(b: &[u8], p: usize, run_end: usize, last_digit: Option<usize>) -> Opti
 
 /// `SG.` + id + `.` + secret, where `SG` is the run at `start..end`.
 fn sendgrid(b: &[u8], start: usize, end: usize) -> Option<usize> {
-    if &b[start..end] != b"SG" || b.get(end) != Some(&b'.') {
+    if b.get(start..end) != Some(b"SG") || b.get(end) != Some(&b'.') {
         return None;
     }
     let part = |from: usize| {
         let mut to = from;
-        while to < b.len() && in_body(b[to], Body::Dashed) {
+        while b.get(to).is_some_and(|&c| in_body(c, Body::Dashed)) {
             to += 1;
         }
         to
@@ -218,7 +220,10 @@ pub(super) fn private_keys(b: &[u8], hits: &mut Vec<Hit>) {
             from = label;
             continue;
         };
-        if !b[label..label_end].ends_with(b"PRIVATE KEY") {
+        if !b
+            .get(label..label_end)
+            .is_some_and(|l| l.ends_with(b"PRIVATE KEY"))
+        {
             from = label_end;
             continue;
         }

@@ -46,8 +46,7 @@ impl Edges {
 pub(super) fn numbers(b: &[u8], hits: &mut Vec<Hit>) {
     let mut edges = Edges::of(hits);
     let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
+    while let Some(&c) = b.get(i) {
         if c.is_ascii_digit() {
             let mut run_end = i + 1;
             while b.get(run_end).is_some_and(u8::is_ascii_digit) {
@@ -82,9 +81,9 @@ pub(super) fn numbers(b: &[u8], hits: &mut Vec<Hit>) {
 }
 
 fn number_at(b: &[u8], i: usize, edges: &Edges) -> Option<(usize, &'static str)> {
-    match b[i] {
-        b'+' => e164(b, i, edges).map(|end| (end, PHONE)),
-        b'(' => nanp(b, i, edges).map(|end| (end, PHONE)),
+    match b.get(i) {
+        Some(b'+') => e164(b, i, edges).map(|end| (end, PHONE)),
+        Some(b'(') => nanp(b, i, edges).map(|end| (end, PHONE)),
         _ => nanp(b, i, edges)
             .map(|end| (end, PHONE))
             .or_else(|| ssn(b, i, edges).map(|end| (end, SSN)))
@@ -106,7 +105,7 @@ fn starts_clean(b: &[u8], i: usize, edges: &Edges) -> bool {
     }
     !(matches!(prev, b'.' | b'-' | b':')
         && i >= 2
-        && b[i - 2].is_ascii_digit()
+        && b.get(i - 2).is_some_and(u8::is_ascii_digit)
         && !edges.ends_at(i - 1))
 }
 
@@ -181,7 +180,7 @@ fn e164(b: &[u8], plus: usize, edges: &Edges) -> Option<usize> {
 
 /// A North American number, optionally after a `1` trunk prefix.
 fn nanp(b: &[u8], i: usize, edges: &Edges) -> Option<usize> {
-    if b[i] == b'1'
+    if b.get(i) == Some(&b'1')
         && matches!(b.get(i + 1), Some(b'-' | b'.' | b' '))
         && let Some(end) = nanp_body(b, i + 2, edges)
     {
@@ -218,7 +217,8 @@ fn nanp_body(b: &[u8], i: usize, edges: &Edges) -> Option<usize> {
     };
     let end = digits_exactly(b, line, 4)?;
     // NANP area codes and exchanges never start with 0 or 1.
-    let valid = matches!(b[area], b'2'..=b'9') && matches!(b[exchange], b'2'..=b'9');
+    let valid =
+        matches!(b.get(area), Some(b'2'..=b'9')) && matches!(b.get(exchange), Some(b'2'..=b'9'));
     (valid && ends_clean(b, end, edges)).then_some(end)
 }
 
@@ -232,18 +232,19 @@ fn ssn(b: &[u8], i: usize, edges: &Edges) -> Option<usize> {
         return None;
     }
     let end = digits_exactly(b, group_end + 1, 4)?;
-    let area = value_of(&b[i..area_end]);
+    let group = |from: usize, to: usize| value_of(b.get(from..to).unwrap_or_default());
+    let area = group(i, area_end);
     let valid = area != 0
         && area != 666
         && area < 900
-        && value_of(&b[area_end + 1..group_end]) != 0
-        && value_of(&b[group_end + 1..end]) != 0;
+        && group(area_end + 1, group_end) != 0
+        && group(group_end + 1, end) != 0;
     (valid && ends_clean(b, end, edges)).then_some(end)
 }
 
 /// The longest Luhn-valid card number at `i`, cut at a group boundary.
 fn card(b: &[u8], i: usize, edges: &Edges) -> Option<usize> {
-    if !matches!(b[i], b'2'..=b'9') {
+    if !matches!(b.get(i), Some(b'2'..=b'9')) {
         return None;
     }
     let mut digits = [0u8; MAX_CARD_DIGITS];
@@ -254,15 +255,18 @@ fn card(b: &[u8], i: usize, edges: &Edges) -> Option<usize> {
     loop {
         let group = j;
         while let Some(&d) = b.get(j).filter(|d| d.is_ascii_digit()) {
-            if count == MAX_CARD_DIGITS {
+            let Some(slot) = digits.get_mut(count) else {
                 // Too long for a card: no cut inside this group either.
                 return found;
-            }
-            digits[count] = d - b'0';
+            };
+            *slot = d - b'0';
             count += 1;
             j += 1;
         }
-        if count >= MIN_CARD_DIGITS && ends_clean(b, j, edges) && luhn(&digits[..count]) {
+        if count >= MIN_CARD_DIGITS
+            && ends_clean(b, j, edges)
+            && luhn(digits.get(..count).unwrap_or_default())
+        {
             found = Some(j);
         }
         // Dates (`2026-11-23`) and the like have short groups; cards don't,

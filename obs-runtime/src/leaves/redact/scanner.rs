@@ -5,10 +5,11 @@ use std::borrow::Cow;
 use std::cmp::Reverse;
 
 use super::email::emails;
+use super::iban::ibans;
 use super::keys::{self, api_keys, private_keys};
 use super::numbers::numbers;
 use super::pairs::key_values;
-use super::tokens::{auth_schemes, aws_keys, jwts};
+use super::tokens::{auth_schemes, authorization_headers, aws_keys, jwts};
 use super::urls::url_credentials;
 use super::{Hit, REDACTED, TOKEN, starts_with_ignore_case};
 
@@ -65,6 +66,9 @@ fn pass(text: &str) -> Cow<'_, str> {
     if found & KEY_VALUE != 0 {
         key_values(text, &mut hits);
     }
+    if found & COLON != 0 {
+        authorization_headers(b, &mut hits);
+    }
     if found & JWT_START != 0 {
         jwts(b, &mut hits);
     }
@@ -77,6 +81,9 @@ fn pass(text: &str) -> Cow<'_, str> {
     if found & KEYS != 0 {
         api_keys(b, &mut hits);
         private_keys(b, &mut hits);
+    }
+    if found & IBAN_START != 0 {
+        ibans(b, &mut hits);
     }
     // Last: a number next to another match stands alone once that match is
     // a placeholder.
@@ -93,14 +100,16 @@ fn pass(text: &str) -> Cow<'_, str> {
 // ---------------------------------------------------------------------------
 // Pre-scan
 
-const AT: u8 = 1;
-const KEY_VALUE: u8 = 1 << 1;
-const URL: u8 = 1 << 2;
-const NUMBER: u8 = 1 << 3;
-const JWT_START: u8 = 1 << 4;
-const AWS: u8 = 1 << 5;
-const AUTH_SCHEME: u8 = 1 << 6;
-const KEYS: u8 = 1 << 7;
+const AT: u16 = 1;
+const KEY_VALUE: u16 = 1 << 1;
+const URL: u16 = 1 << 2;
+const NUMBER: u16 = 1 << 3;
+const JWT_START: u16 = 1 << 4;
+const AWS: u16 = 1 << 5;
+const AUTH_SCHEME: u16 = 1 << 6;
+const KEYS: u16 = 1 << 7;
+const IBAN_START: u16 = 1 << 8;
+const COLON: u16 = 1 << 9;
 
 /// The bytes the pre-scan looks at; it skips the others at once.
 const MAY_START: [bool; 256] = {
@@ -108,34 +117,58 @@ const MAY_START: [bool; 256] = {
     let bytes = b"0123456789@=:eAbB_-.";
     let mut k = 0;
     while k < bytes.len() {
-        table[bytes[k] as usize] = true;
+        #[allow(
+            clippy::indexing_slicing,
+            reason = "evaluated at compile time, where an index out of bounds fails the build"
+        )]
+        {
+            table[bytes[k] as usize] = true;
+        }
         k += 1;
     }
     table
 };
 
 /// The detectors that could match somewhere in `b`, from one pass.
-fn triggers(b: &[u8]) -> u8 {
+fn triggers(b: &[u8]) -> u16 {
     let mut found = 0;
     let mut digits = 0usize;
     for (i, &c) in b.iter().enumerate() {
-        if !MAY_START[c as usize] {
+        if !MAY_START.get(usize::from(c)).copied().unwrap_or(false) {
             continue;
         }
+        let rest = b.get(i + 1..).unwrap_or_default();
         match c {
-            b'0'..=b'9' => digits += 1,
+            b'0'..=b'9' => {
+                digits += 1;
+                // Two capitals, then this digit: an IBAN's country code.
+                if found & IBAN_START == 0
+                    && i >= 2
+                    && b.get(i - 2..i)
+                        .is_some_and(|cc| cc.iter().all(u8::is_ascii_uppercase))
+                {
+                    found |= IBAN_START;
+                }
+            }
             b'@' => found |= AT,
             b'=' => found |= KEY_VALUE,
             b':' => found |= colon_triggers(b, i),
-            b'e' if b[i + 1..].starts_with(b"yJ") => found |= JWT_START,
-            b'A' if b[i + 1..].starts_with(b"KIA") || b[i + 1..].starts_with(b"SIA") => {
+            b'e' if rest.starts_with(b"yJ") => found |= JWT_START,
+            b'A' if rest.starts_with(b"KIA") || rest.starts_with(b"SIA") => {
                 found |= AWS;
             }
             b'b' | b'B'
-                if starts_with_ignore_case(&b[i + 1..], b"earer")
-                    || starts_with_ignore_case(&b[i + 1..], b"asic") =>
+                if starts_with_ignore_case(rest, b"earer")
+                    || starts_with_ignore_case(rest, b"asic") =>
             {
                 found |= AUTH_SCHEME;
+            }
+            b'-' if rest.starts_with(b"-") => {
+                // `--token x`, and maybe a PEM header.
+                found |= KEY_VALUE;
+                if keys::may_start(b, i) {
+                    found |= KEYS;
+                }
             }
             b'A' | b'_' | b'-' | b'.' if keys::may_start(b, i) => found |= KEYS,
             _ => {}
@@ -147,18 +180,15 @@ fn triggers(b: &[u8]) -> u8 {
     found
 }
 
-/// `://` starts URL credentials; `"key":` and `key: "` may start a member.
-fn colon_triggers(b: &[u8], i: usize) -> u8 {
-    let rest = &b[i + 1..];
-    let mut found = 0;
+/// `://` starts URL credentials; any other colon may end a member's key
+/// (`"key":`, `key: value`) or an `Authorization` header's name.
+fn colon_triggers(b: &[u8], i: usize) -> u16 {
+    let rest = b.get(i + 1..).unwrap_or_default();
     if rest.starts_with(b"//") {
-        found |= URL;
+        URL
+    } else {
+        KEY_VALUE | COLON
     }
-    let value = rest.strip_prefix(b" ").unwrap_or(rest);
-    if (i > 0 && b[i - 1] == b'"') || value.starts_with(b"\"") || value.starts_with(b"Some(\"") {
-        found |= KEY_VALUE;
-    }
-    found
 }
 
 // ---------------------------------------------------------------------------
@@ -209,7 +239,7 @@ fn replace(text: &str, mut hits: Vec<Hit>) -> String {
             Some(p) if hit.start < p.end => p.end = p.end.max(hit.end),
             _ => {
                 if let Some(p) = pending.replace(hit) {
-                    out.push_str(&text[copied..p.start]);
+                    out.push_str(text.get(copied..p.start).unwrap_or_default());
                     out.push_str(p.with);
                     copied = p.end;
                 }
@@ -217,10 +247,10 @@ fn replace(text: &str, mut hits: Vec<Hit>) -> String {
         }
     }
     if let Some(p) = pending {
-        out.push_str(&text[copied..p.start]);
+        out.push_str(text.get(copied..p.start).unwrap_or_default());
         out.push_str(p.with);
         copied = p.end;
     }
-    out.push_str(&text[copied..]);
+    out.push_str(text.get(copied..).unwrap_or_default());
     out
 }

@@ -640,6 +640,30 @@ const FRAGMENTS: &[&str] = &[
     "[JWT]",
     "[CREDENTIALS]",
     "[API_KEY]",
+    "[IBAN]",
+    "\n",
+    "\n  ",
+    "- ",
+    ": ",
+    " = ",
+    "#",
+    "password: ",
+    "X-Api-Key: ",
+    "'secret': '",
+    "\"token\" : ",
+    "--token ",
+    "--api-key=",
+    "--",
+    "Authorization: ",
+    "Token ",
+    "Digest ",
+    "a=\"b\", ",
+    "hunter2",
+    "true",
+    "DE89370400440532013000",
+    "DE89 3704 0044 0532 0130 00",
+    "DE89",
+    "0130 00",
     "[",
     "]",
     "é",
@@ -733,4 +757,338 @@ fn random_inputs_are_idempotent() {
         })
         .collect();
     assert!(report.is_empty(), "not idempotent:\n{}", report.join("\n"));
+}
+
+#[test]
+fn config_spellings() {
+    for (text, expected) in [
+        (r#"{"password" : "x"}"#, r#"{"password" : "[REDACTED]"}"#),
+        (r#"{ "password":"x" }"#, r#"{ "password":"[REDACTED]" }"#),
+        (r#"{"token" :42}"#, r#"{"token" :[REDACTED]}"#),
+        (
+            "{'password': 'hunter2', 'user': 'ada'}",
+            "{'password': '[REDACTED]', 'user': 'ada'}",
+        ),
+        ("{'api_key': None}", "{'api_key': None}"),
+        ("password: hunter2", "password: [REDACTED]"),
+        (
+            "db:\n  password: hunter2\n  port: 5432",
+            "db:\n  password: [REDACTED]\n  port: 5432",
+        ),
+        (
+            "  api_key: k-9f8e7d  # rotated",
+            "  api_key: [REDACTED]  # rotated",
+        ),
+        (
+            "users:\n- token: abc123\n- name: ada",
+            "users:\n- token: [REDACTED]\n- name: ada",
+        ),
+        ("secret: 'a b c'", "secret: '[REDACTED]'"),
+        (
+            "run --client-secret s3cr3t --verbose",
+            "run --client-secret [REDACTED] --verbose",
+        ),
+        ("run --password=hunter2 -v", "run --password=[REDACTED] -v"),
+        (
+            "cli --token abc123 --region eu",
+            "cli --token [REDACTED] --region eu",
+        ),
+        ("cli --api-key \"a b\"", "cli --api-key \"[REDACTED]\""),
+        ("PASSWORD=hunter2", "PASSWORD=[REDACTED]"),
+        (
+            "export DB_PASSWORD=hunter2",
+            "export DB_PASSWORD=[REDACTED]",
+        ),
+        (
+            "[db]\npassword = hunter2\nhost = db",
+            "[db]\npassword = [REDACTED]\nhost = db",
+        ),
+        ("password = \"hunter2\"", "password = \"[REDACTED]\""),
+        (
+            "sent X-Api-Key: abc123 upstream",
+            "sent X-Api-Key: [REDACTED] upstream",
+        ),
+        ("X-Api-Key: abc123", "X-Api-Key: [REDACTED]"),
+        (
+            "login db_password: hunter2, retry",
+            "login db_password: [REDACTED], retry",
+        ),
+    ] {
+        assert_eq!(redact(text), expected, "{text}");
+        same(expected);
+    }
+    for text in [
+        "auth: failed for 3 users",
+        "login failed, auth: expired",
+        "the password: it was wrong",
+        "status: pass",
+        "port: 5432",
+        "--token-ttl 3600",
+        "docker login --password-stdin < pw.txt",
+        "--no-password --verbose",
+        "--session-timeout 30s",
+        "--sort-key name",
+        "x = token == expected",
+        "retries = 3",
+        "token:",
+        "password: ",
+        r#"{"status": "pass", "token": null}"#,
+        "{'token': True}",
+    ] {
+        same(text);
+    }
+}
+
+#[test]
+fn authorization_schemes() {
+    for (text, expected) in [
+        (
+            "Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
+            "Authorization: Token [TOKEN]",
+        ),
+        (
+            r#"Authorization: Digest username="Mufasa", realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", opaque="5ccc069c403ebaf9f0171e9517f40e41" then"#,
+            "Authorization: Digest [TOKEN] then",
+        ),
+        (
+            "proxy-authorization: NTLM TlRMTVNTUAABAAAAB4IIAAAAAAAAAAAAAAAAAAAAAAA=",
+            "proxy-authorization: NTLM [TOKEN]",
+        ),
+        (
+            "-H 'Authorization: Token token=\"abc\", uid=7'",
+            "-H 'Authorization: Token [TOKEN]'",
+        ),
+        (
+            "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=content-type;host, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
+            "Authorization: AWS4-HMAC-SHA256 [TOKEN]",
+        ),
+    ] {
+        assert_eq!(redact(text), expected, "{text}");
+        same(expected);
+    }
+    for text in [
+        "WWW-Authenticate: Digest realm=\"x\"",
+        "authorization: denied for user ada",
+        "the token 9944b0 authorization",
+    ] {
+        same(text);
+    }
+}
+
+#[test]
+fn ibans() {
+    for text in [
+        "DE89370400440532013000",
+        "DE89 3704 0044 0532 0130 00",
+        "GB82 WEST 1234 5698 7654 32",
+        "GB82WEST12345698765432",
+        "FR1420041010050500013M02606",
+        "NL91ABNA0417164300",
+        "NO9386011117947",
+        "CH9300762011623852957",
+    ] {
+        assert_eq!(
+            redact(&format!("pay to {text}.")),
+            "pay to [IBAN].",
+            "{text}"
+        );
+        assert_eq!(redact(&format!("iban={text}")), "iban=[IBAN]", "{text}");
+    }
+    for text in [
+        "DE89370400440532013001",      // mod-97 fails
+        "DE8937040044053201300",       // one short
+        "DE893704004405320130001",     // one long
+        "XDE89370400440532013000",     // inside a word
+        "DE89370400440532013000X",     // inside a word
+        "DE89 3704 0044 0532 013 000", // misgrouped
+        "ZZ89370400440532013000",      // no such country
+        "DE00370400440532013000",      // check digits never issued
+        "DE89A70400440532013000",      // letter in a numeric BBAN
+        "ORDER DE12 SHIPPED",
+        "[IBAN]",
+    ] {
+        same(text);
+    }
+}
+
+/// Standard HTTP header names that carry no credential.
+const STANDARD_HEADERS: &[&str] = &[
+    "accept",
+    "accept-charset",
+    "accept-encoding",
+    "accept-language",
+    "accept-ranges",
+    "access-control-allow-credentials",
+    "access-control-allow-headers",
+    "access-control-allow-methods",
+    "access-control-allow-origin",
+    "access-control-expose-headers",
+    "access-control-max-age",
+    "access-control-request-headers",
+    "access-control-request-method",
+    "age",
+    "allow",
+    "alt-svc",
+    "cache-control",
+    "connection",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "content-length",
+    "content-location",
+    "content-range",
+    "content-security-policy",
+    "content-type",
+    "date",
+    "etag",
+    "expect",
+    "expires",
+    "forwarded",
+    "from",
+    "host",
+    "if-match",
+    "if-modified-since",
+    "if-none-match",
+    "if-range",
+    "if-unmodified-since",
+    "keep-alive",
+    "last-modified",
+    "link",
+    "location",
+    "max-forwards",
+    "origin",
+    "pragma",
+    "range",
+    "referer",
+    "referrer-policy",
+    "retry-after",
+    "server",
+    "strict-transport-security",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "upgrade-insecure-requests",
+    "user-agent",
+    "vary",
+    "via",
+    "warning",
+    "x-content-type-options",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-frame-options",
+    "x-request-id",
+    "x-correlation-id",
+    "x-real-ip",
+    "x-xss-protection",
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "grpc-timeout",
+    "grpc-encoding",
+    "grpc-status",
+    "grpc-message",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "sec-ch-ua",
+    "dnt",
+    "priority",
+    "idempotency-key",
+    "x-ratelimit-remaining",
+];
+
+/// Ordinary field names that hold a sensitive word's letters.
+const ORDINARY_NAMES: &[&str] = &[
+    "bypass",
+    "bypass_cache",
+    "compass",
+    "passenger",
+    "passengers",
+    "passed",
+    "passes",
+    "passive",
+    "passthrough",
+    "status",
+    "footprint",
+    "topology",
+    "hotplug",
+    "isotope",
+    "compassion",
+    "surpass",
+    "trespass",
+    "passport_country",
+    "tsp_window",
+    "output",
+    "stopped",
+    "shotput",
+    "laptop",
+    "desktop",
+    "pwdump_version",
+    "otpl",
+    "hotpath",
+    "user_id",
+    "order_id",
+    "latency_ms",
+    "method",
+    "route",
+    "region",
+    "tenant",
+    "retries",
+    "attempt",
+    "queue_depth",
+];
+
+/// Names that must be sensitive, by the words added to the schema.
+const SENSITIVE_HEADERS: &[&str] = &[
+    "x-pass",
+    "X-Pass",
+    "db_pass",
+    "dbPass",
+    "XPass",
+    "x-otp",
+    "X-OTP",
+    "otp_code",
+    "totp",
+    "x-totp-code",
+    "hotp",
+    "x-csrf",
+    "x-csrf-token",
+    "x-xsrf-token",
+    "X-CSRFToken",
+    "csrfmiddlewaretoken",
+    "passphrase",
+    "ssh_passphrase",
+    "passcode",
+    "mysql_pwd",
+    "PHPSESSID",
+    "private_key",
+    "privateKey",
+    "pass",
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+    "x-api-key",
+    "x-auth-token",
+];
+
+#[test]
+fn sensitive_name_words() {
+    let flagged: Vec<&str> = STANDARD_HEADERS
+        .iter()
+        .chain(ORDINARY_NAMES)
+        .copied()
+        .filter(|n| is_sensitive_name(n))
+        .collect();
+    eprintln!(
+        "sensitive names: {} of {} standard headers and ordinary names flagged {flagged:?}",
+        flagged.len(),
+        STANDARD_HEADERS.len() + ORDINARY_NAMES.len()
+    );
+    assert!(flagged.is_empty(), "{flagged:?}");
+    for name in SENSITIVE_HEADERS {
+        assert!(is_sensitive_name(name), "{name}");
+    }
+    assert!(STANDARD_HEADERS.len() >= 60);
 }

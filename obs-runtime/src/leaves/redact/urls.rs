@@ -22,9 +22,12 @@ pub(super) fn url_credentials(b: &[u8], hits: &mut Vec<Hit>) {
             end += 1;
         }
         from = end.max(start);
-        let has_scheme = colon > 0 && b[colon - 1].is_ascii_alphanumeric();
-        if let Some(at) =
-            at.filter(|&at| has_scheme && at > start && !is_placeholder(&b[start..at]))
+        let has_scheme = colon
+            .checked_sub(1)
+            .and_then(|p| b.get(p))
+            .is_some_and(u8::is_ascii_alphanumeric);
+        if let Some(at) = at
+            .filter(|&at| has_scheme && at > start && !b.get(start..at).is_some_and(is_placeholder))
         {
             hits.push(Hit::new(start, at, CREDENTIALS));
         }

@@ -49,8 +49,9 @@ pub use metric::{
 };
 pub use names::{
     ADDED_SUFFIXES, FORBIDDEN_LABELS, OWN_LABELS, RESERVED_LABELS, SENSITIVE_FIELDS,
-    check_base_name, check_counter_name, check_gauge_name, check_histogram_name, check_label_name,
-    check_label_value, check_metric_name, check_name_syntax, check_recorded_field,
+    SENSITIVE_NAME_WORDS, check_base_name, check_counter_name, check_gauge_name,
+    check_histogram_name, check_label_name, check_label_value, check_metric_name,
+    check_name_syntax, check_recorded_field, is_sensitive_field,
 };
 pub use objectives::{
     DEFAULT_OBJECTIVE_PERIOD_DAYS, Message, OBJECTIVE_PERIODS, Objective, PPM, SLO_KEYS,

@@ -114,7 +114,24 @@ pub const SENSITIVE_FIELDS: &[&str] = &[
     "card_number",
     "cvv",
     "iban",
+    "passphrase",
+    "passcode",
+    "csrf",
+    "xsrf",
+    "sessid",
+    "private_key",
+    "privatekey",
 ];
+
+/// Short words that mark a name as sensitive only as a whole word of it, so
+/// that `x-pass`, `db_pass`, `dbPass`, `X-OTP` and `totp_code` are sensitive
+/// but `bypass`, `compass`, `passenger`, `passed` and `footprint` are not.
+/// The words of a name are split at every byte that is not an ASCII letter
+/// or digit, between a lower-case letter and an upper-case one
+/// (`dbPass`), before the last capital of a run followed by a lower-case
+/// letter (`XPass`), and between letters and digits (`otp6`); compared
+/// ignoring ASCII case.
+pub const SENSITIVE_NAME_WORDS: &[&str] = &["pass", "pwd", "otp", "totp", "hotp"];
 
 /// Suffixes that `#[instrumented]` appends to a base name, which the base name
 /// must therefore not carry already.
@@ -222,6 +239,84 @@ const fn loosely_contains(name: &[u8], needle: &[u8]) -> bool {
     }
 }
 
+/// Whether a word of `name` may start at `i` (or the word before it end):
+/// see [`SENSITIVE_NAME_WORDS`].
+const fn word_boundary(name: &[u8], i: usize) -> bool {
+    if i == 0 {
+        return true;
+    }
+    let Some((head, rest)) = name.split_at_checked(i) else {
+        return true;
+    };
+    let ([.., before], [at, after @ ..]) = (head, rest) else {
+        return true;
+    };
+    let (before, at) = (*before, *at);
+    if !before.is_ascii_alphanumeric() || !at.is_ascii_alphanumeric() {
+        return true;
+    }
+    if before.is_ascii_digit() != at.is_ascii_digit() {
+        return true;
+    }
+    if before.is_ascii_lowercase() && at.is_ascii_uppercase() {
+        return true;
+    }
+    // `XPass`: the `P` starts a word, the run of capitals before it another.
+    matches!(after, [next, ..] if next.is_ascii_lowercase())
+        && before.is_ascii_uppercase()
+        && at.is_ascii_uppercase()
+}
+
+/// Whether `word` is a whole word of `name`, ignoring ASCII case.
+const fn contains_word(name: &[u8], word: &[u8]) -> bool {
+    let mut start = 0;
+    let mut rest = name;
+    while let Some((head, _)) = rest.split_at_checked(word.len()) {
+        if word_boundary(name, start)
+            && word_boundary(name, start + word.len())
+            && head.eq_ignore_ascii_case(word)
+        {
+            return true;
+        }
+        let [_, tail @ ..] = rest else {
+            return false;
+        };
+        rest = tail;
+        start += 1;
+    }
+    false
+}
+
+/// Whether `name` marks a secret or personal data: it contains one of
+/// [`SENSITIVE_FIELDS`] (ignoring case, `-` equal to `_`), or one of
+/// [`SENSITIVE_NAME_WORDS`] as a whole word.
+///
+/// ```
+/// use obs_runtime::schema::is_sensitive_field;
+/// assert!(is_sensitive_field("X-Pass"));
+/// assert!(is_sensitive_field("x-csrf"));
+/// assert!(!is_sensitive_field("bypass_cache"));
+/// ```
+#[must_use]
+pub const fn is_sensitive_field(name: &str) -> bool {
+    let b = name.as_bytes();
+    let mut fields = SENSITIVE_FIELDS;
+    while let [field, tail @ ..] = fields {
+        if loosely_contains(b, field.as_bytes()) {
+            return true;
+        }
+        fields = tail;
+    }
+    let mut words = SENSITIVE_NAME_WORDS;
+    while let [word, tail @ ..] = words {
+        if contains_word(b, word.as_bytes()) {
+            return true;
+        }
+        words = tail;
+    }
+    false
+}
+
 /// Checks an argument listed in `fields(..)`, which records its value into
 /// every span: a sensitive name must be written `redact(name)`.
 ///
@@ -233,15 +328,10 @@ const fn loosely_contains(name: &[u8], needle: &[u8]) -> bool {
 /// ```
 #[must_use]
 pub const fn check_recorded_field(name: &str) -> Option<&'static str> {
-    let b = name.as_bytes();
-    let mut fields = SENSITIVE_FIELDS;
-    while let [field, tail @ ..] = fields {
-        if loosely_contains(b, field.as_bytes()) {
-            return Some(
-                "this argument's name marks it as a secret or personal data (password, token, api key, auth, cookie, session, email, phone, ssn, card, cvv, iban), and `fields(..)` would copy its value into every span: write `redact(name)` to record \"[REDACTED]\" instead, or leave it out",
-            );
-        }
-        fields = tail;
+    if is_sensitive_field(name) {
+        return Some(
+            "this argument's name marks it as a secret or personal data (password, token, api key, auth, cookie, session, email, phone, ssn, card, cvv, iban), and `fields(..)` would copy its value into every span: write `redact(name)` to record \"[REDACTED]\" instead, or leave it out",
+        );
     }
     None
 }
@@ -442,6 +532,36 @@ mod tests {
         }
         assert!(check_name_syntax(&"a".repeat(128)).is_none());
         assert!(check_name_syntax(&"a".repeat(129)).is_some());
+    }
+
+    #[test]
+    fn short_sensitive_words_match_whole_words_only() {
+        for name in [
+            "x-pass",
+            "db_pass",
+            "dbPass",
+            "XPass",
+            "PASS",
+            "x-otp",
+            "otp6",
+            "TOTPCode",
+            "mysql_pwd",
+        ] {
+            assert!(is_sensitive_field(name), "{name} passed");
+            assert!(check_recorded_field(name).is_some(), "{name} passed");
+        }
+        for name in [
+            "bypass",
+            "compass",
+            "passenger",
+            "passed",
+            "footprint",
+            "laptop",
+            "hotpath",
+            "status",
+        ] {
+            assert!(!is_sensitive_field(name), "{name} flagged");
+        }
     }
 
     #[test]
