@@ -66,7 +66,8 @@ fn pass(text: &str) -> Cow<'_, str> {
     if found & KEY_VALUE != 0 {
         key_values(text, &mut hits);
     }
-    if found & COLON != 0 {
+    // `Authorization: …` needs a colon, `authorization=…` an equals sign.
+    if found & (COLON | KEY_VALUE) != 0 {
         authorization_headers(b, &mut hits);
     }
     if found & JWT_START != 0 {

@@ -866,6 +866,21 @@ fn authorization_schemes() {
         assert_eq!(redact(text), expected, "{text}");
         same(expected);
     }
+    // logfmt and query spellings: the credentials after the scheme are
+    // hidden too, not only the scheme word.
+    for (text, expected) in [
+        (
+            "level=info authorization=Token 9944b09199c62bcf94 path=/x",
+            "level=info authorization=[REDACTED] [TOKEN] path=/x",
+        ),
+        (
+            "upstream proxy_authorization=Negotiate YIIC0AYGKwYBBQUCoIICxDCCAsCg then",
+            "upstream proxy_authorization=[REDACTED] [TOKEN] then",
+        ),
+    ] {
+        assert_eq!(redact(text), expected, "{text}");
+        same(expected);
+    }
     for text in [
         "WWW-Authenticate: Digest realm=\"x\"",
         "authorization: denied for user ada",

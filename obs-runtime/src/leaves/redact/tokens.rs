@@ -223,7 +223,7 @@ fn skip_blanks(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// `Authorization:` (or `Proxy-Authorization:`) and a scheme of
+/// `Authorization:` or `authorization=` (also `Proxy-…`) and a scheme of
 /// [`SCHEMES`]: the credentials after the scheme, a token68
 /// (`Token 9944b0…`) or a list of auth-params (`Digest username="ada",
 /// realm="x", response="6629fa…"`), whole.
@@ -239,8 +239,10 @@ pub(super) fn authorization_headers(b: &[u8], hits: &mut Vec<Hit>) {
             continue;
         }
         i += AUTHORIZATION.len();
+        // `Authorization: Token …` as a header, `authorization=Token …`
+        // as a logfmt or query field.
         let colon = skip_blanks(b, i);
-        if b.get(colon) != Some(&b':') {
+        if !matches!(b.get(colon), Some(b':' | b'=')) {
             continue;
         }
         let scheme = skip_blanks(b, colon + 1);
