@@ -316,6 +316,7 @@ fn classic_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, case
         };
         let mut labels = function_labels(f);
         labels.retain(|(k, _)| k == "function" || k == "module");
+        labels.push(("job".to_owned(), options.job.clone()));
         labels.push(("metric".to_owned(), base.to_owned()));
         labels.push(("severity".to_owned(), "warning".to_owned()));
         let source = Source::Function(f.clone());

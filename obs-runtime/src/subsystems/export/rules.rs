@@ -671,7 +671,7 @@ fn classic(catalog: &Catalog, options: &ExportOptions) -> Vec<Group> {
                 "ObsHighLatencyP95",
                 "ObsHighLatencyP99",
             ],
-            by: "function, module",
+            by: "job, function, module",
             source: Source::Function(f.clone()),
             labels: vec![("metric", base.to_owned())],
             who: "{{ $labels.function }}",
