@@ -3,7 +3,7 @@
 //! Pushgateway. They import from the leaves and the metric core; between
 //! themselves, `trace` < `log` < `health` < `http` < `init` < `catalog` <
 //! `export` (each may import those before it, never one after it); `push`
-//! imports none of them.
+//! imports none of them; `pools` imports `health` (the Redis check's hook).
 
 pub(crate) mod catalog;
 pub mod export;
@@ -13,6 +13,7 @@ pub mod health;
 pub mod http;
 pub(crate) mod init;
 pub mod log;
+pub mod pools;
 pub mod push;
 // Built without `otlp` too: `init` reads the `OTEL_*` environment (and the
 // resource `obs_build_info` is named from) through it. Public only with it.

@@ -228,14 +228,29 @@ pub use deadpool_redis;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub async fn redis(pool: &deadpool_redis::Pool) -> Result<(), CheckError> {
-    let mut conn = pool
-        .get()
-        .await
-        .map_err(|e| CheckError(format!("no connection to Redis: {e}")))?;
-    let pong: String = deadpool_redis::redis::cmd("PING")
+    let hear = |connected: bool| {
+        if let Some(hook) = REDIS_PING_HOOK.get() {
+            hook(pool, connected);
+        }
+    };
+    let mut conn = match pool.get().await {
+        Ok(conn) => conn,
+        Err(e) => {
+            // Every connection busy says nothing of the server.
+            if !matches!(
+                e,
+                deadpool_redis::PoolError::Timeout(deadpool_redis::TimeoutType::Wait)
+            ) {
+                hear(false);
+            }
+            return Err(CheckError(format!("no connection to Redis: {e}")));
+        }
+    };
+    let pong: Result<String, _> = deadpool_redis::redis::cmd("PING")
         .query_async(&mut conn)
-        .await
-        .map_err(|e| CheckError(format!("Redis did not answer `PING`: {e}")))?;
+        .await;
+    hear(pong.is_ok());
+    let pong = pong.map_err(|e| CheckError(format!("Redis did not answer `PING`: {e}")))?;
     if pong != "PONG" {
         return Err(CheckError(format!(
             "Redis answered `PING` with {pong:?} instead of \"PONG\""
@@ -243,3 +258,10 @@ pub async fn redis(pool: &deadpool_redis::Pool) -> Result<(), CheckError> {
     }
     Ok(())
 }
+
+/// Told the outcome of each [`redis`] check that says whether the server
+/// answers: `pools`, a layer above, installs itself here to keep
+/// `redis_connected` current without health knowing of it.
+#[cfg(feature = "redis")]
+pub(crate) static REDIS_PING_HOOK: std::sync::OnceLock<fn(&deadpool_redis::Pool, bool)> =
+    std::sync::OnceLock::new();

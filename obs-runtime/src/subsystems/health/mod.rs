@@ -67,6 +67,8 @@ pub mod axum;
 
 use crate::leaves::labels::LabelValue;
 
+#[cfg(feature = "redis")]
+pub(crate) use builtin::REDIS_PING_HOOK;
 pub use builtin::{CheckError, disk_space, process_memory};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
