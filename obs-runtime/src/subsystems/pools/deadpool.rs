@@ -1,4 +1,4 @@
-//! deadpool's PostgreSQL and Redis pools (features `postgres`, `redis`):
+//! deadpool's Postgres and Redis pools (features `postgres`, `redis`):
 //! their status read at scrape time, their timed get, and what tells
 //! whether a Redis server answers.
 
@@ -28,6 +28,7 @@ pub(super) fn identity<M>(manager: &M) -> usize {
 /// use obs_runtime::pools::PoolStatus;
 ///
 /// let mut config = Config::new();
+/// config.dbname = Some("app".to_owned());
 /// config.pool = Some(obs_runtime::health::deadpool_postgres::PoolConfig::new(4));
 /// let pool = config.create_pool(Some(Runtime::Tokio1), NoTls).unwrap();
 /// let status = pool.status();   // deadpool's own `status`
@@ -60,7 +61,7 @@ impl TimedGet for deadpool_postgres::Pool {
     }
 }
 
-/// Read at scrape time, as for PostgreSQL.
+/// Read at scrape time, as for Postgres.
 ///
 /// ```
 /// use obs_runtime::health::deadpool_redis::{Config, Runtime};

@@ -10,7 +10,8 @@ use obs_runtime::health::deadpool_postgres::{Config, Runtime, tokio_postgres::No
 use obs_runtime::pools::{self, TimedGet};
 
 # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-let pool = Config::new().create_pool(Some(Runtime::Tokio1), NoTls)?;
+# let config = Config::new();   // DATABASE_URL's host, dbname, user …
+let pool = config.create_pool(Some(Runtime::Tokio1), NoTls)?;
 pools::register("main_db", pool.clone())?;   // once, at start-up
 let client = pool.timed_get().await?;        // instead of `pool.get()`: the wait is timed
 client.simple_query("SELECT 1").await?;
@@ -145,6 +146,10 @@ pub fn register<P: PoolStatus + 'static>(name: &str, pool: P) -> Result<PoolHand
 /// assert!(!pools::unregister("doc_gone_pool"));
 /// assert!(!obs_runtime::encode_text().contains(r#"db_client_connection_max{pool_name="doc_gone_pool"}"#));
 /// ```
+#[allow(
+    clippy::must_use_candidate,
+    reason = "a caller closing a pool has no use for the answer"
+)]
 pub fn unregister(name: &str) -> bool {
     registry::remove(name)
 }

@@ -90,7 +90,7 @@ impl PoolSnapshot {
 }
 
 /// A pool whose state can be read at scrape time: implemented for
-/// deadpool's PostgreSQL and Redis pools (features `postgres`, `redis`),
+/// deadpool's Postgres and Redis pools (features `postgres`, `redis`),
 /// and by any other pool in a few lines, or through [`from_fn`].
 ///
 /// `status` runs on the scraping thread, inside the scrape: it must be
