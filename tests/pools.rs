@@ -190,8 +190,22 @@ async fn postgres_pool_of_two_with_five_callers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_pool_of_two_with_five_callers() {
     let server = servers::Redis::start();
-    five_callers_on_two_connections(redis_pool(server.port, 2), "redis_busy").await;
+    let pool = redis_pool(server.port, 2);
+    five_callers_on_two_connections(pool.clone(), "redis_busy").await;
     assert_eq!(redis_connected("redis_busy"), Some(1.0));
+
+    // A caller that gives up waiting still waited: its wait is counted
+    // when its get is dropped, and it says nothing of the server.
+    let held = (pool.timed_get().await, pool.timed_get().await);
+    let gave_up = tokio::time::timeout(Duration::from_millis(100), pool.timed_get()).await;
+    assert!(gave_up.is_err(), "both connections are held");
+    let text = obs_runtime::encode_text();
+    assert_eq!(wait_series(&text, "redis_busy", "count"), Some(8.0));
+    assert!(
+        wait_series(&text, "redis_busy", "sum").expect("a sum") >= 0.1 + 3.0 * HOLD.as_secs_f64()
+    );
+    assert_eq!(redis_connected("redis_busy"), Some(1.0));
+    drop(held);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
