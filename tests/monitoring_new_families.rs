@@ -41,13 +41,6 @@ struct ClientActive {
 }
 
 #[derive(LabelSet, Clone, Copy)]
-struct Run {
-    queue: &'static str,
-    job_name: &'static str,
-    result: &'static str,
-}
-
-#[derive(LabelSet, Clone, Copy)]
 struct Job {
     queue: &'static str,
     job_name: &'static str,
@@ -86,18 +79,32 @@ fn register() {
             .unwrap()
             .register()
             .unwrap();
-        Counter::<Run>::new("job_runs_total", "Job runs, by result.")
-            .unwrap()
-            .register()
-            .unwrap();
-        Histogram::<Run>::new(
-            "job_duration_seconds",
-            "Job run durations.",
-            schema::LATENCY,
+        // `result` is obs's own label to the LabelSet check (obs's jobs
+        // set it from the run's outcome): the two families with it come
+        // through the `prometheus` bridge here.
+        let runs = prometheus::IntCounterVec::new(
+            prometheus::Opts::new("job_runs_total", "Job runs, by result."),
+            &["queue", "job_name", "result"],
         )
-        .unwrap()
-        .register()
         .unwrap();
+        runs.with_label_values(&["mail", "send", "ok"]).inc();
+        let durations = prometheus::HistogramVec::new(
+            prometheus::HistogramOpts::new("job_duration_seconds", "Job run durations.")
+                .buckets(schema::LATENCY.to_vec()),
+            &["queue", "job_name", "result"],
+        )
+        .unwrap();
+        durations
+            .with_label_values(&["mail", "send", "ok"])
+            .observe(0.2);
+        for collector in [
+            Box::new(runs) as Box<dyn prometheus::core::Collector>,
+            Box::new(durations),
+        ] {
+            obs_runtime::registry::global()
+                .register_collector(collector)
+                .unwrap();
+        }
         Histogram::<Job>::new("job_queue_wait_seconds", "Enqueue to start.", &job_waits)
             .unwrap()
             .register()
