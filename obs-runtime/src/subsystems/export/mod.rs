@@ -150,11 +150,8 @@ impl ExportOptions {
     /// `ObsJobFailureRatio` warns (default 5).
     ///
     /// ```
-    /// let rules = obs_runtime::export::prometheus_rules_with(
-    ///     &obs_runtime::export::ExportOptions::default().job_failure_ratio_percent(10),
-    /// );
-    /// // Present once the program registered `job_runs_total`.
-    /// assert!(!rules.contains("alert: ObsJobFailureRatio") || rules.contains(") > 0.1\n"));
+    /// let options = obs_runtime::export::ExportOptions::default().job_failure_ratio_percent(10);
+    /// let _rules = obs_runtime::export::prometheus_rules_with(&options);
     /// ```
     #[must_use]
     pub fn job_failure_ratio_percent(mut self, percent: u32) -> Self {
@@ -188,9 +185,25 @@ impl ExportOptions {
     /// ```
     /// use std::time::Duration;
     ///
+    /// #[derive(obs_runtime::LabelSet)]
+    /// struct Worker {
+    ///     queue: &'static str,
+    ///     worker: &'static str,
+    /// }
+    ///
+    /// // Registered by `obs_runtime::jobs` as workers start; here by hand
+    /// // (unless jobs did already).
+    /// let _ = obs_runtime::metrics::Gauge::<Worker>::new(
+    ///     "job_worker_last_seen_timestamp_seconds",
+    ///     "Worker heartbeats.",
+    /// )
+    /// .unwrap()
+    /// .register();
     /// let options = obs_runtime::export::ExportOptions::default()
     ///     .worker_stale_after(Duration::from_secs(120));
-    /// let _rules = obs_runtime::export::prometheus_rules_with(&options);
+    /// let rules = obs_runtime::export::prometheus_rules_with(&options);
+    /// assert!(rules.contains("time() - job_worker_last_seen_timestamp_seconds > 120"));
+    /// assert!(rules.contains("stopped for 2m"));
     /// ```
     #[must_use]
     pub fn worker_stale_after(mut self, age: std::time::Duration) -> Self {

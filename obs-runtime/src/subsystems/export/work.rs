@@ -279,6 +279,7 @@ pub(crate) mod tests {
 
     /// Every work family with the labels its part registers it with.
     pub(crate) fn families() -> Vec<MetricInfo> {
+        use MetricKind::{Counter, Gauge, Histogram};
         type Labels<'a> = &'a [(&'a str, Option<&'a [&'static str]>)];
         const RESULTS: &[&str] = &["ok", "error", "panic", "cancelled", "retry"];
         const STATES: &[&str] = &["idle", "used"];
@@ -304,7 +305,6 @@ pub(crate) mod tests {
         let f = |name, kind, labels: Labels, buckets: &[f64], source| {
             MetricInfo::new(name, kind, "A work family.", labels, buckets, source)
         };
-        use MetricKind::{Counter, Gauge, Histogram};
         vec![
             f(
                 CLIENT_DURATION,
@@ -419,7 +419,7 @@ pub(crate) mod tests {
             groups(&catalog, options)
                 .iter()
                 .flat_map(|g| g.alerts.iter())
-                .map(|a| format!("{}\n{}\n{}\n", a.expr, a.summary, a.for_))
+                .map(|a| [a.expr.as_str(), &a.summary, a.for_, ""].join("\n"))
                 .collect::<String>()
         };
         let defaults = text(&ExportOptions::default());
@@ -443,7 +443,7 @@ pub(crate) mod tests {
                 .worker_stale_after(Duration::from_secs(90))
                 .pool_saturation_percent(95)
                 .outbound_error_ratio_percent(1)
-                .batch_stale_after(Duration::from_secs(7_200))
+                .batch_stale_after(Duration::from_hours(2))
                 .min_events(3),
         );
         for needle in [

@@ -168,6 +168,12 @@ fn jobs(b: &mut Board, has: &impl Fn(&str) -> bool) {
             vec![q(rate(JOB_RETRIES, "queue, job_name"), job)],
         );
     }
+    job_gauges(b, has);
+}
+
+/// The jobs' gauges: in flight, queue depth, worker heartbeats.
+fn job_gauges(b: &mut Board, has: &impl Fn(&str) -> bool) {
+    let job = "{{queue}} {{job_name}}";
     if has(JOB_IN_FLIGHT) {
         b.panel(
             Viz::Series,
