@@ -75,6 +75,15 @@ pub enum MetricSource {
     Health,
     /// obs about itself (`obs_*`).
     Obs,
+    /// The outbound HTTP client layer (`http_client_*`, feature `client`).
+    Client,
+    /// Background jobs (`job_*`, `obs_runtime::jobs`).
+    Jobs,
+    /// Connection pools (`db_client_connection_*`, `redis_connected`).
+    Pools,
+    /// Batch jobs pushing to a Pushgateway
+    /// (`last_success_timestamp_seconds`, [`push`](crate::push)).
+    Push,
 }
 
 /// One label of a metric family.
@@ -119,7 +128,7 @@ impl MetricInfo {
         self.labels.iter().find(|l| l.name == name)
     }
 
-    fn new(
+    pub(crate) fn new(
         name: &str,
         kind: MetricKind,
         help: &str,
@@ -268,9 +277,35 @@ pub(super) fn known_families() -> Vec<MetricInfo> {
     out
 }
 
+/// The families of obs's outbound client, jobs, pools and pushes, by the
+/// names those parts register them under (OpenTelemetry's conventions, as
+/// Prometheus spells them), with their source.
+const WORK_FAMILIES: &[(&str, MetricSource)] = &[
+    ("http_client_request_duration_seconds", MetricSource::Client),
+    ("http_client_active_requests", MetricSource::Client),
+    ("job_runs_total", MetricSource::Jobs),
+    ("job_duration_seconds", MetricSource::Jobs),
+    ("job_queue_wait_seconds", MetricSource::Jobs),
+    ("job_retries_total", MetricSource::Jobs),
+    ("job_in_flight", MetricSource::Jobs),
+    ("job_queue_depth", MetricSource::Jobs),
+    ("job_worker_last_seen_timestamp_seconds", MetricSource::Jobs),
+    ("db_client_connection_count", MetricSource::Pools),
+    ("db_client_connection_max", MetricSource::Pools),
+    ("db_client_connection_pending_requests", MetricSource::Pools),
+    (
+        "db_client_connection_wait_time_seconds",
+        MetricSource::Pools,
+    ),
+    ("redis_connected", MetricSource::Pools),
+    ("last_success_timestamp_seconds", MetricSource::Push),
+];
+
 /// The source of an obs family registered at run time, by its name.
 pub(super) fn own_source(name: &str) -> MetricSource {
-    if name.starts_with("http_server_") {
+    if let Some((_, source)) = WORK_FAMILIES.iter().find(|(n, _)| *n == name) {
+        source.clone()
+    } else if name.starts_with("http_server_") {
         MetricSource::Http
     } else if name.starts_with("health_check_") {
         MetricSource::Health

@@ -248,6 +248,20 @@ impl Catalog {
         sets
     }
 
+    /// A catalog of `metrics` alone, for the generators' tests: the
+    /// global registry is shared by every test of the crate.
+    #[cfg(test)]
+    pub(crate) fn of_metrics(mut metrics: Vec<MetricInfo>) -> Self {
+        metrics.sort_by(|a, b| a.name.cmp(&b.name));
+        Self {
+            functions: Vec::new(),
+            routes: Vec::new(),
+            default_route: None,
+            checks: Vec::new(),
+            metrics,
+        }
+    }
+
     /// The distinct metric bases of the functions, sorted.
     #[must_use]
     pub fn bases(&self) -> Vec<&'static str> {

@@ -208,3 +208,21 @@ fn functions_sharing_a_base_share_its_families() {
         Some(SourceLocation::new("src/ops.rs", 7))
     );
 }
+
+#[test]
+fn work_families_are_attributed_to_their_part() {
+    use super::metrics::own_source;
+    for (name, source) in [
+        ("http_client_request_duration_seconds", MetricSource::Client),
+        ("job_runs_total", MetricSource::Jobs),
+        ("job_worker_last_seen_timestamp_seconds", MetricSource::Jobs),
+        ("db_client_connection_count", MetricSource::Pools),
+        ("redis_connected", MetricSource::Pools),
+        ("last_success_timestamp_seconds", MetricSource::Push),
+        ("http_server_active_requests", MetricSource::Http),
+        ("job_runs", MetricSource::Registered),
+        ("my_jobs_total", MetricSource::Registered),
+    ] {
+        assert_eq!(own_source(name), source, "{name}");
+    }
+}

@@ -70,6 +70,34 @@ fn runbook(alert: &str) -> (&'static str, &'static str) {
             "Spans were dropped before reaching the OpenTelemetry collector: the export queue was full or exports failed.",
             "Is the collector reachable (`OTEL_EXPORTER_OTLP_ENDPOINT`)? The service's warnings name the reason; a sustained span rate above the exporter's may need sampling (`OTEL_TRACES_SAMPLER`).",
         ),
+        "ObsJobFailureRatio" => (
+            "More than the configured share of a background job's finished runs (`ok`, `error`, `panic`) ended in `error` or `panic` over 5 minutes, with enough runs to matter. Runs that will be retried (`retry`) and cancelled runs are not counted. The alert's `queue` and `job_name` name the job.",
+            "The Jobs row of the Jobs and dependencies dashboard: runs by result and retries of that job; its error log lines (they carry the request id of the request that enqueued it) and its spans, children of the enqueuing request's; then what the job calls (outbound calls, pools).",
+        ),
+        "ObsJobQueueWaitP95" => (
+            "Jobs of the alert's `queue` and `job_name` waited, at the 95th percentile, longer than the threshold between enqueue and start for 10 minutes: the workers don't keep up. A lone slow start never fires (the window is 5 minutes, the alert needs 10).",
+            "Queue depth, jobs in flight and worker heartbeats on the Jobs and dependencies dashboard: are workers stopped (`ObsJobWorkerStale`), busy with slow runs (duration p95), or is the enqueue rate up? Add workers or concurrency, or find what slows the runs.",
+        ),
+        "ObsJobWorkerStale" => (
+            "A worker of the alert's `queue` has not sent a heartbeat (`job_worker_last_seen_timestamp_seconds`) for longer than the threshold: it is stuck, dead, or its task ended while the process lives on. If the whole process is gone, `ObsTargetDown` fires instead (its series go stale).",
+            "The worker age panel of the Jobs and dependencies dashboard; the process's logs around the last heartbeat (a panic in the worker loop, a blocking call on the runtime); jobs in flight stuck at a constant value; restart the worker or the instance.",
+        ),
+        "ObsDbPoolSaturation" => (
+            "More than the configured share of a connection pool's maximum has been in use for 5 minutes on one instance: callers will soon queue for connections (`db_client_connection_pending_requests`) and time out.",
+            "The Connection pools row of the Jobs and dependencies dashboard: pending requests and wait time of the alert's `pool_name`; slow queries holding connections (the database functions' latency, the database's own activity); connections leaked by code that holds them across slow work; the pool size against the database's connection limit.",
+        ),
+        "ObsRedisDown" => (
+            "The instance has had no connection to Redis through the alert's `pool_name` for a minute (`redis_connected` is 0).",
+            "Is Redis up and reachable from the instance (network, DNS, credentials, TLS)? The instance's warnings name the connection error; the Redis panel of the Jobs and dependencies dashboard shows which instances are affected.",
+        ),
+        "ObsOutboundErrorRatio" => (
+            "More than the configured share of the service's outbound HTTP calls to the alert's `server_address` failed over 5 minutes, with enough calls to matter: an `error_type` (a 5xx answer, `timeout`, `connect`, …) on `http_client_request_duration_seconds_count`. Cancelled calls are not counted.",
+            "The Outbound calls row of the Jobs and dependencies dashboard: calls by error type and latency to that server; is the dependency itself alerting? Client spans carry the failure; timeouts point at the dependency's latency or at timeouts set too tight.",
+        ),
+        "ObsBatchStale" => (
+            "The batch job named by the alert's `job` has not pushed a success (`last_success_timestamp_seconds`, set by `obs_runtime::push` on a successful push) for longer than the threshold: its runs fail, hang, or are no longer scheduled.",
+            "The scheduler (cron, Kubernetes CronJob): did the job run, and how did it exit? Its logs of the last runs; the Pushgateway's `push_failure_time_seconds` for that group; a failed run pushes without a success, so the age keeps growing.",
+        ),
         "ObsPanics" => (
             "The process panicked; obs caught it as a redacted `error` event (`obs::panic`).",
             "Search the logs for target `obs::panic` around the alert: the message and location are there.",
@@ -102,7 +130,14 @@ fn promql(m: &MetricInfo) -> Vec<(String, String)> {
                 "Per second".to_owned(),
                 format!("sum{by} (rate({name}[5m]))"),
             ));
-            if m.label("result").is_some() {
+            if m.name == "job_runs_total" {
+                out.push((
+                    "Failure ratio by job".to_owned(),
+                    format!(
+                        "sum by (queue, job_name) (rate({name}{{result=~\"error|panic\"}}[5m]))\n/\n(sum by (queue, job_name) (rate({name}{{result=~\"ok|error|panic\"}}[5m])) > 0)"
+                    ),
+                ));
+            } else if m.label("result").is_some() {
                 out.push((
                     "Error ratio".to_owned(),
                     format!(
@@ -162,6 +197,10 @@ fn source(m: &MetricInfo) -> String {
         MetricSource::Http => "the HTTP layer (`http::ObsLayer`)".to_owned(),
         MetricSource::Health => "the health checks".to_owned(),
         MetricSource::Obs => "obs itself".to_owned(),
+        MetricSource::Client => "the outbound HTTP client layer (feature `client`)".to_owned(),
+        MetricSource::Jobs => "background jobs (`obs_runtime::jobs`)".to_owned(),
+        MetricSource::Pools => "connection pools, read at scrape time".to_owned(),
+        MetricSource::Push => "`obs_runtime::push`, on a successful push".to_owned(),
     }
 }
 

@@ -20,6 +20,7 @@ mod grafana;
 mod json;
 mod rule_tests;
 mod rules;
+mod work;
 
 pub use bundle::{bundle_files, write_bundle, write_bundle_with};
 
@@ -46,13 +47,23 @@ pub struct ExportOptions {
     pub(crate) error_ratio_percent: u32,
     pub(crate) p95_seconds: String,
     pub(crate) p99_seconds: String,
+    pub(crate) job_failure_percent: u32,
+    pub(crate) queue_wait_p95_seconds: String,
+    pub(crate) worker_stale_seconds: u64,
+    pub(crate) pool_saturation_percent: u32,
+    pub(crate) outbound_error_percent: u32,
+    pub(crate) batch_stale_seconds: u64,
 }
 
 impl Default for ExportOptions {
     /// Job: the executable's name; runbooks in `docs/metrics.md`; an alert
     /// needs 10 events in its window; error ratio above 5 %, p95 above 1 s
     /// and p99 above 2 s (the seeds' thresholds), for functions and HTTP
-    /// routes alike.
+    /// routes alike. For the work families (the seeds' Celery and
+    /// dependency alerts): job failures above 5 % of finished runs, a queue
+    /// wait p95 above 60 s, a worker heartbeat older than 5 minutes, a
+    /// connection pool above 80 % used, outbound calls failing above 5 %,
+    /// and a batch job without a success for 24 hours.
     fn default() -> Self {
         let job = std::env::current_exe()
             .ok()
@@ -65,6 +76,12 @@ impl Default for ExportOptions {
             error_ratio_percent: 5,
             p95_seconds: "1".to_owned(),
             p99_seconds: "2".to_owned(),
+            job_failure_percent: 5,
+            queue_wait_p95_seconds: "60".to_owned(),
+            worker_stale_seconds: 300,
+            pool_saturation_percent: 80,
+            outbound_error_percent: 5,
+            batch_stale_seconds: 86_400,
         }
     }
 }
@@ -128,6 +145,117 @@ impl ExportOptions {
         self
     }
 
+    /// The share of a job's finished runs (`ok`, `error`, `panic`), in
+    /// whole percent (1–99), that may end in `error` or `panic` before
+    /// `ObsJobFailureRatio` warns (default 5).
+    ///
+    /// ```
+    /// let options = obs_runtime::export::ExportOptions::default().job_failure_ratio_percent(10);
+    /// let _rules = obs_runtime::export::prometheus_rules_with(&options);
+    /// ```
+    #[must_use]
+    pub fn job_failure_ratio_percent(mut self, percent: u32) -> Self {
+        self.job_failure_percent = percent.clamp(1, 99);
+        self
+    }
+
+    /// The p95 of `job_queue_wait_seconds` (enqueue to start) above which
+    /// `ObsJobQueueWaitP95` warns after 10 minutes, to the millisecond
+    /// (default 60 s, at least 1 ms).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let options = obs_runtime::export::ExportOptions::default()
+    ///     .queue_wait_p95(Duration::from_secs(30));
+    /// let _rules = obs_runtime::export::prometheus_rules_with(&options);
+    /// ```
+    #[must_use]
+    pub fn queue_wait_p95(mut self, limit: std::time::Duration) -> Self {
+        let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.queue_wait_p95_seconds = decimal::decimal(ms, 3);
+        self
+    }
+
+    /// How old a worker's heartbeat
+    /// (`job_worker_last_seen_timestamp_seconds`) may get before
+    /// `ObsJobWorkerStale` pages, in whole seconds (default 5 minutes, at
+    /// least 1 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// #[derive(obs_runtime::LabelSet)]
+    /// struct Worker {
+    ///     queue: &'static str,
+    ///     worker: &'static str,
+    /// }
+    ///
+    /// // Registered by `obs_runtime::jobs` as workers start; here by hand
+    /// // (unless jobs did already).
+    /// let _ = obs_runtime::metrics::Gauge::<Worker>::new(
+    ///     "job_worker_last_seen_timestamp_seconds",
+    ///     "Worker heartbeats.",
+    /// )
+    /// .unwrap()
+    /// .register();
+    /// let options = obs_runtime::export::ExportOptions::default()
+    ///     .worker_stale_after(Duration::from_secs(120));
+    /// let rules = obs_runtime::export::prometheus_rules_with(&options);
+    /// assert!(rules.contains("time() - job_worker_last_seen_timestamp_seconds > 120"));
+    /// assert!(rules.contains("stopped for 2m"));
+    /// ```
+    #[must_use]
+    pub fn worker_stale_after(mut self, age: std::time::Duration) -> Self {
+        self.worker_stale_seconds = age.as_secs().max(1);
+        self
+    }
+
+    /// The share of a connection pool's maximum in use, in whole percent
+    /// (1–99), above which `ObsDbPoolSaturation` warns after 5 minutes
+    /// (default 80).
+    ///
+    /// ```
+    /// let options = obs_runtime::export::ExportOptions::default().pool_saturation_percent(90);
+    /// let _rules = obs_runtime::export::prometheus_rules_with(&options);
+    /// ```
+    #[must_use]
+    pub fn pool_saturation_percent(mut self, percent: u32) -> Self {
+        self.pool_saturation_percent = percent.clamp(1, 99);
+        self
+    }
+
+    /// The share of outbound HTTP calls to one `server_address` that may
+    /// fail, in whole percent (1–99), before `ObsOutboundErrorRatio` warns
+    /// (default 5).
+    ///
+    /// ```
+    /// let options = obs_runtime::export::ExportOptions::default().outbound_error_ratio_percent(2);
+    /// let _rules = obs_runtime::export::prometheus_rules_with(&options);
+    /// ```
+    #[must_use]
+    pub fn outbound_error_ratio_percent(mut self, percent: u32) -> Self {
+        self.outbound_error_percent = percent.clamp(1, 99);
+        self
+    }
+
+    /// How long a batch job may go without a success
+    /// (`last_success_timestamp_seconds`) before `ObsBatchStale` warns, in
+    /// whole seconds (default 24 hours, at least 1 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let options = obs_runtime::export::ExportOptions::default()
+    ///     .batch_stale_after(Duration::from_secs(2 * 86_400));
+    /// let _rules = obs_runtime::export::prometheus_rules_with(&options);
+    /// ```
+    #[must_use]
+    pub fn batch_stale_after(mut self, age: std::time::Duration) -> Self {
+        self.batch_stale_seconds = age.as_secs().max(1);
+        self
+    }
+
     pub(crate) fn runbook(&self, anchor: &str) -> String {
         format!("{}#{anchor}", self.runbook_base)
     }
@@ -164,7 +292,9 @@ pub fn rule_tests_with(options: &ExportOptions) -> String {
 /// The Grafana dashboards of this program, as `(file name, JSON)`: the
 /// service overview (HTTP requests by route), the `#[instrumented]`
 /// functions, objectives and health checks, and the runtime with a row per
-/// metric set. Each picks its Prometheus data source through a
+/// metric set; `obs-work.json` ("Jobs and dependencies": outbound calls,
+/// jobs, connection pools, Redis, batch jobs) when the program registered
+/// any of those families. Each picks its Prometheus data source through a
 /// `${datasource}` variable and filters by `job` and `instance`, so the
 /// files load through Grafana's file provisioning as they are (see
 /// [`grafana_provisioning`]).

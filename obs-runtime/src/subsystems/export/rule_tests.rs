@@ -24,7 +24,7 @@ struct Series(String, String);
 struct Case {
     name: String,
     series: Vec<Series>,
-    eval: &'static str,
+    eval: String,
     alertname: &'static str,
     /// `None`: the alert must stay silent.
     fires: Option<Vec<(String, String)>>,
@@ -158,7 +158,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
         cases.push(Case {
             name: format!("{who}: a fast burn pages"),
             series: series("0+60x240", "0+60x240"),
-            eval: "70m",
+            eval: "70m".into(),
             alertname: "ObsSloFastBurn",
             fires: Some(labels.clone()),
             alert: Some(s.fast.clone()),
@@ -166,7 +166,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
         cases.push(Case {
             name: format!("{who}: a slow burn opens a ticket"),
             series: series("0+60x240", "0+60x240"),
-            eval: "3h",
+            eval: "3h".into(),
             alertname: "ObsSloSlowBurn",
             fires: Some(slow_labels),
             alert: Some(s.slow.clone()),
@@ -175,7 +175,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
             cases.push(Case {
                 name: format!("{who}: healthy traffic is silent ({alertname})"),
                 series: series("0+60x240", "0x240"),
-                eval: "3h",
+                eval: "3h".into(),
                 alertname,
                 fires: None,
                 alert: None,
@@ -185,7 +185,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
             cases.push(Case {
                 name: format!("{who}: one error at low traffic is silent ({alertname})"),
                 series: series("0x240", "0x30 1x209"),
-                eval: "40m",
+                eval: "40m".into(),
                 alertname,
                 fires: None,
                 alert: None,
@@ -208,7 +208,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
                     Series(within.clone(), "0+30x240".to_owned()),
                     Series(count.clone(), "0+60x240".to_owned()),
                 ],
-                eval: "70m",
+                eval: "70m".into(),
                 alertname: "ObsSloFastBurn",
                 fires: Some(labels.clone()),
                 alert: Some(s.fast.clone()),
@@ -219,7 +219,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
                     Series(within, "0+60x240".to_owned()),
                     Series(count.clone(), "0+60x240".to_owned()),
                 ],
-                eval: "70m",
+                eval: "70m".into(),
                 alertname: "ObsSloFastBurn",
                 fires: None,
                 alert: None,
@@ -255,7 +255,7 @@ impl Classic<'_> {
                     Series(ok.clone(), "0+54x30".to_owned()),
                     Series(error.clone(), "0+6x30".to_owned()),
                 ],
-                eval: "15m",
+                eval: "15m".into(),
                 alertname,
                 fires: Some(self.labels.clone()),
                 alert: Some(alert.clone()),
@@ -266,7 +266,7 @@ impl Classic<'_> {
                     Series(ok.clone(), "0+49x30".to_owned()),
                     Series(error, "0+1x30".to_owned()),
                 ],
-                eval: "15m",
+                eval: "15m".into(),
                 alertname,
                 fires: None,
                 alert: None,
@@ -300,7 +300,7 @@ impl Classic<'_> {
             cases.push(Case {
                 name: format!("{who}: events slower than 2s warn (p99)"),
                 series,
-                eval: "15m",
+                eval: "15m".into(),
                 alertname,
                 fires: Some(self.labels.clone()),
                 alert: Some(alert.clone()),
@@ -459,7 +459,7 @@ fn histogram_cases(
         cases.push(Case {
             name: format!("{who}: observations slower than 2s warn ({alertname})"),
             series: histogram(slow_from, 60),
-            eval: "15m",
+            eval: "15m".into(),
             alertname,
             fires: Some(fired.clone()),
             alert: Some(alert.clone()),
@@ -467,7 +467,7 @@ fn histogram_cases(
         cases.push(Case {
             name: format!("{who}: fast observations are silent ({alertname})"),
             series: histogram(0, 60),
-            eval: "15m",
+            eval: "15m".into(),
             alertname,
             fires: None,
             alert: None,
@@ -480,7 +480,7 @@ fn histogram_cases(
         cases.push(Case {
             name: format!("{who}: slow but rare observations are silent ({alertname})"),
             series: histogram(slow_from, 1),
-            eval: "15m",
+            eval: "15m".into(),
             alertname,
             fires: None,
             alert: None,
@@ -515,7 +515,7 @@ fn process_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, case
                 ),
                 "0x10".to_owned(),
             )],
-            eval: "5m",
+            eval: "5m".into(),
             alertname: "ObsHealthCheckFailing",
             fires: Some(vec![
                 ("check".to_owned(), check.name.to_owned()),
@@ -533,7 +533,7 @@ fn process_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, case
                 format!("up{{job=\"{}\",instance=\"{instance}\"}}", options.job),
                 "0x5".to_owned(),
             )],
-            eval: "3m",
+            eval: "3m".into(),
             alertname: "ObsTargetDown",
             fires: Some(vec![
                 ("instance".to_owned(), instance.clone()),
@@ -548,7 +548,7 @@ fn process_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, case
                 format!("up{{job=\"{}\",instance=\"{instance}\"}}", options.job),
                 "1x5".to_owned(),
             )],
-            eval: "3m",
+            eval: "3m".into(),
             alertname: "ObsTargetDown",
             fires: None,
             alert: None,
@@ -564,7 +564,7 @@ fn process_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, case
                 ),
                 "0 0 1 1 1".to_owned(),
             )],
-            eval: "3m",
+            eval: "3m".into(),
             alertname: "ObsPanics",
             fires: Some(vec![
                 ("instance".to_owned(), instance.clone()),
@@ -588,6 +588,7 @@ pub(crate) fn write(
         slo_cases(s, options, &mut cases);
     }
     classic_cases(rules, catalog, options, &mut cases);
+    work_cases(rules, catalog, options, &mut cases);
     let mut out = format!(
         "# Generated by obs: promtool test rules for {rules_file}; do not edit.\nrule_files:\n  - {rules_file}\nevaluation_interval: 1m\ntests:\n"
     );
@@ -620,4 +621,450 @@ pub(crate) fn write(
         }
     }
     out
+}
+
+/// `name{k="v",…}`.
+fn sel(name: &str, labels: &[(&str, &str)]) -> String {
+    let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    format!("{name}{{{}}}", inner.join(","))
+}
+
+/// Labels as an alert fires with them: owned, sorted.
+fn fired(labels: &[(&str, &str)], severity: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    out.push(("severity".to_owned(), severity.to_owned()));
+    out.sort();
+    out
+}
+
+/// The cases of the work alerts (outbound calls, jobs, pools, Redis,
+/// batch), each when its alert was made. Ratios are set from the options'
+/// thresholds: twice the limit fires, half of it is silent.
+fn work_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, cases: &mut Vec<Case>) {
+    let work = Work {
+        rules,
+        catalog,
+        options,
+        job: &options.job,
+    };
+    work.outbound(cases);
+    work.job_runs(cases);
+    work.queue_wait(cases);
+    work.worker(cases);
+    work.pool(cases);
+    work.redis(cases);
+    work.batch(cases);
+}
+
+use super::work::{
+    CLIENT_DURATION, JOB_QUEUE_WAIT, JOB_RUNS, JOB_WORKER_SEEN, LAST_SUCCESS, POOL_COUNT, POOL_MAX,
+    REDIS_CONNECTED,
+};
+
+/// What every work case shares: the rules, the options, the scrape job
+/// and instance of the series.
+struct Work<'a> {
+    rules: &'a Rules,
+    catalog: &'a Catalog,
+    options: &'a ExportOptions,
+    job: &'a str,
+}
+
+/// The series of a job, and the labels its alerts fire with.
+const INSTANCE: &str = "localhost:8080";
+
+impl Work<'_> {
+    fn find(&self, name: &'static str, severity: &str) -> Option<&Alert> {
+        self.rules.alert(name, ("severity", severity))
+    }
+
+    /// Of 100 events a minute, how many fail: twice the limit (fires),
+    /// and half of it (silent).
+    fn shares(percent: u32) -> (u32, u32) {
+        ((2 * percent).min(100), percent / 2)
+    }
+
+    /// Whether five events in 5 minutes are below the traffic minimum.
+    fn low_traffic(&self) -> bool {
+        self.options.min_events > 5
+    }
+
+    fn job_labels(&self) -> [(&str, &str); 4] {
+        [
+            ("job", self.job),
+            ("instance", INSTANCE),
+            ("queue", "emails"),
+            ("job_name", "send_welcome"),
+        ]
+    }
+
+    fn about_job(&self) -> [(&str, &str); 3] {
+        [
+            ("job", self.job),
+            ("job_name", "send_welcome"),
+            ("queue", "emails"),
+        ]
+    }
+
+    fn outbound(&self, cases: &mut Vec<Case>) {
+        let options = self.options;
+        let job = self.job;
+        let instance = INSTANCE;
+        if let Some(alert) = self.find("ObsOutboundErrorRatio", "warning") {
+            let call = [
+                ("job", job),
+                ("instance", instance),
+                ("http_request_method", "GET"),
+                ("server_address", "payments.internal"),
+                ("server_port", "443"),
+            ];
+            let count = format!("{CLIENT_DURATION}_count");
+            let with = |extra: (&'static str, &'static str)| {
+                let mut labels = call.to_vec();
+                labels.push(extra);
+                sel(&count, &labels)
+            };
+            let ok = with(("http_response_status_code", "200"));
+            let timeout = with(("error_type", "timeout"));
+            let connect = with(("error_type", "connect"));
+            let cancelled = with(("error_type", "cancelled"));
+            let (bad, fine) = Self::shares(options.outbound_error_percent);
+            let labels = fired(
+                &[("job", job), ("server_address", "payments.internal")],
+                "warning",
+            );
+            let per_minute = |n: u32| format!("0+{n}x30");
+            cases.push(Case {
+                name: "outbound calls failing at twice the limit warn".to_owned(),
+                series: vec![
+                    Series(ok.clone(), per_minute(100 - bad)),
+                    Series(timeout.clone(), per_minute(bad - bad / 2)),
+                    Series(connect, per_minute(bad / 2)),
+                ],
+                eval: "15m".into(),
+                alertname: "ObsOutboundErrorRatio",
+                fires: Some(labels),
+                alert: Some(alert.clone()),
+            });
+            cases.push(Case {
+                name: "outbound calls failing at half the limit are silent, cancelled ones don't count"
+                    .to_owned(),
+                series: vec![
+                    Series(ok.clone(), per_minute(100 - fine)),
+                    Series(timeout.clone(), per_minute(fine)),
+                    Series(cancelled, per_minute(100)),
+                ],
+                eval: "15m".into(),
+                alertname: "ObsOutboundErrorRatio",
+                fires: None,
+                alert: None,
+            });
+            if self.low_traffic() {
+                cases.push(Case {
+                    name: "one failed outbound call a minute, and nothing else, is silent"
+                        .to_owned(),
+                    series: vec![Series(timeout, per_minute(1))],
+                    eval: "15m".into(),
+                    alertname: "ObsOutboundErrorRatio",
+                    fires: None,
+                    alert: None,
+                });
+            }
+            cases.push(Case {
+                name: "no outbound calls is silent".to_owned(),
+                series: vec![Series(ok, "0x30".to_owned())],
+                eval: "15m".into(),
+                alertname: "ObsOutboundErrorRatio",
+                fires: None,
+                alert: None,
+            });
+        }
+    }
+
+    fn job_runs(&self, cases: &mut Vec<Case>) {
+        let options = self.options;
+        if let Some(alert) = self.find("ObsJobFailureRatio", "warning") {
+            let run = |result: &'static str| {
+                let mut labels = self.job_labels().to_vec();
+                labels.push(("result", result));
+                sel(JOB_RUNS, &labels)
+            };
+            let per_minute = |n: u32| format!("0+{n}x30");
+            let (bad, fine) = Self::shares(options.job_failure_percent);
+            cases.push(Case {
+                name: "jobs failing at twice the limit warn (errors and panics)".to_owned(),
+                series: vec![
+                    Series(run("ok"), per_minute(100 - bad)),
+                    Series(run("error"), per_minute(bad - bad / 2)),
+                    Series(run("panic"), per_minute(bad / 2)),
+                ],
+                eval: "15m".into(),
+                alertname: "ObsJobFailureRatio",
+                fires: Some(fired(&self.about_job(), "warning")),
+                alert: Some(alert.clone()),
+            });
+            cases.push(Case {
+                name: "jobs failing at half the limit are silent; retried and cancelled runs are no failures"
+                    .to_owned(),
+                series: vec![
+                    Series(run("ok"), per_minute(100 - fine)),
+                    Series(run("error"), per_minute(fine)),
+                    Series(run("retry"), per_minute(100)),
+                    Series(run("cancelled"), per_minute(100)),
+                ],
+                eval: "15m".into(),
+                alertname: "ObsJobFailureRatio",
+                fires: None,
+                alert: None,
+            });
+            if self.low_traffic() {
+                cases.push(Case {
+                    name: "one failed run a minute, and nothing else, is silent".to_owned(),
+                    series: vec![Series(run("error"), per_minute(1))],
+                    eval: "15m".into(),
+                    alertname: "ObsJobFailureRatio",
+                    fires: None,
+                    alert: None,
+                });
+            }
+            cases.push(Case {
+                name: "a queue without runs is silent".to_owned(),
+                series: vec![Series(run("ok"), "0x30".to_owned())],
+                eval: "15m".into(),
+                alertname: "ObsJobFailureRatio",
+                fires: None,
+                alert: None,
+            });
+        }
+    }
+
+    fn queue_wait(&self, cases: &mut Vec<Case>) {
+        let catalog = self.catalog;
+        let options = self.options;
+        if let (Some(alert), Some(m)) = (
+            self.find("ObsJobQueueWaitP95", "warning"),
+            catalog.metric(JOB_QUEUE_WAIT),
+        ) {
+            let limit: f64 = options.queue_wait_p95_seconds.parse().unwrap_or(f64::MAX);
+            let buckets = &m.buckets;
+            let lower = |i: usize| {
+                if i == 0 {
+                    0.0
+                } else {
+                    buckets.get(i - 1).copied().unwrap_or(f64::MAX)
+                }
+            };
+            // Observations in bucket `from` (`buckets.len()`: +Inf) and above
+            // only, `values` each: what histogram_quantile reads.
+            let histogram = |from: usize, values: &str| {
+                let mut series: Vec<Series> = buckets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        let le = bound(*b);
+                        let mut labels = self.job_labels().to_vec();
+                        labels.push(("le", le.as_str()));
+                        let v = if i >= from { values } else { "0x40" };
+                        Series(
+                            sel(&format!("{JOB_QUEUE_WAIT}_bucket"), &labels),
+                            v.to_owned(),
+                        )
+                    })
+                    .collect();
+                let mut labels = self.job_labels().to_vec();
+                labels.push(("le", "+Inf"));
+                series.push(Series(
+                    sel(&format!("{JOB_QUEUE_WAIT}_bucket"), &labels),
+                    values.to_owned(),
+                ));
+                series.push(Series(
+                    sel(&format!("{JOB_QUEUE_WAIT}_count"), &self.job_labels()),
+                    values.to_owned(),
+                ));
+                series
+            };
+            // The first bucket whose every observation waits longer than the
+            // limit; in the +Inf bucket the quantile is the highest bound.
+            let slow = (0..=buckets.len()).find(|i| {
+                let low = lower(*i);
+                if *i == buckets.len() {
+                    low > limit
+                } else {
+                    low >= limit
+                }
+            });
+            if let Some(from) = slow {
+                cases.push(Case {
+                    name: "jobs waiting longer than the limit in their queue warn".to_owned(),
+                    series: histogram(from, "0+60x40"),
+                    eval: "20m".into(),
+                    alertname: "ObsJobQueueWaitP95",
+                    fires: Some(fired(&self.about_job(), "warning")),
+                    alert: Some(alert.clone()),
+                });
+                cases.push(Case {
+                    name: "a lone slow start is silent (the alert needs 10m, the window is 5m)"
+                        .to_owned(),
+                    series: histogram(from, "0x10 1x30"),
+                    eval: "14m".into(),
+                    alertname: "ObsJobQueueWaitP95",
+                    fires: None,
+                    alert: None,
+                });
+            }
+            if buckets.first().is_some_and(|b| *b <= limit) {
+                cases.push(Case {
+                    name: "jobs starting promptly are silent".to_owned(),
+                    series: histogram(0, "0+60x40"),
+                    eval: "20m".into(),
+                    alertname: "ObsJobQueueWaitP95",
+                    fires: None,
+                    alert: None,
+                });
+            }
+        }
+    }
+
+    fn worker(&self, cases: &mut Vec<Case>) {
+        let options = self.options;
+        let job = self.job;
+        let instance = INSTANCE;
+        if let Some(alert) = self.find("ObsJobWorkerStale", "critical") {
+            let labels = [
+                ("job", job),
+                ("instance", instance),
+                ("queue", "emails"),
+                ("worker", "worker-1"),
+            ];
+            let series = sel(JOB_WORKER_SEEN, &labels);
+            // Beats for 5 minutes, then stops; stale once older than the
+            // limit, firing a minute later.
+            let eval = (300 + options.worker_stale_seconds).div_ceil(60) + 3;
+            let n = eval + 5;
+            let eval = format!("{eval}m");
+            cases.push(Case {
+                name: "a worker whose heartbeat stopped pages".to_owned(),
+                series: vec![Series(series.clone(), format!("0+60x5 300x{n}"))],
+                eval: eval.clone(),
+                alertname: "ObsJobWorkerStale",
+                fires: Some(fired(&labels, "critical")),
+                alert: Some(alert.clone()),
+            });
+            cases.push(Case {
+                name: "a worker beating every minute is silent".to_owned(),
+                series: vec![Series(series, format!("0+60x{}", n + 5))],
+                eval,
+                alertname: "ObsJobWorkerStale",
+                fires: None,
+                alert: None,
+            });
+        }
+    }
+
+    fn pool(&self, cases: &mut Vec<Case>) {
+        let pool = [
+            ("job", self.job),
+            ("instance", INSTANCE),
+            ("pool_name", "main"),
+        ];
+        let options = self.options;
+        if let Some(alert) = self.find("ObsDbPoolSaturation", "warning") {
+            let state = |s: &'static str| {
+                let mut labels = pool.to_vec();
+                labels.push(("state", s));
+                sel(POOL_COUNT, &labels)
+            };
+            let max = sel(POOL_MAX, &pool);
+            let p = options.pool_saturation_percent;
+            let series = |used: u32, size: u32| {
+                vec![
+                    Series(state("used"), format!("{used}x15")),
+                    Series(state("idle"), format!("{}x15", size - used)),
+                    Series(max.clone(), format!("{size}x15")),
+                ]
+            };
+            cases.push(Case {
+                name: "a pool used above the limit for 5m warns".to_owned(),
+                series: series(u32::midpoint(p, 101), 100),
+                eval: "10m".into(),
+                alertname: "ObsDbPoolSaturation",
+                fires: Some(fired(&pool, "warning")),
+                alert: Some(alert.clone()),
+            });
+            cases.push(Case {
+                name: "a pool used below the limit is silent".to_owned(),
+                series: series(p / 2, 100),
+                eval: "10m".into(),
+                alertname: "ObsDbPoolSaturation",
+                fires: None,
+                alert: None,
+            });
+            cases.push(Case {
+                name: "a pool with no maximum is silent (no division by zero)".to_owned(),
+                series: series(0, 0),
+                eval: "10m".into(),
+                alertname: "ObsDbPoolSaturation",
+                fires: None,
+                alert: None,
+            });
+        }
+    }
+
+    fn redis(&self, cases: &mut Vec<Case>) {
+        let job = self.job;
+        let instance = INSTANCE;
+        if let Some(alert) = self.find("ObsRedisDown", "critical") {
+            let labels = [("job", job), ("instance", instance), ("pool_name", "cache")];
+            let series = sel(REDIS_CONNECTED, &labels);
+            cases.push(Case {
+                name: "Redis unreachable for a minute pages".to_owned(),
+                series: vec![Series(series.clone(), "0x5".to_owned())],
+                eval: "3m".into(),
+                alertname: "ObsRedisDown",
+                fires: Some(fired(&labels, "critical")),
+                alert: Some(alert.clone()),
+            });
+            cases.push(Case {
+                name: "Redis connected is silent".to_owned(),
+                series: vec![Series(series, "1x5".to_owned())],
+                eval: "3m".into(),
+                alertname: "ObsRedisDown",
+                fires: None,
+                alert: None,
+            });
+        }
+    }
+
+    fn batch(&self, cases: &mut Vec<Case>) {
+        let options = self.options;
+        if let Some(alert) = self.find("ObsBatchStale", "warning") {
+            // As the Pushgateway's scrape gives it (`honor_labels`): the batch
+            // job's name as `job`.
+            let labels = [("job", "nightly_report")];
+            let series = sel(LAST_SUCCESS, &labels);
+            // Last success at 1 s; stale once older than the limit.
+            let eval = (options.batch_stale_seconds + 1).div_ceil(60) + 2;
+            let n = eval + 2;
+            let eval = format!("{eval}m");
+            cases.push(Case {
+                name: "a batch job without a success for too long warns".to_owned(),
+                series: vec![Series(series.clone(), format!("1x{n}"))],
+                eval: eval.clone(),
+                alertname: "ObsBatchStale",
+                fires: Some(fired(&labels, "warning")),
+                alert: Some(alert.clone()),
+            });
+            cases.push(Case {
+                name: "a batch job succeeding every minute is silent".to_owned(),
+                series: vec![Series(series, format!("0+60x{n}"))],
+                eval,
+                alertname: "ObsBatchStale",
+                fires: None,
+                alert: None,
+            });
+        }
+    }
 }

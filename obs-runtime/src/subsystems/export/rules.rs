@@ -36,6 +36,9 @@
 //! (`critical` when the check is critical); and for the process, the target
 //! down for 1 minute, series refused by the cardinality guard, spans dropped
 //! and panics.
+//!
+//! For the families of outbound calls, jobs, pools and batch jobs, when
+//! the program registered them: see [`work`](super::work).
 
 use std::fmt::Write as _;
 
@@ -566,6 +569,7 @@ pub(crate) fn build(catalog: &Catalog, options: &ExportOptions) -> Rules {
         groups.push(group);
     }
     groups.extend(classic(catalog, options));
+    groups.extend(super::work::groups(catalog, options));
     Rules {
         groups,
         slis: all_slis,

@@ -1,6 +1,7 @@
 //! Grafana dashboards from the catalog: the service overview (HTTP), the
 //! `#[instrumented]` functions, objectives and health, and the runtime with
-//! a row per metric set.
+//! a row per metric set; and, when the program registered them, outbound
+//! calls, jobs, pools, Redis and batch jobs.
 //!
 //! Each dashboard is the classic dashboard JSON (`schemaVersion` 39) with a
 //! `datasource` variable (type `datasource`, query `prometheus`) that every
@@ -11,6 +12,7 @@
 mod board;
 mod boards;
 mod promql;
+mod work;
 
 use super::rules;
 use crate::subsystems::catalog::Catalog;
@@ -22,14 +24,18 @@ pub(crate) const SCHEMA_VERSION: u32 = 39;
 /// The label filter every panel query carries.
 pub(crate) const FILTER: &str = "job=~\"$job\", instance=~\"$instance\"";
 
-/// The dashboards, as `(file name, JSON)`.
+/// The dashboards, as `(file name, JSON)`: the four of every program,
+/// and "Jobs and dependencies" when it registered outbound calls, jobs,
+/// pools or batch pushes.
 pub(crate) fn dashboards(catalog: &Catalog) -> Vec<(String, String)> {
-    vec![
+    let mut out = vec![
         overview(catalog),
         functions(catalog),
         objectives(catalog),
         runtime(catalog),
-    ]
+    ];
+    out.extend(work::work(catalog));
+    out
 }
 
 /// Where Grafana's dashboard provider reads the dashboards: the bundle's
