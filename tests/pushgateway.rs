@@ -209,3 +209,73 @@ fn a_closed_port_and_a_silent_gateway_are_errors_within_the_deadline() {
     assert!(!format!("{e} {e:?}").contains("s3cret-pw"));
     drop(silent);
 }
+
+/// What the child process of the test below runs: a batch run that fails,
+/// in a process that never marked a success, pushing as it goes and at its
+/// end.
+fn failed_run(url: &str) {
+    let items = Counter::<()>::new("pg_failed_items_total", "Items of the failed run.")
+        .unwrap()
+        .register()
+        .unwrap();
+    items.inc_by(7);
+    let pushing = Pushgateway::new(url, "flaky_batch")
+        .unwrap()
+        .every(Duration::from_millis(50))
+        .expect("the timer thread");
+    std::thread::sleep(Duration::from_millis(300));
+    pushing.finish().expect("the last push");
+}
+
+/// `PUT`s `body` (text format) under `job`, as another program would.
+fn put_raw(addr: SocketAddr, job: &str, body: &str) {
+    use std::io::{Read as _, Write as _};
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        conn,
+        "PUT /metrics/job/{job} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[test]
+fn a_failed_run_keeps_the_last_success_of_its_group() {
+    const CHILD: &str = "OBS_TEST_FAILED_RUN_GATEWAY";
+    if let Ok(url) = std::env::var(CHILD) {
+        failed_run(&url);
+        return;
+    }
+    let gateway = Gateway::start();
+    // An earlier run of the job succeeded.
+    put_raw(
+        gateway.addr,
+        "flaky_batch",
+        "# TYPE last_success_timestamp_seconds gauge\nlast_success_timestamp_seconds 1700000000\n",
+    );
+    // This run fails, in a process of its own (this one may have marked a
+    // success in another test).
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_failed_run_keeps_the_last_success_of_its_group",
+            "--test-threads=1",
+        ])
+        .env(CHILD, gateway.url())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let items = gateway.series("pg_failed_items_total");
+    assert_eq!(items.len(), 1, "{}", gateway.metrics());
+    assert!(items[0].contains(r#"job="flaky_batch""#) && items[0].ends_with(" 7"));
+    // The failed run's pushes left the last success as it was: the
+    // staleness alert still sees when the job last succeeded.
+    let success = gateway.series("last_success_timestamp_seconds");
+    assert_eq!(success.len(), 1, "{}", gateway.metrics());
+    assert!(success[0].contains(r#"job="flaky_batch""#));
+    assert_eq!(value(&success[0]), 1_700_000_000.0);
+}

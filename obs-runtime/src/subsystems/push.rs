@@ -31,9 +31,16 @@
 //! the last run. [`Pushgateway::push_success`] (and [`to_gateway`]) also set
 //! `last_success_timestamp_seconds` to the time of the push, so an alert
 //! can ask for `time() - last_success_timestamp_seconds > 86400` ("did not
-//! succeed in 24 h"): a failed run pushes with [`Pushgateway::push`] and
-//! leaves the last success where it was. A long run can push as it goes with
-//! [`Pushgateway::every`].
+//! succeed in 24 h"). A failed run pushes with [`Pushgateway::push_add`]
+//! (`POST`), or not at all: its metrics replace those of the same names and
+//! the group keeps the `last_success_timestamp_seconds` of the last run that
+//! succeeded. A `PUT` from a process that never succeeded would drop that
+//! series from the group, and the staleness alert with it. The gauge is
+//! written only once a run has succeeded (never as 0), and it is registered
+//! as soon as a [`Pushgateway`] exists, so the catalog, and the rules
+//! generated from it, know the program is a batch job. A long run can push
+//! as it goes with [`Pushgateway::every`], which also `POST`s until the
+//! run's end.
 //!
 //! Every call has a deadline (default 10 s, [`Pushgateway::timeout`]) over
 //! name resolution aside: connecting, sending and reading the answer. It
@@ -47,13 +54,14 @@
 use std::fmt::{self, Write as _};
 use std::io::{self, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs as _};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::leaves::schema::check_name_syntax;
-use crate::metric_core::metrics::Gauge;
+use crate::metric_core::encode::{Collect, Description, Kind, Sink};
 
 /// The default deadline of a push.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -165,6 +173,7 @@ impl Pushgateway {
     /// [`PushError::Invalid`] for another scheme, no host, a bad port or
     /// an empty job.
     pub fn new(url: &str, job: &str) -> Result<Self, PushError> {
+        last_success();
         let Some(rest) = url.strip_prefix("http://") else {
             return Err(if url.starts_with("https://") {
                 PushError::TlsUnsupported
@@ -271,9 +280,10 @@ impl Pushgateway {
         self.send("DELETE", "")
     }
 
-    /// Pushes (`PUT`) every `period` on a thread of its own until the
-    /// returned [`PushLoop`] is finished or dropped, for runs longer than a
-    /// scrape interval. A failed push is logged and retried at the next tick.
+    /// Pushes (`POST`, so a last success already in the group stays) every
+    /// `period` on a thread of its own until the returned [`PushLoop`] is
+    /// finished or dropped, for runs longer than a scrape interval. A failed
+    /// push is logged and retried at the next tick.
     ///
     /// # Errors
     /// When the thread can't be started.
@@ -285,7 +295,7 @@ impl Pushgateway {
             .name("obs-push".to_owned())
             .spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = ticks.recv_timeout(period) {
-                    if let Err(e) = pusher.push() {
+                    if let Err(e) = pusher.push_add() {
                         tracing::warn!("{e}");
                     }
                 }
@@ -418,10 +428,11 @@ pub fn to_gateway(url: &str, job: &str, grouping: &[(&str, &str)]) -> Result<(),
 
 /// Pushes on a timer; see [`Pushgateway::every`].
 ///
-/// Dropping it stops the timer and pushes once more (`PUT`), so the
-/// gateway ends with the run's last numbers; [`finish`](Self::finish) does
-/// the same and returns that push's result, [`finish_success`](Self::finish_success)
-/// also marks the run successful.
+/// Dropping it stops the timer and pushes once more (`POST`), so the
+/// gateway ends with the run's last numbers and keeps the last success;
+/// [`finish`](Self::finish) does the same and returns that push's result;
+/// [`finish_success`](Self::finish_success) marks the run successful and
+/// `PUT`s, so the group then holds exactly this run.
 #[derive(Debug)]
 pub struct PushLoop {
     gateway: Arc<Pushgateway>,
@@ -437,13 +448,14 @@ impl PushLoop {
         }
     }
 
-    /// Stops the timer and pushes a last time.
+    /// Stops the timer and pushes (`POST`) a last time: the end of a run
+    /// that did not succeed.
     ///
     /// # Errors
     /// The last push's.
     pub fn finish(mut self) -> Result<(), PushError> {
         self.stop();
-        self.gateway.push()
+        self.gateway.push_add()
     }
 
     /// Stops the timer, sets `last_success_timestamp_seconds` and pushes a
@@ -461,29 +473,70 @@ impl Drop for PushLoop {
     fn drop(&mut self) {
         if self.thread.is_some() {
             self.stop();
-            if let Err(e) = self.gateway.push() {
+            if let Err(e) = self.gateway.push_add() {
                 tracing::warn!("{e}");
             }
         }
     }
 }
 
-/// Sets `last_success_timestamp_seconds` to now (registered on first use).
+/// Sets `last_success_timestamp_seconds` to now.
+///
+/// ```
+/// obs_runtime::push::mark_success();
+/// assert!(obs_runtime::encode_text().contains("last_success_timestamp_seconds "));
+/// ```
 pub fn mark_success() {
-    static GAUGE: OnceLock<Option<&'static Gauge>> = OnceLock::new();
-    let gauge = GAUGE.get_or_init(|| {
-        Gauge::<()>::new(
-            LAST_SUCCESS,
-            "When the batch job last succeeded, in seconds since the Unix epoch.",
-        )
-        .ok()
-        .and_then(|g| g.register_own().ok())
-    });
-    if let Some(g) = gauge {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        g.set(now.floor());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    last_success()
+        .0
+        .store(now.floor().to_bits(), Ordering::Relaxed);
+}
+
+/// `last_success_timestamp_seconds`: no sample until a run succeeds, so a
+/// push from a run that has not succeeded never carries a 0 that would
+/// overwrite the group's last success.
+struct LastSuccess(AtomicU64);
+
+const LAST_SUCCESS_HELP: &str =
+    "When the batch job last succeeded, in seconds since the Unix epoch.";
+
+fn last_success() -> &'static LastSuccess {
+    static GAUGE: OnceLock<&'static LastSuccess> = OnceLock::new();
+    GAUGE.get_or_init(|| {
+        crate::metric_core::registry::global()
+            .register_owned(LastSuccess(AtomicU64::new(0)), None)
+            .unwrap_or_else(|e| {
+                tracing::warn!("{LAST_SUCCESS} not exposed: {e}");
+                Box::leak(Box::new(LastSuccess(AtomicU64::new(0))))
+            })
+    })
+}
+
+impl Collect for LastSuccess {
+    fn names(&self) -> Vec<String> {
+        vec![LAST_SUCCESS.to_owned()]
+    }
+
+    fn describe(&self) -> Vec<Description> {
+        vec![Description {
+            name: LAST_SUCCESS.to_owned(),
+            kind: Kind::Gauge,
+            help: LAST_SUCCESS_HELP.to_owned(),
+            labels: Vec::new(),
+            values: None,
+            buckets: Vec::new(),
+        }]
+    }
+
+    fn collect(&self, sink: &mut dyn Sink) {
+        let at = f64::from_bits(self.0.load(Ordering::Relaxed));
+        if at > 0.0 {
+            sink.family(LAST_SUCCESS, LAST_SUCCESS_HELP, Kind::Gauge);
+            sink.gauge(LAST_SUCCESS, &[], at);
+        }
     }
 }
 
