@@ -13,7 +13,8 @@
 //!
 //! It needs no server: users live in an embedded in-memory store and the
 //! cache is in-process. With `DATABASE_URL` (PostgreSQL) or `REDIS_URL`
-//! set, readiness also checks those servers. Logs and traces follow the
+//! set, readiness also checks those servers and `/metrics` shows their
+//! connection pools (`db_client_connection_*`, `redis_connected`). Logs and traces follow the
 //! `OTEL_*` and `OBS_ENV` variables (`OTEL_TRACES_EXPORTER=console` prints
 //! spans); without a collector, spans are dropped and counted. It listens
 //! on 127.0.0.1 unless `HOST` says otherwise (`0.0.0.0` in a container).
@@ -376,6 +377,11 @@ fn connect_dependencies() {
             health::deadpool_postgres::tokio_postgres::NoTls,
         ) {
             Ok(pool) => {
+                // Its connections (used, idle, max, waiting) are read at
+                // each scrape as db_client_connection_*{pool_name="database"}.
+                if let Err(e) = obs_runtime::pools::register("database", pool.clone()) {
+                    tracing::warn!("database pool metrics: {e}");
+                }
                 let _ = POSTGRES.set(pool);
             }
             Err(e) => {
@@ -388,6 +394,10 @@ fn connect_dependencies() {
             .create_pool(Some(health::deadpool_redis::Runtime::Tokio1))
         {
             Ok(pool) => {
+                // Also redis_connected{pool_name="cache"}.
+                if let Err(e) = obs_runtime::pools::register("cache", pool.clone()) {
+                    tracing::warn!("cache pool metrics: {e}");
+                }
                 let _ = REDIS.set(pool);
             }
             Err(e) => {
