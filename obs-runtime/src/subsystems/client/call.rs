@@ -27,25 +27,24 @@ impl<'a> Target<'a> {
     /// without an authority.
     pub(super) fn of_uri(uri: &'a http::Uri, headers: &'a HeaderMap) -> Self {
         let scheme = uri.scheme_str().unwrap_or("http");
-        let (host, port, userinfo) = match uri.authority() {
-            Some(authority) => (
+        let (host, port, userinfo) = if let Some(authority) = uri.authority() {
+            (
                 authority.host(),
                 authority.port_u16(),
                 authority.as_str().contains('@'),
-            ),
-            None => {
-                let host = headers
-                    .get(http::header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .unwrap_or_default();
-                match host.parse::<http::uri::Authority>() {
-                    Ok(_) => {
-                        // `host:port` as a `Host` header spells it.
-                        let (name, port) = split_host_port(host);
-                        (name, port, false)
-                    }
-                    Err(_) => ("", None, false),
-                }
+            )
+        } else {
+            let host = headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default();
+            // `host:port` as a `Host` header spells it; anything else
+            // (user info, garbage) names no server.
+            if !host.contains('@') && host.parse::<http::uri::Authority>().is_ok() {
+                let (name, port) = split_host_port(host);
+                (name, port, false)
+            } else {
+                ("", None, false)
             }
         };
         Self {

@@ -8,7 +8,13 @@ use http::{Request, Response};
 use super::call::{Call, Target};
 use super::future::ResponseFuture;
 
-/// A boxed error, as tower's middleware return.
+/// A boxed error, as tower's middleware return: the wrapped client's
+/// error, after [`error_type`](super::error_type) classified it.
+///
+/// ```
+/// let e: obs_runtime::client::BoxError = "refused".into();
+/// assert_eq!(obs_runtime::client::error_type(&*e), "_OTHER");
+/// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The client [`ObsClientLayer`](super::ObsClientLayer) wraps: each call
