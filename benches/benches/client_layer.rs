@@ -79,8 +79,8 @@ fn client_call(c: &mut Criterion) {
     // so the client span gets a context that goes out as `traceparent`.
     let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
     let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "bench");
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(tracer));
+    let subscriber =
+        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer));
     tracing::subscriber::with_default(subscriber, || {
         g.bench_function("hyper_util_obs_layer_with_spans", |b| {
             b.iter(|| {
@@ -114,7 +114,9 @@ fn in_process(c: &mut Criterion) {
         )))
     });
     let layered = ObsClientLayer::new().layer(answer);
-    let uri: http::Uri = "http://api.internal:8080/v1/items?page=2".parse().expect("uri");
+    let uri: http::Uri = "http://api.internal:8080/v1/items?page=2"
+        .parse()
+        .expect("uri");
     let mut g = c.benchmark_group("http_client_in_process");
     g.bench_function("service_bare", |b| {
         b.iter(|| black_box(now(answer.oneshot(request(&uri))).is_ok()));
@@ -124,8 +126,8 @@ fn in_process(c: &mut Criterion) {
     });
     let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
     let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "bench");
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(tracer));
+    let subscriber =
+        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer));
     tracing::subscriber::with_default(subscriber, || {
         g.bench_function("service_obs_layer_with_spans", |b| {
             b.iter(|| black_box(now(layered.clone().oneshot(request(&uri))).is_ok()));

@@ -185,12 +185,13 @@ impl Call {
     pub(super) fn start(method: &Method, target: &Target<'_>) -> Self {
         let start = crate::leaves::clock::clock().raw();
         let (_, method) = method_label(method);
-        let address = target
-            .host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase()
-            .into_boxed_str();
+        let host = target.host.trim_start_matches('[').trim_end_matches(']');
+        // Host names compare without case; most are lower case already.
+        let address = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            host.to_ascii_lowercase().into_boxed_str()
+        } else {
+            Box::from(host)
+        };
         let port = PortText::new(target.port);
         let active = metrics()
             .active
@@ -312,7 +313,12 @@ impl Drop for Call {
 fn inject_context(span: &tracing::Span, headers: &mut HeaderMap) {
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     let cx = if span.is_disabled() {
-        tracing::Span::current().context()
+        let current = tracing::Span::current();
+        if current.is_none() {
+            // No span anywhere: no context to pass on.
+            return;
+        }
+        current.context()
     } else {
         span.context()
     };
