@@ -202,6 +202,10 @@ fn trace_context_and_request_id_go_out_and_the_trace_is_shared() {
         "the request's id is forwarded"
     );
     let traceparent = first["traceparent"].to_str().unwrap();
+    assert!(
+        !first.contains_key("tracestate"),
+        "no empty tracestate: {first:?}"
+    );
     assert_eq!(
         traceparent.split('-').nth(1),
         Some(incoming_trace),

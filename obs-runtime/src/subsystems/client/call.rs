@@ -323,6 +323,11 @@ fn inject_context(span: &tracing::Span, headers: &mut HeaderMap) {
         span.context()
     };
     crate::subsystems::trace::propagation::inject(&cx, headers);
+    // The SDK writes `tracestate` even when the state is empty; W3C Trace
+    // Context says to avoid sending an empty one.
+    if headers.get("tracestate").is_some_and(HeaderValue::is_empty) {
+        headers.remove("tracestate");
+    }
 }
 
 #[cfg(not(feature = "otlp"))]
