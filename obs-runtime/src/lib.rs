@@ -56,6 +56,9 @@ pub use subsystems::catalog::{
     Catalog, CheckInfo, DEFAULT_ROUTE_SLO, FunctionInfo, LabelInfo, MetricInfo, MetricSource,
     MetricUnit, RESULTS, RouteObjective, catalog,
 };
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub use subsystems::client;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use subsystems::http;

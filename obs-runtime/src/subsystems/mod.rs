@@ -1,11 +1,15 @@
 //! Layer 2, the subsystems: health probes, the HTTP layer, traces, logs,
 //! `init()`, the catalog and the exports made from it, pushes to a
-//! Pushgateway. They import from the leaves and the metric core; between
+//! Pushgateway, outbound HTTP calls (`client`, beside `init`: it imports
+//! `http` for the method and request-id rules). They import from the leaves and the metric core; between
 //! themselves, `trace` < `log` < `health` < `http` < `init` < `catalog` <
 //! `export` (each may import those before it, never one after it); `push`
 //! imports none of them; `pools` imports `health` (the Redis check's hook).
 
 pub(crate) mod catalog;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod client;
 pub mod export;
 pub mod health;
 #[cfg(feature = "tower")]

@@ -44,3 +44,9 @@ pub(crate) use objectives::{default_objective, route_objectives};
 pub use request_id::RequestId;
 pub use route::{RouteTemplate, UNMATCHED_ROUTE};
 pub use service::ObsService;
+// For outbound calls (`subsystems::client`): one method rule and one
+// request-id rule for both directions.
+#[cfg(feature = "client")]
+pub(crate) use metrics::method_label;
+#[cfg(feature = "client")]
+pub(crate) use request_id::{X_REQUEST_ID, is_valid as is_valid_request_id};

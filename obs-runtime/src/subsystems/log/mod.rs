@@ -200,6 +200,22 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Re
     }
 }
 
+/// The request id of the current span or the nearest enclosing span that
+/// recorded one (as the log lines show it), for a call going out of the
+/// request. `None` without obs's subscriber (a `Registry` with
+/// [`RequestIdLayer`]) or outside any such span.
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
+pub(crate) fn current_request_id() -> Option<String> {
+    use tracing_subscriber::registry::{LookupSpan as _, Registry};
+    tracing::dispatcher::get_default(|dispatch| {
+        let registry = dispatch.downcast_ref::<Registry>()?;
+        let current = dispatch.current_span();
+        let span = registry.span(current.id()?)?;
+        span.scope()
+            .find_map(|s| s.extensions().get::<RequestId>().map(|r| r.0.clone()))
+    })
+}
+
 /// The `tracing-subscriber` event formatter of obs.
 #[derive(Debug, Clone)]
 pub struct ObsFormat {
