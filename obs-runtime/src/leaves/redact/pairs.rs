@@ -247,6 +247,12 @@ fn member(text: &str, colon: usize) -> Option<(usize, usize)> {
             // linear); a value judged a secret is then read whole
             // (`abc:def`, `user:pass`) and not read again.
             let part_end = value_end(b, v, false, true);
+            // A placeholder ends the judged part too: what stands before it
+            // is what an earlier pass judged before the colon the
+            // placeholder replaced text after (`auth://[CREDENTIALS]@host`
+            // is `//` up to the placeholder, as `auth://user:pw@host` was
+            // `//user` up to the colon), so a second pass judges alike.
+            let part_end = placeholder_in(span(b, v, part_end)).map_or(part_end, |at| v + at);
             let value = span(b, v, part_end);
             let colon_next = byte(b, part_end) == Some(b':');
             // `token: secret: x`: the value is the next key.
@@ -277,6 +283,17 @@ fn member(text: &str, colon: usize) -> Option<(usize, usize)> {
             Some((v, end))
         }
     }
+}
+
+/// Where the first placeholder in `value` starts.
+fn placeholder_in(value: &[u8]) -> Option<usize> {
+    value.iter().enumerate().find_map(|(i, &c)| {
+        (c == b'['
+            && PLACEHOLDERS
+                .iter()
+                .any(|p| span(value, i, value.len()).starts_with(p.as_bytes())))
+        .then_some(i)
+    })
 }
 
 /// The words that end the name of an option carrying a secret.

@@ -375,6 +375,26 @@ fn a_pem_label_shortened_by_redaction_is_no_key() {
 }
 
 #[test]
+fn a_sensitive_key_before_redacted_url_credentials_is_judged_alike() {
+    // Found by the `redact` fuzz target (12-minute run): after `authzati:`
+    // (a sensitive name) the first pass judged `//admin` up to the next
+    // colon and left the URL's credentials to their own rule; the second
+    // pass saw `//[CREDENTIALS]@host…` and redacted it whole.
+    for text in [
+        "opSE=authzati://admin:s3cr3t@dodcd9862;fa",
+        "x\0opSE=aX\0opSE=authzati://admin:s3cr3t@dodcd9862;fa\0opSE=aXthzati://admin:s3cr3t@do",
+        "auth: //[CREDENTIALS]@db9862.internal",
+        // The same run showed the URL rule skipping a URL whose `:` the
+        // previous URL's scan had read.
+        "y://a:b@h;fa\0opSE=aXthzati://admin:s3cr3t@do",
+    ] {
+        let once = redact(text).into_owned();
+        assert!(!once.contains("s3cr3t"), "{once}");
+        assert_eq!(redact(&once), once.as_str(), "{text}");
+    }
+}
+
+#[test]
 fn multibyte_neighbours_never_panic() {
     let pieces = [
         "é",

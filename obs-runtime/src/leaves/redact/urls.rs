@@ -21,7 +21,9 @@ pub(super) fn url_credentials(b: &[u8], hits: &mut Vec<Hit>) {
             }
             end += 1;
         }
-        from = end.max(start);
+        // The scan may have stopped at the `//` of a next URL whose `:` it
+        // read (`a://u:p@h;b://…`): look for the next one from that colon.
+        from = end.saturating_sub(1).max(start);
         let has_scheme = colon
             .checked_sub(1)
             .and_then(|p| b.get(p))
