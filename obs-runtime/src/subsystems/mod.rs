@@ -3,7 +3,7 @@
 //! Pushgateway. They import from the leaves and the metric core; between
 //! themselves, `trace` < `log` < `health` < `http` < `init` < `catalog` <
 //! `export` (each may import those before it, never one after it); `push`
-//! imports none of them.
+//! imports none of them; `jobs` imports `trace` and `log`.
 
 pub(crate) mod catalog;
 pub mod export;
@@ -12,6 +12,7 @@ pub mod health;
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod http;
 pub(crate) mod init;
+pub mod jobs;
 pub mod log;
 pub mod push;
 // Built without `otlp` too: `init` reads the `OTEL_*` environment (and the

@@ -180,6 +180,20 @@ impl Visit for FindRequestId {
     }
 }
 
+/// The `request_id` the innermost span in scope recorded (kept by
+/// [`RequestIdLayer`], as log lines find it), for work that takes it
+/// elsewhere: a job's `TraceCarrier`. `None` outside such a span, or when
+/// the subscriber is not built on `tracing_subscriber`'s registry.
+pub(crate) fn current_request_id() -> Option<String> {
+    tracing::dispatcher::get_default(|dispatch| {
+        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+        let current = dispatch.current_span();
+        let span = registry.span(current.id()?)?;
+        span.scope()
+            .find_map(|s| s.extensions().get::<RequestId>().map(|r| r.0.clone()))
+    })
+}
+
 impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for RequestIdLayer {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let mut find = FindRequestId(None);
