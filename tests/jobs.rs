@@ -79,8 +79,12 @@ fn a_job_enqueued_in_a_request_continues_its_trace_and_request_id() {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, String, Option<tokio::task::Id>)>(16);
     type Ack = (String, Option<tokio::task::Id>, Option<tokio::task::Id>);
     let (ack, mut acks) = tokio::sync::mpsc::channel::<Ack>(16);
-    let sender = tx.clone();
-    queue.depth_from(move || sender.max_capacity() - sender.capacity());
+    let sender = tx.downgrade();
+    queue.depth_from(move || {
+        sender
+            .upgrade()
+            .map_or(0, |s| s.max_capacity() - s.capacity())
+    });
 
     // The worker: another task, reading the channel.
     let worker_queue = queue.clone();

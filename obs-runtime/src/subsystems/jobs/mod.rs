@@ -14,8 +14,10 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let queue = Queue::new("doc_emails");
 //! let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, String)>(100);
-//! let sender = tx.clone();
-//! queue.depth_from(move || sender.max_capacity() - sender.capacity());
+//! // A weak sender: the reader lives as long as the program, and must not
+//! // keep the channel open.
+//! let sender = tx.downgrade();
+//! queue.depth_from(move || sender.upgrade().map_or(0, |s| s.max_capacity() - s.capacity()));
 //!
 //! // Where the job is enqueued (inside a request's span, say):
 //! let carrier = queue.enqueue_carrier();
