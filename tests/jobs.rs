@@ -394,17 +394,20 @@ fn retries_count_each_retry_and_its_outcome() {
     let queue = Queue::new("test_retry");
     let carrier = TraceCarrier::capture();
     // Fails twice, then succeeds on its third and last attempt.
-    let mut calls = 0;
     for attempt in 1..=3 {
-        calls += 1;
-        let n = calls;
         let outcome = rt.block_on(
             queue
                 .job("sync")
                 .carrier(&carrier)
                 .attempt(attempt)
                 .max_attempts(3)
-                .run(async move { if n < 3 { Err("upstream busy") } else { Ok(n) } }),
+                .run(async move {
+                    if attempt < 3 {
+                        Err("upstream busy")
+                    } else {
+                        Ok(attempt)
+                    }
+                }),
         );
         assert_eq!(outcome.is_ok(), attempt == 3);
     }

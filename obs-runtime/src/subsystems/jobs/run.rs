@@ -219,10 +219,10 @@ fn attach(span: &tracing::Span, carrier: &TraceCarrier, parenting: Parenting) {
     }
     let mut headers = http::HeaderMap::new();
     for (name, value) in carrier.to_headers() {
-        if matches!(name, "traceparent" | "tracestate" | "baggage") {
-            if let Ok(value) = http::HeaderValue::from_str(&value) {
-                headers.insert(name, value);
-            }
+        if matches!(name, "traceparent" | "tracestate" | "baggage")
+            && let Ok(value) = http::HeaderValue::from_str(&value)
+        {
+            headers.insert(name, value);
         }
     }
     let cx = crate::subsystems::trace::propagation::extract(&headers);
