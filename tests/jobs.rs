@@ -392,6 +392,12 @@ fn retries_count_each_retry_and_its_outcome() {
     setup();
     let rt = runtime();
     let queue = Queue::new("test_retry");
+    queue.declare("sync");
+    assert_eq!(runs("test_retry", "sync", "retry"), Some(0.0));
+    assert_eq!(
+        value(r#"job_retries_total{queue="test_retry",job="sync"}"#),
+        Some(0.0)
+    );
     let carrier = TraceCarrier::capture();
     // Fails twice, then succeeds on its third and last attempt.
     for attempt in 1..=3 {
@@ -413,7 +419,7 @@ fn retries_count_each_retry_and_its_outcome() {
     }
     assert_eq!(runs("test_retry", "sync", "retry"), Some(2.0));
     assert_eq!(runs("test_retry", "sync", "ok"), Some(1.0));
-    assert_eq!(runs("test_retry", "sync", "error"), None);
+    assert_eq!(runs("test_retry", "sync", "error"), Some(0.0));
     assert_eq!(
         value(r#"job_retries_total{queue="test_retry",job="sync"}"#),
         Some(2.0)

@@ -62,6 +62,14 @@ pub struct TraceCarrier {
 
 /// Why a carrier text or header set was refused. Nothing is partially
 /// applied: a refused carrier is no carrier.
+///
+/// ```
+/// use obs_runtime::jobs::{CarrierError, TraceCarrier};
+///
+/// let err = TraceCarrier::parse("request_id=a&request_id=b").unwrap_err();
+/// assert_eq!(err, CarrierError::Duplicate("request_id"));
+/// assert_eq!(err.to_string(), "trace carrier has `request_id` twice");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CarrierError {

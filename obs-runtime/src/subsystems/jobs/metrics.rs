@@ -15,6 +15,10 @@ use crate::metric_core::registry::{RegistryError, global};
 /// Bucket bounds of `job_duration_seconds` and `job_queue_wait_seconds`, in
 /// seconds: jobs run from milliseconds (an e-mail) to an hour (a report),
 /// and wait from nothing to minutes behind a backlog.
+///
+/// ```
+/// assert_eq!(obs_runtime::jobs::JOB_BUCKETS.last(), Some(&3600.0));
+/// ```
 pub const JOB_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
     1800.0, 3600.0,
@@ -22,7 +26,7 @@ pub const JOB_BUCKETS: &[f64] = &[
 
 /// `queue`, `job`, `result`. Written by hand: the derive refuses `result`,
 /// which obs reserves for its own outcome labels — as this one is, with
-/// the values of [`crate::RESULTS`] plus `retry`. Filled by `with_values`.
+/// the values of [`super::RESULTS`]. Filled by `with_values`.
 pub(super) struct RunLabels;
 
 impl LabelSet for RunLabels {

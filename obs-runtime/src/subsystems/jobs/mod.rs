@@ -86,6 +86,14 @@ pub use carrier::{CarrierError, MAX_CARRIER_LEN, TraceCarrier};
 pub use metrics::JOB_BUCKETS;
 pub use run::{Job, JobError, Parenting};
 
+/// The values of the `result` label of `job_runs_total` and
+/// `job_duration_seconds`.
+///
+/// ```
+/// assert!(obs_runtime::jobs::RESULTS.contains(&"retry"));
+/// ```
+pub const RESULTS: [&str; 5] = ["ok", "error", "panic", "cancelled", "retry"];
+
 /// A named queue of jobs: the `queue` label of every job metric.
 ///
 /// Cheap to clone (one shared name); the producer and each worker keep a
@@ -138,6 +146,32 @@ impl Queue {
     #[must_use]
     pub fn enqueue_carrier(&self) -> TraceCarrier {
         TraceCarrier::capture()
+    }
+
+    /// Starts every series of the job `name` at zero — runs and durations
+    /// of each result, wait, retries, in flight — so a ratio such as
+    /// `rate(job_runs_total{result="error"}[5m])` reads 0, not nothing,
+    /// before the first failure. Runs create their own series otherwise;
+    /// call this at start-up for the jobs an alert watches.
+    ///
+    /// ```
+    /// let queue = obs_runtime::jobs::Queue::new("doc_declare");
+    /// queue.declare("nightly_sync");
+    /// let text = obs_runtime::encode_text();
+    /// assert!(text.contains(r#"job_runs_total{queue="doc_declare",job="nightly_sync",result="error"} 0"#));
+    /// assert!(text.contains(r#"job_in_flight{queue="doc_declare",job="nightly_sync"} 0"#));
+    /// ```
+    pub fn declare(&self, name: &str) {
+        let m = metrics::metrics();
+        let job = [&*self.name, name];
+        for result in RESULTS {
+            let labels = [&*self.name, name, result];
+            m.runs.with_values(&labels);
+            m.duration.with_values(&labels);
+        }
+        m.wait.with_values(&job);
+        m.retries.with_values(&job);
+        m.in_flight.with_values(&job);
     }
 
     /// A run of the job `name`, to configure and [`run`](Job::run).

@@ -18,6 +18,12 @@ use crate::metric_core::metrics::cell::UpDownCell;
 
 /// How a job's span relates to the span that enqueued it (read from the
 /// [`TraceCarrier`]).
+///
+/// ```
+/// use obs_runtime::jobs::Parenting;
+///
+/// assert_eq!(Parenting::default(), Parenting::Child);
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Parenting {
@@ -32,6 +38,13 @@ pub enum Parenting {
 }
 
 /// Why a run did not return a value.
+///
+/// ```
+/// use obs_runtime::jobs::JobError;
+///
+/// let e: JobError<std::io::Error> = JobError::Panicked("index out of bounds".to_owned());
+/// assert_eq!(e.to_string(), "job panicked: index out of bounds");
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum JobError<E> {
