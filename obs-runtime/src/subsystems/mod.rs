@@ -4,7 +4,8 @@
 //! `http` for the method and request-id rules). They import from the leaves and the metric core; between
 //! themselves, `trace` < `log` < `health` < `http` < `init` < `catalog` <
 //! `export` (each may import those before it, never one after it); `push`
-//! imports none of them; `pools` imports `health` (the Redis check's hook).
+//! imports none of them; `pools` imports `health` (the Redis check's hook),
+//! `jobs` imports `trace` and `log`.
 
 pub(crate) mod catalog;
 #[cfg(feature = "client")]
@@ -16,6 +17,7 @@ pub mod health;
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod http;
 pub(crate) mod init;
+pub mod jobs;
 pub mod log;
 pub mod pools;
 pub mod push;

@@ -180,6 +180,21 @@ impl Visit for FindRequestId {
     }
 }
 
+/// The `request_id` the innermost span in scope recorded (kept by
+/// [`RequestIdLayer`], as log lines find it), for work that takes it
+/// elsewhere: a job's `TraceCarrier`, an outbound call's `X-Request-ID`.
+/// `None` outside such a span, or when the subscriber is not built on
+/// `tracing_subscriber`'s registry (obs's own, from `init()`).
+pub(crate) fn current_request_id() -> Option<String> {
+    tracing::dispatcher::get_default(|dispatch| {
+        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+        let current = dispatch.current_span();
+        let span = registry.span(current.id()?)?;
+        span.scope()
+            .find_map(|s| s.extensions().get::<RequestId>().map(|r| r.0.clone()))
+    })
+}
+
 impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for RequestIdLayer {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let mut find = FindRequestId(None);
@@ -198,22 +213,6 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Re
             span.extensions_mut().replace(RequestId(rid));
         }
     }
-}
-
-/// The request id of the current span or the nearest enclosing span that
-/// recorded one (as the log lines show it), for a call going out of the
-/// request. `None` without obs's subscriber (a `Registry` with
-/// [`RequestIdLayer`]) or outside any such span.
-#[cfg_attr(not(feature = "client"), allow(dead_code))]
-pub(crate) fn current_request_id() -> Option<String> {
-    use tracing_subscriber::registry::{LookupSpan as _, Registry};
-    tracing::dispatcher::get_default(|dispatch| {
-        let registry = dispatch.downcast_ref::<Registry>()?;
-        let current = dispatch.current_span();
-        let span = registry.span(current.id()?)?;
-        span.scope()
-            .find_map(|s| s.extensions().get::<RequestId>().map(|r| r.0.clone()))
-    })
 }
 
 /// The `tracing-subscriber` event formatter of obs.
