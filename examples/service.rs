@@ -6,6 +6,7 @@
 //! curl -s localhost:8080/users/7
 //! curl -s -X POST localhost:8080/scan
 //! curl -s 'localhost:8080/ask?provider=anthropic'
+//! curl -s -X POST localhost:8080/orders/42        # an outbound call, then a queued job
 //! curl -s localhost:8080/metrics
 //! curl -s localhost:8080/readyz
 //! cargo run --example service -- --export examples/monitoring   # writes the bundle, then exits
@@ -407,6 +408,157 @@ fn connect_dependencies() {
     }
 }
 
+// ---- orders: an outbound call and a background job ------------------------
+
+/// The inventory service the orders route calls: a second axum service in
+/// this process, on its own loopback port, under its own `ObsLayer`, so its
+/// server span continues the caller's trace (the client layer sends
+/// `traceparent`) and its log lines carry the caller's request id.
+async fn start_inventory() -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = Router::new()
+        .route(
+            "/stock/{sku}",
+            get(|Path(sku): Path<u32>| async move {
+                tracing::info!(sku, "stock looked up");
+                Json(serde_json::json!({ "sku": sku, "available": sku % 7 != 0 }))
+            }),
+        )
+        .layer(obs_runtime::http::ObsLayer::new());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!("inventory service stopped: {e}");
+        }
+    });
+    Ok(addr)
+}
+
+type HttpClient = obs_runtime::client::ObsClientService<
+    tower::timeout::Timeout<
+        hyper_util::client::legacy::Client<
+            hyper_util::client::legacy::connect::HttpConnector,
+            http_body_util::Empty<axum::body::Bytes>,
+        >,
+    >,
+>;
+
+/// What the orders route needs: the inventory's address, the measured
+/// client, and the receipts queue's sending side.
+struct Orders {
+    inventory: SocketAddr,
+    client: HttpClient,
+    receipts: tokio::sync::mpsc::Sender<Receipt>,
+}
+
+static ORDERS: OnceLock<Orders> = OnceLock::new();
+
+/// A message on the receipts queue: the order, and the trace context and
+/// request id of the request that placed it, as text.
+struct Receipt {
+    sku: u32,
+    carrier: String,
+}
+
+/// The receipts queue: `job_*{queue="receipts"}`; created before `--export`
+/// too, so the bundle holds the jobs' alerts and panels.
+fn receipts_queue() -> &'static obs_runtime::jobs::Queue {
+    static QUEUE: OnceLock<obs_runtime::jobs::Queue> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let queue = obs_runtime::jobs::Queue::new("receipts");
+        queue.declare("send_receipt");
+        queue
+    })
+}
+
+/// Every outbound call goes through `ObsClientLayer` (outside a 2 s
+/// timeout, so a hung inventory is `error_type="timeout"`).
+fn http_client() -> HttpClient {
+    use tower::Layer as _;
+    let inner = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http();
+    obs_runtime::client::ObsClientLayer::new()
+        .layer(tower::timeout::Timeout::new(inner, Duration::from_secs(2)))
+}
+
+/// Starts the inventory service and the receipts worker.
+async fn start_orders() -> std::io::Result<()> {
+    let inventory = start_inventory().await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Receipt>(1_000);
+    let queue = receipts_queue();
+    let depth = tx.downgrade();
+    queue.depth_from(move || {
+        depth
+            .upgrade()
+            .map_or(0, |s| s.max_capacity() - s.capacity())
+    });
+    let worker = queue.worker("receipts-1");
+    tokio::spawn(async move {
+        while let Some(receipt) = rx.recv().await {
+            let carrier =
+                obs_runtime::jobs::TraceCarrier::parse(&receipt.carrier).unwrap_or_default();
+            let sent = receipts_queue()
+                .job("send_receipt")
+                .carrier(&carrier)
+                .worker(&worker)
+                .run(send_receipt(receipt.sku))
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!("receipt not sent: {e}");
+            }
+        }
+    });
+    let _ = ORDERS.set(Orders {
+        inventory,
+        client: http_client(),
+        receipts: tx,
+    });
+    Ok(())
+}
+
+/// The job: its log line carries the request id of the order's request.
+async fn send_receipt(sku: u32) -> Result<(), std::io::Error> {
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    tracing::info!(sku, "receipt sent");
+    Ok(())
+}
+
+/// `POST /orders/{sku}`: asks the inventory (an outbound call), then queues
+/// the receipt (a background job) and answers at once.
+async fn place_order(
+    Path(sku): Path<u32>,
+) -> Result<Json<serde_json::Value>, (StatusCode, String)> {
+    use tower::ServiceExt as _;
+    let unavailable = |e: String| (StatusCode::SERVICE_UNAVAILABLE, e);
+    let orders = ORDERS
+        .get()
+        .ok_or_else(|| unavailable("orders are not started".to_owned()))?;
+    let request = axum::http::Request::get(format!("http://{}/stock/{sku}", orders.inventory))
+        .body(http_body_util::Empty::new())
+        .map_err(|e| unavailable(e.to_string()))?;
+    let answer = orders
+        .client
+        .clone()
+        .oneshot(request)
+        .await
+        .map_err(|e| unavailable(format!("inventory: {e}")))?;
+    if !answer.status().is_success() {
+        return Err(unavailable(format!(
+            "inventory answered {}",
+            answer.status()
+        )));
+    }
+    let carrier = receipts_queue().enqueue_carrier();
+    orders
+        .receipts
+        .try_send(Receipt {
+            sku,
+            carrier: carrier.to_string(),
+        })
+        .map_err(|e| unavailable(format!("receipts queue: {e}")))?;
+    Ok(Json(serde_json::json!({ "sku": sku, "status": "placed" })))
+}
+
 // ---- main ------------------------------------------------------------------------
 
 /// The service's objectives for its HTTP routes: `/users/{id}` answers
@@ -430,6 +582,7 @@ fn app() -> std::io::Result<Router> {
         .route("/users/{id}", get(get_user))
         .route("/scan", post(scan).get(scan))
         .route("/ask", get(ask))
+        .route("/orders/{sku}", post(place_order))
         // Before `.layer(..)`, so unmatched paths are counted too (under
         // the one route `unmatched`).
         .fallback(|| async { (StatusCode::NOT_FOUND, "no such page") });
@@ -486,8 +639,11 @@ fn export_dir() -> std::io::Result<Option<std::path::PathBuf>> {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     if let Some(dir) = export_dir()? {
-        // The route objectives are declared by the layer: build it first.
+        // The route objectives are declared by the layer: build it first;
+        // the receipts queue and the client layer register their families.
         let _app = app()?;
+        let _ = receipts_queue();
+        let _client = http_client();
         let options = obs_runtime::export::ExportOptions::default().job(JOB);
         obs_runtime::export::write_bundle_with(&dir, &options)?;
         println!("monitoring bundle of {JOB} written to {}", dir.display());
@@ -498,6 +654,7 @@ async fn main() -> std::io::Result<()> {
         .service_version(env!("CARGO_PKG_VERSION"))
         .init();
     connect_dependencies();
+    start_orders().await?;
     set_breaker(BreakerState::Closed);
     let port = match std::env::var("PORT") {
         Ok(p) => p
@@ -512,6 +669,7 @@ async fn main() -> std::io::Result<()> {
     println!(
         "  try    http://{addr}/users/7   http://{addr}/ask?provider=anthropic   POST http://{addr}/scan"
     );
+    println!("         POST http://{addr}/orders/42");
     println!("  look   http://{addr}/metrics   http://{addr}/readyz   http://{addr}/livez");
     axum::serve(
         listener,

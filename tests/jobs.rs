@@ -64,7 +64,7 @@ fn value(series: &str) -> Option<f64> {
 
 fn runs(queue: &str, job: &str, result: &str) -> Option<f64> {
     value(&format!(
-        r#"job_runs_total{{queue="{queue}",job="{job}",result="{result}"}}"#
+        r#"job_runs_total{{queue="{queue}",job_name="{job}",result="{result}"}}"#
     ))
 }
 
@@ -238,15 +238,15 @@ fn a_job_enqueued_in_a_request_continues_its_trace_and_request_id() {
 
     assert_eq!(runs("test_mail", "send_email", "ok"), Some(2.0));
     assert_eq!(
-        value(r#"job_queue_wait_seconds_count{queue="test_mail",job="send_email"}"#),
+        value(r#"job_queue_wait_seconds_count{queue="test_mail",job_name="send_email"}"#),
         Some(2.0)
     );
     assert_eq!(
-        value(r#"job_duration_seconds_count{queue="test_mail",job="send_email",result="ok"}"#),
+        value(r#"job_duration_seconds_count{queue="test_mail",job_name="send_email",result="ok"}"#),
         Some(2.0)
     );
     assert_eq!(
-        value(r#"job_in_flight{queue="test_mail",job="send_email"}"#),
+        value(r#"job_in_flight{queue="test_mail",job_name="send_email"}"#),
         Some(0.0)
     );
     assert_eq!(value(r#"job_queue_depth{queue="test_mail"}"#), Some(0.0));
@@ -295,14 +295,14 @@ fn queue_wait_and_duration_are_observed_per_run() {
     assert_eq!(value(r#"job_queue_depth{queue="test_wait"}"#), Some(0.0));
     let wait = |s: &str| {
         value(&format!(
-            r#"job_queue_wait_seconds_{s}{{queue="test_wait",job="report"}}"#
+            r#"job_queue_wait_seconds_{s}{{queue="test_wait",job_name="report"}}"#
         ))
     };
     assert_eq!(wait("count"), Some(3.0));
     assert!(wait("sum").unwrap() >= 3.0 * 0.06, "{:?}", wait("sum"));
     let duration = |s: &str| {
         value(&format!(
-            r#"job_duration_seconds_{s}{{queue="test_wait",job="report",result="ok"}}"#
+            r#"job_duration_seconds_{s}{{queue="test_wait",job_name="report",result="ok"}}"#
         ))
     };
     assert_eq!(duration("count"), Some(3.0));
@@ -313,7 +313,7 @@ fn queue_wait_and_duration_are_observed_per_run() {
     );
     // The wait of a run outside any bucket below 0.05 s.
     assert_eq!(
-        value(r#"job_queue_wait_seconds_bucket{queue="test_wait",job="report",le="0.05"}"#),
+        value(r#"job_queue_wait_seconds_bucket{queue="test_wait",job_name="report",le="0.05"}"#),
         Some(0.0)
     );
     // Without a carrier there is no wait to observe.
@@ -378,11 +378,11 @@ fn a_panicking_job_counts_panic_and_the_worker_serves_the_next() {
     assert_eq!(runs("test_panic", "crunch", "panic"), Some(1.0));
     assert_eq!(runs("test_panic", "crunch", "error"), Some(1.0));
     assert_eq!(
-        value(r#"job_duration_seconds_count{queue="test_panic",job="crunch",result="panic"}"#),
+        value(r#"job_duration_seconds_count{queue="test_panic",job_name="crunch",result="panic"}"#),
         Some(1.0)
     );
     assert_eq!(
-        value(r#"job_in_flight{queue="test_panic",job="crunch"}"#),
+        value(r#"job_in_flight{queue="test_panic",job_name="crunch"}"#),
         Some(0.0)
     );
 }
@@ -395,7 +395,7 @@ fn retries_count_each_retry_and_its_outcome() {
     queue.declare("sync");
     assert_eq!(runs("test_retry", "sync", "retry"), Some(0.0));
     assert_eq!(
-        value(r#"job_retries_total{queue="test_retry",job="sync"}"#),
+        value(r#"job_retries_total{queue="test_retry",job_name="sync"}"#),
         Some(0.0)
     );
     let carrier = TraceCarrier::capture();
@@ -421,7 +421,7 @@ fn retries_count_each_retry_and_its_outcome() {
     assert_eq!(runs("test_retry", "sync", "ok"), Some(1.0));
     assert_eq!(runs("test_retry", "sync", "error"), Some(0.0));
     assert_eq!(
-        value(r#"job_retries_total{queue="test_retry",job="sync"}"#),
+        value(r#"job_retries_total{queue="test_retry",job_name="sync"}"#),
         Some(2.0)
     );
     // Out of attempts: the last failure is `error`.
@@ -438,12 +438,12 @@ fn retries_count_each_retry_and_its_outcome() {
     assert_eq!(runs("test_retry", "sync", "retry"), Some(3.0));
     assert_eq!(runs("test_retry", "sync", "error"), Some(1.0));
     assert_eq!(
-        value(r#"job_retries_total{queue="test_retry",job="sync"}"#),
+        value(r#"job_retries_total{queue="test_retry",job_name="sync"}"#),
         Some(3.0)
     );
     queue.count_retry("sync");
     assert_eq!(
-        value(r#"job_retries_total{queue="test_retry",job="sync"}"#),
+        value(r#"job_retries_total{queue="test_retry",job_name="sync"}"#),
         Some(4.0)
     );
 }
@@ -467,14 +467,14 @@ fn a_run_dropped_before_its_end_is_cancelled() {
     });
     rt.block_on(started.notified());
     assert_eq!(
-        value(r#"job_in_flight{queue="test_cancel",job="forever"}"#),
+        value(r#"job_in_flight{queue="test_cancel",job_name="forever"}"#),
         Some(1.0)
     );
     task.abort();
     assert!(rt.block_on(task).unwrap_err().is_cancelled());
     assert_eq!(runs("test_cancel", "forever", "cancelled"), Some(1.0));
     assert_eq!(
-        value(r#"job_in_flight{queue="test_cancel",job="forever"}"#),
+        value(r#"job_in_flight{queue="test_cancel",job_name="forever"}"#),
         Some(0.0)
     );
     // A timeout drops the run too.

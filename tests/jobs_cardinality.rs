@@ -54,7 +54,7 @@ fn many_job_and_worker_names_stay_within_the_series_limit() {
     assert!(runs >= limit, "the limit is used, not undercut: {runs}");
     let overflow = value(
         &text,
-        r#"job_runs_total{queue="__overflow__",job="__overflow__",result="__overflow__"}"#,
+        r#"job_runs_total{queue="__overflow__",job_name="__overflow__",result="__overflow__"}"#,
     )
     .expect("an overflow series");
     assert!(overflow >= 2_000.0, "{overflow}");

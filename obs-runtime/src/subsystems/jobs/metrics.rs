@@ -24,13 +24,13 @@ pub const JOB_BUCKETS: &[f64] = &[
     1800.0, 3600.0,
 ];
 
-/// `queue`, `job`, `result`. Written by hand: the derive refuses `result`,
+/// `queue`, `job_name`, `result`. Written by hand: the derive refuses `result`,
 /// which obs reserves for its own outcome labels — as this one is, with
 /// the values of [`super::RESULTS`]. Filled by `with_values`.
 pub(super) struct RunLabels;
 
 impl LabelSet for RunLabels {
-    const NAMES: &'static [&'static str] = &["queue", "job", "result"];
+    const NAMES: &'static [&'static str] = &["queue", "job_name", "result"];
     const KIND: LabelSetKind<Self> = LabelSetKind::Open;
 
     fn value_of(&self, _: usize) -> &'static str {
@@ -42,7 +42,7 @@ impl LabelSet for RunLabels {
 #[label(crate = "crate")]
 pub(super) struct JobLabels {
     queue: &'static str,
-    job: &'static str,
+    job_name: &'static str,
 }
 
 #[derive(LabelSet)]

@@ -42,8 +42,8 @@
 //! worker.await.unwrap();
 //!
 //! let text = obs_runtime::encode_text();
-//! assert!(text.contains(r#"job_runs_total{queue="doc_emails",job="send_email",result="ok"} 1"#));
-//! assert!(text.contains(r#"job_queue_wait_seconds_count{queue="doc_emails",job="send_email"} 1"#));
+//! assert!(text.contains(r#"job_runs_total{queue="doc_emails",job_name="send_email",result="ok"} 1"#));
+//! assert!(text.contains(r#"job_queue_wait_seconds_count{queue="doc_emails",job_name="send_email"} 1"#));
 //! assert!(text.contains(r#"job_queue_depth{queue="doc_emails"} 0"#));
 //! # });
 //! ```
@@ -51,11 +51,11 @@
 //! # Metrics
 //! | name | type | labels |
 //! |---|---|---|
-//! | `job_runs_total` | counter | `queue`, `job`, `result` (`ok`, `error`, `panic`, `cancelled`, `retry`) |
-//! | `job_duration_seconds` | histogram ([`JOB_BUCKETS`]) | `queue`, `job`, `result` |
-//! | `job_queue_wait_seconds` | histogram ([`JOB_BUCKETS`]) | `queue`, `job` |
-//! | `job_retries_total` | counter | `queue`, `job` |
-//! | `job_in_flight` | gauge | `queue`, `job` |
+//! | `job_runs_total` | counter | `queue`, `job_name` (not `job`, which Prometheus sets to the scrape job), `result` (`ok`, `error`, `panic`, `cancelled`, `retry`) |
+//! | `job_duration_seconds` | histogram ([`JOB_BUCKETS`]) | `queue`, `job_name`, `result` |
+//! | `job_queue_wait_seconds` | histogram ([`JOB_BUCKETS`]) | `queue`, `job_name` |
+//! | `job_retries_total` | counter | `queue`, `job_name` |
+//! | `job_in_flight` | gauge | `queue`, `job_name` |
 //! | `job_queue_depth` | gauge | `queue` |
 //! | `job_worker_last_seen_timestamp_seconds` | gauge (Unix seconds) | `queue`, `worker` |
 //!
@@ -158,8 +158,8 @@ impl Queue {
     /// let queue = obs_runtime::jobs::Queue::new("doc_declare");
     /// queue.declare("nightly_sync");
     /// let text = obs_runtime::encode_text();
-    /// assert!(text.contains(r#"job_runs_total{queue="doc_declare",job="nightly_sync",result="error"} 0"#));
-    /// assert!(text.contains(r#"job_in_flight{queue="doc_declare",job="nightly_sync"} 0"#));
+    /// assert!(text.contains(r#"job_runs_total{queue="doc_declare",job_name="nightly_sync",result="error"} 0"#));
+    /// assert!(text.contains(r#"job_in_flight{queue="doc_declare",job_name="nightly_sync"} 0"#));
     /// ```
     pub fn declare(&self, name: &str) {
         let m = metrics::metrics();
@@ -282,7 +282,7 @@ impl Queue {
     /// ```
     /// let queue = obs_runtime::jobs::Queue::new("doc_retry");
     /// queue.count_retry("sync");
-    /// assert!(obs_runtime::encode_text().contains(r#"job_retries_total{queue="doc_retry",job="sync"} 1"#));
+    /// assert!(obs_runtime::encode_text().contains(r#"job_retries_total{queue="doc_retry",job_name="sync"} 1"#));
     /// ```
     pub fn count_retry(&self, job: &str) {
         metrics::metrics()

@@ -88,8 +88,8 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for JobError<E> {}
 /// assert!(matches!(outcome, Err(JobError::Failed("image store down"))));
 ///
 /// let text = obs_runtime::encode_text();
-/// assert!(text.contains(r#"job_runs_total{queue="doc_run_queue",job="resize_image",result="retry"} 1"#));
-/// assert!(text.contains(r#"job_retries_total{queue="doc_run_queue",job="resize_image"} 1"#));
+/// assert!(text.contains(r#"job_runs_total{queue="doc_run_queue",job_name="resize_image",result="retry"} 1"#));
+/// assert!(text.contains(r#"job_retries_total{queue="doc_run_queue",job_name="resize_image"} 1"#));
 /// # });
 /// ```
 #[derive(Debug)]
