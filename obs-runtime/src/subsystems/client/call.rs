@@ -56,6 +56,22 @@ impl<'a> Target<'a> {
             query: uri.query(),
         }
     }
+
+    /// A path-only `uri` sent through a client bound to `origin`.
+    pub(super) fn of_origin(origin: &'a http::Uri, uri: &'a http::Uri) -> Self {
+        let scheme = origin.scheme_str().unwrap_or("http");
+        let authority = origin.authority();
+        Self {
+            scheme,
+            host: authority.map_or("", http::uri::Authority::host),
+            port: authority
+                .and_then(http::uri::Authority::port_u16)
+                .or_else(|| default_port(scheme)),
+            userinfo: authority.is_some_and(|a| a.as_str().contains('@')),
+            path: uri.path(),
+            query: uri.query(),
+        }
+    }
 }
 
 fn split_host_port(host: &str) -> (&str, Option<u16>) {

@@ -24,9 +24,11 @@ use super::service::ObsClientService;
 /// let client = obs_runtime::client::ObsClientLayer::new().layer(inner);
 /// # let _ = client;
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ObsClientLayer {
-    _private: (),
+    /// The server of a client bound to one (a tonic `Channel`), for
+    /// requests whose URI is only a path.
+    origin: Option<http::Uri>,
 }
 
 impl ObsClientLayer {
@@ -39,7 +41,40 @@ impl ObsClientLayer {
     #[must_use]
     pub fn new() -> Self {
         super::metrics::register_metrics();
-        Self { _private: () }
+        Self { origin: None }
+    }
+
+    /// The layer for a client bound to one server, such as a tonic
+    /// `Channel`: tonic's generated clients send requests whose URI is only
+    /// the method's path, so without this the calls would have no
+    /// `server_address`. A request that names its own authority keeps it.
+    ///
+    /// ```
+    /// use tower::ServiceExt as _;
+    /// use tower_layer::Layer as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let inner = tower::service_fn(|_req: http::Request<String>| async {
+    ///     Ok::<_, std::io::Error>(http::Response::new(String::new()))
+    /// });
+    /// let server: http::Uri = "http://collector.internal:4317".parse().unwrap();
+    /// let client = obs_runtime::client::ObsClientLayer::for_server(server).layer(inner);
+    /// client
+    ///     .oneshot(http::Request::post("/pkg.Service/Method").body(String::new()).unwrap())
+    ///     .await
+    ///     .unwrap();
+    /// assert!(obs_runtime::encode_text().contains(
+    ///     r#"server_address="collector.internal",server_port="4317",http_response_status_code="200""#
+    /// ));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn for_server(server: http::Uri) -> Self {
+        super::metrics::register_metrics();
+        Self {
+            origin: Some(server),
+        }
     }
 }
 
@@ -47,6 +82,9 @@ impl<S> tower_layer::Layer<S> for ObsClientLayer {
     type Service = ObsClientService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ObsClientService { inner }
+        ObsClientService {
+            inner,
+            origin: self.origin.clone(),
+        }
     }
 }

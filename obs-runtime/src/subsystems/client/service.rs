@@ -40,6 +40,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone)]
 pub struct ObsClientService<S> {
     pub(super) inner: S,
+    pub(super) origin: Option<http::Uri>,
 }
 
 impl<S, ReqB, ResB> tower_service::Service<Request<ReqB>> for ObsClientService<S>
@@ -56,7 +57,11 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
-        let call = Call::start(req.method(), &Target::of_uri(req.uri(), req.headers()));
+        let target = match (&self.origin, req.uri().authority()) {
+            (Some(origin), None) => Target::of_origin(origin, req.uri()),
+            _ => Target::of_uri(req.uri(), req.headers()),
+        };
+        let call = Call::start(req.method(), &target);
         call.write_headers(req.headers_mut());
         let inner = {
             let _entered = call.span.enter();
