@@ -5,7 +5,6 @@
 //! and a call to a closed port is a `connect` error type, not a panic.
 
 #[path = "otlp/receiver.rs"]
-#[allow(dead_code)]
 mod receiver;
 
 use std::time::Duration;
