@@ -21,8 +21,7 @@ mod service_support;
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
@@ -32,7 +31,7 @@ use obs_runtime::export::{self, ExportOptions, RULES_FILE};
 use obs_runtime::metrics::{Counter, Gauge, Histogram};
 use obs_runtime::schema;
 use service_support::prometheus::Prometheus;
-use service_support::wait_for;
+use service_support::{promtool, wait_for};
 
 #[derive(LabelSet, Clone, Copy)]
 struct ClientCall {
@@ -274,21 +273,6 @@ fn tempdir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn promtool(args: &[&str], dir: &Path) -> String {
-    let out = Command::new(service_support::tool("promtool", "prometheus"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run promtool");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "promtool {args:?} failed:\n{text}");
-    text
 }
 
 #[test]

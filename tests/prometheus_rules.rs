@@ -8,11 +8,9 @@
 
 mod service_support;
 
-use std::path::Path;
-use std::process::Command;
-
 use obs_runtime::export::{self, ExportOptions, RULES_FILE};
 use obs_runtime::{health_check, instrumented};
+use service_support::promtool;
 
 #[derive(Debug)]
 struct Declined;
@@ -72,21 +70,6 @@ fn layer() -> obs_runtime::http::ObsLayer {
         )
         .and_then(|l| l.default_slo(obs_runtime::slo!(success = "99.5%")))
         .expect("valid route objectives")
-}
-
-fn promtool(args: &[&str], dir: &Path) -> String {
-    let out = Command::new(service_support::tool("promtool", "prometheus"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run promtool");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "promtool {args:?} failed:\n{text}");
-    text
 }
 
 fn options() -> ExportOptions {

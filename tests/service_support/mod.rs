@@ -221,6 +221,23 @@ impl Drop for ExampleService {
     }
 }
 
+/// Runs Debian's `promtool` with `args` in `dir` and returns what it
+/// printed; fails the test, with that text, when it does not succeed.
+pub fn promtool(args: &[&str], dir: &std::path::Path) -> String {
+    let out = Command::new(tool("promtool", "prometheus"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run promtool");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool {args:?} failed:\n{text}");
+    text
+}
+
 /// A Debian tool's path, or a failure that says how to get it.
 pub fn tool(name: &str, package: &str) -> PathBuf {
     for dir in ["/usr/bin", "/usr/local/bin", "/usr/sbin"] {

@@ -111,6 +111,21 @@ impl<L: LabelSet + 'static> Metric for Histogram<L> {
     }
 }
 
+/// Registers a family of obs itself that `make` builds. If a user took the
+/// name already, obs keeps counting in an unexposed copy and says so once
+/// (with `what`, e.g. "HTTP client metric"), rather than failing the
+/// requests, calls or jobs it measures.
+pub(crate) fn register_or_unexposed<T: Collect + 'static>(
+    what: &str,
+    make: impl Fn() -> T,
+    register: impl FnOnce(T) -> Result<&'static T, RegistryError>,
+) -> &'static T {
+    register(make()).unwrap_or_else(|e| {
+        tracing::warn!(target: "obs::metrics", "{what} not exposed: {e}");
+        Box::leak(Box::new(make()))
+    })
+}
+
 /// A counter of obs itself (`obs_*_total`), registered once in `cell` and
 /// at zero from its first use. Registration fails only if the name is
 /// taken, a bug of ours; the counter still counts then, unexposed.

@@ -33,7 +33,7 @@ mod member;
 mod sinks;
 
 pub use member::Metric;
-pub(crate) use member::own_counter;
+pub(crate) use member::{own_counter, register_or_unexposed};
 pub use sinks::Bridge;
 use sinks::{DescribeSink, write_foreign};
 

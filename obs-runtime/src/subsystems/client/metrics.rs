@@ -6,9 +6,8 @@ use std::sync::OnceLock;
 
 use crate::LabelSet;
 use crate::leaves::schema;
-use crate::metric_core::encode::Collect;
 use crate::metric_core::metrics::{Histogram, UpDownGauge};
-use crate::metric_core::registry::RegistryError;
+use crate::metric_core::registry::register_or_unexposed;
 
 /// Labels of the duration histogram. Open: the server's address is known
 /// at run time, so the family is a capped map filled by `with_values`; no
@@ -38,22 +37,11 @@ pub(super) struct ClientMetrics {
     pub(super) active: &'static UpDownGauge<ActiveLabels>,
 }
 
-/// Registers `metric`; if a user took the name already, keeps counting in
-/// an unexposed copy and says so once, rather than failing calls.
-fn register<T: Collect + 'static>(
-    make: impl Fn() -> T,
-    register: impl FnOnce(T) -> Result<&'static T, RegistryError>,
-) -> &'static T {
-    register(make()).unwrap_or_else(|e| {
-        tracing::warn!(target: "obs::client", "HTTP client metric not exposed: {e}");
-        Box::leak(Box::new(make()))
-    })
-}
-
 pub(super) fn metrics() -> &'static ClientMetrics {
     static METRICS: OnceLock<ClientMetrics> = OnceLock::new();
     METRICS.get_or_init(|| ClientMetrics {
-        duration: register(
+        duration: register_or_unexposed(
+            "HTTP client metric",
             || {
                 Histogram::<CallLabels>::unchecked(
                     "http_client_request_duration_seconds".into(),
@@ -63,7 +51,8 @@ pub(super) fn metrics() -> &'static ClientMetrics {
             },
             Histogram::register_own,
         ),
-        active: register(
+        active: register_or_unexposed(
+            "HTTP client metric",
             || {
                 UpDownGauge::<ActiveLabels>::unchecked(
                     "http_client_active_requests".into(),

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use crate::LabelSet;
 use crate::leaves::schema;
 use crate::metric_core::metrics::{Histogram, UpDownGauge};
+use crate::metric_core::registry::register_or_unexposed;
 
 /// Labels of the request histograms, spelled as OpenTelemetry's HTTP
 /// attributes are in Prometheus. Open: routes and status codes are known
@@ -37,23 +38,12 @@ pub(super) struct HttpMetrics {
     pub(super) active: &'static UpDownGauge<ActiveLabels>,
 }
 
-/// Registers `metric`; if a user took the name already, keeps counting in
-/// an unexposed copy and says so once, rather than failing requests.
-pub(super) fn register<T: crate::metric_core::encode::Collect + 'static>(
-    make: impl Fn() -> T,
-    register: impl FnOnce(T) -> Result<&'static T, crate::metric_core::registry::RegistryError>,
-) -> &'static T {
-    register(make()).unwrap_or_else(|e| {
-        tracing::warn!(target: "obs::http", "HTTP metric not exposed: {e}");
-        Box::leak(Box::new(make()))
-    })
-}
-
 pub(super) fn metrics() -> &'static HttpMetrics {
     static METRICS: OnceLock<HttpMetrics> = OnceLock::new();
     METRICS.get_or_init(|| {
         let histogram = |name: &'static str, help: &'static str, buckets: &'static [f64]| {
-            register(
+            register_or_unexposed(
+                "HTTP metric",
                 || Histogram::<RequestLabels>::unchecked(name.into(), help.into(), buckets),
                 Histogram::register,
             )
@@ -74,7 +64,8 @@ pub(super) fn metrics() -> &'static HttpMetrics {
                 "Size of HTTP server response bodies, from Content-Length or the bytes sent.",
                 schema::BYTES,
             ),
-            active: register(
+            active: register_or_unexposed(
+                "HTTP metric",
                 || {
                     UpDownGauge::<ActiveLabels>::unchecked(
                         "http_server_active_requests".into(),

@@ -10,7 +10,7 @@ use crate::LabelSet;
 use crate::leaves::labels::LabelSetKind;
 use crate::metric_core::encode::{Collect, Description, Sink};
 use crate::metric_core::metrics::{Counter, Gauge, Histogram, UpDownGauge};
-use crate::metric_core::registry::{RegistryError, global};
+use crate::metric_core::registry::{global, register_or_unexposed};
 
 /// Bucket bounds of `job_duration_seconds` and `job_queue_wait_seconds`, in
 /// seconds: jobs run from milliseconds (an e-mail) to an hour (a report),
@@ -134,25 +134,13 @@ pub(super) struct JobMetrics {
     pub(super) heartbeat: &'static Gauge<WorkerLabels>,
 }
 
-/// Registers what `make` builds; if a user took the name already, keeps
-/// counting in an unexposed copy and says so once, rather than failing
-/// jobs.
-fn register<T: Collect + 'static>(
-    make: impl Fn() -> T,
-    register: impl FnOnce(T) -> Result<&'static T, RegistryError>,
-) -> &'static T {
-    register(make()).unwrap_or_else(|e| {
-        tracing::warn!(target: "obs::jobs", "job metric not exposed: {e}");
-        Box::leak(Box::new(make()))
-    })
-}
-
 pub(super) fn metrics() -> &'static JobMetrics {
     static METRICS: OnceLock<JobMetrics> = OnceLock::new();
     METRICS.get_or_init(|| {
         let name = |n: &'static str| Cow::Borrowed(n);
         JobMetrics {
-            runs: register(
+            runs: register_or_unexposed(
+                "job metric",
                 || {
                     Counter::unchecked(
                         name("job_runs_total"),
@@ -161,7 +149,8 @@ pub(super) fn metrics() -> &'static JobMetrics {
                 },
                 Counter::register_own,
             ),
-            duration: register(
+            duration: register_or_unexposed(
+                "job metric",
                 || {
                     Histogram::unchecked(
                         name("job_duration_seconds"),
@@ -171,7 +160,8 @@ pub(super) fn metrics() -> &'static JobMetrics {
                 },
                 Histogram::register_own,
             ),
-            wait: register(
+            wait: register_or_unexposed(
+                "job metric",
                 || {
                     Histogram::unchecked(
                         name("job_queue_wait_seconds"),
@@ -181,7 +171,8 @@ pub(super) fn metrics() -> &'static JobMetrics {
                 },
                 Histogram::register_own,
             ),
-            retries: register(
+            retries: register_or_unexposed(
+                "job metric",
                 || {
                     Counter::unchecked(
                         name("job_retries_total"),
@@ -190,7 +181,8 @@ pub(super) fn metrics() -> &'static JobMetrics {
                 },
                 Counter::register_own,
             ),
-            in_flight: register(
+            in_flight: register_or_unexposed(
+                "job metric",
                 || {
                     UpDownGauge::unchecked(
                         name("job_in_flight"),
@@ -199,7 +191,8 @@ pub(super) fn metrics() -> &'static JobMetrics {
                 },
                 UpDownGauge::register,
             ),
-            depth: register(
+            depth: register_or_unexposed(
+                "job metric",
                 || Depth {
                     gauge: Gauge::unchecked(
                         name("job_queue_depth"),
@@ -209,7 +202,8 @@ pub(super) fn metrics() -> &'static JobMetrics {
                 },
                 |depth| global().register_owned(depth, None),
             ),
-            heartbeat: register(
+            heartbeat: register_or_unexposed(
+                "job metric",
                 || {
                     Gauge::unchecked(
                         name("job_worker_last_seen_timestamp_seconds"),

@@ -8,7 +8,7 @@ use crate::LabelSet;
 use crate::leaves::schema;
 use crate::metric_core::encode::{Collect, Description, Kind, Sink};
 use crate::metric_core::metrics::Histogram;
-use crate::metric_core::registry::{self, RegistryError};
+use crate::metric_core::registry::{self, register_or_unexposed};
 
 use super::registry as pools;
 use super::snapshot::PoolSnapshot;
@@ -45,28 +45,18 @@ pub(super) struct Families {
     pub(super) wait: &'static Histogram<PoolLabels>,
 }
 
-/// Registers `metric`; if a user took the name already, keeps it in an
-/// unexposed copy and says so once, rather than failing registrations.
-fn register<T: Collect + 'static>(
-    make: impl Fn() -> T,
-    register: impl FnOnce(T) -> Result<&'static T, RegistryError>,
-) -> &'static T {
-    register(make()).unwrap_or_else(|e| {
-        tracing::warn!(target: "obs::pools", "pool metric not exposed: {e}");
-        Box::leak(Box::new(make()))
-    })
-}
-
 /// The families, registered with the registry on first use.
 pub(super) fn families() -> &'static Families {
     static FAMILIES: OnceLock<Families> = OnceLock::new();
     FAMILIES.get_or_init(|| {
-        register(
+        register_or_unexposed(
+            "pool metric",
             || ScrapeTime,
             |c| registry::global().register_owned(c, None),
         );
         Families {
-            wait: register(
+            wait: register_or_unexposed(
+                "pool metric",
                 || Histogram::<PoolLabels>::unchecked(WAIT.into(), WAIT_HELP.into(), schema::DB),
                 Histogram::register_own,
             ),
