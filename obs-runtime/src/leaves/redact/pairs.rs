@@ -247,13 +247,14 @@ fn member(text: &str, colon: usize) -> Option<(usize, usize)> {
             // linear); a value judged a secret is then read whole
             // (`abc:def`, `user:pass`) and not read again.
             let part_end = value_end(b, v, false, true);
-            // A placeholder ends the judged part too: what stands before it
-            // is what an earlier pass judged before the colon the
-            // placeholder replaced text after (`auth://[CREDENTIALS]@host`
-            // is `//` up to the placeholder, as `auth://user:pw@host` was
-            // `//user` up to the colon), so a second pass judges alike.
-            let part_end = placeholder_in(span(b, v, part_end)).map_or(part_end, |at| v + at);
             let value = span(b, v, part_end);
+            // A value holding a placeholder was judged by an earlier pass,
+            // whose other rules redacted part of it (`auth://user:pw@host`
+            // became `auth://[CREDENTIALS]@host`): judging the rest again
+            // would change redacted text.
+            if placeholder_in(value).is_some() {
+                return None;
+            }
             let colon_next = byte(b, part_end) == Some(b':');
             // `token: secret: x`: the value is the next key.
             let next_key =
