@@ -16,6 +16,7 @@
 //! | `RUST_LOG` | a `tracing` filter | `info` |
 //! | `OBS_LOG_DIR`, `OBS_LOG_RETENTION` | also write logs to daily files in that folder, keeping that many | none, 7 |
 //! | `OBS_LOG_RATE_LIMIT` | `<events>/<interval>` per call site (`100/10s`, `5/500ms`), or `off` ([`RateLimit`](crate::log::RateLimit)) | `100/10s` |
+//! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `SENTRY_TRACES_SAMPLE_RATE`, `SENTRY_SEND_DEFAULT_PII` | error tracking (feature `sentry`, see `errors`) | off without a DSN |
 //!
 //! A bad value never stops the program: it gives one warning (logged once
 //! the logger is up) naming the variable, the value and the fallback used.
@@ -39,6 +40,9 @@ pub(crate) struct Settings {
     pub(crate) log_dir: Option<(PathBuf, usize)>,
     /// `None`: every event is written.
     pub(crate) rate_limit: Option<RateLimit>,
+    /// `SENTRY_*`; `None` without a DSN.
+    #[cfg(feature = "sentry")]
+    pub(crate) errors: Option<crate::subsystems::errors::Config>,
 }
 
 /// Reads the settings through `get` (the environment, or a test's map),
@@ -102,12 +106,16 @@ pub(crate) fn settings(
             }
         },
     };
+    #[cfg(feature = "sentry")]
+    let errors = crate::subsystems::errors::config(get, env.as_deref(), &mut warnings);
     let settings = Settings {
         trace,
         format,
         filter,
         log_dir,
         rate_limit,
+        #[cfg(feature = "sentry")]
+        errors,
     };
     (settings, warnings)
 }
@@ -337,9 +345,18 @@ impl Builder {
         let file_layer = file_writer
             .map(|w| crate::subsystems::log::second_layer(LogFormat::Json, w, settings.rate_limit));
         let (otel_layer, spans) = trace::layer(&settings.trace).map_err(InitError::Thread)?;
+        #[cfg(feature = "sentry")]
+        let errors = start_errors(&settings)?;
+        #[cfg(feature = "sentry")]
+        let errors_layer = errors
+            .as_ref()
+            .map(|_| crate::subsystems::errors::ErrorsLayer);
+        #[cfg(not(feature = "sentry"))]
+        let errors_layer = tracing_subscriber::layer::Identity::new();
         let registry = tracing_subscriber::registry()
             .with(filter)
             .with(otel_layer)
+            .with(errors_layer)
             .with(crate::subsystems::log::layer_with(
                 settings.format,
                 writer,
@@ -361,6 +378,8 @@ impl Builder {
         Ok(ObsGuard {
             spans,
             _file: file_guard,
+            #[cfg(feature = "sentry")]
+            errors,
         })
     }
 
@@ -373,9 +392,31 @@ impl Builder {
             ObsGuard {
                 spans: SpanPipeline::default(),
                 _file: None,
+                #[cfg(feature = "sentry")]
+                errors: None,
             }
         })
     }
+}
+
+/// Starts error tracking when `SENTRY_DSN` asked for it; the release
+/// defaults to `<service.name>@<service.version>`.
+#[cfg(feature = "sentry")]
+fn start_errors(
+    settings: &Settings,
+) -> Result<Option<crate::subsystems::errors::ErrorsGuard>, InitError> {
+    let Some(config) = settings.errors.clone() else {
+        return Ok(None);
+    };
+    let resource = |key| settings.trace.resource_value(key).unwrap_or("unknown");
+    let release = format!(
+        "{}@{}",
+        resource("service.name"),
+        resource("service.version")
+    );
+    crate::subsystems::errors::install(config, release)
+        .map(Some)
+        .map_err(InitError::Thread)
 }
 
 /// Flushes and shuts the pipelines down when dropped: keep it alive for the
@@ -385,6 +426,9 @@ impl Builder {
 pub struct ObsGuard {
     spans: SpanPipeline,
     _file: Option<tracing_appender::non_blocking::WorkerGuard>,
+    /// Error tracking; flushed and closed, within its deadline, on drop.
+    #[cfg(feature = "sentry")]
+    errors: Option<crate::subsystems::errors::ErrorsGuard>,
 }
 
 impl ObsGuard {
@@ -396,6 +440,10 @@ impl ObsGuard {
     /// ```
     pub fn flush(&self) {
         self.spans.flush();
+        #[cfg(feature = "sentry")]
+        if let Some(errors) = &self.errors {
+            errors.flush(crate::subsystems::errors::SHUTDOWN_DEADLINE);
+        }
     }
 }
 
