@@ -301,9 +301,25 @@ fn no_secret_of_the_redaction_corpus_reaches_the_endpoint() {
     if in_child(NAME) {
         let guard = obs_runtime::Builder::from_env()
             .log_writer(std::io::sink)
+            // The user's hook filters and enriches; what it adds is
+            // scrubbed after it, and the user it sets is removed.
+            .error_hook(|mut event| {
+                if event.message.as_deref() == Some("drop me") {
+                    return None;
+                }
+                event.user = Some(obs_runtime::errors::protocol::User {
+                    email: Some("hook.user@example.com".into()),
+                    ..Default::default()
+                });
+                event
+                    .tags
+                    .insert("hook".into(), "enriched, password=hook-pa55w0rd".into());
+                Some(event)
+            })
             .try_init()
             .unwrap();
         let rt = runtime();
+        tracing::error!("drop me");
         let (status, _) = call(
             &rt,
             "/checkout?access_token=qs-s3cr3t-value",
@@ -348,9 +364,18 @@ fn no_secret_of_the_redaction_corpus_reaches_the_endpoint() {
         "sess-0042-QWERTY",
         "qs-s3cr3t-value",
         "tok-9f8e7d6c5b4a",
+        "hook.user@example.com",
+        "hook-pa55w0rd",
+        "drop me",
     ] {
         assert!(!raw.contains(secret), "{secret} reached the endpoint");
     }
+    assert!(
+        events
+            .iter()
+            .all(|e| e["tags"]["hook"] == "enriched, password=[REDACTED]" && e["user"].is_null()),
+        "the hook's tag on every event, its user on none"
+    );
     let samples = pii::pii_corpus();
     let samples = &samples[..CORPUS_EVENTS];
     let outputs: Vec<(usize, String)> = events

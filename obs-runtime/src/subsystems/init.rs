@@ -133,6 +133,8 @@ pub struct Builder {
     warnings: Vec<String>,
     writer: Option<tracing_subscriber::fmt::writer::BoxMakeWriter>,
     panic_hook: bool,
+    #[cfg(feature = "sentry")]
+    error_hook: Option<std::sync::Arc<crate::subsystems::errors::Hook>>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -150,6 +152,9 @@ pub enum InitError {
     SubscriberExists(String),
     /// The span export thread could not be started.
     Thread(std::io::Error),
+    /// The error tracker's worker thread could not be started (feature
+    /// `sentry`).
+    ErrorsThread(std::io::Error),
 }
 
 impl std::fmt::Display for InitError {
@@ -159,6 +164,9 @@ impl std::fmt::Display for InitError {
                 write!(f, "a global tracing subscriber is installed already: {e}")
             }
             Self::Thread(e) => write!(f, "the span export thread could not start: {e}"),
+            Self::ErrorsThread(e) => {
+                write!(f, "the error tracker's worker thread could not start: {e}")
+            }
         }
     }
 }
@@ -176,6 +184,8 @@ impl Builder {
             warnings,
             writer: None,
             panic_hook: true,
+            #[cfg(feature = "sentry")]
+            error_hook: None,
         }
     }
 
@@ -268,6 +278,39 @@ impl Builder {
         self
     }
 
+    /// A hook every error event passes before it is sent (feature
+    /// `sentry`): return `None` to drop it, or change it (tags, a
+    /// fingerprint). What it returns is still scrubbed: every string
+    /// redacted, sensitive headers and cookies dropped and, unless
+    /// `SENTRY_SEND_DEFAULT_PII=true`, the user removed.
+    ///
+    /// ```no_run
+    /// let _guard = obs_runtime::Builder::from_env()
+    ///     .error_hook(|mut event| {
+    ///         if event.message.as_deref() == Some("client went away") {
+    ///             return None;
+    ///         }
+    ///         event.tags.insert("team".into(), "payments".into());
+    ///         Some(event)
+    ///     })
+    ///     .init();
+    /// ```
+    #[cfg(feature = "sentry")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sentry")))]
+    #[must_use]
+    pub fn error_hook<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(
+                crate::subsystems::errors::protocol::Event<'static>,
+            ) -> Option<crate::subsystems::errors::protocol::Event<'static>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.error_hook = Some(std::sync::Arc::new(hook));
+        self
+    }
+
     /// Where spans go, whatever `OTEL_TRACES_EXPORTER` says.
     #[cfg(feature = "otlp")]
     #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
@@ -297,6 +340,8 @@ impl Builder {
             mut warnings,
             writer,
             panic_hook,
+            #[cfg(feature = "sentry")]
+            error_hook,
         } = self;
         crate::metric_core::process::set_build_info(
             settings
@@ -346,7 +391,7 @@ impl Builder {
             .map(|w| crate::subsystems::log::second_layer(LogFormat::Json, w, settings.rate_limit));
         let (otel_layer, spans) = trace::layer(&settings.trace).map_err(InitError::Thread)?;
         #[cfg(feature = "sentry")]
-        let errors = start_errors(&settings)?;
+        let errors = start_errors(&settings, error_hook)?;
         #[cfg(feature = "sentry")]
         let errors_layer = errors
             .as_ref()
@@ -404,6 +449,7 @@ impl Builder {
 #[cfg(feature = "sentry")]
 fn start_errors(
     settings: &Settings,
+    hook: Option<std::sync::Arc<crate::subsystems::errors::Hook>>,
 ) -> Result<Option<crate::subsystems::errors::ErrorsGuard>, InitError> {
     let Some(config) = settings.errors.clone() else {
         return Ok(None);
@@ -414,9 +460,9 @@ fn start_errors(
         resource("service.name"),
         resource("service.version")
     );
-    crate::subsystems::errors::install(config, release)
+    crate::subsystems::errors::install(config, release, hook)
         .map(Some)
-        .map_err(InitError::Thread)
+        .map_err(InitError::ErrorsThread)
 }
 
 /// Flushes and shuts the pipelines down when dropped: keep it alive for the

@@ -38,6 +38,13 @@ use sentry::protocol::{Breadcrumb, Context, Event, Exception, TraceContext};
 use sentry::types::Dsn;
 
 pub(crate) use layer::ErrorsLayer;
+/// The event model of the `sentry` crate, for [`Builder::error_hook`](crate::Builder::error_hook).
+pub use sentry::protocol;
+
+/// What [`Builder::error_hook`](crate::Builder::error_hook) takes: the
+/// event in, the event to send (or `None`) out.
+pub type Hook =
+    dyn Fn(protocol::Event<'static>) -> Option<protocol::Event<'static>> + Send + Sync + 'static;
 
 /// How long [`crate::ObsGuard`] waits for queued events when dropped.
 pub(crate) const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(2);
@@ -153,7 +160,11 @@ impl Drop for ErrorsGuard {
 
 /// Starts the client; `default_release` names the release when
 /// `SENTRY_RELEASE` does not.
-pub(crate) fn install(config: Config, default_release: String) -> std::io::Result<ErrorsGuard> {
+pub(crate) fn install(
+    config: Config,
+    default_release: String,
+    hook: Option<Arc<Hook>>,
+) -> std::io::Result<ErrorsGuard> {
     let transport = Arc::new(transport::Bounded::start(&config.dsn, REQUEST_TIMEOUT)?);
     let pii = config.send_default_pii;
     let options = sentry::ClientOptions {
@@ -166,6 +177,11 @@ pub(crate) fn install(config: Config, default_release: String) -> std::io::Resul
         default_integrations: false,
         shutdown_timeout: SHUTDOWN_DEADLINE,
         before_send: Some(Arc::new(move |event| {
+            // The user's hook first: what it adds is scrubbed too.
+            let event = match &hook {
+                Some(hook) => hook(event)?,
+                None => event,
+            };
             let scrubbed = scrub::scrub(event, pii);
             if scrubbed.is_none() {
                 transport::dropped().inc();
@@ -295,4 +311,69 @@ pub fn capture_error<E: std::error::Error + ?Sized>(error: &E) {
     };
     event.exception.values.push(exception);
     send(event, Origin::current(None));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with(vars: &[(&str, &str)]) -> (Option<Config>, Vec<String>) {
+        let map: HashMap<&str, &str> = vars.iter().copied().collect();
+        let mut warnings = Vec::new();
+        let config = config(
+            &|k| map.get(k).map(|v| (*v).to_owned()),
+            Some("production"),
+            &mut warnings,
+        );
+        (config, warnings)
+    }
+
+    #[test]
+    fn no_dsn_is_off_without_a_word() {
+        let (config, warnings) = with(&[("SENTRY_ENVIRONMENT", "staging")]);
+        assert!(config.is_none());
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn a_bad_dsn_is_off_with_a_warning() {
+        let (config, warnings) = with(&[("SENTRY_DSN", "not a dsn")]);
+        assert!(config.is_none());
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("SENTRY_DSN"));
+    }
+
+    #[test]
+    fn values_and_their_defaults() {
+        let (config, warnings) = with(&[("SENTRY_DSN", "https://key@o1.ingest.example.com/7")]);
+        let config = config.unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(config.environment.as_deref(), Some("production"), "OBS_ENV");
+        assert_eq!(config.release, None, "the service's, at init");
+        assert!(!config.send_default_pii);
+        assert!(config.traces_sample_rate.abs() < f32::EPSILON);
+        let (config, warnings) = with(&[
+            ("SENTRY_DSN", "https://key@o1.ingest.example.com/7"),
+            ("SENTRY_ENVIRONMENT", "staging"),
+            ("SENTRY_RELEASE", "shop@2.0.0"),
+            ("SENTRY_TRACES_SAMPLE_RATE", "0.25"),
+            ("SENTRY_SEND_DEFAULT_PII", "TRUE"),
+        ]);
+        let config = config.unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(config.environment.as_deref(), Some("staging"));
+        assert_eq!(config.release.as_deref(), Some("shop@2.0.0"));
+        assert!((config.traces_sample_rate - 0.25).abs() < f32::EPSILON);
+        assert!(config.send_default_pii);
+        let (config, warnings) = with(&[
+            ("SENTRY_DSN", "https://key@o1.ingest.example.com/7"),
+            ("SENTRY_TRACES_SAMPLE_RATE", "2"),
+            ("SENTRY_SEND_DEFAULT_PII", "yes"),
+        ]);
+        let config = config.unwrap();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(config.traces_sample_rate.abs() < f32::EPSILON);
+        assert!(!config.send_default_pii);
+    }
 }
