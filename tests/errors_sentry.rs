@@ -199,6 +199,10 @@ fn handler_error_is_one_event_linked_to_its_trace_and_4xx_and_probes_send_nothin
     assert!(events.len() >= 2, "{events:#?}");
     let events = ep.events();
     assert_eq!(ep.seen.lock().unwrap().rejected, Vec::<String>::new());
+    assert!(
+        ep.seen.lock().unwrap().gzipped >= 1,
+        "bodies come gzip-compressed"
+    );
     assert_eq!(
         events.len(),
         2,

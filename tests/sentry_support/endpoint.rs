@@ -22,6 +22,8 @@ pub struct Seen {
     /// Requests that were not a valid envelope post.
     pub rejected: Vec<String>,
     pub connections: usize,
+    /// Bodies that came gzip-compressed.
+    pub gzipped: usize,
 }
 
 pub struct Endpoint {
@@ -127,6 +129,7 @@ fn serve(stream: TcpStream, mode: Mode, seen: &Mutex<Seen>) {
                 continue;
             }
             body = plain;
+            seen.lock().unwrap().gzipped += 1;
         }
         let expected = format!("POST /api/{PROJECT}/envelope/ HTTP/1.1");
         if request_line != expected || !auth.contains("sentry_key=public") {

@@ -231,8 +231,12 @@ where
                 event.extra.insert(name.to_owned(), value.into());
             }
             send(event, Origin::current(None));
-            // The process may be about to end: give the event its chance.
-            if let Some(client) = super::client() {
+            // A panic on the main thread is about to end the process: give
+            // the event its chance. Elsewhere the program goes on (a caught
+            // panic, a worker thread) and the guard flushes at exit.
+            if std::thread::current().name() == Some("main")
+                && let Some(client) = super::client()
+            {
                 client.flush(Some(super::SHUTDOWN_DEADLINE));
             }
             return;

@@ -112,10 +112,17 @@ fn work(rx: &Receiver<Vec<u8>>, url: &str, auth: &str, timeout: Duration, pendin
         .build()
         .into();
     while let Ok(body) = rx.recv() {
+        // Compressed on this thread, never the reporting one; a body that
+        // can't be compressed goes as it is.
+        let (body, encoding) = match gzip(&body) {
+            Ok(compressed) => (compressed, "gzip"),
+            Err(_) => (body, "identity"),
+        };
         let sent = agent
             .post(url)
             .header("X-Sentry-Auth", auth)
             .header("Content-Type", "application/x-sentry-envelope")
+            .header("Content-Encoding", encoding)
             .send(&body[..]);
         match sent {
             Ok(response) if response.status().is_success() => {}
@@ -123,6 +130,16 @@ fn work(rx: &Receiver<Vec<u8>>, url: &str, auth: &str, timeout: Duration, pendin
         }
         pending.finish();
     }
+}
+
+fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 2),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(body)?;
+    encoder.finish()
 }
 
 impl sentry::Transport for Bounded {
