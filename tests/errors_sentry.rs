@@ -62,6 +62,12 @@ async fn checkout() -> Result<String, Refused> {
     Ok(n.to_string())
 }
 
+/// A failing readiness check: its probe answers 503, and sends nothing.
+#[obs_runtime::health_check("es_database")]
+async fn database() -> Result<(), String> {
+    Err("database unreachable: password=hunter2".to_owned())
+}
+
 fn app() -> Router {
     Router::new()
         .route("/checkout", get(checkout))
@@ -70,10 +76,10 @@ fn app() -> Router {
             get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "down") }),
         )
         .route("/bad", get(|| async { (StatusCode::BAD_REQUEST, "bad") }))
-        .route(
-            "/readyz",
-            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "not ready") }),
-        )
+        // The real probes: `/readyz` fails with the check below.
+        .merge(obs_runtime::health::axum::router_with(std::sync::Arc::new(
+            obs_runtime::health::Health::new(obs_runtime::health::HealthConfig::default()),
+        )))
         .layer(obs_runtime::http::ObsLayer::new())
 }
 
