@@ -481,3 +481,72 @@ fn a_hanging_endpoint_costs_counted_drops_and_a_bounded_shutdown() {
         "shutdown took {shutdown} ms, the deadline is 2 s"
     );
 }
+
+#[instrumented(metric = "es_parse")]
+fn parse_amount(text: &str) -> Result<u32, std::num::ParseIntError> {
+    text.parse()
+}
+
+#[instrumented(metric = "es_validate")]
+fn validate(text: &str) -> Result<u32, std::num::ParseIntError> {
+    let amount = parse_amount(text)?;
+    Ok(amount)
+}
+
+#[instrumented(metric = "es_submit")]
+fn submit(text: &str) -> Result<u32, std::num::ParseIntError> {
+    validate(text)
+}
+
+/// Handles the error of the function it calls and returns `Ok`.
+#[instrumented(metric = "es_tolerant")]
+fn tolerant(text: &str) -> Result<u32, std::num::ParseIntError> {
+    Ok(parse_amount(text).unwrap_or(0))
+}
+
+#[test]
+fn an_instrumented_error_is_reported_once_however_many_frames_return_it() {
+    const NAME: &str = "an_instrumented_error_is_reported_once_however_many_frames_return_it";
+    if in_child(NAME) {
+        let guard = obs_runtime::Builder::from_env()
+            .log_writer(std::io::sink)
+            .try_init()
+            .unwrap();
+        // Three frames return the same error: one event, at `submit`.
+        assert!(submit("12x").is_err());
+        // The outer frame handles it: one event, from `parse_amount`.
+        assert_eq!(tolerant("7y").unwrap(), 0);
+        // Success sends nothing.
+        assert_eq!(submit("12").unwrap(), 12);
+        guard.flush();
+        drop(guard);
+        return;
+    }
+    let ep = Endpoint::start(Mode::Answer);
+    run_child(
+        NAME,
+        &[
+            ("SENTRY_DSN", ep.dsn().as_str()),
+            ("OTEL_TRACES_EXPORTER", "none"),
+        ],
+    );
+    ep.wait_for(2);
+    // Give a stray third event its chance to arrive before counting.
+    std::thread::sleep(Duration::from_millis(300));
+    let events = ep.events();
+    assert_eq!(events.len(), 2, "{events:#?}");
+    let transactions: Vec<&str> = events
+        .iter()
+        .map(|e| e["transaction"].as_str().unwrap_or(""))
+        .collect();
+    assert!(transactions.contains(&"submit"), "{transactions:?}");
+    assert!(transactions.contains(&"parse_amount"), "{transactions:?}");
+    for event in &events {
+        let ex = exception(event);
+        assert!(
+            ex["type"].as_str().unwrap().ends_with("ParseIntError"),
+            "{ex}"
+        );
+        assert_eq!(ex["value"], "invalid digit found in string");
+    }
+}
