@@ -144,6 +144,40 @@ fn sentry_level(level: Level) -> sentry::Level {
     }
 }
 
+/// Keeps an `info!`/`warn!` event as a breadcrumb of its request.
+fn breadcrumb<S>(event: &tracing::Event<'_>, level: Level, fields: Fields, ctx: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let mut crumb = Breadcrumb {
+        ty: "default".into(),
+        category: Some(event.metadata().target().to_owned()),
+        level: sentry_level(level),
+        message: Some(fields.message),
+        ..Breadcrumb::default()
+    };
+    for (name, value) in fields.others {
+        crumb.data.insert(name.to_owned(), value.into());
+    }
+    match ctx.event_scope(event).and_then(|s| s.from_root().next()) {
+        Some(root) => {
+            let mut ext = root.extensions_mut();
+            if let Some(crumbs) = ext.get_mut::<Crumbs>() {
+                push(&mut crumbs.0, crumb);
+            } else {
+                let mut crumbs = Crumbs::default();
+                push(&mut crumbs.0, crumb);
+                ext.insert(crumbs);
+            }
+        }
+        None => {
+            if let Ok(mut loose) = LOOSE.lock() {
+                push(&mut loose, crumb);
+            }
+        }
+    }
+}
+
 impl<S> tracing_subscriber::Layer<S> for ErrorsLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -154,36 +188,16 @@ where
         if level > Level::INFO || transport::on_worker() || !enabled() {
             return;
         }
+        // The access line closes its request: the event of that request
+        // carries the route, status and request id already, and skipping it
+        // keeps the cost of a request without an error low.
+        if level != Level::ERROR && meta.target() == "obs::access" {
+            return;
+        }
         let mut fields = Fields::default();
         event.record(&mut fields);
         if level != Level::ERROR {
-            let mut crumb = Breadcrumb {
-                ty: "default".into(),
-                category: Some(meta.target().to_owned()),
-                level: sentry_level(level),
-                message: Some(fields.message),
-                ..Breadcrumb::default()
-            };
-            for (name, value) in fields.others {
-                crumb.data.insert(name.to_owned(), value.into());
-            }
-            match ctx.event_scope(event).and_then(|s| s.from_root().next()) {
-                Some(root) => {
-                    let mut ext = root.extensions_mut();
-                    if let Some(crumbs) = ext.get_mut::<Crumbs>() {
-                        push(&mut crumbs.0, crumb);
-                    } else {
-                        let mut crumbs = Crumbs::default();
-                        push(&mut crumbs.0, crumb);
-                        ext.insert(crumbs);
-                    }
-                }
-                None => {
-                    if let Ok(mut loose) = LOOSE.lock() {
-                        push(&mut loose, crumb);
-                    }
-                }
-            }
+            breadcrumb(event, level, fields, &ctx);
             return;
         }
         if fields.message == "exception"
