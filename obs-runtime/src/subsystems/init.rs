@@ -16,6 +16,7 @@
 //! | `RUST_LOG` | a `tracing` filter | `info` |
 //! | `OBS_LOG_DIR`, `OBS_LOG_RETENTION` | also write logs to daily files in that folder, keeping that many | none, 7 |
 //! | `OBS_LOG_RATE_LIMIT` | `<events>/<interval>` per call site (`100/10s`, `5/500ms`), or `off` ([`RateLimit`](crate::log::RateLimit)) | `100/10s` |
+//! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `SENTRY_TRACES_SAMPLE_RATE`, `SENTRY_SEND_DEFAULT_PII` | error tracking (feature `sentry`, see `errors`) | off without a DSN |
 //!
 //! A bad value never stops the program: it gives one warning (logged once
 //! the logger is up) naming the variable, the value and the fallback used.
@@ -39,6 +40,9 @@ pub(crate) struct Settings {
     pub(crate) log_dir: Option<(PathBuf, usize)>,
     /// `None`: every event is written.
     pub(crate) rate_limit: Option<RateLimit>,
+    /// `SENTRY_*`; `None` without a DSN.
+    #[cfg(feature = "sentry")]
+    pub(crate) errors: Option<crate::subsystems::errors::Config>,
 }
 
 /// Reads the settings through `get` (the environment, or a test's map),
@@ -102,12 +106,16 @@ pub(crate) fn settings(
             }
         },
     };
+    #[cfg(feature = "sentry")]
+    let errors = crate::subsystems::errors::config(get, env.as_deref(), &mut warnings);
     let settings = Settings {
         trace,
         format,
         filter,
         log_dir,
         rate_limit,
+        #[cfg(feature = "sentry")]
+        errors,
     };
     (settings, warnings)
 }
@@ -125,6 +133,8 @@ pub struct Builder {
     warnings: Vec<String>,
     writer: Option<tracing_subscriber::fmt::writer::BoxMakeWriter>,
     panic_hook: bool,
+    #[cfg(feature = "sentry")]
+    error_hook: Option<std::sync::Arc<crate::subsystems::errors::Hook>>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -142,6 +152,9 @@ pub enum InitError {
     SubscriberExists(String),
     /// The span export thread could not be started.
     Thread(std::io::Error),
+    /// The error tracker's worker thread could not be started (feature
+    /// `sentry`).
+    ErrorsThread(std::io::Error),
 }
 
 impl std::fmt::Display for InitError {
@@ -151,6 +164,9 @@ impl std::fmt::Display for InitError {
                 write!(f, "a global tracing subscriber is installed already: {e}")
             }
             Self::Thread(e) => write!(f, "the span export thread could not start: {e}"),
+            Self::ErrorsThread(e) => {
+                write!(f, "the error tracker's worker thread could not start: {e}")
+            }
         }
     }
 }
@@ -168,6 +184,8 @@ impl Builder {
             warnings,
             writer: None,
             panic_hook: true,
+            #[cfg(feature = "sentry")]
+            error_hook: None,
         }
     }
 
@@ -260,6 +278,39 @@ impl Builder {
         self
     }
 
+    /// A hook every error event passes before it is sent (feature
+    /// `sentry`): return `None` to drop it, or change it (tags, a
+    /// fingerprint). What it returns is still scrubbed: every string
+    /// redacted, sensitive headers and cookies dropped and, unless
+    /// `SENTRY_SEND_DEFAULT_PII=true`, the user removed.
+    ///
+    /// ```no_run
+    /// let _guard = obs_runtime::Builder::from_env()
+    ///     .error_hook(|mut event| {
+    ///         if event.message.as_deref() == Some("client went away") {
+    ///             return None;
+    ///         }
+    ///         event.tags.insert("team".into(), "payments".into());
+    ///         Some(event)
+    ///     })
+    ///     .init();
+    /// ```
+    #[cfg(feature = "sentry")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sentry")))]
+    #[must_use]
+    pub fn error_hook<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(
+                crate::subsystems::errors::protocol::Event<'static>,
+            ) -> Option<crate::subsystems::errors::protocol::Event<'static>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.error_hook = Some(std::sync::Arc::new(hook));
+        self
+    }
+
     /// Where spans go, whatever `OTEL_TRACES_EXPORTER` says.
     #[cfg(feature = "otlp")]
     #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
@@ -289,6 +340,8 @@ impl Builder {
             mut warnings,
             writer,
             panic_hook,
+            #[cfg(feature = "sentry")]
+            error_hook,
         } = self;
         crate::metric_core::process::set_build_info(
             settings
@@ -337,9 +390,18 @@ impl Builder {
         let file_layer = file_writer
             .map(|w| crate::subsystems::log::second_layer(LogFormat::Json, w, settings.rate_limit));
         let (otel_layer, spans) = trace::layer(&settings.trace).map_err(InitError::Thread)?;
+        #[cfg(feature = "sentry")]
+        let errors = start_errors(&settings, error_hook)?;
+        #[cfg(feature = "sentry")]
+        let errors_layer = errors
+            .as_ref()
+            .map(|_| crate::subsystems::errors::ErrorsLayer);
+        #[cfg(not(feature = "sentry"))]
+        let errors_layer = tracing_subscriber::layer::Identity::new();
         let registry = tracing_subscriber::registry()
             .with(filter)
             .with(otel_layer)
+            .with(errors_layer)
             .with(crate::subsystems::log::layer_with(
                 settings.format,
                 writer,
@@ -361,6 +423,8 @@ impl Builder {
         Ok(ObsGuard {
             spans,
             _file: file_guard,
+            #[cfg(feature = "sentry")]
+            errors,
         })
     }
 
@@ -373,9 +437,32 @@ impl Builder {
             ObsGuard {
                 spans: SpanPipeline::default(),
                 _file: None,
+                #[cfg(feature = "sentry")]
+                errors: None,
             }
         })
     }
+}
+
+/// Starts error tracking when `SENTRY_DSN` asked for it; the release
+/// defaults to `<service.name>@<service.version>`.
+#[cfg(feature = "sentry")]
+fn start_errors(
+    settings: &Settings,
+    hook: Option<std::sync::Arc<crate::subsystems::errors::Hook>>,
+) -> Result<Option<crate::subsystems::errors::ErrorsGuard>, InitError> {
+    let Some(config) = settings.errors.clone() else {
+        return Ok(None);
+    };
+    let resource = |key| settings.trace.resource_value(key).unwrap_or("unknown");
+    let release = format!(
+        "{}@{}",
+        resource("service.name"),
+        resource("service.version")
+    );
+    crate::subsystems::errors::install(config, release, hook)
+        .map(Some)
+        .map_err(InitError::ErrorsThread)
 }
 
 /// Flushes and shuts the pipelines down when dropped: keep it alive for the
@@ -385,6 +472,9 @@ impl Builder {
 pub struct ObsGuard {
     spans: SpanPipeline,
     _file: Option<tracing_appender::non_blocking::WorkerGuard>,
+    /// Error tracking; flushed and closed, within its deadline, on drop.
+    #[cfg(feature = "sentry")]
+    errors: Option<crate::subsystems::errors::ErrorsGuard>,
 }
 
 impl ObsGuard {
@@ -396,6 +486,10 @@ impl ObsGuard {
     /// ```
     pub fn flush(&self) {
         self.spans.flush();
+        #[cfg(feature = "sentry")]
+        if let Some(errors) = &self.errors {
+            errors.flush(crate::subsystems::errors::SHUTDOWN_DEADLINE);
+        }
     }
 }
 

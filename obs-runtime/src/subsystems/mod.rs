@@ -5,12 +5,16 @@
 //! themselves, `trace` < `log` < `health` < `http` < `init` < `catalog` <
 //! `export` (each may import those before it, never one after it); `push`
 //! imports none of them; `pools` imports `health` (the Redis check's hook),
-//! `jobs` imports `trace` and `log`.
+//! `jobs` imports `trace` and `log`; `errors` (beside `health`) imports
+//! `trace` and `log`, and `http` and `init` import it.
 
 pub(crate) mod catalog;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
+#[cfg(feature = "sentry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sentry")))]
+pub mod errors;
 pub mod export;
 pub mod health;
 #[cfg(feature = "tower")]

@@ -56,6 +56,15 @@ where
                     .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
                     .or_else(|| response.body().size_hint().exact());
                 let sizes = state.finish(status.as_u16(), status.as_str(), error_type, length);
+                #[cfg(feature = "sentry")]
+                if status.is_server_error() {
+                    let _entered = state.traced.as_ref().map(|t| t.span.enter());
+                    crate::subsystems::errors::server_error(
+                        status.as_u16(),
+                        super::metrics::method_at(usize::from(state.method)),
+                        state.route.as_str(),
+                    );
+                }
                 if let Some(id) = state.request_id.take() {
                     response.headers_mut().insert(X_REQUEST_ID, id);
                 }

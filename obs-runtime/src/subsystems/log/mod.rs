@@ -297,7 +297,7 @@ fn level_color(level: Level) -> &'static str {
 }
 
 #[cfg(feature = "otlp")]
-fn trace_ids() -> Option<(String, String)> {
+pub(crate) fn trace_ids() -> Option<(String, String)> {
     use opentelemetry::trace::TraceContextExt as _;
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     let current = tracing::Span::current();
@@ -312,7 +312,7 @@ fn trace_ids() -> Option<(String, String)> {
 }
 
 #[cfg(not(feature = "otlp"))]
-fn trace_ids() -> Option<(String, String)> {
+pub(crate) fn trace_ids() -> Option<(String, String)> {
     None
 }
 

@@ -1,0 +1,294 @@
+//! The `tracing` side: `error!` events and panics become events, the
+//! exception event of a failed `#[instrumented]` call becomes one event at
+//! the outermost instrumented frame that returned the error, and `info!`
+//! and `warn!` events become the breadcrumbs of their request (the root
+//! span of their scope), at most [`MAX_BREADCRUMBS`] each.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+use sentry::protocol::{Breadcrumb, Event, Exception, Mechanism};
+use tracing::field::{Field, Visit};
+use tracing::span::Id;
+use tracing::{Level, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
+
+use super::{MAX_BREADCRUMBS, Origin, enabled, send, transport};
+
+/// The layer `init()` adds when error tracking is on.
+#[derive(Debug, Default)]
+pub(crate) struct ErrorsLayer;
+
+/// Recent log events of one request, kept on its root span.
+#[derive(Default)]
+struct Crumbs(VecDeque<Breadcrumb>);
+
+/// Breadcrumbs of events outside any span.
+static LOOSE: Mutex<VecDeque<Breadcrumb>> = Mutex::new(VecDeque::new());
+
+fn push(crumbs: &mut VecDeque<Breadcrumb>, crumb: Breadcrumb) {
+    if crumbs.len() >= MAX_BREADCRUMBS {
+        crumbs.pop_front();
+    }
+    crumbs.push_back(crumb);
+}
+
+/// The breadcrumbs of the current span's request.
+pub(crate) fn current_breadcrumbs() -> Vec<Breadcrumb> {
+    let found = tracing::dispatcher::get_default(|dispatch| {
+        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+        let current = dispatch.current_span();
+        let span = registry.span(current.id()?)?;
+        let root = span.scope().from_root().next()?;
+        let crumbs = root
+            .extensions()
+            .get::<Crumbs>()
+            .map(|c| c.0.iter().cloned().collect())
+            .unwrap_or_default();
+        Some(crumbs)
+    });
+    found.unwrap_or_else(|| {
+        LOOSE
+            .lock()
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
+    })
+}
+
+/// An exception waiting for its frame to close: reported there unless an
+/// outer instrumented frame returns it too.
+struct Pending(Report);
+/// An exception an inner frame returned, handed to this frame.
+struct Inherited(Report);
+
+struct Report {
+    ty: String,
+    value: String,
+    origin: Origin,
+}
+
+impl Report {
+    fn send(self) {
+        let mut event = Event {
+            level: sentry::Level::Error,
+            ..Event::default()
+        };
+        event.exception.values.push(Exception {
+            ty: self.ty,
+            value: Some(self.value),
+            mechanism: Some(Mechanism {
+                ty: "instrumented".into(),
+                handled: Some(true),
+                ..Mechanism::default()
+            }),
+            ..Exception::default()
+        });
+        send(event, self.origin);
+    }
+}
+
+/// The fields of one event, as text.
+#[derive(Default)]
+struct Fields {
+    message: String,
+    others: Vec<(&'static str, String)>,
+}
+
+impl Fields {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.others
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.message, "{value:?}");
+        } else {
+            self.others.push((field.name(), format!("{value:?}")));
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message.push_str(value);
+        } else {
+            self.others.push((field.name(), value.to_owned()));
+        }
+    }
+}
+
+/// Whether `span` is the span of an `#[instrumented]` call (it declares the
+/// `result` field the call guard records).
+fn instrumented<S: for<'a> LookupSpan<'a>>(span: &SpanRef<'_, S>) -> bool {
+    span.metadata().fields().field("result").is_some()
+}
+
+fn instrumented_parent<'a, S: for<'b> LookupSpan<'b>>(
+    span: &SpanRef<'a, S>,
+) -> Option<SpanRef<'a, S>> {
+    span.scope().skip(1).find(|s| instrumented(s))
+}
+
+fn sentry_level(level: Level) -> sentry::Level {
+    match level {
+        Level::ERROR => sentry::Level::Error,
+        Level::WARN => sentry::Level::Warning,
+        Level::INFO => sentry::Level::Info,
+        Level::DEBUG | Level::TRACE => sentry::Level::Debug,
+    }
+}
+
+/// Keeps an `info!`/`warn!` event as a breadcrumb of its request.
+fn breadcrumb<S>(event: &tracing::Event<'_>, level: Level, fields: Fields, ctx: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let mut crumb = Breadcrumb {
+        ty: "default".into(),
+        category: Some(event.metadata().target().to_owned()),
+        level: sentry_level(level),
+        message: Some(fields.message),
+        ..Breadcrumb::default()
+    };
+    for (name, value) in fields.others {
+        crumb.data.insert(name.to_owned(), value.into());
+    }
+    match ctx.event_scope(event).and_then(|s| s.from_root().next()) {
+        Some(root) => {
+            let mut ext = root.extensions_mut();
+            if let Some(crumbs) = ext.get_mut::<Crumbs>() {
+                push(&mut crumbs.0, crumb);
+            } else {
+                let mut crumbs = Crumbs::default();
+                push(&mut crumbs.0, crumb);
+                ext.insert(crumbs);
+            }
+        }
+        None => {
+            if let Ok(mut loose) = LOOSE.lock() {
+                push(&mut loose, crumb);
+            }
+        }
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for ErrorsLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        let level = *meta.level();
+        if level > Level::INFO || transport::on_worker() || !enabled() {
+            return;
+        }
+        // The access line closes its request: the event of that request
+        // carries the route, status and request id already, and skipping it
+        // keeps the cost of a request without an error low.
+        if level != Level::ERROR && meta.target() == "obs::access" {
+            return;
+        }
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        if level != Level::ERROR {
+            breadcrumb(event, level, fields, &ctx);
+            return;
+        }
+        if fields.message == "exception"
+            && let (Some(ty), Some(span)) = (fields.get("exception.type"), ctx.event_span(event))
+            && instrumented(&span)
+        {
+            let report = Report {
+                ty: ty.to_owned(),
+                value: fields.get("exception.message").unwrap_or("").to_owned(),
+                origin: Origin::current(Some(span.name().to_owned())),
+            };
+            let mut ext = span.extensions_mut();
+            // The same error, returned on by this frame.
+            drop(ext.remove::<Inherited>());
+            if instrumented_parent(&span).is_some() {
+                ext.insert(Pending(report));
+            } else {
+                drop(ext);
+                report.send();
+            }
+            return;
+        }
+        if meta.target() == "obs::panic" {
+            let message = fields
+                .message
+                .strip_prefix("panicked: ")
+                .unwrap_or(&fields.message)
+                .to_owned();
+            let mut event = Event {
+                level: sentry::Level::Fatal,
+                ..Event::default()
+            };
+            event.exception.values.push(Exception {
+                ty: "panic".into(),
+                value: Some(message),
+                stacktrace: sentry::integrations::backtrace::current_stacktrace(),
+                mechanism: Some(Mechanism {
+                    ty: "panic".into(),
+                    handled: Some(false),
+                    ..Mechanism::default()
+                }),
+                ..Exception::default()
+            });
+            for (name, value) in fields.others {
+                event.extra.insert(name.to_owned(), value.into());
+            }
+            send(event, Origin::current(None));
+            // A panic on the main thread is about to end the process: give
+            // the event its chance. Elsewhere the program goes on (a caught
+            // panic, a worker thread) and the guard flushes at exit.
+            if std::thread::current().name() == Some("main")
+                && let Some(client) = super::client()
+            {
+                client.flush(Some(super::SHUTDOWN_DEADLINE));
+            }
+            return;
+        }
+        let mut sentry_event = Event {
+            level: sentry::Level::Error,
+            message: Some(fields.message),
+            logger: Some(meta.target().to_owned()),
+            ..Event::default()
+        };
+        for (name, value) in fields.others {
+            sentry_event.extra.insert(name.to_owned(), value.into());
+        }
+        send(sentry_event, Origin::current(None));
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else {
+            return;
+        };
+        let report = {
+            let mut ext = span.extensions_mut();
+            match ext.remove::<Pending>() {
+                Some(Pending(r)) => Some(r),
+                None => ext.remove::<Inherited>().map(|Inherited(r)| r),
+            }
+        };
+        let Some(report) = report else {
+            return;
+        };
+        match instrumented_parent(&span) {
+            Some(parent) => {
+                let mut ext = parent.extensions_mut();
+                if ext.get_mut::<Pending>().is_none() && ext.get_mut::<Inherited>().is_none() {
+                    ext.insert(Inherited(report));
+                }
+            }
+            None => report.send(),
+        }
+    }
+}
