@@ -722,3 +722,41 @@ fn a_real_prometheus_scrapes_openmetrics_and_answers_queries() {
     drop(prometheus);
     runtime.shutdown_timeout(Duration::from_secs(1));
 }
+
+#[test]
+fn foreign_collectors_come_out_valid_too() {
+    let registry = obs_runtime::registry::global();
+    let counter =
+        prometheus::IntCounter::new("om_foreign_requests_total", "Foreign \"quoted\".").unwrap();
+    counter.inc_by(3);
+    let legacy = prometheus::Counter::new("om_legacy_hits", "A counter without _total.").unwrap();
+    legacy.inc_by(2.0);
+    let histogram = prometheus::Histogram::with_opts(
+        prometheus::HistogramOpts::new("om_foreign_latency_seconds", "Latency.")
+            .buckets(vec![0.005, 1.0, 10.0]),
+    )
+    .unwrap();
+    histogram.observe(0.5);
+    registry.register_collector(Box::new(counter)).unwrap();
+    registry.register_collector(Box::new(legacy)).unwrap();
+    registry.register_collector(Box::new(histogram)).unwrap();
+
+    let om = obs_runtime::encode_openmetrics();
+    let checked = check_openmetrics(&om).unwrap_or_else(|e| panic!("{e}\n{om}"));
+    let family = |name: &str| checked.families.get(name).map(|f| f.0.as_str());
+    assert_eq!(family("om_foreign_requests"), Some("counter"));
+    assert!(om.contains("# HELP om_foreign_requests Foreign \\\"quoted\\\".\n"));
+    assert!(om.contains("\nom_foreign_requests_total 3\n"));
+    // Its series keeps the name the text format gives it.
+    assert_eq!(family("om_legacy_hits"), Some("unknown"));
+    assert!(om.contains("\nom_legacy_hits 2\n"));
+    assert_eq!(family("om_foreign_latency_seconds"), Some("histogram"));
+    for bucket in [
+        "om_foreign_latency_seconds_bucket{le=\"0.005\"} 0\n",
+        "om_foreign_latency_seconds_bucket{le=\"1.0\"} 1\n",
+        "om_foreign_latency_seconds_bucket{le=\"10.0\"} 1\n",
+        "om_foreign_latency_seconds_bucket{le=\"+Inf\"} 1\n",
+    ] {
+        assert!(om.contains(bucket), "missing {bucket:?} in\n{om}");
+    }
+}
