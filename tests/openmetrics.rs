@@ -718,7 +718,22 @@ fn a_real_prometheus_scrapes_openmetrics_and_answers_queries() {
         "metadata: {metadata}"
     );
     assert_eq!(metadata["data"][0]["type"], "histogram");
-    eprintln!("Prometheus sent Accept: {accept}; p50 {p50:?}");
+    // The bucket bounds are stored as written: canonical numbers.
+    let le = service_support::get(prometheus.addr, "/api/v1/label/le/values").expect("le");
+    let le: serde_json::Value = serde_json::from_slice(&le.body).unwrap();
+    let le: Vec<&str> = le["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(le.contains(&"+Inf"), "le values: {le:?}");
+    assert!(
+        le.iter()
+            .all(|v| *v == "+Inf" || v.contains('.') || v.contains('e')),
+        "le values: {le:?}"
+    );
+    eprintln!("Prometheus sent Accept: {accept}; p50 {p50:?}; le values {le:?}");
     drop(prometheus);
     runtime.shutdown_timeout(Duration::from_secs(1));
 }
