@@ -1,6 +1,8 @@
 //! One scrape of 10,000 counter series with 2 labels plus 1,000 histogram
 //! series with 11 buckets (about 1 MB of text), by obs's `encode_text()`
-//! and by each peer's text encoder holding the same series. Besides the
+//! and by each peer's text encoder holding the same series; and the same
+//! scrape as OpenMetrics 1.0.0, by obs's `encode_openmetrics()` against
+//! prometheus-client's encoder (whose text encoder writes OpenMetrics). Besides the
 //! time, it records the bytes each one writes and the allocations one
 //! scrape makes (`obs-extra/encoding.tsv`).
 
@@ -249,11 +251,13 @@ fn encoding(c: &mut Criterion) {
         enc.finish().len()
     };
     let metrics_scrape = || metrics.render().len();
+    let ours_openmetrics = || obs_runtime::encode_openmetrics().len();
 
     let mut rows = Vec::new();
     measure("obs_encode_text", &ours, &mut rows);
     measure("prometheus_gather_text_encoder", &prom_scrape, &mut rows);
     measure("prometheus_client_text", &client_scrape, &mut rows);
+    measure("obs_encode_openmetrics", &ours_openmetrics, &mut rows);
     measure("measured_text", &measured_scrape, &mut rows);
     measure(
         "metrics_exporter_prometheus_render",
@@ -277,6 +281,19 @@ fn encoding(c: &mut Criterion) {
     g.bench_function("measured_text", |b| b.iter(|| black_box(measured_scrape())));
     g.bench_function("metrics_exporter_prometheus_render", |b| {
         b.iter(|| black_box(metrics_scrape()));
+    });
+    g.finish();
+
+    // OpenMetrics: obs's 0.0.4 and OpenMetrics writers over the same walk,
+    // and prometheus-client's OpenMetrics encoder (its only text encoder).
+    let mut g = c.benchmark_group("encode_openmetrics_10k_counters_1k_histograms");
+    g.sample_size(20);
+    g.bench_function("obs_encode_openmetrics", |b| {
+        b.iter(|| black_box(ours_openmetrics()));
+    });
+    g.bench_function("obs_encode_text", |b| b.iter(|| black_box(ours())));
+    g.bench_function("prometheus_client_openmetrics", |b| {
+        b.iter(|| black_box(client_scrape()));
     });
     g.finish();
 }

@@ -392,6 +392,20 @@ pub fn encode_text() -> String {
     registry::global().encode_text()
 }
 
+/// The same metrics as [`encode_text`], as `OpenMetrics` 1.0.0 text, ended
+/// by `# EOF`; serve it with [`encode::OPENMETRICS_CONTENT_TYPE`]. The
+/// `/metrics` endpoint answers with it when the scraper asks for
+/// `application/openmetrics-text` (a Prometheus does by default).
+///
+/// ```
+/// let text = obs_runtime::encode_openmetrics();
+/// assert!(text.ends_with("# EOF\n"));
+/// ```
+#[must_use]
+pub fn encode_openmetrics() -> String {
+    registry::global().encode_openmetrics()
+}
+
 /// Items the generated code names. Not a public API: it changes without
 /// notice.
 #[doc(hidden)]

@@ -1,7 +1,8 @@
 //! The Prometheus text exposition format, version 0.0.4.
 //!
 //! Metrics describe themselves to a `Sink` (crate-private); `TextSink`
-//! writes the text format, and the registry's `prometheus::core::Collector`
+//! writes the text format, `metric_core::openmetrics` writes `OpenMetrics`
+//! 1.0.0 from the same walk, and the registry's `prometheus::core::Collector`
 //! implementation uses another sink that builds `MetricFamily` values.
 //! Escaping follows the format exactly: in `# HELP` text `\` and newline
 //! are escaped, in label values `\`, `"` and newline; everything else,
@@ -53,6 +54,27 @@ pub(crate) trait Collect: Send + Sync {
 /// The content type of the text format, for a `/metrics` response.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// The content type of `OpenMetrics` 1.0.0 text, for a `/metrics` response
+/// to a scraper that asked for it (see
+/// [`encode_openmetrics`](crate::registry::Registry::encode_openmetrics)).
+///
+/// ```
+/// assert!(obs_runtime::encode::OPENMETRICS_CONTENT_TYPE.starts_with("application/openmetrics-text"));
+/// ```
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// An exemplar: one observation's link to the trace that made it, written
+/// after its bucket or counter sample in `OpenMetrics` only (the text format
+/// has no place for it). `labels` are the exemplar's own (`trace_id`,
+/// `span_id`); `timestamp` is in seconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Exemplar<'a> {
+    pub(crate) labels: &'a [(&'a str, &'a str)],
+    pub(crate) value: f64,
+    pub(crate) timestamp: Option<f64>,
+}
+
 /// A metric family's type, as written after `# TYPE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -91,6 +113,35 @@ pub(crate) trait Sink {
     /// A sample written as it is: summaries and untyped series of foreign
     /// collectors.
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64);
+
+    /// [`counter`](Self::counter) with the series' last exemplar, if it
+    /// kept one. Only a sink that can write exemplars (`OpenMetrics`)
+    /// overrides it; the others drop the exemplar.
+    fn counter_with_exemplar(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        value: u64,
+        exemplar: Option<&Exemplar<'_>>,
+    ) {
+        let _ = exemplar;
+        self.counter(name, labels, value);
+    }
+
+    /// [`histogram`](Self::histogram) with an exemplar per bucket
+    /// (`exemplars[i]` belongs to the bucket of `bounds[i]`, the last one
+    /// to `+Inf`; a shorter slice leaves the rest without one).
+    fn histogram_with_exemplars(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+        snap: &HistogramSnapshot,
+        exemplars: &[Option<Exemplar<'_>>],
+    ) {
+        let _ = exemplars;
+        self.histogram(name, labels, bounds, snap);
+    }
 }
 
 /// Writes the text format into a `String`.

@@ -1,5 +1,5 @@
 //! Layer 1, the metric core: cells and families (`metrics`), the exposition
-//! writer (`encode`), the run-time side of `#[instrumented]` (`callsite`),
+//! writers (`encode`, and `openmetrics` beside it), the run-time side of `#[instrumented]` (`callsite`),
 //! process metrics, and the registry that gathers them for a scrape. It
 //! imports from the leaves only; inside it, `encode` < `metrics` <
 //! `callsite` < `process` < `registry` (each may import those before it).
@@ -7,5 +7,6 @@
 pub(crate) mod callsite;
 pub mod encode;
 pub mod metrics;
+pub(crate) mod openmetrics;
 pub mod process;
 pub mod registry;

@@ -28,6 +28,7 @@ use prometheus::core::Collector;
 use crate::leaves::schema::SourceLocation;
 use crate::metric_core::callsite;
 use crate::metric_core::encode::{Collect, Description, Kind, Sink, TextSink};
+use crate::metric_core::openmetrics::OpenMetricsSink;
 
 mod member;
 mod sinks;
@@ -333,5 +334,32 @@ impl Registry {
         self.collect_into(&mut sink);
         self.last_len.store(sink.out.len(), Relaxed);
         sink.out
+    }
+
+    /// The same metrics as [`encode_text`](Self::encode_text), as
+    /// `OpenMetrics` 1.0.0 text (serve it with
+    /// [`OPENMETRICS_CONTENT_TYPE`](crate::encode::OPENMETRICS_CONTENT_TYPE)):
+    /// counter families named without `_total`, `# UNIT` where the name
+    /// ends in a unit, canonical `le` values, and the closing `# EOF`. No
+    /// `_created` samples: obs keeps no creation time per series.
+    ///
+    /// ```
+    /// let c = obs_runtime::metrics::Counter::<()>::new("doc_om_hits_total", "Hits.")
+    ///     .unwrap()
+    ///     .register()
+    ///     .unwrap();
+    /// c.inc();
+    /// let text = obs_runtime::registry::global().encode_openmetrics();
+    /// assert!(text.contains("# TYPE doc_om_hits counter\n"));
+    /// assert!(text.contains("\ndoc_om_hits_total 1\n"));
+    /// assert!(text.ends_with("# EOF\n"));
+    /// ```
+    #[must_use]
+    pub fn encode_openmetrics(&self) -> String {
+        // The text scrape's size plus room for `# UNIT` lines and `.0`s.
+        let hint = self.last_len.load(Relaxed);
+        let mut sink = OpenMetricsSink::with_capacity(hint + hint / 8);
+        self.collect_into(&mut sink);
+        sink.finish()
     }
 }

@@ -1,5 +1,6 @@
 //! The operational endpoints as an axum `Router` (feature `axum`): `/metrics`
-//! behind an IP allowlist, and the health probes; and the internal port
+//! behind an IP allowlist (the text format 0.0.4, or `OpenMetrics` 1.0.0 when
+//! the scraper's `Accept` prefers it; gzip for either), and the health probes; and the internal port
 //! that serves them, with a deadline for request heads and a connection
 //! limit.
 
@@ -148,6 +149,71 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
+/// The exposition formats `/metrics` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// The Prometheus text format 0.0.4: the default.
+    Text,
+    /// `OpenMetrics` 1.0.0 text.
+    OpenMetrics,
+}
+
+/// Picks the format from `Accept`: `OpenMetrics` when a media range names
+/// `application/openmetrics-text` (version 1.0.0, or no version) with a
+/// quality above 0 and at least that of `text/plain` (or of `*/*` and
+/// `text/*` when `text/plain` is not named); the text format otherwise,
+/// including when there is no `Accept` at all. A Prometheus asks for
+/// `application/openmetrics-text;version=1.0.0,…,text/plain;version=0.0.4;q=0.5,…`.
+fn negotiate(headers: &HeaderMap) -> Format {
+    let mut openmetrics: f64 = 0.0;
+    let mut text: Option<f64> = None;
+    let mut wildcard: f64 = 0.0;
+    let ranges = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','));
+    for range in ranges {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let mut q = 1.0;
+        let mut version = None;
+        for param in parts {
+            let Some((k, v)) = param.split_once('=') else {
+                continue;
+            };
+            let v = v.trim().trim_matches('"');
+            match k.trim().to_ascii_lowercase().as_str() {
+                // An unreadable quality counts as 0: not asked for.
+                "q" => {
+                    q = v
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|q| q.is_finite())
+                        .unwrap_or(0.0);
+                }
+                "version" => version = Some(v.to_owned()),
+                _ => {}
+            }
+        }
+        match media.as_str() {
+            "application/openmetrics-text" if version.as_deref().is_none_or(|v| v == "1.0.0") => {
+                openmetrics = openmetrics.max(q);
+            }
+            "text/plain" if version.as_deref().is_none_or(|v| v == "0.0.4") => {
+                text = Some(text.unwrap_or(0.0).max(q));
+            }
+            "*/*" | "text/*" => wildcard = wildcard.max(q),
+            _ => {}
+        }
+    }
+    if openmetrics > 0.0 && openmetrics >= text.unwrap_or(wildcard) {
+        Format::OpenMetrics
+    } else {
+        Format::Text
+    }
+}
+
 async fn metrics_handler(State(config): State<Arc<MetricsConfig>>, request: Request) -> Response {
     let caller = config.caller(peer_of(&request), request.headers());
     if !caller.is_some_and(|ip| config.allowlist.contains(ip)) {
@@ -160,7 +226,15 @@ async fn metrics_handler(State(config): State<Arc<MetricsConfig>>, request: Requ
         };
         return (StatusCode::FORBIDDEN, body).into_response();
     }
-    let text = crate::metric_core::registry::global().encode_text();
+    let format = negotiate(request.headers());
+    let registry = crate::metric_core::registry::global();
+    let (text, content_type) = match format {
+        Format::Text => (registry.encode_text(), TEXT_FORMAT),
+        Format::OpenMetrics => (
+            registry.encode_openmetrics(),
+            crate::metric_core::encode::OPENMETRICS_CONTENT_TYPE,
+        ),
+    };
     let mut response = if accepts_gzip(request.headers()) {
         let mut gz = flate2::write::GzEncoder::new(
             Vec::with_capacity(text.len() / 8),
@@ -181,8 +255,11 @@ async fn metrics_handler(State(config): State<Arc<MetricsConfig>>, request: Requ
         text.into_response()
     };
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT));
-    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("accept, accept-encoding"),
+    );
     response
 }
 
@@ -531,6 +608,73 @@ mod tests {
         assert!(!ends(b"\r\n\r\n\n\n"));
         assert!(!ends(b"GET /livez HTTP/1.1\r\nHost: x\r\n"));
         assert!(!ends(b"GET / HTTP/1.1\r\n\r\r\n"));
+    }
+
+    #[test]
+    fn format_negotiation() {
+        let h = |values: &[&str]| {
+            let mut m = HeaderMap::new();
+            for v in values {
+                m.append(header::ACCEPT, v.parse().unwrap());
+            }
+            m
+        };
+        let om = Format::OpenMetrics;
+        let text = Format::Text;
+        // What Prometheus 2.x sends by default.
+        assert_eq!(
+            negotiate(&h(&[
+                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+            ])),
+            om
+        );
+        assert_eq!(
+            negotiate(&h(&[
+                "application/openmetrics-text; version=1.0.0; charset=utf-8"
+            ])),
+            om
+        );
+        assert_eq!(negotiate(&h(&["application/openmetrics-text"])), om);
+        assert_eq!(
+            negotiate(&h(&["text/plain", "Application/OpenMetrics-Text"])),
+            om,
+            "equal quality: OpenMetrics"
+        );
+        assert_eq!(
+            negotiate(&h(&[
+                "text/plain;q=0.5, application/openmetrics-text;q=0.6"
+            ])),
+            om
+        );
+        assert_eq!(
+            negotiate(&h(&["*/*;q=0.2, application/openmetrics-text;q=0.3"])),
+            om
+        );
+        // The text format: the default, and whenever it is preferred.
+        assert_eq!(negotiate(&HeaderMap::new()), text);
+        assert_eq!(negotiate(&h(&["*/*"])), text);
+        assert_eq!(negotiate(&h(&["text/plain;version=0.0.4"])), text);
+        assert_eq!(negotiate(&h(&["application/openmetrics-text;q=0"])), text);
+        assert_eq!(
+            negotiate(&h(&[
+                "application/openmetrics-text;q=0.4, text/plain;q=0.5"
+            ])),
+            text
+        );
+        assert_eq!(
+            negotiate(&h(&["application/openmetrics-text;q=0.4, */*"])),
+            text
+        );
+        assert_eq!(
+            negotiate(&h(&["application/openmetrics-text;version=0.0.1"])),
+            text,
+            "a version we don't write"
+        );
+        assert_eq!(
+            negotiate(&h(&["application/openmetrics-text;q=nonsense"])),
+            text
+        );
+        assert_eq!(negotiate(&h(&["application/json"])), text);
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! The text exposition with arbitrary help text and label values: every
 //! scrape reads back as Prometheus text line by line, the help text and
 //! every label value unescape to what was given (values cut at the
-//! schema's limit), and no series is written twice.
+//! schema's limit), and no series is written twice. The OpenMetrics
+//! scrape of the same registry ends with its one `# EOF` line, names the
+//! counter family without `_total` with its help escaped the OpenMetrics
+//! way (`"` too), and holds the counter's sample lines exactly as the text
+//! scrape does.
 //!
 //! Input: fields split at `0x00`; the first is the help text, the rest are
 //! label values, two per series. Each input registers one more counter and
@@ -14,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use obs_fuzz::exposition::parse;
 use obs_runtime::metrics::{Counter, Histogram};
 use obs_runtime::schema::{OVERFLOW_VALUE, truncate_label_value};
-use obs_runtime::{LabelSet, encode_text};
+use obs_runtime::{LabelSet, encode_openmetrics, encode_text};
 
 #[derive(LabelSet, Clone, Copy)]
 struct Labels {
@@ -72,5 +76,42 @@ fn main() {
             });
             assert!(found, "no series {want:?} in\n{text}");
         }
+
+        let om = encode_openmetrics();
+        let eof: Vec<usize> = om
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| *l == "# EOF")
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(eof, [om.lines().count() - 1], "# EOF once, last:\n{om}");
+        assert!(om.ends_with("# EOF\n"));
+        let mut escaped = String::new();
+        for c in help.chars() {
+            match c {
+                '\\' => escaped.push_str("\\\\"),
+                '\n' => escaped.push_str("\\n"),
+                '"' => escaped.push_str("\\\""),
+                c => escaped.push(c),
+            }
+        }
+        let family = counter_name.trim_end_matches("_total");
+        assert!(
+            om.contains(&format!("# TYPE {family} counter\n")),
+            "no counter family {family} in\n{om}"
+        );
+        assert!(
+            om.contains(&format!("# HELP {family} {escaped}\n")),
+            "help of {family} in\n{om}"
+        );
+        let samples = |scrape: &str| -> Vec<String> {
+            let prefix = format!("{counter_name}{{");
+            scrape
+                .lines()
+                .filter(|l| l.starts_with(&prefix))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(samples(&om), samples(&text), "counter samples differ");
     });
 }
