@@ -166,10 +166,13 @@ fn handler_error_is_one_event_linked_to_its_trace_and_4xx_and_probes_send_nothin
         let traceparent = format!("00-{TRACEPARENT_TRACE}-00f067aa0ba902b7-01");
         let (status, id) = call(
             &rt,
-            "/checkout",
+            "/checkout?token=tok-q-5e4d3c2b1a&sku=7",
             &[
                 ("traceparent", traceparent.as_str()),
                 ("x-request-id", "req-checkout-1"),
+                ("cookie", "sid=cookie-5e4d3c2b1a"),
+                ("authorization", "Bearer hdr-5e4d3c2b1a9f8e7d"),
+                ("user-agent", "shop-client/2.0"),
             ],
         );
         assert_eq!(status, 500);
@@ -240,6 +243,27 @@ fn handler_error_is_one_event_linked_to_its_trace_and_4xx_and_probes_send_nothin
     assert_eq!(error["release"], "shop@1.2.3");
     assert_eq!(error["environment"], "staging");
     assert_eq!(error["transaction"], "checkout");
+    // The request: method, query with its secret redacted, the user agent
+    // and no other header; the cookie and the credentials never arrive.
+    let request = &error["request"];
+    assert_eq!(request["method"], "GET", "{error:#}");
+    let query = request["query_string"].as_str().unwrap_or_default();
+    assert!(
+        query.contains("sku=7") && !query.contains("tok-q-"),
+        "{request}"
+    );
+    assert_eq!(
+        request["headers"]["User-Agent"], "shop-client/2.0",
+        "{request}"
+    );
+    assert_eq!(
+        request["headers"].as_object().map(|h| h.len()),
+        Some(1),
+        "{request}"
+    );
+    assert_eq!(error["tags"]["url.path"], "/checkout");
+    let raw = error.to_string();
+    assert!(!raw.contains("5e4d3c2b1a"), "{raw}");
     let crumbs = error["breadcrumbs"]["values"].as_array().unwrap();
     assert!(
         crumbs.iter().any(|c| c["message"] == "checkout started"),

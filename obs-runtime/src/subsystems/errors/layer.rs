@@ -57,6 +57,69 @@ pub(crate) fn current_breadcrumbs() -> Vec<Breadcrumb> {
     })
 }
 
+/// What the server span of a request (`ObsLayer`) recorded, for an event's
+/// `request`: values already redacted there, and no header but the user
+/// agent, so no cookie or credential header can reach an event.
+#[derive(Default, Clone)]
+struct ServerRequest {
+    method: Option<String>,
+    path: Option<String>,
+    query: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl Visit for ServerRequest {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.record_str(field, &format!("{value}", value = DebugText(value)));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let slot = match field.name() {
+            "http.request.method" => &mut self.method,
+            "url.path" => &mut self.path,
+            "url.query" => &mut self.query,
+            "user_agent.original" => &mut self.user_agent,
+            _ => return,
+        };
+        *slot = Some(value.to_owned());
+    }
+}
+
+/// A `Debug` value as its text (`%` fields arrive through `record_debug`).
+struct DebugText<'a>(&'a dyn std::fmt::Debug);
+
+impl std::fmt::Display for DebugText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+fn is_server_span(meta: &tracing::Metadata<'_>) -> bool {
+    meta.target() == "obs::http" && meta.name() == "HTTP request"
+}
+
+/// The request the current span belongs to, as Sentry's `request`
+/// interface: method, query string and user agent; its path as a tag.
+pub(crate) fn current_request() -> Option<(sentry::protocol::Request, Option<String>)> {
+    tracing::dispatcher::get_default(|dispatch| {
+        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+        let current = dispatch.current_span();
+        let span = registry.span(current.id()?)?;
+        let found = span
+            .scope()
+            .find_map(|s| s.extensions().get::<ServerRequest>().cloned())?;
+        let mut request = sentry::protocol::Request {
+            method: found.method,
+            query_string: found.query,
+            ..sentry::protocol::Request::default()
+        };
+        if let Some(agent) = found.user_agent.filter(|a| !a.is_empty()) {
+            request.headers.insert("User-Agent".into(), agent);
+        }
+        Some((request, found.path))
+    })
+}
+
 /// An exception waiting for its frame to close: reported there unless an
 /// outer instrumented frame returns it too.
 struct Pending(Report);
@@ -265,6 +328,26 @@ where
             sentry_event.extra.insert(name.to_owned(), value.into());
         }
         send(sentry_event, Origin::current(None));
+    }
+
+    fn on_new_span(&self, attrs: &tracing::span::Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if !is_server_span(attrs.metadata()) || !enabled() {
+            return;
+        }
+        let mut request = ServerRequest::default();
+        attrs.record(&mut request);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(request);
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &tracing::span::Record<'_>, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id)
+            && is_server_span(span.metadata())
+            && let Some(request) = span.extensions_mut().get_mut::<ServerRequest>()
+        {
+            values.record(request);
+        }
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {

@@ -205,6 +205,8 @@ pub(crate) struct Origin {
     pub(crate) request_id: Option<String>,
     pub(crate) transaction: Option<String>,
     pub(crate) breadcrumbs: Vec<Breadcrumb>,
+    /// The request served (method, query, user agent) and its path.
+    pub(crate) request: Option<(sentry::protocol::Request, Option<String>)>,
 }
 
 impl Origin {
@@ -215,6 +217,7 @@ impl Origin {
             request_id: crate::subsystems::log::current_request_id(),
             transaction,
             breadcrumbs: layer::current_breadcrumbs(),
+            request: layer::current_request(),
         }
     }
 }
@@ -258,6 +261,14 @@ pub(crate) fn send(mut event: Event<'static>, origin: Origin) {
         event.transaction = origin.transaction;
     }
     event.breadcrumbs.values.extend(origin.breadcrumbs);
+    if let Some((request, path)) = origin.request {
+        if event.request.is_none() {
+            event.request = Some(request);
+        }
+        if let Some(path) = path {
+            event.tags.insert("url.path".into(), path);
+        }
+    }
     client.capture_event(event, None);
 }
 

@@ -151,6 +151,7 @@ pub(super) fn server_span<B>(
         http.request.method = method,
         http.route = route,
         url.path = %crate::leaves::redact::redact(req.uri().path()),
+        url.query = tracing::field::Empty,
         url.scheme = req.uri().scheme_str().unwrap_or("http"),
         network.protocol.version = ?req.version(),
         user_agent.original = %crate::leaves::redact::redact(user_agent()),
@@ -158,6 +159,9 @@ pub(super) fn server_span<B>(
         error.type = tracing::field::Empty,
         request_id = request_id,
     );
+    if let Some(query) = req.uri().query().filter(|_| !span.is_disabled()) {
+        span.record("url.query", crate::leaves::redact::redact(query).as_ref());
+    }
     #[cfg(feature = "otlp")]
     if !span.is_disabled() {
         crate::subsystems::trace::propagation::continue_from(&span, req.headers());
