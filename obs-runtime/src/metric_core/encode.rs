@@ -154,9 +154,43 @@ pub(crate) trait Sink {
 #[derive(Debug, Default)]
 pub(crate) struct TextSink {
     pub(crate) out: String,
-    /// The bucket layout whose `le` values are in `le`.
-    le_of: Vec<f64>,
-    le: Vec<String>,
+    le: LeValues,
+}
+
+/// The `le` values of the last bucket layout a sink wrote, rendered once
+/// per layout rather than once per series.
+#[derive(Debug, Default)]
+pub(crate) struct LeValues {
+    /// The bucket layout whose `le` values are in `text`.
+    of: Vec<f64>,
+    text: Vec<String>,
+}
+
+impl LeValues {
+    /// The rendered `le` values of `bounds` (then `+Inf`), each written by
+    /// `write`; taken out of the cache, to be given back with
+    /// [`put_back`](Self::put_back) once the series is written.
+    pub(crate) fn take(&mut self, bounds: &[f64], write: fn(&mut String, f64)) -> Vec<String> {
+        // Compared by value: a few float compares, and right even when a
+        // foreign collector's temporary list reuses an address.
+        if self.text.is_empty() || self.of != bounds {
+            self.text.clear();
+            for b in bounds {
+                let mut text = String::new();
+                write(&mut text, *b);
+                self.text.push(text);
+            }
+            self.text.push("+Inf".to_owned());
+            self.of.clear();
+            self.of.extend_from_slice(bounds);
+        }
+        std::mem::take(&mut self.text)
+    }
+
+    /// Gives back what [`take`](Self::take) lent.
+    pub(crate) fn put_back(&mut self, text: Vec<String>) {
+        self.text = text;
+    }
 }
 
 impl TextSink {
@@ -204,24 +238,6 @@ impl TextSink {
         self.out.push('\n');
     }
 
-    /// Renders the `le` values of `bounds` unless they are the last ones.
-    fn prepare_le(&mut self, bounds: &[f64]) {
-        // Compared by value: a few float compares, and right even when a
-        // foreign collector's temporary list reuses an address.
-        if !self.le.is_empty() && self.le_of == bounds {
-            return;
-        }
-        self.le.clear();
-        for b in bounds {
-            let mut text = String::new();
-            write_float(&mut text, *b);
-            self.le.push(text);
-        }
-        self.le.push("+Inf".to_owned());
-        self.le_of.clear();
-        self.le_of.extend_from_slice(bounds);
-    }
-
     /// `name` followed by `suffix`, then the labels.
     fn suffixed(&mut self, name: &str, suffix: &str, labels: &[(&str, &str)]) {
         self.out.push_str(name);
@@ -261,8 +277,7 @@ impl Sink for TextSink {
         bounds: &[f64],
         snap: &HistogramSnapshot,
     ) {
-        self.prepare_le(bounds);
-        let le = std::mem::take(&mut self.le);
+        let le = self.le.take(bounds, write_float);
         for (count, le) in snap.cumulative.iter().zip(&le) {
             self.out.push_str(name);
             self.out.push_str("_bucket");
@@ -270,7 +285,7 @@ impl Sink for TextSink {
             self.out.push(' ');
             self.value_u64(*count);
         }
-        self.le = le;
+        self.le.put_back(le);
         self.suffixed(name, "_sum", labels);
         self.value_f64(snap.sum);
         self.suffixed(name, "_count", labels);

@@ -30,7 +30,7 @@
 //!   [`Sink::histogram_with_exemplars`] and [`Sink::counter_with_exemplar`].
 
 use crate::metric_core::encode::{
-    Exemplar, HistogramSnapshot, Kind, Sink, escape_label_value, write_float, write_u64,
+    Exemplar, HistogramSnapshot, Kind, LeValues, Sink, escape_label_value, write_float, write_u64,
 };
 
 /// The unit suffixes a family name may end in, as `OpenMetrics` declares them
@@ -54,9 +54,8 @@ enum Family {
 pub(crate) struct OpenMetricsSink {
     out: String,
     family: Family,
-    /// The bucket layout whose canonical `le` values are in `le`.
-    le_of: Vec<f64>,
-    le: Vec<String>,
+    /// The canonical `le` values of the last bucket layout.
+    le: LeValues,
 }
 
 impl Default for OpenMetricsSink {
@@ -71,8 +70,7 @@ impl OpenMetricsSink {
         Self {
             out: String::with_capacity(capacity),
             family: Family::Plain,
-            le_of: Vec::new(),
-            le: Vec::new(),
+            le: LeValues::default(),
         }
     }
 
@@ -135,23 +133,6 @@ impl OpenMetricsSink {
             }
         }
         self.out.push('\n');
-    }
-
-    /// Renders the canonical `le` values of `bounds` unless they are the
-    /// last ones.
-    fn prepare_le(&mut self, bounds: &[f64]) {
-        if !self.le.is_empty() && self.le_of == bounds {
-            return;
-        }
-        self.le.clear();
-        for b in bounds {
-            let mut text = String::new();
-            write_canonical(&mut text, *b);
-            self.le.push(text);
-        }
-        self.le.push("+Inf".to_owned());
-        self.le_of.clear();
-        self.le_of.extend_from_slice(bounds);
     }
 }
 
@@ -291,8 +272,7 @@ impl Sink for OpenMetricsSink {
         snap: &HistogramSnapshot,
         exemplars: &[Option<Exemplar<'_>>],
     ) {
-        self.prepare_le(bounds);
-        let le = std::mem::take(&mut self.le);
+        let le = self.le.take(bounds, write_canonical);
         for (i, (count, le)) in snap.cumulative.iter().zip(&le).enumerate() {
             self.out.push_str(name);
             self.out.push_str("_bucket");
@@ -301,7 +281,7 @@ impl Sink for OpenMetricsSink {
             write_u64(&mut self.out, *count);
             self.end(exemplars.get(i).and_then(Option::as_ref));
         }
-        self.le = le;
+        self.le.put_back(le);
         self.series(name, "_count", labels);
         write_u64(&mut self.out, snap.count());
         self.out.push('\n');
