@@ -720,11 +720,19 @@ fn every_work_panel_shows_data_and_every_rule_evaluates_on_prometheus() {
             empty.push(title.clone());
         }
     }
-    // Every rule evaluated by now, none with an error (many-to-many
-    // matches and the like show only when rules run).
-    std::thread::sleep(Duration::from_secs(3));
-    let answer = service_support::get(prometheus.addr, "/api/v1/rules").unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    // Every rule evaluated (health no longer `unknown`), none with an
+    // error (many-to-many matches and the like show only when rules run).
+    let json = wait_for(Duration::from_secs(60), || {
+        let answer = service_support::get(prometheus.addr, "/api/v1/rules")?;
+        let json: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
+        let all_run = json["data"]["groups"].as_array()?.iter().all(|g| {
+            g["rules"]
+                .as_array()
+                .is_some_and(|rules| rules.iter().all(|r| r["health"] != "unknown"))
+        });
+        all_run.then_some(json)
+    })
+    .expect("Prometheus evaluated every rule within 60 s");
     let mut evaluated = 0;
     for group in json["data"]["groups"].as_array().unwrap() {
         for rule in group["rules"].as_array().unwrap() {
