@@ -203,23 +203,7 @@ impl TextSink {
     }
 
     fn labels(&mut self, labels: &[(&str, &str)], extra: Option<(&str, &str)>) {
-        if labels.is_empty() && extra.is_none() {
-            return;
-        }
-        let out = &mut self.out;
-        out.push('{');
-        let mut sep = false;
-        for (k, v) in labels.iter().copied().chain(extra) {
-            if sep {
-                out.push(',');
-            }
-            sep = true;
-            out.push_str(k);
-            out.push_str("=\"");
-            escape_label_value(out, v);
-            out.push('"');
-        }
-        out.push('}');
+        write_labels(&mut self.out, labels, extra);
     }
 
     fn series(&mut self, name: &str, labels: &[(&str, &str)], extra: Option<(&str, &str)>) {
@@ -379,6 +363,27 @@ fn needs_label_escape(bytes: &[u8]) -> bool {
         return word_has(half(first) | (half(last) << 32));
     }
     bytes.iter().any(|&b| b == b'\\' || b == b'"' || b == b'\n')
+}
+
+/// `{k="v",…}` with `extra` (a histogram's `le`) last; nothing when there
+/// are no labels. Both text formats spell label sets alike.
+pub(crate) fn write_labels(out: &mut String, labels: &[(&str, &str)], extra: Option<(&str, &str)>) {
+    if labels.is_empty() && extra.is_none() {
+        return;
+    }
+    out.push('{');
+    let mut sep = false;
+    for (k, v) in labels.iter().copied().chain(extra) {
+        if sep {
+            out.push(',');
+        }
+        sep = true;
+        out.push_str(k);
+        out.push_str("=\"");
+        escape_label_value(out, v);
+        out.push('"');
+    }
+    out.push('}');
 }
 
 /// Escapes a label value: `\`, `"` and newline. Values longer than the

@@ -30,7 +30,8 @@
 //!   [`Sink::histogram_with_exemplars`] and [`Sink::counter_with_exemplar`].
 
 use crate::metric_core::encode::{
-    Exemplar, HistogramSnapshot, Kind, LeValues, Sink, escape_label_value, write_float, write_u64,
+    Exemplar, HistogramSnapshot, Kind, LeValues, Sink, escape_label_value, write_float,
+    write_labels, write_u64,
 };
 
 /// The unit suffixes a family name may end in, as `OpenMetrics` declares them
@@ -81,23 +82,7 @@ impl OpenMetricsSink {
     }
 
     fn labels(&mut self, labels: &[(&str, &str)], extra: Option<(&str, &str)>) {
-        if labels.is_empty() && extra.is_none() {
-            return;
-        }
-        let out = &mut self.out;
-        out.push('{');
-        let mut sep = false;
-        for (k, v) in labels.iter().copied().chain(extra) {
-            if sep {
-                out.push(',');
-            }
-            sep = true;
-            out.push_str(k);
-            out.push_str("=\"");
-            escape_label_value(out, v);
-            out.push('"');
-        }
-        out.push('}');
+        write_labels(&mut self.out, labels, extra);
     }
 
     /// `name`, `suffix`, the labels and a space.
