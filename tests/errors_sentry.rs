@@ -117,14 +117,27 @@ fn scrape(name: &str) -> f64 {
 /// Runs `test` in a child with `env`; returns the `KEY value` lines it
 /// printed.
 fn run_child(test: &str, env: &[(&str, &str)]) -> HashMap<String, String> {
-    let out = Command::new(std::env::current_exe().unwrap())
+    let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env("OBS_SENTRY_SCENARIO", test)
         .env("OBS_ENV", "production")
         .env("RUST_LOG", "info")
         .envs(env.iter().copied())
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    // A child that hangs (a deadlock in a layer) fails the test instead of
+    // holding the suite.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("child {test} still running after 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -571,5 +584,194 @@ fn an_instrumented_error_is_reported_once_however_many_frames_return_it() {
             "{ex}"
         );
         assert_eq!(ex["value"], "invalid digit found in string");
+    }
+}
+
+/// No span of its own: its error goes to the instrumented frame it runs
+/// in, or is reported here when there is none.
+#[instrumented(metric = "es_quiet_parse", span = false)]
+fn quiet_parse(text: &str) -> Result<u32, std::num::ParseIntError> {
+    text.parse()
+}
+
+#[instrumented(metric = "es_loud_submit")]
+fn loud_submit(text: &str) -> Result<u32, std::num::ParseIntError> {
+    quiet_parse(text)
+}
+
+#[instrumented(metric = "es_loud_tolerant")]
+fn loud_tolerant(text: &str) -> Result<u32, std::num::ParseIntError> {
+    Ok(quiet_parse(text).unwrap_or(0))
+}
+
+/// The transactions of `events`, sorted.
+fn transactions(events: &[serde_json::Value]) -> Vec<String> {
+    let mut names: Vec<String> = events
+        .iter()
+        .map(|e| e["transaction"].as_str().unwrap_or("").to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn an_error_without_a_span_is_reported_once() {
+    const NAME: &str = "an_error_without_a_span_is_reported_once";
+    if in_child(NAME) {
+        let guard = obs_runtime::Builder::from_env()
+            .log_writer(std::io::sink)
+            .try_init()
+            .unwrap();
+        // `span = false`, called on its own: one event, named after it.
+        assert!(quiet_parse("1x").is_err());
+        // Returned on by an instrumented frame: one event, at that frame.
+        assert!(loud_submit("2x").is_err());
+        // Handled by the frame it ran in: one event, named after itself.
+        assert_eq!(loud_tolerant("3x").unwrap(), 0);
+        // `RUST_LOG=warn` (set by the parent) disables every INFO span; the
+        // frames are kept for error tracking, so three frames returning the
+        // same error still make one event, at the outermost.
+        assert!(submit("12x").is_err());
+        assert_eq!(submit("12").unwrap(), 12);
+        assert_eq!(quiet_parse("4").unwrap(), 4);
+        guard.flush();
+        drop(guard);
+        return;
+    }
+    let ep = Endpoint::start(Mode::Answer);
+    run_child(
+        NAME,
+        &[
+            ("SENTRY_DSN", ep.dsn().as_str()),
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("RUST_LOG", "warn"),
+        ],
+    );
+    ep.wait_for(4);
+    let events = ep.events();
+    assert_eq!(
+        transactions(&events),
+        ["loud_submit", "quiet_parse", "quiet_parse", "submit"],
+        "{events:#?}"
+    );
+    for event in &events {
+        let ex = exception(event);
+        assert!(
+            ex["type"].as_str().unwrap().ends_with("ParseIntError"),
+            "{ex}"
+        );
+    }
+}
+
+/// Fails, and says so at ERROR first: a probe's noise, never an event.
+#[obs_runtime::health_check("es_noisy_cache")]
+async fn noisy_cache() -> Result<(), String> {
+    tracing::error!("cache ping failed");
+    Err("cache down".to_owned())
+}
+
+fn probe_app() -> Router {
+    Router::new()
+        .route(
+            "/internal/ping",
+            get(|| async {
+                tracing::error!("ping handler complains");
+                "pong"
+            }),
+        )
+        .route(
+            "/work",
+            get(|| async {
+                tracing::error!("work failed");
+                "done"
+            }),
+        )
+        .merge(obs_runtime::health::axum::router_with(std::sync::Arc::new(
+            obs_runtime::health::Health::new(obs_runtime::health::HealthConfig::default()),
+        )))
+        .layer(obs_runtime::http::ObsLayer::new().exclude("/internal/ping"))
+}
+
+#[test]
+fn errors_logged_by_probes_and_excluded_paths_send_nothing() {
+    const NAME: &str = "errors_logged_by_probes_and_excluded_paths_send_nothing";
+    if in_child(NAME) {
+        let guard = obs_runtime::Builder::from_env()
+            .log_writer(std::io::sink)
+            .try_init()
+            .unwrap();
+        let rt = runtime();
+        let get = |path: &str| {
+            rt.block_on(probe_app().oneshot(Request::get(path).body(Body::empty()).unwrap()))
+                .unwrap()
+                .status()
+                .as_u16()
+        };
+        assert_eq!(get("/internal/ping"), 200);
+        assert_eq!(get("/readyz"), 503);
+        assert_eq!(get("/readyz"), 503);
+        // The control: the same `error!` on a path that is not excluded.
+        assert_eq!(get("/work"), 200);
+        guard.flush();
+        drop(guard);
+        return;
+    }
+    let ep = Endpoint::start(Mode::Answer);
+    run_child(
+        NAME,
+        &[
+            ("SENTRY_DSN", ep.dsn().as_str()),
+            ("OTEL_TRACES_EXPORTER", "none"),
+        ],
+    );
+    ep.wait_for(1);
+    let events = ep.events();
+    let messages: Vec<&str> = events
+        .iter()
+        .map(|e| e["message"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(messages, ["work failed"], "{events:#?}");
+}
+
+#[test]
+fn error_events_are_sampled_at_sentry_sample_rate() {
+    const NAME: &str = "error_events_are_sampled_at_sentry_sample_rate";
+    const ERRORS: usize = 400;
+    if in_child(NAME) {
+        let guard = obs_runtime::Builder::from_env()
+            .log_writer(std::io::sink)
+            .try_init()
+            .unwrap();
+        for i in 0..ERRORS {
+            assert!(quiet_parse("5x").is_err());
+            // Below the transport's queue: a full queue would drop, and
+            // this test is about sampling.
+            if i % 16 == 15 {
+                guard.flush();
+            }
+        }
+        guard.flush();
+        println!("CHILD dropped {}", scrape("obs_errors_dropped_total"));
+        drop(guard);
+        return;
+    }
+    for (rate, low, high) in [("0", 0, 0), ("0.25", 55, 145), ("1", ERRORS, ERRORS)] {
+        let ep = Endpoint::start(Mode::Answer);
+        let child = run_child(
+            NAME,
+            &[
+                ("SENTRY_DSN", ep.dsn().as_str()),
+                ("SENTRY_SAMPLE_RATE", rate),
+                ("OTEL_TRACES_EXPORTER", "none"),
+            ],
+        );
+        assert_eq!(child["dropped"], "0", "rate {rate}");
+        let n = ep.events().len();
+        // 0.25 of 400: mean 100, standard deviation 8.7; the bounds are
+        // more than 5 deviations out.
+        assert!(
+            (low..=high).contains(&n),
+            "SENTRY_SAMPLE_RATE={rate}: {n} events of {ERRORS}, expected {low} to {high}"
+        );
     }
 }

@@ -16,7 +16,7 @@
 //! | `RUST_LOG` | a `tracing` filter | `info` |
 //! | `OBS_LOG_DIR`, `OBS_LOG_RETENTION` | also write logs to daily files in that folder, keeping that many | none, 7 |
 //! | `OBS_LOG_RATE_LIMIT` | `<events>/<interval>` per call site (`100/10s`, `5/500ms`), or `off` ([`RateLimit`](crate::log::RateLimit)) | `100/10s` |
-//! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `SENTRY_TRACES_SAMPLE_RATE`, `SENTRY_SEND_DEFAULT_PII` | error tracking (feature `sentry`, see `errors`) | off without a DSN |
+//! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `SENTRY_SAMPLE_RATE`, `SENTRY_TRACES_SAMPLE_RATE`, `SENTRY_SEND_DEFAULT_PII` | error tracking (feature `sentry`, see `errors`) | off without a DSN |
 //!
 //! A bad value never stops the program: it gives one warning (logged once
 //! the logger is up) naming the variable, the value and the fallback used.
@@ -398,6 +398,15 @@ impl Builder {
             .map(|_| crate::subsystems::errors::ErrorsLayer);
         #[cfg(not(feature = "sentry"))]
         let errors_layer = tracing_subscriber::layer::Identity::new();
+        // With error tracking on, `#[instrumented]` frames stay whatever
+        // `RUST_LOG` says: an error is reported at the outermost one.
+        #[cfg(feature = "sentry")]
+        let filter = match errors {
+            Some(_) => tracing_subscriber::layer::Layer::boxed(
+                crate::subsystems::errors::KeepFrames(filter),
+            ),
+            None => tracing_subscriber::layer::Layer::boxed(filter),
+        };
         let registry = tracing_subscriber::registry()
             .with(filter)
             .with(otel_layer)

@@ -50,10 +50,15 @@ impl CallGuard {
 
     /// Marks the call as failed. With a listening span, sets the
     /// OpenTelemetry error status and records an `exception` event carrying
-    /// the error's type and text, both redacted of secrets.
+    /// the error's type and text, both redacted of secrets. Without one,
+    /// the event is recorded only while error tracking runs (feature
+    /// `sentry`), under the target `obs::exception`.
     pub fn fail(&self, error: Option<&dyn Display>, error_type: &'static str) {
         self.outcome.set(Outcome::Error);
         if self.span.is_disabled() {
+            if super::REPORT_UNSPANNED_ERRORS.load(Relaxed) {
+                unspanned_exception(self.state.function, error, error_type);
+            }
             return;
         }
         self.span.record("otel.status_code", "ERROR");
@@ -70,6 +75,23 @@ impl CallGuard {
             "exception"
         );
     }
+}
+
+/// The `exception` event of a call whose span is disabled: in the current
+/// span, so error tracking still sees it once, and at the outermost frame.
+#[cold]
+#[inline(never)]
+fn unspanned_exception(function: &'static str, error: Option<&dyn Display>, error_type: &str) {
+    let text = error.map(ToString::to_string).unwrap_or_default();
+    let text = crate::leaves::redact::redact(&text);
+    tracing::event!(
+        target: "obs::exception",
+        tracing::Level::ERROR,
+        "code.function" = function,
+        "exception.type" = error_type,
+        "exception.message" = &*text,
+        "exception"
+    );
 }
 
 impl Drop for CallGuard {

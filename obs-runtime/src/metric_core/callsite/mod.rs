@@ -35,6 +35,12 @@ pub use outcome::{
 };
 pub(crate) use scrape::{collect_all, overflows};
 
+/// Whether an error returned where no span listens (`span = false`, or a
+/// filter such as `RUST_LOG=warn` that disables the call's span) is still
+/// told to the subscriber, as an `obs::exception` event: set while error
+/// tracking runs, so the error reaches it either way.
+pub(crate) static REPORT_UNSPANNED_ERRORS: AtomicBool = AtomicBool::new(false);
+
 /// Every `#[instrumented]` call site in the program.
 #[linkme::distributed_slice]
 pub static CALL_SITES: [CallSite];
@@ -115,6 +121,8 @@ pub(super) struct SiteState {
     /// The `result` field of the site's span, once a span was seen.
     pub(super) result_field: OnceLock<Option<tracing::field::Field>>,
     pub(super) bounds: Bounds,
+    /// The function's name, for the errors it returns where no span listens.
+    pub(super) function: &'static str,
     /// Whether the function returns a `Result`: its `error` series are
     /// written at zero.
     pub(super) returns_result: AtomicBool,
@@ -167,6 +175,7 @@ impl CallSite {
                 clock: crate::leaves::clock::clock(),
                 result_field: OnceLock::new(),
                 bounds,
+                function: self.meta.function,
                 returns_result: AtomicBool::new(self.meta.returns_result.is_some_and(|f| f())),
                 fixed,
                 open,

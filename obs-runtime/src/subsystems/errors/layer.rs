@@ -241,6 +241,20 @@ where
     }
 }
 
+/// An `error!` event: a message event with its fields as `extra`.
+fn message_event(meta: &tracing::Metadata<'_>, fields: Fields) {
+    let mut sentry_event = Event {
+        level: sentry::Level::Error,
+        message: Some(fields.message),
+        logger: Some(meta.target().to_owned()),
+        ..Event::default()
+    };
+    for (name, value) in fields.others {
+        sentry_event.extra.insert(name.to_owned(), value.into());
+    }
+    send(sentry_event, Origin::current(None));
+}
+
 impl<S> tracing_subscriber::Layer<S> for ErrorsLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -257,6 +271,11 @@ where
         if level != Level::ERROR && meta.target() == "obs::access" {
             return;
         }
+        // A probe's events (a health check, an excluded path) are for
+        // Kubernetes, not error reports; a panic is reported wherever.
+        if meta.target() != "obs::panic" && crate::subsystems::log::probe::in_probe() {
+            return;
+        }
         let mut fields = Fields::default();
         event.record(&mut fields);
         if level != Level::ERROR {
@@ -264,15 +283,55 @@ where
             return;
         }
         if fields.message == "exception"
-            && let (Some(ty), Some(span)) = (fields.get("exception.type"), ctx.event_span(event))
-            && instrumented(&span)
+            && let Some(ty) = fields.get("exception.type")
         {
+            let value = fields.get("exception.message").unwrap_or("").to_owned();
+            let unspanned = meta.target() == "obs::exception";
+            let span = if unspanned {
+                // The nearest instrumented frame the call ran in.
+                ctx.event_scope(event)
+                    .and_then(|mut scope| scope.find(|s| instrumented(s)))
+            } else {
+                ctx.event_span(event).filter(|s| instrumented(s))
+            };
+            let Some(span) = span else {
+                if unspanned {
+                    // A call with no span of its own, outside every
+                    // instrumented frame: it is the outermost.
+                    Report {
+                        ty: ty.to_owned(),
+                        value,
+                        origin: Origin::current(fields.get("code.function").map(str::to_owned)),
+                    }
+                    .send();
+                    return;
+                }
+                return message_event(meta, fields);
+            };
+            // The origin reads the span's extensions: made before they are
+            // locked below.
             let report = Report {
                 ty: ty.to_owned(),
-                value: fields.get("exception.message").unwrap_or("").to_owned(),
-                origin: Origin::current(Some(span.name().to_owned())),
+                value,
+                origin: Origin::current(Some(if unspanned {
+                    fields
+                        .get("code.function")
+                        .unwrap_or(span.name())
+                        .to_owned()
+                } else {
+                    span.name().to_owned()
+                })),
             };
             let mut ext = span.extensions_mut();
+            if unspanned {
+                // Handed to the frame it ran in, as an inner frame's error
+                // is: reported when that frame closes, unless the frame (or
+                // an outer one) returns it too.
+                if ext.get_mut::<Pending>().is_none() && ext.get_mut::<Inherited>().is_none() {
+                    ext.insert(Inherited(report));
+                }
+                return;
+            }
             // The same error, returned on by this frame.
             drop(ext.remove::<Inherited>());
             if instrumented_parent(&span).is_some() {
@@ -318,16 +377,7 @@ where
             }
             return;
         }
-        let mut sentry_event = Event {
-            level: sentry::Level::Error,
-            message: Some(fields.message),
-            logger: Some(meta.target().to_owned()),
-            ..Event::default()
-        };
-        for (name, value) in fields.others {
-            sentry_event.extra.insert(name.to_owned(), value.into());
-        }
-        send(sentry_event, Origin::current(None));
+        message_event(meta, fields);
     }
 
     fn on_new_span(&self, attrs: &tracing::span::Attributes<'_>, id: &Id, ctx: Context<'_, S>) {

@@ -11,6 +11,7 @@
 //! | `SENTRY_DSN` | `https://<key>@<host>/<project>` | none: off |
 //! | `SENTRY_ENVIRONMENT` | the environment's name | `OBS_ENV`, else none |
 //! | `SENTRY_RELEASE` | the release | `<service.name>@<service.version>` |
+//! | `SENTRY_SAMPLE_RATE` | 0 to 1: the share of error events sent (set it per environment, e.g. lower in a noisy staging) | `1` |
 //! | `SENTRY_TRACES_SAMPLE_RATE` | 0 to 1 (kept in the client's options; obs sends no transactions, spans go to OTLP) | `0` |
 //! | `SENTRY_SEND_DEFAULT_PII` | `true` / `false`: keep the event's user | `false` |
 //!
@@ -18,25 +19,32 @@
 //! function, once, at the outermost instrumented frame that returned it; a
 //! panic (through the panic hook, with its stack trace); an `error!` event;
 //! a 5xx answered through `ObsLayer` when nothing was reported for that
-//! request yet. Never a 4xx, never an excluded path (probes, `/metrics`).
+//! request yet. Never a 4xx, never an excluded path (probes, `/metrics`)
+//! or a health check: their `error!` events are logged, not reported.
+//! While error tracking runs, the spans of `#[instrumented]` calls stay on
+//! whatever `RUST_LOG` says, so the outermost frame is
+//! known; a `span = false` call hands its error to the frame it runs in.
 //!
 //! Events leave through a bounded queue and one worker thread: a full
 //! queue or an endpoint that is down, slow or refusing costs a drop counted
 //! in `obs_errors_dropped_total`, never a wait in the code that reported.
 //! `ObsGuard` flushes them, within a deadline, when dropped.
 
+mod filter;
 mod layer;
 mod scrub;
 mod transport;
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use sentry::protocol::{Breadcrumb, Context, Event, Exception, TraceContext};
 use sentry::types::Dsn;
 
+pub(crate) use filter::KeepFrames;
 pub(crate) use layer::ErrorsLayer;
 /// The event model of the `sentry` crate, for [`Builder::error_hook`](crate::Builder::error_hook).
 pub use sentry::protocol;
@@ -62,6 +70,7 @@ pub(crate) struct Config {
     environment: Option<String>,
     release: Option<String>,
     traces_sample_rate: f32,
+    sample_rate: f32,
     send_default_pii: bool,
 }
 
@@ -95,14 +104,18 @@ pub(crate) fn config(
             .filter(|e| !e.is_empty())
             .map(str::to_owned)
     });
-    let traces_sample_rate = match nonempty("SENTRY_TRACES_SAMPLE_RATE").map(|v| v.parse::<f32>()) {
-        None => 0.0,
+    let mut rate = |name: &str, default: f32| match nonempty(name).map(|v| v.parse::<f32>()) {
+        None => default,
         Some(Ok(r)) if (0.0..=1.0).contains(&r) => r,
         Some(_) => {
-            warnings.push("SENTRY_TRACES_SAMPLE_RATE is not a number from 0 to 1; using 0".into());
-            0.0
+            warnings.push(format!(
+                "{name} is not a number from 0 to 1; using {default}"
+            ));
+            default
         }
     };
+    let traces_sample_rate = rate("SENTRY_TRACES_SAMPLE_RATE", 0.0);
+    let sample_rate = rate("SENTRY_SAMPLE_RATE", 1.0);
     let send_default_pii = match nonempty("SENTRY_SEND_DEFAULT_PII").as_deref() {
         None => false,
         Some(v) if v.eq_ignore_ascii_case("true") => true,
@@ -117,6 +130,7 @@ pub(crate) fn config(
         environment,
         release: nonempty("SENTRY_RELEASE"),
         traces_sample_rate,
+        sample_rate,
         send_default_pii,
     })
 }
@@ -151,6 +165,7 @@ impl ErrorsGuard {
 
 impl Drop for ErrorsGuard {
     fn drop(&mut self) {
+        crate::metric_core::callsite::REPORT_UNSPANNED_ERRORS.store(false, Relaxed);
         if let Ok(mut slot) = CLIENT.write() {
             slot.take();
         }
@@ -172,6 +187,7 @@ pub(crate) fn install(
         release: Some(Cow::Owned(config.release.unwrap_or(default_release))),
         environment: config.environment.map(Cow::Owned),
         traces_sample_rate: config.traces_sample_rate,
+        sample_rate: config.sample_rate,
         send_default_pii: pii,
         max_breadcrumbs: MAX_BREADCRUMBS,
         default_integrations: false,
@@ -195,6 +211,7 @@ pub(crate) fn install(
     if let Ok(mut slot) = CLIENT.write() {
         *slot = Some(Arc::clone(&client));
     }
+    crate::metric_core::callsite::REPORT_UNSPANNED_ERRORS.store(true, Relaxed);
     Ok(ErrorsGuard(client))
 }
 

@@ -30,6 +30,7 @@ use tokio::sync::watch;
 use super::registry::{CheckFuture, CheckOutcome, RegisteredCheck};
 use super::{Observed, metrics};
 use crate::leaves::sync::Mutex;
+use crate::subsystems::log::probe::{Probe, ProbeScope};
 
 /// One finished run of a check.
 #[derive(Debug, Clone)]
@@ -201,8 +202,13 @@ fn abandoned() -> RunResult {
 async fn run_once(check: &'static RegisteredCheck, tx: watch::Sender<Option<RunResult>>) {
     let started = Instant::now();
     let timeout = check.timeout();
-    let outcome = match catch_unwind(AssertUnwindSafe(|| check.start())) {
-        Ok(run) => tokio::time::timeout(timeout, CatchUnwind(run)).await,
+    // A check's own `error!` events are probe noise to error tracking.
+    let started_run = {
+        let _probe = ProbeScope::enter();
+        catch_unwind(AssertUnwindSafe(|| check.start()))
+    };
+    let outcome = match started_run {
+        Ok(run) => tokio::time::timeout(timeout, Probe::new(CatchUnwind(run))).await,
         Err(panic) => Ok(Err(panic)),
     };
     let duration = started.elapsed();

@@ -31,6 +31,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        // An excluded path (probes, `/metrics`) is no business of error
+        // tracking.
+        #[cfg(feature = "sentry")]
+        let _probe = this
+            .state
+            .is_none()
+            .then(crate::subsystems::log::probe::ProbeScope::enter);
         let result = {
             let _entered = this
                 .state

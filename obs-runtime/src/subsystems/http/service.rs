@@ -43,6 +43,8 @@ where
 
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         if self.exclusions.contains(req.uri().path()) {
+            #[cfg(feature = "sentry")]
+            let _probe = crate::subsystems::log::probe::ProbeScope::enter();
             return ResponseFuture {
                 inner: self
                     .inner

@@ -37,6 +37,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 pub(crate) mod panic;
+pub(crate) mod probe;
 mod rate_limit;
 
 pub use crate::leaves::text::MAX_VALUE_LEN;
