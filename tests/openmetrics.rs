@@ -5,6 +5,8 @@
 //! OpenMetrics by default, scrapes an in-process server and answers
 //! queries on what it read.
 
+#[path = "otlp/receiver.rs"]
+mod receiver;
 mod service_support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -774,4 +776,205 @@ fn foreign_collectors_come_out_valid_too() {
     ] {
         assert!(om.contains(bucket), "missing {bucket:?} in\n{om}");
     }
+}
+
+/// `(trace_id, span_id)` of every exemplar in an OpenMetrics body, by the
+/// sample it follows.
+fn exemplars_in(text: &str) -> Vec<(String, String, String)> {
+    text.lines()
+        .filter_map(|line| {
+            let (sample, exemplar) = line.split_once(" # {")?;
+            let labels = exemplar.split_once('}')?.0;
+            let get = |key: &str| {
+                labels.split(',').find_map(|kv| {
+                    let (k, v) = kv.split_once('=')?;
+                    (k == key).then(|| v.trim_matches('"').to_owned())
+                })
+            };
+            let name = sample.split(['{', ' ']).next()?.to_owned();
+            Some((name, get("trace_id")?, get("span_id")?))
+        })
+        .collect()
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn exemplars_link_buckets_and_counters_to_sampled_traces_only() {
+    let rx = receiver::start();
+    let endpoint = format!("http://{}", rx.grpc);
+    let service = ExampleService::start_with(&[
+        ("OTEL_TRACES_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_TRACES_SAMPLER", "traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
+        ("RUST_LOG", "info"),
+    ]);
+    let config = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: exemplars\n    static_configs:\n      - targets: ['{}']\n",
+        service.addr
+    );
+    let prometheus = Prometheus::with_config(
+        "exemplars",
+        &config,
+        &[
+            "--storage.tsdb.path=data",
+            "--enable-feature=exemplar-storage",
+        ],
+        &[],
+        &[],
+    );
+    // Traffic while Prometheus scrapes: each scrape stores the exemplars
+    // that changed since the one before.
+    for round in 0..8 {
+        for i in 0..25 {
+            let path = format!("/users/{}", round * 25 + i);
+            request(service.addr, "GET", &path, &[]).expect("the service answers");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let body = request(
+        service.addr,
+        "GET",
+        "/metrics",
+        &[("Accept", PROMETHEUS_ACCEPT)],
+    )
+    .expect("metrics")
+    .text();
+    check_openmetrics(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+    let found = exemplars_in(&body);
+    let names: BTreeSet<&str> = found.iter().map(|(n, _, _)| n.as_str()).collect();
+    for expected in [
+        "http_server_request_duration_seconds_bucket",
+        "db_query_duration_seconds_bucket",
+        "cache_misses_total",
+    ] {
+        assert!(
+            names.contains(expected),
+            "no exemplar on {expected}; exemplars on {names:?}"
+        );
+    }
+    // The 0.0.4 text has no place for them.
+    let text = request(service.addr, "GET", "/metrics", &[])
+        .expect("metrics")
+        .text();
+    assert!(!text.contains(" # {"), "an exemplar in the 0.0.4 text");
+
+    // Every exemplar names a span the receiver got: sampled, exported. Half
+    // the requests were not sampled, and none of them left an exemplar.
+    let spans = rx.store.wait_for(Duration::from_secs(30), |spans| {
+        found
+            .iter()
+            .all(|(_, t, s)| spans.iter().any(|r| &r.trace_id == t && &r.span_id == s))
+    });
+    for (name, trace, span) in &found {
+        assert!(
+            spans
+                .iter()
+                .any(|r| &r.trace_id == trace && &r.span_id == span),
+            "the exemplar of {name} names trace {trace} span {span}, which the receiver never got ({} spans)",
+            spans.len()
+        );
+    }
+    let traces: BTreeSet<&str> = spans
+        .iter()
+        .filter(|s| s.name.starts_with("GET /users"))
+        .map(|s| s.trace_id.as_str())
+        .collect();
+    assert!(
+        (40..=160).contains(&traces.len()),
+        "about half of 200 requests sampled: {} traces",
+        traces.len()
+    );
+
+    // Prometheus kept them: the HTTP duration's exemplars, each a trace the
+    // receiver has.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let path = format!(
+        "/api/v1/query_exemplars?query={}&start={}&end={}",
+        percent_encode("http_server_request_duration_seconds_bucket"),
+        now - 600,
+        now + 600
+    );
+    let stored = wait_for(Duration::from_secs(60), || {
+        let r = service_support::get(prometheus.addr, &path)?;
+        let v: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+        let ids: Vec<String> = v["data"]
+            .as_array()?
+            .iter()
+            .flat_map(|series| series["exemplars"].as_array().cloned().unwrap_or_default())
+            .filter_map(|e| Some(e["labels"]["trace_id"].as_str()?.to_owned()))
+            .collect();
+        (!ids.is_empty()).then_some(ids)
+    })
+    .unwrap_or_else(|| panic!("no exemplar in Prometheus: {}", prometheus.log()));
+    for trace in &stored {
+        assert!(
+            spans.iter().any(|s| &s.trace_id == trace),
+            "Prometheus holds an exemplar of trace {trace}, which the receiver never got"
+        );
+    }
+    eprintln!(
+        "{} exemplars in the scrape on {names:?}; {} stored by Prometheus; {} sampled traces",
+        found.len(),
+        stored.len(),
+        traces.len()
+    );
+}
+
+#[test]
+fn a_counter_and_a_gauge_that_would_share_an_openmetrics_family_are_refused() {
+    use obs_runtime::metrics::{Counter, Gauge};
+    use obs_runtime::registry::RegistryError;
+    Gauge::<()>::new("om_clash_depth", "Queue depth.")
+        .unwrap()
+        .register()
+        .unwrap();
+    let refused = Counter::<()>::new("om_clash_depth_total", "Items queued.")
+        .unwrap()
+        .register()
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        RegistryError::FamilyClash {
+            name: "om_clash_depth_total".into(),
+            registered: "om_clash_depth".into(),
+        }
+    );
+    assert!(
+        refused
+            .to_string()
+            .contains("one OpenMetrics family `om_clash_depth`"),
+        "{refused}"
+    );
+    // The other way round, and through the `prometheus` bridge.
+    Counter::<()>::new("om_clash_sent_total", "Sent.")
+        .unwrap()
+        .register()
+        .unwrap();
+    let gauge = prometheus::Gauge::new("om_clash_sent", "Sent, as a gauge.").unwrap();
+    let refused = obs_runtime::registry::global()
+        .register_collector(Box::new(gauge))
+        .unwrap_err();
+    assert!(
+        matches!(refused, RegistryError::FamilyClash { .. }),
+        "{refused:?}"
+    );
+    // The scrape that would have had two families `om_clash_*` has one each.
+    let body = obs_runtime::encode_openmetrics();
+    check_openmetrics(&body).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -336,6 +336,50 @@ fn with_noop_subscriber(c: &mut Criterion) {
     });
 }
 
+/// A parent span the sampler decided as `sampled` says.
+fn parent(sampled: bool) -> tracing::Span {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    loop {
+        let span = tracing::info_span!("bench_parent");
+        if span.context().span().span_context().is_sampled() == sampled {
+            return span;
+        }
+    }
+}
+
+/// What an exemplar costs, under the full pipeline: a call (and a bare
+/// histogram observation) in a sampled parent keeps one; in an unsampled
+/// parent it pays the check alone.
+fn exemplars(c: &mut Criterion) {
+    let histogram = obs_runtime::metrics::Histogram::<()>::new(
+        "bench_exemplar_seconds",
+        "Observations of the exemplar bench.",
+        obs_runtime::schema::LATENCY,
+    )
+    .unwrap();
+    let sampled = parent(true);
+    let unsampled = parent(false);
+    let mut g = c.benchmark_group("exemplar");
+    let d = Duration::from_micros(300);
+    g.bench_function("observe_outside_spans", |b| {
+        b.iter(|| histogram.observe_duration(black_box(d)));
+    });
+    g.bench_function("observe_in_unsampled_span", |b| {
+        unsampled.in_scope(|| b.iter(|| histogram.observe_duration(black_box(d))));
+    });
+    g.bench_function("observe_in_sampled_span", |b| {
+        sampled.in_scope(|| b.iter(|| histogram.observe_duration(black_box(d))));
+    });
+    g.bench_function("add_fn_in_unsampled_span", |b| {
+        unsampled.in_scope(|| b.iter(|| add_obs(black_box(2), black_box(3))));
+    });
+    g.bench_function("add_fn_in_sampled_span", |b| {
+        sampled.in_scope(|| b.iter(|| add_obs(black_box(2), black_box(3))));
+    });
+    g.finish();
+}
+
 /// The whole `obs_runtime::init()` pipeline as a service runs it: env
 /// filter, OpenTelemetry layer with a 10 % trace-id ratio sampler and an
 /// OTLP exporter whose collector is absent (a closed port: export fails
@@ -349,7 +393,11 @@ fn full_pipeline(c: &mut Criterion) {
         .span_export(obs_runtime::trace::SpanExport::OtlpHttp {
             endpoint: format!("http://127.0.0.1:{closed_port}"),
         })
-        .sampler(obs_runtime::trace::SamplerChoice::TraceIdRatio(0.1))
+        // What `init()` picks with `OBS_ENV=production`: a root is sampled
+        // by its trace id, a child as its parent was.
+        .sampler(obs_runtime::trace::SamplerChoice::ParentBasedTraceIdRatio(
+            0.1,
+        ))
         .log_writer(std::io::sink)
         .init();
     let mut g = c.benchmark_group("empty_fn");
@@ -360,6 +408,7 @@ fn full_pipeline(c: &mut Criterion) {
         b.iter(|| add_obs(black_box(2), black_box(3)));
     });
     g.finish();
+    exemplars(c);
     // Flushing to a closed port must not hang the benchmark.
     std::thread::spawn(move || drop(guard));
     std::thread::sleep(Duration::from_millis(10));

@@ -114,6 +114,12 @@ pub(crate) trait Sink {
     /// collectors.
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64);
 
+    /// Whether the sink writes exemplars: the others are not given any, so
+    /// a text scrape spends nothing on them.
+    fn wants_exemplars(&self) -> bool {
+        false
+    }
+
     /// [`counter`](Self::counter) with the series' last exemplar, if it
     /// kept one. Only a sink that can write exemplars (`OpenMetrics`)
     /// overrides it; the others drop the exemplar.

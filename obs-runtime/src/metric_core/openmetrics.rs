@@ -181,6 +181,10 @@ pub(crate) fn write_canonical(out: &mut String, v: f64) {
 }
 
 impl Sink for OpenMetricsSink {
+    fn wants_exemplars(&self) -> bool {
+        true
+    }
+
     fn family(&mut self, name: &str, help: &str, kind: Kind) {
         let (family, type_name) = match kind {
             Kind::Counter => match name.strip_suffix("_total") {

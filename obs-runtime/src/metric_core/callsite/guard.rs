@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 
 use super::outcome::Outcome;
 use super::{Series, SiteState};
+use crate::metric_core::metrics::exemplar::{self, TraceIds};
 
 /// Times one call and records it when dropped: the outcome set by the
 /// generated code, or `panic` when dropped during unwinding.
@@ -22,6 +23,9 @@ pub struct CallGuard {
     /// Raw clock reading at the start of the call.
     pub(super) start: u64,
     pub(super) outcome: Cell<Outcome>,
+    /// The ids of the call's span when it is sampled, taken while the span
+    /// is entered (when the call settles): its duration's exemplar.
+    pub(super) exemplar: Cell<Option<TraceIds>>,
     pub(super) span: tracing::Span,
 }
 
@@ -33,8 +37,12 @@ impl CallGuard {
     }
 
     /// Marks the call as returned normally.
+    #[inline]
     pub fn succeed(&self) {
         self.outcome.set(Outcome::Ok);
+        if !self.span.is_disabled() {
+            self.exemplar.set(exemplar::sampled());
+        }
     }
 
     /// Notes that the function returns a `Result`, for sites whose return
@@ -61,6 +69,7 @@ impl CallGuard {
             }
             return;
         }
+        self.exemplar.set(exemplar::sampled());
         self.span.record("otel.status_code", "ERROR");
         let text = error.map(ToString::to_string).unwrap_or_default();
         let text = crate::leaves::redact::redact(&text);
@@ -104,9 +113,11 @@ impl Drop for CallGuard {
         } else {
             self.outcome.get()
         };
-        self.series
-            .histogram(outcome)
-            .observe_ns(&self.state.bounds, nanos);
+        let histogram = self.series.histogram(outcome);
+        match self.exemplar.get() {
+            None => histogram.observe_ns(&self.state.bounds, nanos),
+            Some(ids) => histogram.observe_ns_exemplar(&self.state.bounds, nanos, ids),
+        }
         if self.in_flight {
             self.series.in_flight.fetch_sub(1, Relaxed);
         }

@@ -235,6 +235,7 @@ impl CallSite {
             } else {
                 Outcome::Ok
             }),
+            exemplar: Cell::new(None),
             span,
             // Last, so the body is timed and the set-up is not.
             start: state.clock.raw(),

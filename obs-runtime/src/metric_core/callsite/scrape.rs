@@ -8,8 +8,16 @@ use std::sync::atomic::Ordering::Relaxed;
 use super::outcome::Outcome;
 use super::{CallSite, all};
 use crate::metric_core::encode::{HistogramSnapshot, Kind, Sink};
+use crate::metric_core::metrics::exemplar::{self, Recorded};
 
-type Row<'a> = (Vec<(&'a str, &'a str)>, HistogramSnapshot, &'static [f64]);
+/// A series: its labels, histogram, bounds and exemplars (empty when none
+/// was kept, or the sink writes none).
+type Row<'a> = (
+    Vec<(&'a str, &'a str)>,
+    HistogramSnapshot,
+    &'static [f64],
+    Vec<Option<Recorded>>,
+);
 
 /// Overflow counts of the call sites that have open argument labels, by
 /// their calls family.
@@ -32,6 +40,7 @@ pub(crate) fn collect_all(sink: &mut dyn Sink) {
     for site in all() {
         by_base.entry(site.meta.base).or_default().push(site);
     }
+    let wants_exemplars = sink.wants_exemplars();
     for (base, sites) in by_base {
         // Rows keyed by their labels, so two sites that render the same
         // label set (methods of the same name on two types in one module)
@@ -71,16 +80,22 @@ pub(crate) fn collect_all(sink: &mut dyn Sink) {
                     let labels: Vec<_> =
                         common.iter().copied().chain(user.iter().copied()).collect();
                     let snap = cell.snapshot();
+                    let exemplars = if wants_exemplars {
+                        cell.exemplars()
+                    } else {
+                        Vec::new()
+                    };
                     match rows.get_mut(&labels) {
                         Some(row) if row.2 == meta.buckets => {
                             for (a, b) in row.1.cumulative.iter_mut().zip(&snap.cumulative) {
                                 *a += b;
                             }
                             row.1.sum += snap.sum;
+                            merge_exemplars(&mut row.3, exemplars);
                         }
                         Some(_) => {}
                         None => {
-                            rows.insert(labels.clone(), (labels, snap, meta.buckets));
+                            rows.insert(labels.clone(), (labels, snap, meta.buckets, exemplars));
                         }
                     }
                 }
@@ -92,7 +107,7 @@ pub(crate) fn collect_all(sink: &mut dyn Sink) {
             "Calls of instrumented functions, by result (ok, error, cancelled, panic).",
             Kind::Counter,
         );
-        for (labels, snap, _) in rows.values() {
+        for (labels, snap, _, _) in rows.values() {
             sink.counter(&calls, labels, snap.count());
         }
         let duration = format!("{base}_duration_seconds");
@@ -101,8 +116,14 @@ pub(crate) fn collect_all(sink: &mut dyn Sink) {
             "Duration of calls of instrumented functions in seconds, by result.",
             Kind::Histogram,
         );
-        for (labels, snap, bounds) in rows.values() {
-            sink.histogram(&duration, labels, bounds, snap);
+        for (labels, snap, bounds, exemplars) in rows.values() {
+            if exemplars.is_empty() {
+                sink.histogram(&duration, labels, bounds, snap);
+            } else {
+                exemplar::written(exemplars, |e| {
+                    sink.histogram_with_exemplars(&duration, labels, bounds, snap, e);
+                });
+            }
         }
         if !gauges.is_empty() {
             let in_flight = format!("{base}_in_flight");
@@ -115,6 +136,21 @@ pub(crate) fn collect_all(sink: &mut dyn Sink) {
                 #[allow(clippy::cast_precision_loss)]
                 sink.gauge(&in_flight, &labels, value as f64);
             }
+        }
+    }
+}
+
+/// Two sites' exemplars of one series: per bucket, the later one.
+fn merge_exemplars(into: &mut Vec<Option<Recorded>>, from: Vec<Option<Recorded>>) {
+    if into.is_empty() {
+        *into = from;
+        return;
+    }
+    for (a, b) in into.iter_mut().zip(from) {
+        if let Some(b) = b
+            && a.is_none_or(|a| a.timestamp < b.timestamp)
+        {
+            *a = Some(b);
         }
     }
 }

@@ -4,26 +4,50 @@
 use std::cell::Cell;
 use std::sync::OnceLock;
 
+use super::exemplar::{self, Exemplars, Recorded, TraceIds};
 use crate::leaves::sync::AtomicU64;
 use crate::metric_core::encode::HistogramSnapshot;
 use std::sync::atomic::Ordering::Relaxed;
 
-/// One counter series.
+/// One counter series, and the exemplar of its last increment made inside
+/// a sampled span.
 #[derive(Debug, Default)]
-pub(crate) struct CounterCell(AtomicU64);
+pub(crate) struct CounterCell {
+    value: AtomicU64,
+    exemplar: Exemplars,
+}
 
 impl CounterCell {
     pub(crate) fn new() -> Self {
-        Self(AtomicU64::new(0))
+        Self {
+            value: AtomicU64::new(0),
+            exemplar: Exemplars::new(),
+        }
     }
 
     #[inline]
     pub(crate) fn add(&self, n: u64) {
-        self.0.fetch_add(n, Relaxed);
+        self.value.fetch_add(n, Relaxed);
+    }
+
+    /// [`add`](Self::add), keeping the increment as the exemplar when it
+    /// is made inside a sampled span.
+    #[inline]
+    pub(crate) fn add_traced(&self, n: u64) {
+        self.add(n);
+        if let Some(ids) = exemplar::sampled() {
+            #[allow(clippy::cast_precision_loss)]
+            self.exemplar.record(1, 0, ids, n as f64);
+        }
     }
 
     pub(crate) fn get(&self) -> u64 {
-        self.0.load(Relaxed)
+        self.value.load(Relaxed)
+    }
+
+    /// The exemplar of the last increment made in a sampled span.
+    pub(crate) fn exemplar(&self) -> Option<Recorded> {
+        self.exemplar.get(0)
     }
 }
 
@@ -239,6 +263,8 @@ pub(crate) struct HistogramCell {
     mask: usize,
     /// Bucket counts, `+Inf` included.
     buckets: usize,
+    /// The last observation of each bucket made inside a sampled span.
+    exemplars: Exemplars,
 }
 
 const SUM_NS: usize = 0;
@@ -260,6 +286,7 @@ impl HistogramCell {
             stride,
             mask: shards.saturating_sub(1),
             buckets,
+            exemplars: Exemplars::new(),
         }
     }
 
@@ -279,14 +306,36 @@ impl HistogramCell {
         })
     }
 
+    /// [`observe_traced`](Self::observe_traced) without the exemplar, for
+    /// the models and tests of the cell itself.
+    #[cfg(test)]
     #[inline]
     pub(crate) fn observe(&self, bounds: &Bounds, v: f64) {
         if v.is_nan() {
             // NaN falls in no bucket and would poison the sum for good.
             return;
         }
+        self.observe_at(bounds.index(v), v);
+    }
+
+    /// [`observe`](Self::observe), keeping the value as its bucket's
+    /// exemplar when it is made inside a sampled span.
+    #[inline]
+    pub(crate) fn observe_traced(&self, bounds: &Bounds, v: f64) {
+        if v.is_nan() {
+            return;
+        }
+        let bucket = bounds.index(v);
+        self.observe_at(bucket, v);
+        if let Some(ids) = exemplar::sampled() {
+            self.exemplars.record(self.buckets, bucket, ids, v);
+        }
+    }
+
+    #[inline]
+    fn observe_at(&self, bucket: usize, v: f64) {
         let shard = thread_index() & self.mask;
-        if let Some(count) = self.slot(shard, FIRST_BUCKET + bounds.index(v)) {
+        if let Some(count) = self.slot(shard, FIRST_BUCKET + bucket) {
             count.fetch_add(1, Relaxed);
         }
         if let Some(sum) = self.slot(shard, SUM_BITS) {
@@ -298,13 +347,38 @@ impl HistogramCell {
 
     #[inline]
     pub(crate) fn observe_ns(&self, bounds: &Bounds, ns: u64) {
+        self.observe_ns_at(bounds.index_ns(ns), ns);
+    }
+
+    #[inline]
+    fn observe_ns_at(&self, bucket: usize, ns: u64) {
         let shard = thread_index() & self.mask;
-        if let Some(count) = self.slot(shard, FIRST_BUCKET + bounds.index_ns(ns)) {
+        if let Some(count) = self.slot(shard, FIRST_BUCKET + bucket) {
             count.fetch_add(1, Relaxed);
         }
         if let Some(sum) = self.slot(shard, SUM_NS) {
             sum.fetch_add(ns, Relaxed);
         }
+    }
+
+    /// [`observe_ns`](Self::observe_ns) made inside the sampled span `ids`:
+    /// the duration (in seconds) becomes its bucket's exemplar.
+    #[inline]
+    pub(crate) fn observe_ns_exemplar(&self, bounds: &Bounds, ns: u64, ids: TraceIds) {
+        let bucket = bounds.index_ns(ns);
+        self.observe_ns_at(bucket, ns);
+        #[allow(clippy::cast_precision_loss)]
+        self.exemplars
+            .record(self.buckets, bucket, ids, ns as f64 / 1e9);
+    }
+
+    /// The exemplars of the buckets, `+Inf` last; empty when none was ever
+    /// kept.
+    pub(crate) fn exemplars(&self) -> Vec<Option<Recorded>> {
+        if !self.exemplars.any() {
+            return Vec::new();
+        }
+        (0..self.buckets).map(|b| self.exemplars.get(b)).collect()
     }
 
     pub(crate) fn count(&self) -> u64 {

@@ -51,8 +51,19 @@ impl<L: LabelSet> Collect for Counter<L> {
     fn collect(&self, sink: &mut dyn Sink) {
         let name = &self.family.name;
         sink.family(name, &self.family.help, Kind::Counter);
+        let exemplars = sink.wants_exemplars();
         self.family
-            .for_each::<L>(|labels, cell| sink.counter(name, labels, cell.get()));
+            .for_each::<L>(|labels, cell| match cell.exemplar().filter(|_| exemplars) {
+                None => sink.counter(name, labels, cell.get()),
+                Some(recorded) => super::exemplar::written(&[Some(recorded)], |e| {
+                    sink.counter_with_exemplar(
+                        name,
+                        labels,
+                        cell.get(),
+                        e.first().and_then(Option::as_ref),
+                    );
+                }),
+            });
     }
 
     fn overflowed(&self) -> Option<u64> {
@@ -140,9 +151,21 @@ impl<L: LabelSet> Collect for Histogram<L> {
         sink.family(name, &self.family.help, Kind::Histogram);
         let bounds = &self.family.layout.upper;
         let mut snap = crate::metric_core::encode::HistogramSnapshot::default();
+        let exemplars = sink.wants_exemplars();
         self.family.for_each::<L>(|labels, cell| {
             cell.snapshot_into(&mut snap);
-            sink.histogram(name, labels, bounds, &snap);
+            let recorded = if exemplars {
+                cell.exemplars()
+            } else {
+                Vec::new()
+            };
+            if recorded.is_empty() {
+                sink.histogram(name, labels, bounds, &snap);
+            } else {
+                super::exemplar::written(&recorded, |e| {
+                    sink.histogram_with_exemplars(name, labels, bounds, &snap, e);
+                });
+            }
         });
     }
 

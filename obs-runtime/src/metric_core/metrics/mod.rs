@@ -19,6 +19,7 @@
 
 pub(crate) mod cell;
 mod collect;
+pub(crate) mod exemplar;
 mod family;
 // Loom models of the cells and the bounded family (`scripts/loom`).
 #[cfg(all(test, obs_loom))]
@@ -200,16 +201,17 @@ impl<'a> CounterHandle<'a> {
         Self(cell)
     }
 
-    /// Adds one.
+    /// Adds one. Inside a sampled span, the increment is kept as the
+    /// series' exemplar (written in `OpenMetrics`).
     #[inline]
     pub fn inc(&self) {
-        self.0.add(1);
+        self.0.add_traced(1);
     }
 
-    /// Adds `n`.
+    /// Adds `n` (kept as the exemplar inside a sampled span).
     #[inline]
     pub fn inc_by(&self, n: u64) {
-        self.0.add(n);
+        self.0.add_traced(n);
     }
 
     /// The current value.
@@ -436,26 +438,34 @@ impl<'a> HistogramHandle<'a> {
         }
     }
 
-    /// Records one value. NaN is ignored.
+    /// Records one value. NaN is ignored. Inside a sampled span, the value
+    /// is kept as its bucket's exemplar (written in `OpenMetrics`).
     #[inline]
     pub fn observe(&self, v: f64) {
-        self.cell.observe(self.bounds, v);
+        self.cell.observe_traced(self.bounds, v);
     }
 
-    /// Records a duration in seconds, summed as integer nanoseconds.
+    /// Records a duration in seconds, summed as integer nanoseconds (kept
+    /// as its bucket's exemplar inside a sampled span).
     #[inline]
     pub fn observe_duration(&self, d: Duration) {
-        self.cell
-            .observe_ns(self.bounds, u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        match exemplar::sampled() {
+            None => self.cell.observe_ns(self.bounds, ns),
+            Some(ids) => self.cell.observe_ns_exemplar(self.bounds, ns, ids),
+        }
     }
 
     /// Records a duration given in nanoseconds, for callers that time with
-    /// raw clock readings.
+    /// raw clock readings; `exemplar`: the sampled span it was made in.
     #[inline]
     // Only the HTTP layer (feature `tower`) observes raw nanoseconds.
     #[cfg_attr(not(feature = "tower"), allow(dead_code))]
-    pub(crate) fn observe_ns(&self, ns: u64) {
-        self.cell.observe_ns(self.bounds, ns);
+    pub(crate) fn observe_ns(&self, ns: u64, exemplar: Option<exemplar::TraceIds>) {
+        match exemplar {
+            None => self.cell.observe_ns(self.bounds, ns),
+            Some(ids) => self.cell.observe_ns_exemplar(self.bounds, ns, ids),
+        }
     }
 
     /// How many values were recorded.

@@ -55,6 +55,36 @@ const OVERFLOW_HELP: &str =
 pub enum RegistryError {
     /// A metric family of this name is registered already.
     Duplicate(String),
+    /// The name would share its `OpenMetrics` family with a registered one:
+    /// a counter `foo_total` is the family `foo`, so a gauge `foo` beside it
+    /// would make a scrape with two families of one name.
+    FamilyClash {
+        /// The name refused.
+        name: String,
+        /// The registered name it clashes with.
+        registered: String,
+    },
+}
+
+/// The `OpenMetrics` family a sample name belongs to: a counter's `_total`
+/// is a suffix of its samples, not part of the family's name.
+fn openmetrics_family(name: &str) -> &str {
+    name.strip_suffix("_total").unwrap_or(name)
+}
+
+/// Why `name` can't join the names `in_use`, if it can't.
+fn refusal(in_use: &BTreeSet<String>, name: &str) -> Option<RegistryError> {
+    if in_use.contains(name) {
+        return Some(RegistryError::Duplicate(name.to_owned()));
+    }
+    let family = openmetrics_family(name);
+    in_use
+        .iter()
+        .find(|n| openmetrics_family(n) == family)
+        .map(|registered| RegistryError::FamilyClash {
+            name: name.to_owned(),
+            registered: registered.clone(),
+        })
 }
 
 impl fmt::Display for RegistryError {
@@ -63,6 +93,11 @@ impl fmt::Display for RegistryError {
             Self::Duplicate(name) => write!(
                 f,
                 "a metric named `{name}` is registered already: every metric name must be unique in the program"
+            ),
+            Self::FamilyClash { name, registered } => write!(
+                f,
+                "`{name}` and the registered `{registered}` would be one OpenMetrics family `{}` (a counter's `_total` is not part of its family's name): rename one",
+                openmetrics_family(name)
             ),
         }
     }
@@ -164,8 +199,8 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         let mut owned = lock(&self.owned);
         let in_use = Self::names_in_use(&owned, &lock(&self.foreign));
-        if let Some(dup) = metric.names().into_iter().find(|n| in_use.contains(n)) {
-            return Err(RegistryError::Duplicate(dup));
+        if let Some(refused) = metric.names().iter().find_map(|n| refusal(&in_use, n)) {
+            return Err(refused);
         }
         owned.push(metric);
         if let Some((thread, set)) = *lock(&self.registering_set)
@@ -275,8 +310,8 @@ impl Registry {
         let mut foreign = lock(&self.foreign);
         let in_use = Self::names_in_use(&owned, &foreign);
         for desc in collector.desc() {
-            if in_use.contains(&desc.fq_name) {
-                return Err(RegistryError::Duplicate(desc.fq_name.clone()));
+            if let Some(refused) = refusal(&in_use, &desc.fq_name) {
+                return Err(refused);
             }
         }
         foreign.push(collector);

@@ -307,7 +307,7 @@ impl Call {
                 status,
                 error_type,
             ])
-            .observe_ns(elapsed_ns);
+            .observe_ns(elapsed_ns, crate::metric_core::metrics::exemplar::sampled());
     }
 }
 

@@ -241,6 +241,71 @@ where
     }
 }
 
+/// The `exception` event of an `#[instrumented]` call: reported at the
+/// outermost frame that returns the error (see [`Pending`], [`Inherited`]).
+fn exception<S>(event: &tracing::Event<'_>, ty: &str, fields: Fields, ctx: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let meta = event.metadata();
+    let value = fields.get("exception.message").unwrap_or("").to_owned();
+    let unspanned = meta.target() == "obs::exception";
+    let span = if unspanned {
+        // The nearest instrumented frame the call ran in.
+        ctx.event_scope(event)
+            .and_then(|mut scope| scope.find(|s| instrumented(s)))
+    } else {
+        ctx.event_span(event).filter(|s| instrumented(s))
+    };
+    let Some(span) = span else {
+        if unspanned {
+            // A call with no span of its own, outside every
+            // instrumented frame: it is the outermost.
+            Report {
+                ty: ty.to_owned(),
+                value,
+                origin: Origin::current(fields.get("code.function").map(str::to_owned)),
+            }
+            .send();
+            return;
+        }
+        message_event(meta, fields);
+        return;
+    };
+    // The origin reads the span's extensions: made before they are
+    // locked below.
+    let report = Report {
+        ty: ty.to_owned(),
+        value,
+        origin: Origin::current(Some(if unspanned {
+            fields
+                .get("code.function")
+                .unwrap_or(span.name())
+                .to_owned()
+        } else {
+            span.name().to_owned()
+        })),
+    };
+    let mut ext = span.extensions_mut();
+    if unspanned {
+        // Handed to the frame it ran in, as an inner frame's error
+        // is: reported when that frame closes, unless the frame (or
+        // an outer one) returns it too.
+        if ext.get_mut::<Pending>().is_none() && ext.get_mut::<Inherited>().is_none() {
+            ext.insert(Inherited(report));
+        }
+        return;
+    }
+    // The same error, returned on by this frame.
+    drop(ext.remove::<Inherited>());
+    if instrumented_parent(&span).is_some() {
+        ext.insert(Pending(report));
+    } else {
+        drop(ext);
+        report.send();
+    }
+}
+
 /// An `error!` event: a message event with its fields as `extra`.
 fn message_event(meta: &tracing::Metadata<'_>, fields: Fields) {
     let mut sentry_event = Event {
@@ -285,61 +350,8 @@ where
         if fields.message == "exception"
             && let Some(ty) = fields.get("exception.type")
         {
-            let value = fields.get("exception.message").unwrap_or("").to_owned();
-            let unspanned = meta.target() == "obs::exception";
-            let span = if unspanned {
-                // The nearest instrumented frame the call ran in.
-                ctx.event_scope(event)
-                    .and_then(|mut scope| scope.find(|s| instrumented(s)))
-            } else {
-                ctx.event_span(event).filter(|s| instrumented(s))
-            };
-            let Some(span) = span else {
-                if unspanned {
-                    // A call with no span of its own, outside every
-                    // instrumented frame: it is the outermost.
-                    Report {
-                        ty: ty.to_owned(),
-                        value,
-                        origin: Origin::current(fields.get("code.function").map(str::to_owned)),
-                    }
-                    .send();
-                    return;
-                }
-                return message_event(meta, fields);
-            };
-            // The origin reads the span's extensions: made before they are
-            // locked below.
-            let report = Report {
-                ty: ty.to_owned(),
-                value,
-                origin: Origin::current(Some(if unspanned {
-                    fields
-                        .get("code.function")
-                        .unwrap_or(span.name())
-                        .to_owned()
-                } else {
-                    span.name().to_owned()
-                })),
-            };
-            let mut ext = span.extensions_mut();
-            if unspanned {
-                // Handed to the frame it ran in, as an inner frame's error
-                // is: reported when that frame closes, unless the frame (or
-                // an outer one) returns it too.
-                if ext.get_mut::<Pending>().is_none() && ext.get_mut::<Inherited>().is_none() {
-                    ext.insert(Inherited(report));
-                }
-                return;
-            }
-            // The same error, returned on by this frame.
-            drop(ext.remove::<Inherited>());
-            if instrumented_parent(&span).is_some() {
-                ext.insert(Pending(report));
-            } else {
-                drop(ext);
-                report.send();
-            }
+            let ty = ty.to_owned();
+            exception(event, &ty, fields, &ctx);
             return;
         }
         if meta.target() == "obs::panic" {

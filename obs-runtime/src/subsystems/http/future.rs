@@ -38,13 +38,20 @@ where
             .state
             .is_none()
             .then(crate::subsystems::log::probe::ProbeScope::enter);
-        let result = {
-            let _entered = this
-                .state
-                .as_ref()
-                .and_then(|s| s.traced.as_ref())
-                .map(|t| t.span.enter());
-            ready!(this.inner.poll(cx))
+        let traced = this.state.as_mut().and_then(|s| s.traced.as_deref_mut());
+        let result = match traced {
+            Some(traced) => {
+                let entered = traced.span.enter();
+                let result = ready!(this.inner.poll(cx));
+                // In the span, so the sampled context is the request's.
+                if !traced.span.is_disabled() {
+                    let exemplar = crate::metric_core::metrics::exemplar::sampled();
+                    drop(entered);
+                    traced.exemplar = exemplar;
+                }
+                result
+            }
+            None => ready!(this.inner.poll(cx)),
         };
         let Some(mut state) = this.state.take() else {
             return Poll::Ready(result.map(|r| r.map(|inner| ResponseBody { inner, size: None })));

@@ -9,6 +9,7 @@ use super::metrics::method_at;
 use super::route::{Finished, Route, SeriesCache};
 use crate::metric_core::metrics::HistogramHandle;
 use crate::metric_core::metrics::cell::UpDownCell;
+use crate::metric_core::metrics::exemplar::TraceIds;
 
 /// What a request in flight must record when it ends, however it ends.
 /// Kept small (112 bytes): it lives in the response future, which the
@@ -36,6 +37,9 @@ pub(super) struct Traced {
     pub(super) span: tracing::Span,
     /// The request's headers for the access line, sanitized.
     pub(super) headers: Option<String>,
+    /// The span's ids when it is sampled, taken when the response is
+    /// ready: the exemplar of the request's duration.
+    pub(super) exemplar: Option<TraceIds>,
 }
 
 impl InFlight {
@@ -62,7 +66,9 @@ impl InFlight {
             self.cache
                 .finished(usize::from(self.method), &self.route, status_code, &labels)
         };
-        series.duration.observe_ns(elapsed_ns);
+        series
+            .duration
+            .observe_ns(elapsed_ns, self.traced.as_ref().and_then(|t| t.exemplar));
         // Known now if the body was empty or is done; else the body records
         // it when it is (and the access line goes without it).
         let request_size = match &self.request_size {

@@ -83,8 +83,13 @@ where
         // Only when the access line will be written: sanitizing allocates.
         let headers = tracing::enabled!(target: "obs::access", tracing::Level::INFO)
             .then(|| access_log_headers(req.headers()));
-        let traced =
-            (!span.is_disabled() || headers.is_some()).then(|| Box::new(Traced { span, headers }));
+        let traced = (!span.is_disabled() || headers.is_some()).then(|| {
+            Box::new(Traced {
+                span,
+                headers,
+                exemplar: None,
+            })
+        });
         req.extensions_mut().insert(extension);
         let active = self.cache.active(method_index, &route);
         active.inc();

@@ -72,6 +72,8 @@ where
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );
     opentelemetry::global::set_tracer_provider(provider.clone());
+    // Histograms and counters keep the ids of sampled spans as exemplars.
+    crate::metric_core::metrics::exemplar::set_source(sampled_ids);
     let layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_error_records_to_exceptions(true);
@@ -81,6 +83,28 @@ where
             provider: Some(provider),
         },
     ))
+}
+
+/// The ids of the current OpenTelemetry span when it is sampled: the span
+/// `tracing-opentelemetry` made current when its `tracing` span was
+/// entered. A thread-local read; nothing is allocated.
+#[cfg(feature = "otlp")]
+fn sampled_ids() -> Option<crate::metric_core::metrics::exemplar::TraceIds> {
+    use opentelemetry::trace::TraceContextExt as _;
+    opentelemetry::Context::map_current(|cx| {
+        let span = cx.span();
+        let context = span.span_context();
+        if !context.is_sampled() || !context.is_valid() {
+            return None;
+        }
+        let trace = context.trace_id().to_bytes();
+        let (hi, lo) = trace.split_at(8);
+        Some(crate::metric_core::metrics::exemplar::TraceIds {
+            trace_hi: u64::from_be_bytes(hi.try_into().ok()?),
+            trace_lo: u64::from_be_bytes(lo.try_into().ok()?),
+            span: std::num::NonZeroU64::new(u64::from_be_bytes(context.span_id().to_bytes()))?,
+        })
+    })
 }
 
 /// Without the `otlp` feature spans stay in the process: no layer.
