@@ -853,6 +853,8 @@ fn exemplars_link_buckets_and_counters_to_sampled_traces_only() {
     .expect("metrics")
     .text();
     check_openmetrics(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+    let (ok, out) = promtool_check_metrics(body.as_bytes());
+    assert!(ok, "promtool refuses the OpenMetrics text with exemplars: {out}");
     let found = exemplars_in(&body);
     let names: BTreeSet<&str> = found.iter().map(|(n, _, _)| n.as_str()).collect();
     for expected in [

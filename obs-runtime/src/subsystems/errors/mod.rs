@@ -403,5 +403,22 @@ mod tests {
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(config.traces_sample_rate.abs() < f32::EPSILON);
         assert!(!config.send_default_pii);
+        assert!((config.sample_rate - 1.0).abs() < f32::EPSILON, "every error by default");
+        // The share of error events: a bad value warns and sends them all.
+        let (config, warnings) = with(&[
+            ("SENTRY_DSN", "https://key@o1.ingest.example.com/7"),
+            ("SENTRY_SAMPLE_RATE", "0.1"),
+        ]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!((config.unwrap().sample_rate - 0.1).abs() < f32::EPSILON);
+        let (config, warnings) = with(&[
+            ("SENTRY_DSN", "https://key@o1.ingest.example.com/7"),
+            ("SENTRY_SAMPLE_RATE", "-0.5"),
+        ]);
+        assert_eq!(
+            warnings,
+            ["SENTRY_SAMPLE_RATE is not a number from 0 to 1; using 1"]
+        );
+        assert!((config.unwrap().sample_rate - 1.0).abs() < f32::EPSILON);
     }
 }
