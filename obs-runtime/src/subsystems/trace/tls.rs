@@ -45,11 +45,15 @@ impl std::fmt::Debug for TlsFiles {
     }
 }
 
-/// One of the three variables: the name that was set (the traces variant
+/// One of the three variables: the name that was set (the signal's variant
 /// first, as the specification orders them) and its value.
-fn variable(get: &dyn Fn(&str) -> Option<String>, which: &str) -> Option<(String, String)> {
+fn variable(
+    get: &dyn Fn(&str) -> Option<String>,
+    signal: &str,
+    which: &str,
+) -> Option<(String, String)> {
     [
-        format!("OTEL_EXPORTER_OTLP_TRACES_{which}"),
+        format!("OTEL_EXPORTER_OTLP_{signal}_{which}"),
         format!("OTEL_EXPORTER_OTLP_{which}"),
     ]
     .into_iter()
@@ -59,17 +63,29 @@ fn variable(get: &dyn Fn(&str) -> Option<String>, which: &str) -> Option<(String
     })
 }
 
-/// Reads the certificate variables for `endpoint` (the collector's URL as
-/// configured), pushing a warning for each thing that can't be honoured.
+/// Reads the certificate variables of traces for `endpoint` (the
+/// collector's URL as configured), pushing a warning for each thing that
+/// can't be honoured.
 pub(crate) fn from_env(
     get: &dyn Fn(&str) -> Option<String>,
     endpoint: &str,
     warnings: &mut Vec<String>,
 ) -> TlsFiles {
+    from_env_for(get, "TRACES", endpoint, warnings)
+}
+
+/// [`from_env`] for `signal` (`"TRACES"`, `"METRICS"`): its
+/// `OTEL_EXPORTER_OTLP_<SIGNAL>_*` variants win over the generic ones.
+pub(crate) fn from_env_for(
+    get: &dyn Fn(&str) -> Option<String>,
+    signal: &str,
+    endpoint: &str,
+    warnings: &mut Vec<String>,
+) -> TlsFiles {
     let https = endpoint.starts_with("https://");
-    let ca = variable(get, CERTIFICATE);
-    let cert = variable(get, CLIENT_CERTIFICATE);
-    let key = variable(get, CLIENT_KEY);
+    let ca = variable(get, signal, CERTIFICATE);
+    let cert = variable(get, signal, CLIENT_CERTIFICATE);
+    let key = variable(get, signal, CLIENT_KEY);
     let set: Vec<&str> = [&ca, &cert, &key]
         .into_iter()
         .flatten()

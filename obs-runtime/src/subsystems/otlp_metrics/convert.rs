@@ -1,0 +1,345 @@
+//! The registry walk, as OTLP: `OtlpSink` is one more [`Sink`], beside the
+//! text and `OpenMetrics` ones, so the push carries exactly the families a
+//! scrape writes, under the same names.
+//!
+//! - A counter is a monotonic cumulative `Sum` (integer points for obs's
+//!   own counters, double points for a foreign collector's), a gauge (and
+//!   an `untyped` foreign series) a `Gauge`.
+//! - A histogram is an explicit-bucket `Histogram` with the family's
+//!   bounds: `explicit_bounds` are the finite bounds (no `+Inf`), and
+//!   `bucket_counts` hold one count per bucket, the differences of the
+//!   scrape's cumulative `le` counts, `+Inf`'s bucket last.
+//! - A foreign summary is a `Summary` (its quantiles, `_sum` and `_count`).
+//! - The unit is the name's unit suffix in UCUM (`_seconds` → `s`,
+//!   `_bytes` → `By`); labels become string attributes, their values
+//!   passed through the redaction boundary like span attributes.
+
+use std::borrow::Cow;
+
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::{
+    AggregationTemporality, Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint, Sum,
+    Summary, SummaryDataPoint, metric, number_data_point, summary_data_point,
+};
+
+use crate::leaves::redact::redact_field;
+use crate::metric_core::encode::{HistogramSnapshot, Kind, Sink};
+use crate::metric_core::openmetrics::unit_of;
+
+/// The UCUM unit of a Prometheus unit suffix, as the OpenTelemetry
+/// Collector's Prometheus translator spells it.
+fn ucum(unit: &str) -> &'static str {
+    match unit {
+        "seconds" => "s",
+        "bytes" => "By",
+        "ratio" => "1",
+        "meters" => "m",
+        "grams" => "g",
+        "joules" => "J",
+        "volts" => "V",
+        "amperes" => "A",
+        "celsius" => "Cel",
+        _ => "",
+    }
+}
+
+/// Builds the metrics of one export from a registry walk.
+#[derive(Debug)]
+pub(crate) struct OtlpSink {
+    /// Process (or registration) start: the start of every cumulative series.
+    start_nanos: u64,
+    /// When the walk began: every point's time.
+    now_nanos: u64,
+    metrics: Vec<Metric>,
+    kind: Kind,
+    family: String,
+    points: usize,
+}
+
+fn attributes(labels: &[(&str, &str)]) -> Vec<KeyValue> {
+    labels
+        .iter()
+        .map(|(k, v)| KeyValue {
+            key: (*k).to_owned(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(match redact_field(k, v) {
+                    Cow::Borrowed(v) => v.to_owned(),
+                    Cow::Owned(v) => v,
+                })),
+            }),
+            ..KeyValue::default()
+        })
+        .collect()
+}
+
+impl OtlpSink {
+    pub(crate) fn new(start_nanos: u64, now_nanos: u64) -> Self {
+        Self {
+            start_nanos,
+            now_nanos,
+            metrics: Vec::new(),
+            kind: Kind::Untyped,
+            family: String::new(),
+            points: 0,
+        }
+    }
+
+    /// The metrics, and how many data points they hold (what a failed
+    /// export drops).
+    pub(crate) fn finish(self) -> (Vec<Metric>, usize) {
+        (self.metrics, self.points)
+    }
+
+    fn data(&mut self) -> Option<&mut metric::Data> {
+        self.metrics.last_mut().and_then(|m| m.data.as_mut())
+    }
+
+    fn number(&self, labels: &[(&str, &str)], value: number_data_point::Value) -> NumberDataPoint {
+        NumberDataPoint {
+            attributes: attributes(labels),
+            start_time_unix_nano: self.start_nanos,
+            time_unix_nano: self.now_nanos,
+            value: Some(value),
+            ..NumberDataPoint::default()
+        }
+    }
+
+    fn push_number(&mut self, labels: &[(&str, &str)], value: number_data_point::Value) {
+        let point = self.number(labels, value);
+        match self.data() {
+            Some(metric::Data::Sum(sum)) => sum.data_points.push(point),
+            Some(metric::Data::Gauge(gauge)) => gauge.data_points.push(point),
+            _ => return,
+        }
+        self.points += 1;
+    }
+
+    /// A sample of a foreign summary: a quantile, `_sum` or `_count`,
+    /// merged into the point of its labels (without `quantile`).
+    fn summary_sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        let family = self.family.clone();
+        let (part, own): (&str, Vec<(&str, &str)>) = if name == family {
+            (
+                "quantile",
+                labels
+                    .iter()
+                    .copied()
+                    .filter(|(k, _)| *k != "quantile")
+                    .collect(),
+            )
+        } else if name.strip_prefix(family.as_str()) == Some("_sum") {
+            ("sum", labels.to_vec())
+        } else if name.strip_prefix(family.as_str()) == Some("_count") {
+            ("count", labels.to_vec())
+        } else {
+            return;
+        };
+        let attrs = attributes(&own);
+        let (start, now) = (self.start_nanos, self.now_nanos);
+        let Some(metric::Data::Summary(summary)) = self.data() else {
+            return;
+        };
+        let mut added = false;
+        let point = if let Some(p) = summary
+            .data_points
+            .iter_mut()
+            .find(|p| p.attributes == attrs)
+        {
+            p
+        } else {
+            summary.data_points.push(SummaryDataPoint {
+                attributes: attrs,
+                start_time_unix_nano: start,
+                time_unix_nano: now,
+                ..SummaryDataPoint::default()
+            });
+            added = true;
+            let Some(p) = summary.data_points.last_mut() else {
+                return;
+            };
+            p
+        };
+        match part {
+            "quantile" => {
+                let q = labels
+                    .iter()
+                    .find(|(k, _)| *k == "quantile")
+                    .and_then(|(_, q)| q.parse::<f64>().ok());
+                if let Some(quantile) = q {
+                    point
+                        .quantile_values
+                        .push(summary_data_point::ValueAtQuantile { quantile, value });
+                }
+            }
+            "sum" => point.sum = value,
+            _ => {
+                // A count is a whole number written as a float.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let count = value.max(0.0) as u64;
+                point.count = count;
+            }
+        }
+        if added {
+            self.points += 1;
+        }
+    }
+}
+
+impl Sink for OtlpSink {
+    fn family(&mut self, name: &str, help: &str, kind: Kind) {
+        self.kind = kind;
+        name.clone_into(&mut self.family);
+        let data = match kind {
+            Kind::Counter => metric::Data::Sum(Sum {
+                data_points: Vec::new(),
+                aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                is_monotonic: true,
+            }),
+            Kind::Gauge | Kind::Untyped => metric::Data::Gauge(Gauge {
+                data_points: Vec::new(),
+            }),
+            Kind::Histogram => metric::Data::Histogram(Histogram {
+                data_points: Vec::new(),
+                aggregation_temporality: AggregationTemporality::Cumulative as i32,
+            }),
+            Kind::Summary => metric::Data::Summary(Summary {
+                data_points: Vec::new(),
+            }),
+        };
+        self.metrics.push(Metric {
+            name: name.to_owned(),
+            description: help.to_owned(),
+            unit: unit_of(name).map(ucum).unwrap_or_default().to_owned(),
+            data: Some(data),
+            ..Metric::default()
+        });
+    }
+
+    fn counter(&mut self, _: &str, labels: &[(&str, &str)], value: u64) {
+        let value = i64::try_from(value).map_or_else(
+            // Past `i64::MAX` only a double can hold it (approximately).
+            #[allow(clippy::cast_precision_loss)]
+            |_| number_data_point::Value::AsDouble(value as f64),
+            number_data_point::Value::AsInt,
+        );
+        self.push_number(labels, value);
+    }
+
+    fn gauge(&mut self, _: &str, labels: &[(&str, &str)], value: f64) {
+        self.push_number(labels, number_data_point::Value::AsDouble(value));
+    }
+
+    fn histogram(
+        &mut self,
+        _: &str,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+        snap: &HistogramSnapshot,
+    ) {
+        let mut previous = 0u64;
+        let bucket_counts: Vec<u64> = snap
+            .cumulative
+            .iter()
+            .map(|&c| {
+                // Cumulative counts never decrease; saturate if a racing
+                // read ever made one look so.
+                let n = c.saturating_sub(previous);
+                previous = previous.max(c);
+                n
+            })
+            .collect();
+        let point = HistogramDataPoint {
+            attributes: attributes(labels),
+            start_time_unix_nano: self.start_nanos,
+            time_unix_nano: self.now_nanos,
+            count: snap.count(),
+            sum: Some(snap.sum),
+            bucket_counts,
+            explicit_bounds: bounds.to_vec(),
+            ..HistogramDataPoint::default()
+        };
+        if let Some(metric::Data::Histogram(h)) = self.data() {
+            h.data_points.push(point);
+            self.points += 1;
+        }
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        match self.kind {
+            Kind::Summary => self.summary_sample(name, labels, value),
+            _ => self.push_number(labels, number_data_point::Value::AsDouble(value)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_histogram_becomes_per_bucket_counts_and_finite_bounds() {
+        let mut sink = OtlpSink::new(1, 2);
+        sink.family("t_duration_seconds", "Time.", Kind::Histogram);
+        sink.histogram(
+            "t_duration_seconds",
+            &[("result", "ok")],
+            &[0.1, 1.0],
+            &HistogramSnapshot {
+                cumulative: vec![2, 5, 6],
+                sum: 3.5,
+            },
+        );
+        let (metrics, points) = sink.finish();
+        assert_eq!(points, 1);
+        assert_eq!(metrics[0].unit, "s");
+        let Some(metric::Data::Histogram(h)) = &metrics[0].data else {
+            panic!("{metrics:?}")
+        };
+        assert_eq!(h.aggregation_temporality, 2, "cumulative");
+        let p = &h.data_points[0];
+        assert_eq!(p.bucket_counts, vec![2, 3, 1]);
+        assert_eq!(p.explicit_bounds, vec![0.1, 1.0]);
+        assert_eq!((p.count, p.sum), (6, Some(3.5)));
+        assert_eq!((p.start_time_unix_nano, p.time_unix_nano), (1, 2));
+    }
+
+    #[test]
+    fn counters_are_monotonic_sums_and_sensitive_labels_are_redacted() {
+        let mut sink = OtlpSink::new(0, 0);
+        sink.family("t_calls_total", "Calls.", Kind::Counter);
+        sink.counter("t_calls_total", &[("password", "hunter2")], 7);
+        sink.family("t_temp", "Temperature.", Kind::Gauge);
+        sink.gauge("t_temp", &[], 21.5);
+        let (metrics, points) = sink.finish();
+        assert_eq!(points, 2);
+        let Some(metric::Data::Sum(s)) = &metrics[0].data else {
+            panic!()
+        };
+        assert!(s.is_monotonic);
+        assert_eq!(
+            s.data_points[0].value,
+            Some(number_data_point::Value::AsInt(7))
+        );
+        let v = s.data_points[0].attributes[0].value.clone().unwrap().value;
+        assert_eq!(v, Some(any_value::Value::StringValue("[REDACTED]".into())));
+        assert_eq!(metrics[1].unit, "");
+        assert!(matches!(metrics[1].data, Some(metric::Data::Gauge(_))));
+    }
+
+    #[test]
+    fn a_foreign_summary_is_one_point_per_label_set() {
+        let mut sink = OtlpSink::new(0, 0);
+        sink.family("rpc", "RPCs.", Kind::Summary);
+        sink.sample("rpc", &[("m", "a"), ("quantile", "0.5")], 1.0);
+        sink.sample("rpc", &[("m", "a"), ("quantile", "0.9")], 2.0);
+        sink.sample("rpc_sum", &[("m", "a")], 10.0);
+        sink.sample("rpc_count", &[("m", "a")], 4.0);
+        let (metrics, points) = sink.finish();
+        assert_eq!(points, 1);
+        let Some(metric::Data::Summary(s)) = &metrics[0].data else {
+            panic!()
+        };
+        let p = &s.data_points[0];
+        assert_eq!((p.count, p.sum, p.quantile_values.len()), (4, 10.0, 2));
+    }
+}
