@@ -1,7 +1,8 @@
 //! Shutdown within its deadline against a collector that accepts
 //! connections and never answers: `ObsGuard::flush` and its drop return
 //! within their documented 5 s, and the example service exits within 10 s
-//! of SIGTERM (Kubernetes kills at 30 s).
+//! of SIGTERM (Kubernetes kills at 30 s), with spans and an OTLP metrics
+//! push both waiting on it.
 
 mod service_support;
 
@@ -61,6 +62,9 @@ fn the_example_exits_within_ten_seconds_of_sigterm() {
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
         ("OTEL_TRACES_SAMPLER", "always_on"),
+        // Metrics pushed to the same silent collector: the last push
+        // shares the guard's deadline with the spans.
+        ("OTEL_METRICS_EXPORTER", "otlp"),
     ]);
     // Spans to export: requests through ObsLayer.
     for _ in 0..20 {
