@@ -12,44 +12,22 @@
 //! runs in a child process of this binary (the test re-runs itself with
 //! `--exact`), configured from the environment like a service.
 
+#[path = "otlp/child.rs"]
+mod child;
 #[path = "exposition_support/mod.rs"]
 mod exposition_support;
 #[path = "otlp/receiver.rs"]
 mod receiver;
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use child::in_own_process;
 use obs_runtime::metrics::{Counter, Gauge, Histogram};
 use obs_runtime::{LabelSet, LabelValue, MetricSet, instrumented};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
-use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point};
-
-/// Set in the child that runs a scenario.
-const CHILD: &str = "OBS_OTLP_METRICS_CHILD";
-
-/// Runs `scenario` in a child process of its own: one `init` each.
-fn in_own_process(name: &str, scenario: impl FnOnce()) {
-    if std::env::var_os(CHILD).is_some() {
-        scenario();
-        return;
-    }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "{name} failed in its own process:\n{stdout}\n{stderr}"
-    );
-    eprintln!("{stderr}");
-}
+use opentelemetry_proto::tonic::metrics::v1::{NumberDataPoint, metric::Data, number_data_point};
 
 fn set_env(vars: &[(&str, String)]) {
     for (k, v) in vars {
@@ -228,6 +206,14 @@ fn labels_of(attrs: &[opentelemetry_proto::tonic::common::v1::KeyValue]) -> Labe
     )
 }
 
+fn number(p: &NumberDataPoint) -> f64 {
+    match p.value {
+        Some(number_data_point::Value::AsInt(i)) => i as f64,
+        Some(number_data_point::Value::AsDouble(d)) => d,
+        None => panic!("a point without value: {p:?}"),
+    }
+}
+
 /// An export request in the model; checks what only OTLP says on the way
 /// (temporality, monotonicity, start times).
 fn from_otlp(request: &ExportMetricsServiceRequest) -> Families {
@@ -250,25 +236,15 @@ fn from_otlp(request: &ExportMetricsServiceRequest) -> Families {
                 assert_eq!(sum.aggregation_temporality, 2, "{name}: cumulative");
                 for p in &sum.data_points {
                     check_times(p.start_time_unix_nano, p.time_unix_nano);
-                    let v = match p.value {
-                        Some(number_data_point::Value::AsInt(i)) => i as f64,
-                        Some(number_data_point::Value::AsDouble(d)) => d,
-                        None => panic!("{name}: a point without value"),
-                    };
                     f.numbers
-                        .insert((name.clone(), labels_of(&p.attributes)), v);
+                        .insert((name.clone(), labels_of(&p.attributes)), number(p));
                 }
                 "counter"
             }
             Data::Gauge(gauge) => {
                 for p in &gauge.data_points {
-                    let v = match p.value {
-                        Some(number_data_point::Value::AsInt(i)) => i as f64,
-                        Some(number_data_point::Value::AsDouble(d)) => d,
-                        None => panic!("{name}: a point without value"),
-                    };
                     f.numbers
-                        .insert((name.clone(), labels_of(&p.attributes)), v);
+                        .insert((name.clone(), labels_of(&p.attributes)), number(p));
                 }
                 "gauge"
             }
@@ -538,25 +514,12 @@ fn with_the_collector_down_drops_are_counted_and_calls_go_on() {
     );
 }
 
-/// A collector that takes every connection and never says a word.
-fn silent_collector() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let mut held: Vec<TcpStream> = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    addr
-}
-
 #[test]
 fn a_collector_that_never_answers_holds_neither_flush_nor_shutdown() {
     in_own_process(
         "a_collector_that_never_answers_holds_neither_flush_nor_shutdown",
         || {
-            let silent = silent_collector();
+            let silent = receiver::silent_collector();
             // The default 30 s export timeout: the guard's deadline still
             // bounds the flush and the last push.
             set_env(&base_env(

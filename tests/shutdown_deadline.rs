@@ -4,26 +4,14 @@
 //! of SIGTERM (Kubernetes kills at 30 s), with spans and an OTLP metrics
 //! push both waiting on it.
 
+#[path = "otlp/receiver.rs"]
+mod receiver;
 mod service_support;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use obs_runtime::log::{Captured, LogFormat};
 use obs_runtime::trace::SpanExport;
-
-/// A collector that takes every connection and never says a word.
-fn silent_collector() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let mut held: Vec<TcpStream> = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    addr
-}
 
 /// The documented deadline, and the margin a loaded machine gets on top.
 const DEADLINE: Duration = Duration::from_secs(5);
@@ -31,7 +19,7 @@ const MARGIN: Duration = Duration::from_secs(3);
 
 #[test]
 fn the_guard_flushes_and_shuts_down_within_its_deadline() {
-    let collector = silent_collector();
+    let collector = receiver::silent_collector();
     let guard = obs_runtime::Builder::from_env()
         .span_export(SpanExport::OtlpGrpc {
             endpoint: format!("http://{collector}"),
@@ -55,7 +43,7 @@ fn the_guard_flushes_and_shuts_down_within_its_deadline() {
 
 #[test]
 fn the_example_exits_within_ten_seconds_of_sigterm() {
-    let collector = silent_collector();
+    let collector = receiver::silent_collector();
     let endpoint = format!("http://{collector}");
     let mut service = service_support::ExampleService::start_with(&[
         ("OTEL_TRACES_EXPORTER", "otlp"),

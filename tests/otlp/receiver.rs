@@ -293,6 +293,20 @@ fn start_with(grpc: SocketAddr, tls: Option<&ServerTls>) -> Receiver {
     Receiver { grpc, http, store }
 }
 
+/// A collector that takes every connection and never says a word: for
+/// deadlines that must hold against a hung collector.
+pub fn silent_collector() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held: Vec<std::net::TcpStream> = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    addr
+}
+
 pub fn start() -> Receiver {
     start_on(free_port())
 }
