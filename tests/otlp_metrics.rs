@@ -3,7 +3,8 @@
 //! metric set and a histogram arrive over gRPC and over HTTP/protobuf, and
 //! what arrives equals the text exposition taken once traffic stopped —
 //! the same family names, types, histogram bounds, per-bucket counts, sums
-//! and counter and gauge values, series by series. With the collector
+//! and counter and gauge values, series by series — with the headers of
+//! `OTEL_EXPORTER_OTLP_[METRICS_]HEADERS`. With the collector
 //! down, calls still work, drops are counted in
 //! `obs_telemetry_dropped_metric_points_total`, and the guard's flush and
 //! drop keep their deadline, even against a collector that never answers.
@@ -406,6 +407,16 @@ fn over_grpc_the_push_equals_the_exposition() {
         let rx = receiver::start();
         // An hour: only the flush pushes.
         set_env(&base_env(format!("http://{}", rx.grpc), "grpc", 3_600_000));
+        set_env(&[
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "x-tenant=generic,x-team=pay".into(),
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+                "x-tenant=acme%20corp".into(),
+            ),
+        ]);
         let guard = init();
         traffic();
         guard.flush();
@@ -414,6 +425,12 @@ fn over_grpc_the_push_equals_the_exposition() {
         assert_eq!(got.len(), 1, "one push, from the flush");
         let (via, request) = &got[0];
         assert_eq!(*via, receiver::Via::Grpc);
+        let headers = &rx.store.metrics_headers()[0];
+        assert_eq!(
+            headers.get("x-tenant").map(String::as_str),
+            Some("acme corp")
+        );
+        assert_eq!(headers.get("x-team").map(String::as_str), Some("pay"));
         let pushed = from_otlp(request);
         assert_traffic(&pushed, request);
         assert_equal(&pushed, &from_text(&text));
@@ -438,6 +455,10 @@ fn over_http_pushes_every_interval_and_equal_the_exposition() {
                 "http/protobuf",
                 200,
             ));
+            set_env(&[(
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authorization=Bearer%20t0k".into(),
+            )]);
             let guard = init();
             traffic();
             // Traffic stopped. A push whose walk began after this point (the
@@ -453,6 +474,15 @@ fn over_http_pushes_every_interval_and_equal_the_exposition() {
             );
             let (via, request) = got.last().unwrap();
             assert_eq!(*via, receiver::Via::Http);
+            let headers = rx.store.metrics_headers().pop().unwrap();
+            assert_eq!(
+                headers.get("authorization").map(String::as_str),
+                Some("Bearer t0k")
+            );
+            assert_eq!(
+                headers.get("content-type").map(String::as_str),
+                Some("application/x-protobuf")
+            );
             let pushed = from_otlp(request);
             assert_traffic(&pushed, request);
             assert_equal(&pushed, &from_text(&text));

@@ -79,8 +79,12 @@ pub enum Via {
 pub struct Store(
     Arc<Mutex<Vec<Received>>>,
     Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
-    Arc<Mutex<Vec<(Via, ExportMetricsServiceRequest)>>>,
+    Arc<Mutex<Vec<(Via, Headers, ExportMetricsServiceRequest)>>>,
 );
+
+/// The request headers of a metrics export (gRPC metadata or HTTP
+/// headers), names in lower case.
+pub type Headers = BTreeMap<String, String>;
 
 impl Store {
     fn add(&self, request: &ExportTraceServiceRequest) {
@@ -119,13 +123,28 @@ impl Store {
         }
     }
 
-    fn add_metrics(&self, via: Via, request: &ExportMetricsServiceRequest) {
-        self.2.lock().unwrap().push((via, request.clone()));
+    fn add_metrics(&self, via: Via, headers: Headers, request: &ExportMetricsServiceRequest) {
+        self.2.lock().unwrap().push((via, headers, request.clone()));
     }
 
     /// The metrics export requests received so far, in order.
     pub fn metrics(&self) -> Vec<(Via, ExportMetricsServiceRequest)> {
-        self.2.lock().unwrap().clone()
+        self.2
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(via, _, r)| (*via, r.clone()))
+            .collect()
+    }
+
+    /// The headers of each metrics export request, in order.
+    pub fn metrics_headers(&self) -> Vec<Headers> {
+        self.2
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, h, _)| h.clone())
+            .collect()
     }
 
     /// Waits until at least `n` metrics requests arrived, or the deadline.
@@ -194,7 +213,17 @@ impl MetricsService for Metrics {
         &self,
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        self.0.add_metrics(Via::Grpc, request.get_ref());
+        let headers = request
+            .metadata()
+            .iter()
+            .filter_map(|kv| match kv {
+                tonic::metadata::KeyAndValueRef::Ascii(k, v) => {
+                    Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned()))
+                }
+                tonic::metadata::KeyAndValueRef::Binary(..) => None,
+            })
+            .collect();
+        self.0.add_metrics(Via::Grpc, headers, request.get_ref());
         Ok(tonic::Response::new(ExportMetricsServiceResponse {
             partial_success: None,
         }))
@@ -352,6 +381,7 @@ fn serve_http<S: Read + Write>(conn: S, store: &Store) {
             return;
         }
         let mut length = 0usize;
+        let mut headers = Headers::new();
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header).unwrap_or(0) == 0 {
@@ -361,10 +391,11 @@ fn serve_http<S: Read + Write>(conn: S, store: &Store) {
             if header.is_empty() {
                 break;
             }
-            if let Some((k, v)) = header.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse().unwrap_or(0);
+            if let Some((k, v)) = header.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
             }
         }
         let mut body = vec![0; length];
@@ -382,7 +413,7 @@ fn serve_http<S: Read + Write>(conn: S, store: &Store) {
         } else if request_line.starts_with("POST /v1/metrics ") {
             match ExportMetricsServiceRequest::decode(body.as_slice()) {
                 Ok(req) => {
-                    store.add_metrics(Via::Http, &req);
+                    store.add_metrics(Via::Http, std::mem::take(&mut headers), &req);
                     "200 OK"
                 }
                 Err(_) => "400 Bad Request",
