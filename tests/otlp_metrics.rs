@@ -4,7 +4,8 @@
 //! what arrives equals the text exposition taken once traffic stopped —
 //! the same family names, types, histogram bounds, per-bucket counts, sums
 //! and counter and gauge values, series by series — with the headers of
-//! `OTEL_EXPORTER_OTLP_[METRICS_]HEADERS`. With the collector
+//! `OTEL_EXPORTER_OTLP_[METRICS_]HEADERS`, and over TLS with the
+//! `OTEL_EXPORTER_OTLP_METRICS_*CERTIFICATE`/`_KEY` files. With the collector
 //! down, calls still work, drops are counted in
 //! `obs_telemetry_dropped_metric_points_total`, and the guard's flush and
 //! drop keep their deadline, even against a collector that never answers.
@@ -17,6 +18,8 @@
 mod child;
 #[path = "exposition_support/mod.rs"]
 mod exposition_support;
+#[path = "otlp/pki.rs"]
+mod pki;
 #[path = "otlp/receiver.rs"]
 mod receiver;
 
@@ -570,4 +573,48 @@ fn a_collector_that_never_answers_holds_neither_flush_nor_shutdown() {
             eprintln!("flush {flushed:?}, drop {dropped:?} against a silent collector");
         },
     );
+}
+
+#[test]
+fn over_tls_with_the_metrics_certificates() {
+    in_own_process("over_tls_with_the_metrics_certificates", || {
+        let pki = pki::generate("tls-metrics");
+        let rx = receiver::start_tls(&receiver::ServerTls {
+            cert: pki.server_cert.clone(),
+            key: pki.server_key.clone(),
+            // The receiver refuses a client without a certificate of this CA.
+            client_ca: Some(pki.ca_pem.clone()),
+        });
+        set_env(&base_env(
+            format!("https://localhost:{}", rx.grpc.port()),
+            "grpc",
+            3_600_000,
+        ));
+        // The metrics variants win over the generic ones, which name no file.
+        set_env(&[
+            (
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                "/nonexistent/ca.pem".into(),
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+                pki.ca.display().to_string(),
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+                pki.client_cert.display().to_string(),
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY",
+                pki.client_key.display().to_string(),
+            ),
+        ]);
+        let guard = init();
+        traffic();
+        guard.flush();
+        let got = rx.store.wait_for_metrics(Duration::from_secs(20), 1);
+        assert_eq!(got.len(), 1, "a push over TLS, with a client certificate");
+        assert_traffic(&from_otlp(&got[0].1), &got[0].1);
+        assert_eq!(dropped_points(), 0);
+    });
 }
