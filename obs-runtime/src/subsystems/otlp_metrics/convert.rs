@@ -185,6 +185,83 @@ impl OtlpSink {
     }
 }
 
+/// The number of data points of `metric`.
+fn points_of(metric: &Metric) -> usize {
+    match &metric.data {
+        Some(metric::Data::Sum(d)) => d.data_points.len(),
+        Some(metric::Data::Gauge(d)) => d.data_points.len(),
+        Some(metric::Data::Histogram(d)) => d.data_points.len(),
+        Some(metric::Data::Summary(d)) => d.data_points.len(),
+        Some(metric::Data::ExponentialHistogram(d)) => d.data_points.len(),
+        None => 0,
+    }
+}
+
+/// The first `n` points of `metric`, moved into a metric of their own with
+/// the same name, description, unit and kind.
+fn take_points(metric: &mut Metric, n: usize) -> Metric {
+    fn first<T>(points: &mut Vec<T>, n: usize) -> Vec<T> {
+        let rest = points.split_off(n.min(points.len()));
+        std::mem::replace(points, rest)
+    }
+    let data = match &mut metric.data {
+        Some(metric::Data::Sum(d)) => Some(metric::Data::Sum(Sum {
+            data_points: first(&mut d.data_points, n),
+            aggregation_temporality: d.aggregation_temporality,
+            is_monotonic: d.is_monotonic,
+        })),
+        Some(metric::Data::Gauge(d)) => Some(metric::Data::Gauge(Gauge {
+            data_points: first(&mut d.data_points, n),
+        })),
+        Some(metric::Data::Histogram(d)) => Some(metric::Data::Histogram(Histogram {
+            data_points: first(&mut d.data_points, n),
+            aggregation_temporality: d.aggregation_temporality,
+        })),
+        Some(metric::Data::Summary(d)) => Some(metric::Data::Summary(Summary {
+            data_points: first(&mut d.data_points, n),
+        })),
+        // Never built here; moved whole.
+        Some(metric::Data::ExponentialHistogram(_)) | None => metric.data.take(),
+    };
+    Metric {
+        name: metric.name.clone(),
+        description: metric.description.clone(),
+        unit: metric.unit.clone(),
+        data,
+        ..Metric::default()
+    }
+}
+
+/// Splits one push into requests of at most `max_points` points each (a
+/// family larger than that is split across requests, its points in
+/// order), so that a large registry stays under the collector's message
+/// size limit (4 MiB by default for gRPC). Each batch comes with its
+/// number of points.
+pub(crate) fn split(metrics: Vec<Metric>, max_points: usize) -> Vec<(Vec<Metric>, usize)> {
+    let max_points = max_points.max(1);
+    let mut batches: Vec<(Vec<Metric>, usize)> = vec![(Vec::new(), 0)];
+    for mut metric in metrics {
+        loop {
+            let Some((batch, count)) = batches.last_mut() else {
+                return batches;
+            };
+            let room = max_points - *count;
+            let points = points_of(&metric);
+            if points <= room {
+                *count += points;
+                batch.push(metric);
+                break;
+            }
+            if room > 0 {
+                batch.push(take_points(&mut metric, room));
+                *count += room;
+            }
+            batches.push((Vec::new(), 0));
+        }
+    }
+    batches
+}
+
 impl Sink for OtlpSink {
     fn family(&mut self, name: &str, help: &str, kind: Kind) {
         self.kind = kind;
@@ -324,6 +401,51 @@ mod tests {
         assert_eq!(v, Some(any_value::Value::StringValue("[REDACTED]".into())));
         assert_eq!(metrics[1].unit, "");
         assert!(matches!(metrics[1].data, Some(metric::Data::Gauge(_))));
+    }
+
+    #[test]
+    fn a_push_is_split_in_requests_of_bounded_points_keeping_every_family() {
+        let mut sink = OtlpSink::new(0, 0);
+        sink.family("a_total", "A.", Kind::Counter);
+        for i in 0..5u64 {
+            sink.counter("a_total", &[("i", &i.to_string())], i);
+        }
+        sink.family("empty", "No series.", Kind::Gauge);
+        sink.family("b", "B.", Kind::Gauge);
+        for i in 0..3u64 {
+            #[allow(clippy::cast_precision_loss)]
+            sink.gauge("b", &[("i", &i.to_string())], i as f64);
+        }
+        let (metrics, points) = sink.finish();
+        assert_eq!(points, 8);
+        let batches = split(metrics, 3);
+        let counts: Vec<usize> = batches.iter().map(|b| b.1).collect();
+        assert_eq!(counts, vec![3, 3, 2]);
+        for (batch, n) in &batches {
+            assert_eq!(batch.iter().map(points_of).sum::<usize>(), *n);
+        }
+        let names: Vec<Vec<&str>> = batches
+            .iter()
+            .map(|b| b.0.iter().map(|m| m.name.as_str()).collect())
+            .collect();
+        assert_eq!(
+            names,
+            vec![vec!["a_total"], vec!["a_total", "empty", "b"], vec!["b"]]
+        );
+        let Some(metric::Data::Sum(s)) = &batches[1].0[0].data else {
+            panic!()
+        };
+        assert!(s.is_monotonic && s.aggregation_temporality == 2);
+        assert_eq!(
+            s.data_points[1].value,
+            Some(number_data_point::Value::AsInt(4)),
+            "points in order"
+        );
+        assert_eq!(
+            split(Vec::new(), 3).len(),
+            1,
+            "an empty push is one request"
+        );
     }
 
     #[test]

@@ -16,7 +16,9 @@
 //! | `OTEL_EXPORTER_OTLP_METRICS_HEADERS` | `key=value,…` (percent-decoded), over `OTEL_EXPORTER_OTLP_HEADERS` | none |
 //! | `OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE`, `…_CLIENT_CERTIFICATE`, `…_CLIENT_KEY` | as for traces (feature `otlp-tls`) | the generic ones |
 //!
-//! What arrives: one `ResourceMetrics` with the spans' resource
+//! What arrives: requests of at most 4,096 data points each (a large
+//! registry takes several, a family split across them in order), each one
+//! `ResourceMetrics` with the spans' resource
 //! (`service.name`, …, values redacted), scope `obs`, and one metric per
 //! family of the text exposition, under the same name — counters as
 //! monotonic cumulative sums, gauges as gauges, histograms as

@@ -1,5 +1,6 @@
 //! The export thread: every interval it walks the registry into an
-//! [`OtlpSink`], builds one `ExportMetricsServiceRequest` and sends it,
+//! [`OtlpSink`], splits it into `ExportMetricsServiceRequest`s of at most
+//! 4,096 points and sends them one after the other, under one deadline,
 //! one export at a time. A failed, refused or timed-out export drops that
 //! batch (the next one carries the same cumulative values again) and counts
 //! its points in `obs_telemetry_dropped_metric_points_total`; nothing the
@@ -12,14 +13,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
-use opentelemetry_proto::tonic::metrics::v1::{ResourceMetrics, ScopeMetrics};
+use opentelemetry_proto::tonic::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use crate::metric_core::metrics::Counter;
 use crate::metric_core::registry::{global, own_counter};
 
 use super::MetricsConfig;
-use super::convert::OtlpSink;
+use super::convert::{OtlpSink, split};
 use super::transport::Transport;
 
 /// The name of the drop counter.
@@ -35,6 +36,11 @@ pub(crate) fn dropped_points() -> &'static Counter {
          was refused.",
     )
 }
+
+/// The most data points one request carries: about 1 MB of protobuf for
+/// histograms of 11 buckets, well under the 4 MiB a collector's gRPC
+/// receiver takes by default.
+const MAX_POINTS_PER_REQUEST: usize = 4_096;
 
 static LAST_WARNING: AtomicU64 = AtomicU64::new(0);
 
@@ -93,40 +99,54 @@ impl Exporter {
         let mut sink = OtlpSink::new(self.start_nanos, unix_nanos(SystemTime::now()));
         global().collect(&mut sink);
         let (metrics, points) = sink.finish();
-        let points = points as u64;
         let transport = match &mut self.transport {
             Ok(t) => t,
             Err(why) => {
-                drop_points(points, &format!("no exporter: {why}"));
+                drop_points(points as u64, &format!("no exporter: {why}"));
                 return;
             }
         };
-        let request = ExportMetricsServiceRequest {
-            resource_metrics: vec![ResourceMetrics {
-                resource: Some(Resource {
-                    attributes: self.resource.clone(),
-                    ..Resource::default()
+        // One deadline for the whole push, however many requests it takes.
+        let deadline = Instant::now() + timeout;
+        for (metrics, points) in split(metrics, MAX_POINTS_PER_REQUEST) {
+            let points = points as u64;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                drop_points(points, "export timed out");
+                continue;
+            }
+            let request = request(&self.resource, metrics);
+            match rt.block_on(transport.send(request, left)) {
+                Ok(None) => {}
+                Ok(Some(rejected)) => drop_points(
+                    rejected.points.min(points),
+                    &format!("the collector refused some: {}", rejected.why),
+                ),
+                Err(why) => drop_points(points, &why),
+            }
+        }
+    }
+}
+
+/// One request: the resource, scope `obs`, and `metrics`.
+fn request(resource: &[KeyValue], metrics: Vec<Metric>) -> ExportMetricsServiceRequest {
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(Resource {
+                attributes: resource.to_vec(),
+                ..Resource::default()
+            }),
+            scope_metrics: vec![ScopeMetrics {
+                scope: Some(InstrumentationScope {
+                    name: "obs".to_owned(),
+                    version: env!("CARGO_PKG_VERSION").to_owned(),
+                    ..InstrumentationScope::default()
                 }),
-                scope_metrics: vec![ScopeMetrics {
-                    scope: Some(InstrumentationScope {
-                        name: "obs".to_owned(),
-                        version: env!("CARGO_PKG_VERSION").to_owned(),
-                        ..InstrumentationScope::default()
-                    }),
-                    metrics,
-                    schema_url: String::new(),
-                }],
+                metrics,
                 schema_url: String::new(),
             }],
-        };
-        match rt.block_on(transport.send(request, timeout)) {
-            Ok(None) => {}
-            Ok(Some(rejected)) => drop_points(
-                rejected.points.min(points),
-                &format!("the collector refused some: {}", rejected.why),
-            ),
-            Err(why) => drop_points(points, &why),
-        }
+            schema_url: String::new(),
+        }],
     }
 }
 
