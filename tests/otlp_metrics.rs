@@ -70,6 +70,11 @@ struct CacheLabels {
     outcome: Outcome,
 }
 
+#[derive(LabelSet, Clone, Copy, Debug)]
+struct Shard {
+    shard: &'static str,
+}
+
 #[derive(MetricSet)]
 #[metrics(prefix = "om_cache")]
 struct CacheMetrics {
@@ -220,12 +225,15 @@ fn number(p: &NumberDataPoint) -> f64 {
 
 /// An export request in the model; checks what only OTLP says on the way
 /// (temporality, monotonicity, start times).
-fn from_otlp(request: &ExportMetricsServiceRequest) -> Families {
+fn from_otlp(requests: &[ExportMetricsServiceRequest]) -> Families {
     let mut f = Families::default();
-    assert_eq!(request.resource_metrics.len(), 1);
-    let rm = &request.resource_metrics[0];
-    assert_eq!(rm.scope_metrics.len(), 1);
-    for m in &rm.scope_metrics[0].metrics {
+    let metrics = requests.iter().flat_map(|request| {
+        assert_eq!(request.resource_metrics.len(), 1);
+        let rm = &request.resource_metrics[0];
+        assert_eq!(rm.scope_metrics.len(), 1);
+        &rm.scope_metrics[0].metrics
+    });
+    for m in metrics {
         f.units.insert(m.name.clone(), m.unit.clone());
         let name = m.name.clone();
         let check_times = |start: u64, time: u64| {
@@ -240,15 +248,15 @@ fn from_otlp(request: &ExportMetricsServiceRequest) -> Families {
                 assert_eq!(sum.aggregation_temporality, 2, "{name}: cumulative");
                 for p in &sum.data_points {
                     check_times(p.start_time_unix_nano, p.time_unix_nano);
-                    f.numbers
-                        .insert((name.clone(), labels_of(&p.attributes)), number(p));
+                    let key = (name.clone(), labels_of(&p.attributes));
+                    assert!(f.numbers.insert(key, number(p)).is_none(), "{name} twice");
                 }
                 "counter"
             }
             Data::Gauge(gauge) => {
                 for p in &gauge.data_points {
-                    f.numbers
-                        .insert((name.clone(), labels_of(&p.attributes)), number(p));
+                    let key = (name.clone(), labels_of(&p.attributes));
+                    assert!(f.numbers.insert(key, number(p)).is_none(), "{name} twice");
                 }
                 "gauge"
             }
@@ -271,7 +279,7 @@ fn from_otlp(request: &ExportMetricsServiceRequest) -> Families {
                             running
                         })
                         .collect();
-                    f.hists.insert(
+                    let twice = f.hists.insert(
                         (name.clone(), labels_of(&p.attributes)),
                         Hist {
                             bounds: p.explicit_bounds.clone(),
@@ -280,16 +288,16 @@ fn from_otlp(request: &ExportMetricsServiceRequest) -> Families {
                             count: p.count,
                         },
                     );
+                    assert!(twice.is_none(), "{name} twice");
                 }
                 "histogram"
             }
             other => panic!("{name}: unexpected data {other:?}"),
         };
-        assert!(
-            f.kinds.insert(m.name.clone(), kind.to_owned()).is_none(),
-            "{} pushed twice",
-            m.name
-        );
+        // A family split across requests comes again with the same kind.
+        if let Some(before) = f.kinds.insert(m.name.clone(), kind.to_owned()) {
+            assert_eq!(before, kind, "{}", m.name);
+        }
     }
     f
 }
@@ -399,7 +407,7 @@ fn base_env(endpoint: String, protocol: &str, interval_ms: u64) -> Vec<(&'static
 
 fn init() -> obs_runtime::ObsGuard {
     obs_runtime::Builder::from_env()
-        .log_writer(std::io::stderr)
+        .log_writer(std::io::sink)
         .try_init()
         .expect("init")
 }
@@ -422,19 +430,37 @@ fn over_grpc_the_push_equals_the_exposition() {
         ]);
         let guard = init();
         traffic();
+        // A family of 5,000 series: more than one request holds (4,096
+        // points), so the push is split and the family spans two requests.
+        let shards = Counter::<Shard>::new("om_shard_writes_total", "Writes, by shard.")
+            .unwrap()
+            .register()
+            .unwrap();
+        for i in 0..5_000u64 {
+            let shard: &'static str = Box::leak(format!("s{i}").into_boxed_str());
+            shards.with_values(&[shard]).inc_by(i);
+        }
         guard.flush();
-        let got = rx.store.wait_for_metrics(Duration::from_secs(20), 1);
+        let got = rx.store.wait_for_metrics(Duration::from_secs(20), 2);
         let text = obs_runtime::encode_text();
-        assert_eq!(got.len(), 1, "one push, from the flush");
-        let (via, request) = &got[0];
-        assert_eq!(*via, receiver::Via::Grpc);
+        assert_eq!(got.len(), 2, "one push, from the flush, in two requests");
+        assert!(got.iter().all(|(via, _)| *via == receiver::Via::Grpc));
+        let requests: Vec<_> = got.iter().map(|(_, r)| r.clone()).collect();
+        let pushed = from_otlp(&requests);
+        assert_eq!(
+            pushed.numbers[&(
+                "om_shard_writes_total".to_owned(),
+                vec![("shard".to_owned(), "s4999".to_owned())]
+            )],
+            4999.0
+        );
+        let request = &requests[0];
         let headers = &rx.store.metrics_headers()[0];
         assert_eq!(
             headers.get("x-tenant").map(String::as_str),
             Some("acme corp")
         );
         assert_eq!(headers.get("x-team").map(String::as_str), Some("pay"));
-        let pushed = from_otlp(request);
         assert_traffic(&pushed, request);
         assert_equal(&pushed, &from_text(&text));
         eprintln!(
@@ -486,7 +512,7 @@ fn over_http_pushes_every_interval_and_equal_the_exposition() {
                 headers.get("content-type").map(String::as_str),
                 Some("application/x-protobuf")
             );
-            let pushed = from_otlp(request);
+            let pushed = from_otlp(std::slice::from_ref(request));
             assert_traffic(&pushed, request);
             assert_equal(&pushed, &from_text(&text));
             drop(guard);
@@ -614,7 +640,7 @@ fn over_tls_with_the_metrics_certificates() {
         guard.flush();
         let got = rx.store.wait_for_metrics(Duration::from_secs(20), 1);
         assert_eq!(got.len(), 1, "a push over TLS, with a client certificate");
-        assert_traffic(&from_otlp(&got[0].1), &got[0].1);
+        assert_traffic(&from_otlp(std::slice::from_ref(&got[0].1)), &got[0].1);
         assert_eq!(dropped_points(), 0);
     });
 }
