@@ -56,8 +56,8 @@ fn drop_points(n: u64, why: &str) {
         tracing::warn!(
             target: "obs::telemetry",
             dropped = n,
-            "metric points dropped ({why}); {DROPPED} counts them all. Is the OTLP collector \
-             reachable?"
+            "metric points dropped ({why}); {DROPPED} counts them all.{}",
+            crate::subsystems::trace::drop_hint(why)
         );
     }
 }

@@ -28,7 +28,7 @@ pub(crate) use config::{TraceConfig, service_name_from_env};
 pub(crate) use pipeline::{SpanPipeline, layer};
 
 #[cfg(feature = "otlp")]
-pub(crate) use batch::{BatchLimits, dropped_spans};
+pub(crate) use batch::{BatchLimits, dropped_spans, hint as drop_hint};
 #[cfg(feature = "otlp")]
 pub(crate) use config::{OtlpEndpoint, otlp_endpoint, otlp_headers, otlp_protocol};
 #[cfg(feature = "otlp")]
