@@ -10,6 +10,10 @@
 //!   `bucket_counts` hold one count per bucket, the differences of the
 //!   scrape's cumulative `le` counts, `+Inf`'s bucket last.
 //! - A foreign summary is a `Summary` (its quantiles, `_sum` and `_count`).
+//! - An exemplar the walk hands over (the trace of one observation, for a
+//!   bucket or a counter) becomes an OTLP exemplar on the series' point:
+//!   `trace_id` and `span_id` as bytes, its value and time, any other
+//!   label as a filtered attribute.
 //! - The unit is the name's unit suffix in UCUM (`_seconds` → `s`,
 //!   `_bytes` → `By`); labels become string attributes, their values
 //!   passed through the redaction boundary like span attributes.
@@ -18,12 +22,13 @@ use std::borrow::Cow;
 
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint, Sum,
-    Summary, SummaryDataPoint, metric, number_data_point, summary_data_point,
+    AggregationTemporality, Exemplar as OtlpExemplar, Gauge, Histogram, HistogramDataPoint, Metric,
+    NumberDataPoint, Sum, Summary, SummaryDataPoint, exemplar, metric, number_data_point,
+    summary_data_point,
 };
 
 use crate::leaves::redact::redact_field;
-use crate::metric_core::encode::{HistogramSnapshot, Kind, Sink};
+use crate::metric_core::encode::{Exemplar, HistogramSnapshot, Kind, Sink};
 use crate::metric_core::openmetrics::unit_of;
 
 /// The UCUM unit of a Prometheus unit suffix, as the OpenTelemetry
@@ -185,6 +190,50 @@ impl OtlpSink {
     }
 }
 
+/// Bytes from hexadecimal text; `None` unless it is exactly `len` bytes.
+fn hex_bytes(text: &str, len: usize) -> Option<Vec<u8>> {
+    if text.len() != len * 2 {
+        return None;
+    }
+    (0..len)
+        .map(|i| {
+            text.get(i * 2..i * 2 + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
+        .collect()
+}
+
+/// An exemplar in OTLP: `trace_id` (16 bytes) and `span_id` (8) from
+/// their hex labels — `None` when either is missing or malformed, as OTLP
+/// wants both or a valid pair —, the rest of its labels as attributes.
+fn otlp_exemplar(e: &Exemplar<'_>, now_nanos: u64) -> Option<OtlpExemplar> {
+    let label = |key: &str| e.labels.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+    let trace_id = hex_bytes(label("trace_id")?, 16)?;
+    let span_id = hex_bytes(label("span_id")?, 8)?;
+    let others: Vec<(&str, &str)> = e
+        .labels
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "trace_id" && *k != "span_id")
+        .collect();
+    let time_unix_nano = e
+        .timestamp
+        .filter(|t| t.is_finite() && *t > 0.0)
+        .map_or(now_nanos, |t| {
+            // Seconds since the epoch, well within u64 nanoseconds.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let nanos = (t * 1e9) as u64;
+            nanos
+        });
+    Some(OtlpExemplar {
+        filtered_attributes: attributes(&others),
+        time_unix_nano,
+        span_id,
+        trace_id,
+        value: Some(exemplar::Value::AsDouble(e.value)),
+    })
+}
+
 /// The number of data points of `metric`.
 fn points_of(metric: &Metric) -> usize {
     match &metric.data {
@@ -341,6 +390,46 @@ impl Sink for OtlpSink {
         }
     }
 
+    fn counter_with_exemplar(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        value: u64,
+        exemplar: Option<&Exemplar<'_>>,
+    ) {
+        self.counter(name, labels, value);
+        let now = self.now_nanos;
+        if let Some(e) = exemplar.and_then(|e| otlp_exemplar(e, now))
+            && let Some(metric::Data::Sum(sum)) = self.data()
+            && let Some(point) = sum.data_points.last_mut()
+        {
+            point.exemplars.push(e);
+        }
+    }
+
+    fn histogram_with_exemplars(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+        snap: &HistogramSnapshot,
+        exemplars: &[Option<Exemplar<'_>>],
+    ) {
+        self.histogram(name, labels, bounds, snap);
+        let now = self.now_nanos;
+        let converted: Vec<OtlpExemplar> = exemplars
+            .iter()
+            .flatten()
+            .filter_map(|e| otlp_exemplar(e, now))
+            .collect();
+        if !converted.is_empty()
+            && let Some(metric::Data::Histogram(h)) = self.data()
+            && let Some(point) = h.data_points.last_mut()
+        {
+            point.exemplars = converted;
+        }
+    }
+
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
         match self.kind {
             Kind::Summary => self.summary_sample(name, labels, value),
@@ -446,6 +535,54 @@ mod tests {
             1,
             "an empty push is one request"
         );
+    }
+
+    #[test]
+    fn exemplars_carry_their_trace_as_bytes_and_bad_ids_are_left_out() {
+        let ids = [
+            ("trace_id", "0af7651916cd43dd8448eb211c80319c"),
+            ("span_id", "b7ad6b7169203331"),
+        ];
+        let good = Exemplar {
+            labels: &ids,
+            value: 0.042,
+            timestamp: Some(1_700_000_000.5),
+        };
+        let bad_ids = [("trace_id", "xyz"), ("span_id", "b7ad6b7169203331")];
+        let bad = Exemplar {
+            labels: &bad_ids,
+            value: 1.0,
+            timestamp: None,
+        };
+        let mut sink = OtlpSink::new(1, 2);
+        sink.family("t_seconds", "T.", Kind::Histogram);
+        sink.histogram_with_exemplars(
+            "t_seconds",
+            &[],
+            &[0.1],
+            &HistogramSnapshot {
+                cumulative: vec![1, 2],
+                sum: 1.042,
+            },
+            &[Some(good), Some(bad)],
+        );
+        sink.family("t_total", "T.", Kind::Counter);
+        sink.counter_with_exemplar("t_total", &[], 3, Some(&good));
+        let (metrics, _) = sink.finish();
+        let Some(metric::Data::Histogram(h)) = &metrics[0].data else {
+            panic!()
+        };
+        let e = &h.data_points[0].exemplars;
+        assert_eq!(e.len(), 1, "the malformed one is left out: {e:?}");
+        assert_eq!(e[0].trace_id, hex_bytes(ids[0].1, 16).unwrap());
+        assert_eq!(e[0].trace_id[0], 0x0a);
+        assert_eq!(e[0].span_id.len(), 8);
+        assert_eq!(e[0].value, Some(exemplar::Value::AsDouble(0.042)));
+        assert_eq!(e[0].time_unix_nano, 1_700_000_000_500_000_000);
+        let Some(metric::Data::Sum(s)) = &metrics[1].data else {
+            panic!()
+        };
+        assert_eq!(s.data_points[0].exemplars.len(), 1);
     }
 
     #[test]
