@@ -12,8 +12,10 @@
 //! TLS asked for and not possible — an `https://` endpoint in a build
 //! without `otlp-tls`, a file that can't be read or holds no PEM of the
 //! right kind — is a warning at init naming the variable and what to do,
-//! never a silent drop; the spans that then fail are counted in
-//! `obs_telemetry_dropped_spans_total` like any failed export.
+//! never a silent drop; the spans (or metric points) that then fail are
+//! counted in `obs_telemetry_dropped_spans_total` (or
+//! `obs_telemetry_dropped_metric_points_total`) like any failed export.
+//! Metrics read the same variables with their `_METRICS_` variants first.
 
 /// Whether this build can speak TLS to the collector.
 pub(crate) const AVAILABLE: bool = cfg!(feature = "otlp-tls");
@@ -106,7 +108,7 @@ pub(crate) fn from_env_for(
     }
     if !https && !set.is_empty() {
         warnings.push(format!(
-            "{} set, but the OTLP endpoint {endpoint:?} is not https: spans are sent in clear \
+            "{} set, but the OTLP endpoint {endpoint:?} is not https: telemetry is sent in clear \
              text and the certificates are not used. Use an https:// endpoint",
             set.join(", ")
         ));
@@ -129,7 +131,7 @@ pub(crate) fn from_env_for(
             } else {
                 warnings.push(format!(
                     "{cert_name}/{key_name}: connecting without a client certificate; a \
-                     collector that requires one (mTLS) refuses the spans"
+                     collector that requires one (mTLS) refuses the export"
                 ));
                 None
             }
@@ -152,11 +154,11 @@ pub(crate) fn from_env_for(
 }
 
 /// The warning for an `https://` endpoint in a build without TLS; also
-/// the reason given when its spans are dropped.
+/// the reason given when its spans or metric points are dropped.
 pub(crate) fn unavailable_warning(endpoint: &str) -> String {
     format!(
         "the OTLP endpoint {endpoint:?} is https, but obs-runtime was built without TLS: no \
-         span reaches it. Enable obs-runtime's `otlp-tls` feature, or send to an http:// \
+         export reaches it. Enable obs-runtime's `otlp-tls` feature, or send to an http:// \
          endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)"
     )
 }
