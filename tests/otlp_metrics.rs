@@ -644,3 +644,27 @@ fn over_tls_with_the_metrics_certificates() {
         assert_eq!(dropped_points(), 0);
     });
 }
+
+#[test]
+fn nothing_is_pushed_with_the_sdk_disabled_or_scrape_only() {
+    in_own_process(
+        "nothing_is_pushed_with_the_sdk_disabled_or_scrape_only",
+        || {
+            let rx = receiver::start();
+            set_env(&base_env(format!("http://{}", rx.grpc), "grpc", 50));
+            set_env(&[
+                ("OTEL_SDK_DISABLED", "true".into()),
+                ("OTEL_METRICS_EXPORTER", "otlp,prometheus".into()),
+            ]);
+            let guard = init();
+            traffic();
+            // A running push would have sent before the flush returned.
+            guard.flush();
+            assert!(rx.store.metrics().is_empty(), "OTEL_SDK_DISABLED=true");
+            assert!(
+                !obs_runtime::encode_text().contains("obs_telemetry_dropped_metric_points_total"),
+                "no push, so no drop counter either"
+            );
+        },
+    );
+}
