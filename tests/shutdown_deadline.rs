@@ -1,28 +1,17 @@
 //! Shutdown within its deadline against a collector that accepts
 //! connections and never answers: `ObsGuard::flush` and its drop return
 //! within their documented 5 s, and the example service exits within 10 s
-//! of SIGTERM (Kubernetes kills at 30 s).
+//! of SIGTERM (Kubernetes kills at 30 s), with spans and an OTLP metrics
+//! push both waiting on it.
 
+#[path = "otlp/receiver.rs"]
+mod receiver;
 mod service_support;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use obs_runtime::log::{Captured, LogFormat};
 use obs_runtime::trace::SpanExport;
-
-/// A collector that takes every connection and never says a word.
-fn silent_collector() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let mut held: Vec<TcpStream> = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    addr
-}
 
 /// The documented deadline, and the margin a loaded machine gets on top.
 const DEADLINE: Duration = Duration::from_secs(5);
@@ -30,7 +19,7 @@ const MARGIN: Duration = Duration::from_secs(3);
 
 #[test]
 fn the_guard_flushes_and_shuts_down_within_its_deadline() {
-    let collector = silent_collector();
+    let collector = receiver::silent_collector();
     let guard = obs_runtime::Builder::from_env()
         .span_export(SpanExport::OtlpGrpc {
             endpoint: format!("http://{collector}"),
@@ -54,13 +43,16 @@ fn the_guard_flushes_and_shuts_down_within_its_deadline() {
 
 #[test]
 fn the_example_exits_within_ten_seconds_of_sigterm() {
-    let collector = silent_collector();
+    let collector = receiver::silent_collector();
     let endpoint = format!("http://{collector}");
     let mut service = service_support::ExampleService::start_with(&[
         ("OTEL_TRACES_EXPORTER", "otlp"),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
         ("OTEL_TRACES_SAMPLER", "always_on"),
+        // Metrics pushed to the same silent collector: the last push
+        // shares the guard's deadline with the spans.
+        ("OTEL_METRICS_EXPORTER", "otlp"),
     ]);
     // Spans to export: requests through ObsLayer.
     for _ in 0..20 {

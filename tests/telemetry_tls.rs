@@ -9,37 +9,17 @@
 //! its scenario in a child process of this binary (the test re-runs itself
 //! with `--exact`), configured, like a service, from the environment.
 
+#[path = "otlp/child.rs"]
+mod child;
 #[path = "otlp/pki.rs"]
 mod pki;
 #[path = "otlp/receiver.rs"]
 mod receiver;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use child::in_own_process;
 use obs_runtime::instrumented;
-
-/// Set in the child that runs a scenario.
-const CHILD: &str = "OBS_TLS_TEST_CHILD";
-
-/// Runs `scenario` in a child process of its own: one `init` each.
-fn in_own_process(name: &str, scenario: impl FnOnce()) {
-    if std::env::var_os(CHILD).is_some() {
-        scenario();
-        return;
-    }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "{name} failed in its own process:\n{stdout}\n{stderr}"
-    );
-}
 
 #[instrumented(metric = "tt_ship")]
 fn ship(order: u32) -> u32 {

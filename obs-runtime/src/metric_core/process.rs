@@ -134,6 +134,14 @@ fn read() -> Option<Sample> {
     parse(&stat, &statm, ticks, page, boot_time()?)
 }
 
+/// When the process started, in seconds since the Unix epoch (as
+/// `process_start_time_seconds`); `None` where `/proc` can't tell. The
+/// start time of cumulative series pushed over OTLP.
+#[cfg(feature = "otlp")]
+pub(crate) fn start_time_seconds() -> Option<f64> {
+    read().map(|s| s.start_time_seconds)
+}
+
 fn max_fds() -> Option<f64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;

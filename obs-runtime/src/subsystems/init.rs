@@ -12,6 +12,7 @@
 //! | `OTEL_TRACES_EXPORTER` | `otlp`, `console`, `none` | `otlp` |
 //! | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio` | `parentbased_always_on` |
 //! | `OTEL_TRACES_SAMPLER_ARG` | the ratio, 0 to 1 | `1` |
+//! | `OTEL_METRICS_EXPORTER`, `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_METRIC_EXPORT_TIMEOUT`, `OTEL_EXPORTER_OTLP_METRICS_*` | metrics pushed over OTLP (feature `otlp`; see [`otlp_metrics`](crate::otlp_metrics)) | `none`: scrape only |
 //! | `OBS_ENV` | `production` (JSON logs), `development` (readable logs) | `development` when stderr is a terminal, else `production` |
 //! | `RUST_LOG` | a `tracing` filter | `info` |
 //! | `OBS_LOG_DIR`, `OBS_LOG_RETENTION` | also write logs to daily files in that folder, keeping that many | none, 7 |
@@ -28,6 +29,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::subsystems::log::{LogFormat, RateLimit};
+use crate::subsystems::otlp_metrics::{MetricPipeline, MetricsConfig};
 use crate::subsystems::trace::{self, SpanPipeline, TraceConfig};
 
 /// What the environment asked for, after validation.
@@ -35,6 +37,8 @@ use crate::subsystems::trace::{self, SpanPipeline, TraceConfig};
 pub(crate) struct Settings {
     /// The `OTEL_*` part: resource, and (feature `otlp`) exporter and sampler.
     pub(crate) trace: TraceConfig,
+    /// `OTEL_METRICS_*`: whether and how metrics are pushed over OTLP.
+    pub(crate) metrics: MetricsConfig,
     pub(crate) format: LogFormat,
     pub(crate) filter: String,
     pub(crate) log_dir: Option<(PathBuf, usize)>,
@@ -53,6 +57,7 @@ pub(crate) fn settings(
 ) -> (Settings, Vec<String>) {
     let env = get("OBS_ENV");
     let (trace, mut warnings) = TraceConfig::from_env(get, env.as_deref());
+    let metrics = MetricsConfig::from_env(get, &mut warnings);
 
     let format = match env.as_deref().map(str::trim) {
         None | Some("") => {
@@ -110,6 +115,7 @@ pub(crate) fn settings(
     let errors = crate::subsystems::errors::config(get, env.as_deref(), &mut warnings);
     let settings = Settings {
         trace,
+        metrics,
         format,
         filter,
         log_dir,
@@ -320,6 +326,40 @@ impl Builder {
         self
     }
 
+    /// Where metrics are pushed, whatever `OTEL_METRICS_EXPORTER` and the
+    /// endpoint variables say (headers and certificates still come from
+    /// the environment).
+    ///
+    /// ```no_run
+    /// use obs_runtime::otlp_metrics::MetricExport;
+    /// let _guard = obs_runtime::Builder::from_env()
+    ///     .metric_export(MetricExport::OtlpGrpc { endpoint: "http://collector:4317".into() })
+    ///     .init();
+    /// ```
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+    #[must_use]
+    pub fn metric_export(mut self, export: crate::subsystems::otlp_metrics::MetricExport) -> Self {
+        self.settings.metrics.export = export;
+        self
+    }
+
+    /// How often metrics are pushed, whatever `OTEL_METRIC_EXPORT_INTERVAL`
+    /// says (at least 1 ms).
+    ///
+    /// ```no_run
+    /// let _guard = obs_runtime::Builder::from_env()
+    ///     .metric_export_interval(std::time::Duration::from_secs(15))
+    ///     .init();
+    /// ```
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+    #[must_use]
+    pub fn metric_export_interval(mut self, interval: std::time::Duration) -> Self {
+        self.settings.metrics.interval = interval.max(std::time::Duration::from_millis(1));
+        self
+    }
+
     /// The sampler, whatever `OTEL_TRACES_SAMPLER` says.
     #[cfg(feature = "otlp")]
     #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
@@ -390,6 +430,12 @@ impl Builder {
         let file_layer = file_writer
             .map(|w| crate::subsystems::log::second_layer(LogFormat::Json, w, settings.rate_limit));
         let (otel_layer, spans) = trace::layer(&settings.trace).map_err(InitError::Thread)?;
+        let metrics = MetricPipeline::start(
+            &settings.metrics,
+            &settings.trace.resource,
+            settings.trace.disabled,
+        )
+        .map_err(InitError::Thread)?;
         #[cfg(feature = "sentry")]
         let errors = start_errors(&settings, error_hook)?;
         #[cfg(feature = "sentry")]
@@ -431,6 +477,7 @@ impl Builder {
         }
         Ok(ObsGuard {
             spans,
+            metrics,
             _file: file_guard,
             #[cfg(feature = "sentry")]
             errors,
@@ -445,6 +492,7 @@ impl Builder {
             tracing::warn!(target: "obs::init", "obs_runtime::init: {e}");
             ObsGuard {
                 spans: SpanPipeline::default(),
+                metrics: MetricPipeline::default(),
                 _file: None,
                 #[cfg(feature = "sentry")]
                 errors: None,
@@ -480,6 +528,8 @@ fn start_errors(
 #[derive(Debug)]
 pub struct ObsGuard {
     spans: SpanPipeline,
+    /// The OTLP metrics push; pushes once more, within the deadline, on drop.
+    metrics: MetricPipeline,
     _file: Option<tracing_appender::non_blocking::WorkerGuard>,
     /// Error tracking; flushed and closed, within its deadline, on drop.
     #[cfg(feature = "sentry")]
@@ -487,14 +537,19 @@ pub struct ObsGuard {
 }
 
 impl ObsGuard {
-    /// Exports every finished span now (tests, and before a planned exit).
+    /// Exports every finished span now (tests, and before a planned exit),
+    /// and pushes the metrics when `OTEL_METRICS_EXPORTER=otlp`; both at
+    /// once, within one 5 s deadline.
     ///
     /// ```no_run
     /// let guard = obs_runtime::init();
     /// guard.flush();
     /// ```
     pub fn flush(&self) {
+        let deadline = std::time::Instant::now() + SHUTDOWN_DEADLINE;
+        let metrics = self.metrics.start_flush();
         self.spans.flush();
+        metrics.wait(deadline);
         #[cfg(feature = "sentry")]
         if let Some(errors) = &self.errors {
             errors.flush(crate::subsystems::errors::SHUTDOWN_DEADLINE);
@@ -504,9 +559,19 @@ impl ObsGuard {
 
 impl Drop for ObsGuard {
     fn drop(&mut self) {
+        // The last metrics push runs on its thread while the spans are
+        // flushed: one deadline for both, not one after the other.
+        let deadline = std::time::Instant::now() + SHUTDOWN_DEADLINE;
+        let metrics = self.metrics.start_shutdown(deadline);
         self.spans.shutdown();
+        let answered = metrics.wait(deadline);
+        self.metrics.finish(answered);
     }
 }
+
+/// How long flushing or dropping [`ObsGuard`] may take: the spans' 5 s,
+/// which the last metrics push shares.
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Installs metrics, logs and traces from the environment and returns the
 /// guard that flushes them on drop. See [`Builder`] for code configuration.

@@ -6,7 +6,9 @@
 //! `export` (each may import those before it, never one after it); `push`
 //! imports none of them; `pools` imports `health` (the Redis check's hook),
 //! `jobs` imports `trace` and `log`; `errors` (beside `health`) imports
-//! `trace` and `log`, and `http` and `init` import it.
+//! `trace` and `log`, and `http` and `init` import it; `otlp_metrics`
+//! (beside `log`) imports `trace` (its OTLP settings readers, TLS and
+//! resource) and `init` starts it.
 
 pub(crate) mod catalog;
 #[cfg(feature = "client")]
@@ -23,6 +25,10 @@ pub mod http;
 pub(crate) mod init;
 pub mod jobs;
 pub mod log;
+// Built without `otlp` too: `init` reads `OTEL_METRICS_EXPORTER` through it,
+// so a build that can't push says so. Pushes only with the feature.
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+pub mod otlp_metrics;
 pub mod pools;
 pub mod push;
 // Built without `otlp` too: `init` reads the `OTEL_*` environment (and the

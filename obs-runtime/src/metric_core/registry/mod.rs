@@ -348,6 +348,13 @@ impl Registry {
         }
     }
 
+    /// Walks every metric into `sink`, as a scrape does: what the OTLP
+    /// metrics push converts.
+    #[cfg(feature = "otlp")]
+    pub(crate) fn collect(&self, sink: &mut dyn Sink) {
+        self.collect_into(sink);
+    }
+
     fn collect_into(&self, sink: &mut dyn Sink) {
         self.collect_own(sink);
         crate::metric_core::process::collect(sink);

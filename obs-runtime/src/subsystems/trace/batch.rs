@@ -73,7 +73,7 @@ fn drop_spans(n: u64, why: &str) {
 /// What to check, from the reason: a TLS failure is not a collector that
 /// is down, and asking whether it is reachable would send the operator the
 /// wrong way; a build without TLS says what to do in the reason itself.
-fn hint(why: &str) -> &'static str {
+pub(crate) fn hint(why: &str) -> &'static str {
     let lower = why.to_ascii_lowercase();
     if lower.contains("otlp-tls") {
         ""

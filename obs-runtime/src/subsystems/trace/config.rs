@@ -185,6 +185,139 @@ fn resource(
 #[cfg(feature = "otlp")]
 const PRODUCTION_RATIO: f64 = 0.1;
 
+/// Whether OTLP goes over gRPC (else HTTP/protobuf, the specification's
+/// default): `OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL` when `signal` names
+/// one (`"METRICS"`) and it is set, else `OTEL_EXPORTER_OTLP_PROTOCOL`.
+/// Shared by traces and metrics, so both read the variables alike.
+#[cfg(feature = "otlp")]
+pub(crate) fn otlp_protocol(
+    get: &dyn Fn(&str) -> Option<String>,
+    signal: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> bool {
+    let (var, value) = signal_first(get, signal, "PROTOCOL");
+    match value.as_deref().map(str::trim) {
+        None | Some("" | "http/protobuf") => false,
+        Some("grpc") => true,
+        Some(v) => {
+            warnings.push(format!("{var}={v:?} is not valid; using http/protobuf"));
+            false
+        }
+    }
+}
+
+/// The collector's URL for one signal, and whether it came from the
+/// signal's own variable (used as it is) or from the generic one (a base
+/// URL, to which HTTP/protobuf appends `/v1/<signal>`).
+#[cfg(feature = "otlp")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OtlpEndpoint {
+    pub(crate) url: String,
+    pub(crate) signal_specific: bool,
+}
+
+/// `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT` when `signal` names one and it
+/// is set to an http(s) URL, else `OTEL_EXPORTER_OTLP_ENDPOINT`, else
+/// `http://localhost:4317` (gRPC) or `http://localhost:4318`.
+#[cfg(feature = "otlp")]
+pub(crate) fn otlp_endpoint(
+    get: &dyn Fn(&str) -> Option<String>,
+    signal: Option<&str>,
+    grpc: bool,
+    warnings: &mut Vec<String>,
+) -> OtlpEndpoint {
+    let signal_var = signal.map(|s| format!("OTEL_EXPORTER_OTLP_{s}_ENDPOINT"));
+    let generic = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    let read = |var: &str, warnings: &mut Vec<String>| {
+        get(var).map(|e| e.trim().to_owned()).filter(|e| {
+            let ok = e.starts_with("http://") || e.starts_with("https://");
+            if !ok && !e.is_empty() {
+                warnings.push(format!(
+                    "{var}={e:?} is not an http(s) URL; using the default endpoint"
+                ));
+            }
+            ok
+        })
+    };
+    if let Some(var) = &signal_var
+        && let Some(url) = read(var, warnings)
+    {
+        return OtlpEndpoint {
+            url,
+            signal_specific: true,
+        };
+    }
+    let url = read(generic, warnings).unwrap_or_else(|| {
+        if grpc {
+            "http://localhost:4317"
+        } else {
+            "http://localhost:4318"
+        }
+        .to_owned()
+    });
+    OtlpEndpoint {
+        url,
+        signal_specific: false,
+    }
+}
+
+/// The signal's variable (`OTEL_EXPORTER_OTLP_<SIGNAL>_<WHAT>`) when set
+/// and not empty, else the generic one: the name read and its value.
+#[cfg(feature = "otlp")]
+fn signal_first(
+    get: &dyn Fn(&str) -> Option<String>,
+    signal: Option<&str>,
+    what: &str,
+) -> (String, Option<String>) {
+    if let Some(signal) = signal {
+        let var = format!("OTEL_EXPORTER_OTLP_{signal}_{what}");
+        if let Some(v) = get(&var).filter(|v| !v.trim().is_empty()) {
+            return (var, Some(v));
+        }
+    }
+    let var = format!("OTEL_EXPORTER_OTLP_{what}");
+    let value = get(&var);
+    (var, value)
+}
+
+/// The request headers of one signal's exports: `OTEL_EXPORTER_OTLP_HEADERS`
+/// (`key=value,key=value`, values percent-decoded), then
+/// `OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS`, whose keys win. Entries that are
+/// not `key=value` give one warning per variable, without their values
+/// (headers carry credentials).
+#[cfg(feature = "otlp")]
+pub(crate) fn otlp_headers(
+    get: &dyn Fn(&str) -> Option<String>,
+    signal: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for var in [
+        "OTEL_EXPORTER_OTLP_HEADERS".to_owned(),
+        format!("OTEL_EXPORTER_OTLP_{signal}_HEADERS"),
+    ] {
+        let Some(value) = get(&var) else { continue };
+        let mut bad = 0usize;
+        for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
+                    let key = k.trim().to_ascii_lowercase();
+                    headers.retain(|(k, _)| *k != key);
+                    headers.push((key, percent_decode(v.trim())));
+                }
+                _ => bad += 1,
+            }
+        }
+        if bad > 0 {
+            warnings.push(format!(
+                "{var}: {bad} entr{} not key=value and left out",
+                if bad == 1 { "y is" } else { "ies are" }
+            ));
+        }
+    }
+    headers
+}
+
 /// The `OTEL_EXPORTER_OTLP_*` and `OTEL_TRACES_*` variables. Without the
 /// `otlp` feature nothing is exported, so they are not read.
 #[cfg(feature = "otlp")]
@@ -193,29 +326,8 @@ fn span_settings(
     production: bool,
     warnings: &mut Vec<String>,
 ) -> (SpanExport, SamplerChoice, TlsFiles) {
-    let protocol = get("OTEL_EXPORTER_OTLP_PROTOCOL");
-    let grpc = match protocol.as_deref().map(str::trim) {
-        None | Some("" | "http/protobuf") => false,
-        Some("grpc") => true,
-        Some(v) => {
-            warnings.push(format!(
-                "OTEL_EXPORTER_OTLP_PROTOCOL={v:?} is not valid; using http/protobuf"
-            ));
-            false
-        }
-    };
-    let endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .map(|e| e.trim().to_owned())
-        .filter(|e| {
-            let ok = e.starts_with("http://") || e.starts_with("https://");
-            if !ok && !e.is_empty() {
-                warnings.push(format!(
-                    "OTEL_EXPORTER_OTLP_ENDPOINT={e:?} is not an http(s) URL; using the default endpoint"
-                ));
-            }
-            ok
-        })
-        .unwrap_or_else(|| if grpc { "http://localhost:4317" } else { "http://localhost:4318" }.to_owned());
+    let grpc = otlp_protocol(get, None, warnings);
+    let endpoint = otlp_endpoint(get, None, grpc, warnings).url;
     let mut warn = |var: &str, value: &str, fallback: &str| {
         warnings.push(format!("{var}={value:?} is not valid; using {fallback}"));
     };

@@ -22,13 +22,15 @@ pub mod propagation;
 #[cfg(feature = "otlp")]
 mod provider;
 #[cfg(feature = "otlp")]
-mod tls;
+pub(crate) mod tls;
 
 pub(crate) use config::{TraceConfig, service_name_from_env};
 pub(crate) use pipeline::{SpanPipeline, layer};
 
 #[cfg(feature = "otlp")]
-pub(crate) use batch::{BatchLimits, dropped_spans};
+pub(crate) use batch::{BatchLimits, dropped_spans, hint as drop_hint};
+#[cfg(feature = "otlp")]
+pub(crate) use config::{OtlpEndpoint, otlp_endpoint, otlp_headers, otlp_protocol};
 #[cfg(feature = "otlp")]
 pub(crate) use provider::{SHUTDOWN_TIMEOUT, provider, resource};
 #[cfg(feature = "otlp")]

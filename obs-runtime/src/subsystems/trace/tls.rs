@@ -12,8 +12,10 @@
 //! TLS asked for and not possible — an `https://` endpoint in a build
 //! without `otlp-tls`, a file that can't be read or holds no PEM of the
 //! right kind — is a warning at init naming the variable and what to do,
-//! never a silent drop; the spans that then fail are counted in
-//! `obs_telemetry_dropped_spans_total` like any failed export.
+//! never a silent drop; the spans (or metric points) that then fail are
+//! counted in `obs_telemetry_dropped_spans_total` (or
+//! `obs_telemetry_dropped_metric_points_total`) like any failed export.
+//! Metrics read the same variables with their `_METRICS_` variants first.
 
 /// Whether this build can speak TLS to the collector.
 pub(crate) const AVAILABLE: bool = cfg!(feature = "otlp-tls");
@@ -45,11 +47,15 @@ impl std::fmt::Debug for TlsFiles {
     }
 }
 
-/// One of the three variables: the name that was set (the traces variant
+/// One of the three variables: the name that was set (the signal's variant
 /// first, as the specification orders them) and its value.
-fn variable(get: &dyn Fn(&str) -> Option<String>, which: &str) -> Option<(String, String)> {
+fn variable(
+    get: &dyn Fn(&str) -> Option<String>,
+    signal: &str,
+    which: &str,
+) -> Option<(String, String)> {
     [
-        format!("OTEL_EXPORTER_OTLP_TRACES_{which}"),
+        format!("OTEL_EXPORTER_OTLP_{signal}_{which}"),
         format!("OTEL_EXPORTER_OTLP_{which}"),
     ]
     .into_iter()
@@ -59,17 +65,29 @@ fn variable(get: &dyn Fn(&str) -> Option<String>, which: &str) -> Option<(String
     })
 }
 
-/// Reads the certificate variables for `endpoint` (the collector's URL as
-/// configured), pushing a warning for each thing that can't be honoured.
+/// Reads the certificate variables of traces for `endpoint` (the
+/// collector's URL as configured), pushing a warning for each thing that
+/// can't be honoured.
 pub(crate) fn from_env(
     get: &dyn Fn(&str) -> Option<String>,
     endpoint: &str,
     warnings: &mut Vec<String>,
 ) -> TlsFiles {
+    from_env_for(get, "TRACES", endpoint, warnings)
+}
+
+/// [`from_env`] for `signal` (`"TRACES"`, `"METRICS"`): its
+/// `OTEL_EXPORTER_OTLP_<SIGNAL>_*` variants win over the generic ones.
+pub(crate) fn from_env_for(
+    get: &dyn Fn(&str) -> Option<String>,
+    signal: &str,
+    endpoint: &str,
+    warnings: &mut Vec<String>,
+) -> TlsFiles {
     let https = endpoint.starts_with("https://");
-    let ca = variable(get, CERTIFICATE);
-    let cert = variable(get, CLIENT_CERTIFICATE);
-    let key = variable(get, CLIENT_KEY);
+    let ca = variable(get, signal, CERTIFICATE);
+    let cert = variable(get, signal, CLIENT_CERTIFICATE);
+    let key = variable(get, signal, CLIENT_KEY);
     let set: Vec<&str> = [&ca, &cert, &key]
         .into_iter()
         .flatten()
@@ -90,7 +108,7 @@ pub(crate) fn from_env(
     }
     if !https && !set.is_empty() {
         warnings.push(format!(
-            "{} set, but the OTLP endpoint {endpoint:?} is not https: spans are sent in clear \
+            "{} set, but the OTLP endpoint {endpoint:?} is not https: telemetry is sent in clear \
              text and the certificates are not used. Use an https:// endpoint",
             set.join(", ")
         ));
@@ -113,7 +131,7 @@ pub(crate) fn from_env(
             } else {
                 warnings.push(format!(
                     "{cert_name}/{key_name}: connecting without a client certificate; a \
-                     collector that requires one (mTLS) refuses the spans"
+                     collector that requires one (mTLS) refuses the export"
                 ));
                 None
             }
@@ -136,11 +154,11 @@ pub(crate) fn from_env(
 }
 
 /// The warning for an `https://` endpoint in a build without TLS; also
-/// the reason given when its spans are dropped.
+/// the reason given when its spans or metric points are dropped.
 pub(crate) fn unavailable_warning(endpoint: &str) -> String {
     format!(
         "the OTLP endpoint {endpoint:?} is https, but obs-runtime was built without TLS: no \
-         span reaches it. Enable obs-runtime's `otlp-tls` feature, or send to an http:// \
+         export reaches it. Enable obs-runtime's `otlp-tls` feature, or send to an http:// \
          endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)"
     )
 }
