@@ -853,8 +853,9 @@ fn exemplars_link_buckets_and_counters_to_sampled_traces_only() {
     .expect("metrics")
     .text();
     check_openmetrics(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
-    let (ok, out) = promtool_check_metrics(body.as_bytes());
-    assert!(ok, "promtool refuses the OpenMetrics text with exemplars: {out}");
+    // `promtool check metrics` reads the 0.0.4 text parser's grammar, which
+    // has no exemplars (it stops at the first ` # {`): the strict checker
+    // above and Prometheus's own OpenMetrics parser (below) judge them.
     let found = exemplars_in(&body);
     let names: BTreeSet<&str> = found.iter().map(|(n, _, _)| n.as_str()).collect();
     for expected in [

@@ -398,35 +398,7 @@ impl Builder {
         });
         let filter =
             EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
-        let (file_writer, file_guard) = match &settings.log_dir {
-            Some((dir, keep)) => {
-                match std::fs::create_dir_all(dir)
-                    .map_err(|e| e.to_string())
-                    .and_then(|()| {
-                        tracing_appender::rolling::Builder::new()
-                            .rotation(tracing_appender::rolling::Rotation::DAILY)
-                            .filename_prefix("obs")
-                            .filename_suffix("log")
-                            .max_log_files(*keep)
-                            .build(dir)
-                            .map_err(|e| e.to_string())
-                    }) {
-                    Ok(appender) => {
-                        let (writer, guard) = tracing_appender::non_blocking(appender);
-                        (Some(writer), Some(guard))
-                    }
-                    Err(e) => {
-                        // Logged once the subscriber is up, with the others.
-                        warnings.push(format!(
-                            "log files in {} unavailable ({e}); logging to the console only",
-                            dir.display()
-                        ));
-                        (None, None)
-                    }
-                }
-            }
-            None => (None, None),
-        };
+        let (file_writer, file_guard) = log_files(settings.log_dir.as_ref(), &mut warnings);
         let file_layer = file_writer
             .map(|w| crate::subsystems::log::second_layer(LogFormat::Json, w, settings.rate_limit));
         let (otel_layer, spans) = trace::layer(&settings.trace).map_err(InitError::Thread)?;
@@ -520,6 +492,46 @@ fn start_errors(
     crate::subsystems::errors::install(config, release, hook)
         .map(Some)
         .map_err(InitError::ErrorsThread)
+}
+
+/// The daily log files of `OBS_LOG_DIR` (folder, files kept), when set and
+/// usable; a warning otherwise.
+fn log_files(
+    log_dir: Option<&(PathBuf, usize)>,
+    warnings: &mut Vec<String>,
+) -> (
+    Option<tracing_appender::non_blocking::NonBlocking>,
+    Option<tracing_appender::non_blocking::WorkerGuard>,
+) {
+    match log_dir {
+        Some((dir, keep)) => {
+            match std::fs::create_dir_all(dir)
+                .map_err(|e| e.to_string())
+                .and_then(|()| {
+                    tracing_appender::rolling::Builder::new()
+                        .rotation(tracing_appender::rolling::Rotation::DAILY)
+                        .filename_prefix("obs")
+                        .filename_suffix("log")
+                        .max_log_files(*keep)
+                        .build(dir)
+                        .map_err(|e| e.to_string())
+                }) {
+                Ok(appender) => {
+                    let (writer, guard) = tracing_appender::non_blocking(appender);
+                    (Some(writer), Some(guard))
+                }
+                Err(e) => {
+                    // Logged once the subscriber is up, with the others.
+                    warnings.push(format!(
+                        "log files in {} unavailable ({e}); logging to the console only",
+                        dir.display()
+                    ));
+                    (None, None)
+                }
+            }
+        }
+        None => (None, None),
+    }
 }
 
 /// Flushes and shuts the pipelines down when dropped: keep it alive for the

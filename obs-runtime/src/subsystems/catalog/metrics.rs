@@ -257,6 +257,10 @@ pub(super) fn known_families() -> Vec<MetricInfo> {
             "Spans dropped before reaching the collector: export queue full, or export failed.",
         ),
         (
+            "obs_telemetry_dropped_metric_points_total",
+            "Metric points of OTLP pushes that failed, timed out or were refused (OTEL_METRICS_EXPORTER=otlp).",
+        ),
+        (
             "obs_panics_total",
             "Panics anywhere in the process, caught or not, since start.",
         ),

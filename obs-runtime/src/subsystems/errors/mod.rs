@@ -403,7 +403,10 @@ mod tests {
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(config.traces_sample_rate.abs() < f32::EPSILON);
         assert!(!config.send_default_pii);
-        assert!((config.sample_rate - 1.0).abs() < f32::EPSILON, "every error by default");
+        assert!(
+            (config.sample_rate - 1.0).abs() < f32::EPSILON,
+            "every error by default"
+        );
         // The share of error events: a bad value warns and sends them all.
         let (config, warnings) = with(&[
             ("SENTRY_DSN", "https://key@o1.ingest.example.com/7"),

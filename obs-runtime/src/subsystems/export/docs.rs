@@ -70,6 +70,10 @@ fn runbook(alert: &str) -> (&'static str, &'static str) {
             "Spans were dropped before reaching the OpenTelemetry collector: the export queue was full or exports failed.",
             "Is the collector reachable (`OTEL_EXPORTER_OTLP_ENDPOINT`)? The service's warnings name the reason; a sustained span rate above the exporter's may need sampling (`OTEL_TRACES_SAMPLER`).",
         ),
+        "ObsTelemetryDroppedMetricPoints" => (
+            "OTLP metric pushes (`OTEL_METRICS_EXPORTER=otlp`) failed, timed out or were refused, and their points were dropped: the collector is missing part of the series' history (values are cumulative, so the next push that gets through restores the totals).",
+            "Is the collector reachable (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`, protocol, TLS)? The service's warnings name the reason, once a minute; a collector refusing large requests needs its message size limit checked.",
+        ),
         "ObsJobFailureRatio" => (
             "More than the configured share of a background job's finished runs (`ok`, `error`, `panic`) ended in `error` or `panic` over 5 minutes, with enough runs to matter. Runs that will be retried (`retry`) and cancelled runs are not counted. The alert's `queue` and `job_name` name the job.",
             "The Jobs row of the Jobs and dependencies dashboard: runs by result and retries of that job; its error log lines (they carry the request id of the request that enqueued it) and its spans, children of the enqueuing request's; then what the job calls (outbound calls, pools).",

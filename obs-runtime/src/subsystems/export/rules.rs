@@ -827,6 +827,11 @@ fn process_group(catalog: &Catalog, options: &ExportOptions) -> Group {
             "obs_telemetry_dropped_spans_total",
             "spans were dropped before reaching the collector",
         ),
+        (
+            "ObsTelemetryDroppedMetricPoints",
+            "obs_telemetry_dropped_metric_points_total",
+            "OTLP metric pushes failed: points were dropped",
+        ),
         ("ObsPanics", "obs_panics_total", "the service panicked"),
     ] {
         process.alerts.push(Alert {

@@ -312,6 +312,10 @@ pub(crate) fn split(metrics: Vec<Metric>, max_points: usize) -> Vec<(Vec<Metric>
 }
 
 impl Sink for OtlpSink {
+    fn wants_exemplars(&self) -> bool {
+        true
+    }
+
     fn family(&mut self, name: &str, help: &str, kind: Kind) {
         self.kind = kind;
         name.clone_into(&mut self.family);

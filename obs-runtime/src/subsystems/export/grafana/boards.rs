@@ -474,13 +474,19 @@ pub(super) fn process_rows(b: &mut Board) {
     b.panel(
         Viz::Series,
         8,
-        "Dropped spans",
-        "Spans dropped before reaching the collector, per second.",
+        "Dropped telemetry",
+        "Spans and OTLP metric points dropped before reaching the collector, per second.",
         "cps",
-        vec![q(
-            rate("obs_telemetry_dropped_spans_total", "instance"),
-            "{{instance}}",
-        )],
+        vec![
+            q(
+                rate("obs_telemetry_dropped_spans_total", "instance"),
+                "spans {{instance}}",
+            ),
+            q(
+                rate("obs_telemetry_dropped_metric_points_total", "instance"),
+                "metric points {{instance}}",
+            ),
+        ],
     );
     b.panel(
         Viz::Series,
