@@ -6,7 +6,11 @@
 //! cardinality, series found), `encode` (one scrape of 10,000 counters and 1,000
 //! histograms per call), and one request through the hello-world axum
 //! router of the HTTP benchmarks: `http_plain`, `http_noop_layer`,
-//! `http_obs_layer` (no subscriber installed).
+//! `http_obs_layer` (no subscriber installed). The production pipelines:
+//! `peer_instrument` (`#[tracing::instrument]` under the peer stack's
+//! subscriber, `benches::peer`), `http_obs_production` (`ObsLayer` under
+//! `init()`: JSON access line, spans at `parentbased_traceidratio` 0.1 to a
+//! closed port) and `http_peer_stack` (the peer's layers and subscriber).
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -128,6 +132,29 @@ fn run_requests(app: &mut axum::Router, calls: u64) {
     }
 }
 
+/// A loopback URL where nothing listens: exports fail fast.
+fn closed_endpoint() -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_or(9, |a| a.port());
+    format!("http://127.0.0.1:{closed}")
+}
+
+/// `init()`'s production configuration: JSON lines into a sink, spans at
+/// `parentbased_traceidratio` 0.1 exported over OTLP/HTTP to a closed port.
+fn production_init() -> obs_runtime::ObsGuard {
+    obs_runtime::Builder::from_env()
+        .log_format(obs_runtime::log::LogFormat::Json)
+        .span_export(obs_runtime::trace::SpanExport::OtlpHttp {
+            endpoint: closed_endpoint(),
+        })
+        .sampler(obs_runtime::trace::SamplerChoice::ParentBasedTraceIdRatio(
+            benches::peer::SAMPLE_RATIO,
+        ))
+        .log_writer(std::io::sink)
+        .init()
+}
+
 #[inline(never)]
 fn run_calls(f: fn(), calls: u64) {
     for _ in 0..calls {
@@ -165,18 +192,35 @@ fn main() {
             run_encode(calls);
         }
         "obs_full_pipeline" => {
-            let closed = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map_or(9, |a| a.port());
-            let _guard = obs_runtime::Builder::from_env()
-                .span_export(obs_runtime::trace::SpanExport::OtlpHttp {
-                    endpoint: format!("http://127.0.0.1:{closed}"),
-                })
-                .sampler(obs_runtime::trace::SamplerChoice::TraceIdRatio(0.1))
-                .log_writer(std::io::sink)
-                .init();
+            let _guard = production_init();
             empty_obs();
             run_calls(empty_obs, calls);
+            std::process::exit(0);
+        }
+        "peer_instrument" => {
+            let provider = benches::peer::tracer_provider(&closed_endpoint());
+            let subscriber = benches::peer::subscriber(&provider, std::io::sink);
+            tracing::subscriber::with_default(subscriber, || {
+                empty_tracing();
+                run_calls(empty_tracing, calls);
+            });
+            std::process::exit(0);
+        }
+        "http_obs_production" | "http_peer_stack" => {
+            use benches::http::{router, serve};
+            if case == "http_peer_stack" {
+                let provider = benches::peer::tracer_provider(&closed_endpoint());
+                let subscriber = benches::peer::subscriber(&provider, std::io::sink);
+                let _ = tracing::subscriber::set_global_default(subscriber);
+                let mut app = benches::peer::layered(router());
+                serve(&mut app);
+                run_requests(&mut app, calls);
+            } else {
+                let _guard = production_init();
+                let mut app = router().layer(obs_runtime::http::ObsLayer::new());
+                serve(&mut app);
+                run_requests(&mut app, calls);
+            }
             std::process::exit(0);
         }
         "http_plain" | "http_noop_layer" | "http_obs_layer" => {
