@@ -2,7 +2,8 @@
 //! `valgrind --tool=callgrind --toggle-collect='hot_path::run_*' \
 //!  target/release/examples/hot_path <case> <calls>` (see BENCHMARKS.md).
 //! Cases: `floor`, `obs_span_false`, `obs_noop_layer`, `tracing_noop_layer`,
-//! `obs_full_pipeline`, `dynamic_hit` (a labelled counter of open
+//! `obs_full_pipeline`, `obs_unsampled` (the same, every root dropped),
+//! `dynamic_hit` (a labelled counter of open
 //! cardinality, series found), `encode` (one scrape of 10,000 counters and 1,000
 //! histograms per call), and one request through the hello-world axum
 //! router of the HTTP benchmarks: `http_plain`, `http_noop_layer`,
@@ -143,6 +144,10 @@ fn closed_endpoint() -> String {
 /// `init()`'s production configuration: JSON lines into a sink, spans at
 /// `parentbased_traceidratio` 0.1 exported over OTLP/HTTP to a closed port.
 fn production_init() -> obs_runtime::ObsGuard {
+    production_builder().init()
+}
+
+fn production_builder() -> obs_runtime::Builder {
     obs_runtime::Builder::from_env()
         .log_format(obs_runtime::log::LogFormat::Json)
         .span_export(obs_runtime::trace::SpanExport::OtlpHttp {
@@ -152,7 +157,6 @@ fn production_init() -> obs_runtime::ObsGuard {
             benches::peer::SAMPLE_RATIO,
         ))
         .log_writer(std::io::sink)
-        .init()
 }
 
 #[inline(never)]
@@ -191,8 +195,17 @@ fn main() {
             fill_registry();
             run_encode(calls);
         }
-        "obs_full_pipeline" => {
-            let _guard = production_init();
+        "obs_full_pipeline" | "obs_unsampled" => {
+            // `obs_unsampled`: the same pipeline with every root dropped
+            // (`parentbased_always_off`), the call a sampler at 0.1 makes
+            // nine times in ten.
+            let _guard = if case == "obs_unsampled" {
+                production_builder()
+                    .sampler(obs_runtime::trace::SamplerChoice::ParentBasedAlwaysOff)
+                    .init()
+            } else {
+                production_init()
+            };
             empty_obs();
             run_calls(empty_obs, calls);
             std::process::exit(0);
