@@ -460,6 +460,9 @@ impl Builder {
         registry
             .try_init()
             .map_err(|e| InitError::SubscriberExists(e.to_string()))?;
+        if let Some(queue) = &log_queue {
+            queue.install();
+        }
         if panic_hook {
             crate::subsystems::log::panic::install();
         }

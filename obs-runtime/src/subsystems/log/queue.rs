@@ -40,6 +40,17 @@ enum Message {
     Flush(SyncSender<()>),
 }
 
+/// The queue `init()` installed, for the panic hook to flush.
+static INSTALLED: OnceLock<LogQueue> = OnceLock::new();
+
+/// Waits up to `deadline` for the lines queued so far by the queue
+/// `init()` installed, if any.
+pub(crate) fn flush_installed(deadline: Duration) {
+    if let Some(queue) = INSTALLED.get() {
+        queue.flush(deadline);
+    }
+}
+
 /// The sending side: a [`MakeWriter`] whose writers queue each write (one
 /// formatted line) for the writer thread.
 #[derive(Clone)]
@@ -71,6 +82,12 @@ impl LogQueue {
             .name("obs-log-writer".into())
             .spawn(move || drain(&inner, &receiver))?;
         Ok(Self { sender })
+    }
+
+    /// Makes this the queue the panic hook flushes (the first one wins:
+    /// `init()` installs one pipeline per process).
+    pub(crate) fn install(&self) {
+        let _ = INSTALLED.set(self.clone());
     }
 
     /// Waits until every line queued so far is written, or `deadline`
