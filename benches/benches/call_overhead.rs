@@ -380,8 +380,32 @@ fn exemplars(c: &mut Criterion) {
     g.finish();
 }
 
+/// `#[tracing::instrument]` under the peer stack's subscriber
+/// (`benches::peer`: `tracing-opentelemetry` with the same sampler and
+/// exporter as `obs_full_pipeline`, JSON lines into a sink): what a team
+/// pays per call with the stack it assembles by hand.
+fn peer_stack(c: &mut Criterion) {
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let provider = benches::peer::tracer_provider(&format!("http://127.0.0.1:{closed_port}"));
+    let subscriber = benches::peer::subscriber(&provider, std::io::sink);
+    tracing::subscriber::with_default(subscriber, || {
+        let mut g = c.benchmark_group("empty_fn");
+        g.bench_function("tracing_instrument_peer_stack", |b| b.iter(empty_tracing));
+        g.finish();
+        let mut g = c.benchmark_group("add_fn");
+        g.bench_function("tracing_instrument_peer_stack", |b| {
+            b.iter(|| add_tracing(black_box(2), black_box(3)));
+        });
+        g.finish();
+    });
+    std::thread::spawn(move || drop(provider.shutdown()));
+}
+
 /// The whole `obs_runtime::init()` pipeline as a service runs it: env
-/// filter, OpenTelemetry layer with a 10 % trace-id ratio sampler and an
+/// filter, OpenTelemetry layer with a `parentbased_traceidratio` 0.1 sampler and an
 /// OTLP exporter whose collector is absent (a closed port: export fails
 /// fast and is counted as dropped), JSON logs into a sink.
 fn full_pipeline(c: &mut Criterion) {
@@ -393,10 +417,8 @@ fn full_pipeline(c: &mut Criterion) {
         .span_export(obs_runtime::trace::SpanExport::OtlpHttp {
             endpoint: format!("http://127.0.0.1:{closed_port}"),
         })
-        // What `init()` picks with `OBS_ENV=production`: a root is sampled
-        // by its trace id, a child as its parent was.
         .sampler(obs_runtime::trace::SamplerChoice::ParentBasedTraceIdRatio(
-            0.1,
+            benches::peer::SAMPLE_RATIO,
         ))
         .log_writer(std::io::sink)
         .init();
@@ -419,6 +441,7 @@ criterion_group!(
     floor,
     without_subscriber,
     with_noop_subscriber,
+    peer_stack,
     full_pipeline
 );
 criterion_main!(benches);

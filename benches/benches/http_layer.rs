@@ -3,7 +3,13 @@
 //! share of throughput, this measures as nanoseconds and allocations per
 //! request, with much less noise: the router alone, and the router under
 //! `ObsLayer` with no subscriber (metrics and request ids; spans and the
-//! access line disabled, as in the wrk run's `obs` server).
+//! access line disabled, as in the wrk run's `obs` server); then the
+//! production pipelines: the peer stack a team assembles by hand
+//! (`benches::peer`, under its own subscriber) and `ObsLayer` under
+//! `obs_runtime::init()` (JSON access line to a sink, spans sampled at
+//! `parentbased_traceidratio` 0.1 and exported over OTLP/HTTP to a closed
+//! port, as `call_overhead`'s `obs_full_pipeline`). The last installs
+//! itself for the process, so it runs last.
 //!
 //! Each iteration builds the request (as hyper would have), calls the
 //! router, polls the response future and drains the body, then drops it
@@ -31,6 +37,14 @@ fn allocations(app: &mut Router) -> f64 {
     #[allow(clippy::cast_precision_loss)]
     let per = spent.allocations as f64 / f64::from(N);
     per
+}
+
+/// A loopback URL where nothing listens: exports fail fast.
+fn closed_endpoint() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_or(9, |a| a.port());
+    format!("http://127.0.0.1:{port}")
 }
 
 fn http_request(c: &mut Criterion) {
@@ -67,7 +81,32 @@ fn http_request(c: &mut Criterion) {
     g.bench_function("axum_hello_obs_layer", |b| {
         b.iter(|| black_box(serve(&mut layered)));
     });
+
+    let endpoint = closed_endpoint();
+    let provider = benches::peer::tracer_provider(&endpoint);
+    let mut peer = benches::peer::layered(router());
+    tracing::subscriber::with_default(benches::peer::subscriber(&provider, std::io::sink), || {
+        g.bench_function("axum_hello_peer_stack", |b| {
+            b.iter(|| black_box(serve(&mut peer)));
+        });
+    });
+    let guard = obs_runtime::Builder::from_env()
+        .log_format(obs_runtime::log::LogFormat::Json)
+        .log_writer(std::io::sink)
+        .span_export(obs_runtime::trace::SpanExport::OtlpHttp { endpoint })
+        .sampler(obs_runtime::trace::SamplerChoice::ParentBasedTraceIdRatio(
+            benches::peer::SAMPLE_RATIO,
+        ))
+        .init();
+    g.bench_function("axum_hello_obs_production", |b| {
+        b.iter(|| black_box(serve(&mut layered)));
+    });
     g.finish();
+    // Flushing to a closed port must not hang the benchmark.
+    std::thread::spawn(move || {
+        drop(guard);
+        drop(provider.shutdown());
+    });
 }
 
 criterion_group!(benches, http_request);

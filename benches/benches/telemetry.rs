@@ -1,5 +1,7 @@
 //! Log lines per second through the obs formatter, JSON and console, one
-//! thread, into a sink. (The span of an instrumented call against
+//! thread, into a sink, and through `tracing-subscriber`'s own JSON
+//! formatter (the peer stack's, which redacts nothing) with the same
+//! events. (The span of an instrumented call against
 //! `#[tracing::instrument]` is measured in `call_overhead`.)
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -25,6 +27,23 @@ fn log_throughput(c: &mut Criterion) {
             });
         });
     }
+    let peer = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::sink),
+    );
+    tracing::subscriber::with_default(peer, || {
+        g.bench_function("tracing_subscriber_json", |b| {
+            b.iter(|| {
+                tracing::info!(
+                    order_id = 4_211_u64,
+                    region = "eu-west-1",
+                    retry = false,
+                    "order placed"
+                );
+            });
+        });
+    });
     g.finish();
 }
 

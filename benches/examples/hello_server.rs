@@ -2,7 +2,7 @@
 //! "Hello, world!". `scripts/bench-http` starts it twice, without and with
 //! obs's HTTP layer, and drives each with `wrk` on loopback.
 //!
-//! `hello_server <port> [plain|obs|obs_logged]`
+//! `hello_server <port> [plain|noop_layer|obs|obs_logged|obs_full|peer]`
 //!
 //! - `plain`: the route alone;
 //! - `noop_layer`: under a layer that does nothing, which is what axum
@@ -12,10 +12,28 @@
 //!   filtering them out);
 //! - `obs_logged`: under `ObsLayer` with `obs_runtime::init()`'s pipeline,
 //!   one JSON access-log line per request written to a sink, spans created
-//!   but not exported.
+//!   but not exported;
+//! - `obs_full`: as `obs_logged`, and spans sampled at
+//!   `parentbased_traceidratio` 0.1 and exported over OTLP/HTTP to
+//!   `$BENCH_OTLP_ENDPOINT` (default: a closed port on loopback, where each
+//!   export fails fast and its spans are counted as dropped);
+//! - `peer`: the stack a team assembles by hand (`benches::peer`):
+//!   `tower-http`'s `TraceLayer`, `tracing-subscriber`'s JSON lines to a
+//!   sink, `tracing-opentelemetry` with the same sampler and endpoint, and
+//!   `axum-prometheus`.
 
 use axum::Router;
 use benches::http::router;
+
+/// Where spans go: `$BENCH_OTLP_ENDPOINT`, or a port nothing listens on.
+fn otlp_endpoint() -> String {
+    std::env::var("BENCH_OTLP_ENDPOINT").unwrap_or_else(|_| {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_or(9, |a| a.port());
+        format!("http://127.0.0.1:{closed}")
+    })
+}
 
 /// The router with obs's HTTP layer.
 fn with_obs_layer(router: Router) -> Router {
@@ -40,8 +58,32 @@ fn main() {
             std::mem::forget(guard);
             with_obs_layer(router())
         }
+        "obs_full" => {
+            let guard = obs_runtime::Builder::from_env()
+                .log_format(obs_runtime::log::LogFormat::Json)
+                .log_writer(std::io::sink)
+                .span_export(obs_runtime::trace::SpanExport::OtlpHttp {
+                    endpoint: otlp_endpoint(),
+                })
+                .sampler(obs_runtime::trace::SamplerChoice::ParentBasedTraceIdRatio(
+                    benches::peer::SAMPLE_RATIO,
+                ))
+                .init();
+            std::mem::forget(guard);
+            with_obs_layer(router())
+        }
+        "peer" => {
+            let provider = benches::peer::tracer_provider(&otlp_endpoint());
+            let subscriber = benches::peer::subscriber(&provider, std::io::sink);
+            tracing::subscriber::set_global_default(subscriber).expect("no subscriber yet");
+            // Kept for the life of the process.
+            std::mem::forget(provider);
+            benches::peer::layered(router())
+        }
         other => {
-            eprintln!("unknown mode {other:?}: use `plain`, `noop_layer`, `obs` or `obs_logged`");
+            eprintln!(
+                "unknown mode {other:?}: use `plain`, `noop_layer`, `obs`, `obs_logged`, `obs_full` or `peer`"
+            );
             std::process::exit(2);
         }
     };

@@ -2,11 +2,16 @@
 //! `valgrind --tool=callgrind --toggle-collect='hot_path::run_*' \
 //!  target/release/examples/hot_path <case> <calls>` (see BENCHMARKS.md).
 //! Cases: `floor`, `obs_span_false`, `obs_noop_layer`, `tracing_noop_layer`,
-//! `obs_full_pipeline`, `dynamic_hit` (a labelled counter of open
+//! `obs_full_pipeline`, `obs_unsampled` (the same, every root dropped),
+//! `dynamic_hit` (a labelled counter of open
 //! cardinality, series found), `encode` (one scrape of 10,000 counters and 1,000
 //! histograms per call), and one request through the hello-world axum
 //! router of the HTTP benchmarks: `http_plain`, `http_noop_layer`,
-//! `http_obs_layer` (no subscriber installed).
+//! `http_obs_layer` (no subscriber installed). The production pipelines:
+//! `peer_instrument` (`#[tracing::instrument]` under the peer stack's
+//! subscriber, `benches::peer`), `http_obs_production` (`ObsLayer` under
+//! `init()`: JSON access line, spans at `parentbased_traceidratio` 0.1 to a
+//! closed port) and `http_peer_stack` (the peer's layers and subscriber).
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -128,6 +133,32 @@ fn run_requests(app: &mut axum::Router, calls: u64) {
     }
 }
 
+/// A loopback URL where nothing listens: exports fail fast.
+fn closed_endpoint() -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_or(9, |a| a.port());
+    format!("http://127.0.0.1:{closed}")
+}
+
+/// `init()`'s production configuration: JSON lines into a sink, spans at
+/// `parentbased_traceidratio` 0.1 exported over OTLP/HTTP to a closed port.
+fn production_init() -> obs_runtime::ObsGuard {
+    production_builder().init()
+}
+
+fn production_builder() -> obs_runtime::Builder {
+    obs_runtime::Builder::from_env()
+        .log_format(obs_runtime::log::LogFormat::Json)
+        .span_export(obs_runtime::trace::SpanExport::OtlpHttp {
+            endpoint: closed_endpoint(),
+        })
+        .sampler(obs_runtime::trace::SamplerChoice::ParentBasedTraceIdRatio(
+            benches::peer::SAMPLE_RATIO,
+        ))
+        .log_writer(std::io::sink)
+}
+
 #[inline(never)]
 fn run_calls(f: fn(), calls: u64) {
     for _ in 0..calls {
@@ -164,19 +195,45 @@ fn main() {
             fill_registry();
             run_encode(calls);
         }
-        "obs_full_pipeline" => {
-            let closed = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map_or(9, |a| a.port());
-            let _guard = obs_runtime::Builder::from_env()
-                .span_export(obs_runtime::trace::SpanExport::OtlpHttp {
-                    endpoint: format!("http://127.0.0.1:{closed}"),
-                })
-                .sampler(obs_runtime::trace::SamplerChoice::TraceIdRatio(0.1))
-                .log_writer(std::io::sink)
-                .init();
+        "obs_full_pipeline" | "obs_unsampled" => {
+            // `obs_unsampled`: the same pipeline with every root dropped
+            // (`parentbased_always_off`), the call a sampler at 0.1 makes
+            // nine times in ten.
+            let _guard = if case == "obs_unsampled" {
+                production_builder()
+                    .sampler(obs_runtime::trace::SamplerChoice::ParentBasedAlwaysOff)
+                    .init()
+            } else {
+                production_init()
+            };
             empty_obs();
             run_calls(empty_obs, calls);
+            std::process::exit(0);
+        }
+        "peer_instrument" => {
+            let provider = benches::peer::tracer_provider(&closed_endpoint());
+            let subscriber = benches::peer::subscriber(&provider, std::io::sink);
+            tracing::subscriber::with_default(subscriber, || {
+                empty_tracing();
+                run_calls(empty_tracing, calls);
+            });
+            std::process::exit(0);
+        }
+        "http_obs_production" | "http_peer_stack" => {
+            use benches::http::{router, serve};
+            if case == "http_peer_stack" {
+                let provider = benches::peer::tracer_provider(&closed_endpoint());
+                let subscriber = benches::peer::subscriber(&provider, std::io::sink);
+                let _ = tracing::subscriber::set_global_default(subscriber);
+                let mut app = benches::peer::layered(router());
+                serve(&mut app);
+                run_requests(&mut app, calls);
+            } else {
+                let _guard = production_init();
+                let mut app = router().layer(obs_runtime::http::ObsLayer::new());
+                serve(&mut app);
+                run_requests(&mut app, calls);
+            }
             std::process::exit(0);
         }
         "http_plain" | "http_noop_layer" | "http_obs_layer" => {

@@ -7,6 +7,7 @@
 //! output, where `scripts/bench-summary` finds it.
 
 pub mod http;
+pub mod peer;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;

@@ -16,6 +16,7 @@
 //! | `OBS_ENV` | `production` (JSON logs), `development` (readable logs) | `development` when stderr is a terminal, else `production` |
 //! | `RUST_LOG` | a `tracing` filter | `info` |
 //! | `OBS_LOG_DIR`, `OBS_LOG_RETENTION` | also write logs to daily files in that folder, keeping that many | none, 7 |
+//! | `OBS_LOG_QUEUE` | lines waiting for the log writer thread at most (past that a line is dropped and counted in `obs_log_lines_dropped_total`), or `off` to write on the logging thread | `8192` |
 //! | `OBS_LOG_RATE_LIMIT` | `<events>/<interval>` per call site (`100/10s`, `5/500ms`), or `off` ([`RateLimit`](crate::log::RateLimit)) | `100/10s` |
 //! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `SENTRY_SAMPLE_RATE`, `SENTRY_TRACES_SAMPLE_RATE`, `SENTRY_SEND_DEFAULT_PII` | error tracking (feature `sentry`, see `errors`) | off without a DSN |
 //!
@@ -44,6 +45,9 @@ pub(crate) struct Settings {
     pub(crate) log_dir: Option<(PathBuf, usize)>,
     /// `None`: every event is written.
     pub(crate) rate_limit: Option<RateLimit>,
+    /// Lines queued for the log writer thread at most; `None`: lines are
+    /// written on the thread that logs.
+    pub(crate) log_queue: Option<usize>,
     /// `SENTRY_*`; `None` without a DSN.
     #[cfg(feature = "sentry")]
     pub(crate) errors: Option<crate::subsystems::errors::Config>,
@@ -111,6 +115,20 @@ pub(crate) fn settings(
             }
         },
     };
+    let default_queue = crate::subsystems::log::QUEUE_LINES;
+    let log_queue = match get("OBS_LOG_QUEUE").as_deref().map(str::trim) {
+        None | Some("") => Some(default_queue),
+        Some(v) if v.eq_ignore_ascii_case("off") => None,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                warnings.push(format!(
+                    "OBS_LOG_QUEUE={v:?} is not a positive number of lines or `off`; using {default_queue}"
+                ));
+                Some(default_queue)
+            }
+        },
+    };
     #[cfg(feature = "sentry")]
     let errors = crate::subsystems::errors::config(get, env.as_deref(), &mut warnings);
     let settings = Settings {
@@ -120,6 +138,7 @@ pub(crate) fn settings(
         filter,
         log_dir,
         rate_limit,
+        log_queue,
         #[cfg(feature = "sentry")]
         errors,
     };
@@ -138,6 +157,8 @@ pub struct Builder {
     settings: Settings,
     warnings: Vec<String>,
     writer: Option<tracing_subscriber::fmt::writer::BoxMakeWriter>,
+    /// `log_queue` was called: the queue applies to a custom writer too.
+    queue_set: bool,
     panic_hook: bool,
     #[cfg(feature = "sentry")]
     error_hook: Option<std::sync::Arc<crate::subsystems::errors::Hook>>,
@@ -189,6 +210,7 @@ impl Builder {
             settings,
             warnings,
             writer: None,
+            queue_set: false,
             panic_hook: true,
             #[cfg(feature = "sentry")]
             error_hook: None,
@@ -228,7 +250,9 @@ impl Builder {
         self
     }
 
-    /// Where log lines go (default: stderr).
+    /// Where log lines go (default: stderr). Lines are written on the
+    /// thread that logs, unless [`log_queue`](Self::log_queue) is also
+    /// set.
     ///
     /// ```no_run
     /// let _guard = obs_runtime::Builder::from_env().log_writer(std::io::stdout).init();
@@ -252,6 +276,28 @@ impl Builder {
     #[must_use]
     pub fn log_dir(mut self, dir: impl Into<PathBuf>, keep: usize) -> Self {
         self.settings.log_dir = Some((dir.into(), keep.max(1)));
+        self
+    }
+
+    /// Log I/O off the thread that logs, whatever `OBS_LOG_QUEUE` says: at
+    /// most `lines` lines wait for the writer thread; past that a line is
+    /// dropped and counted in `obs_log_lines_dropped_total`, so a stalled
+    /// stderr never holds a request up. `None`: write on the thread that
+    /// logs. The default writer (stderr) is queued, 8192 lines, unless
+    /// `OBS_LOG_QUEUE=off`; a [`log_writer`](Self::log_writer) only when
+    /// this is called. The guard waits up to 2 s for queued lines when
+    /// dropped, and [`ObsGuard::flush`] too.
+    ///
+    /// ```no_run
+    /// let _guard = obs_runtime::Builder::from_env()
+    ///     .log_writer(std::io::stdout)
+    ///     .log_queue(Some(1024))
+    ///     .init();
+    /// ```
+    #[must_use]
+    pub fn log_queue(mut self, lines: Option<usize>) -> Self {
+        self.settings.log_queue = lines.map(|n| n.max(1));
+        self.queue_set = true;
         self
     }
 
@@ -379,6 +425,7 @@ impl Builder {
             settings,
             mut warnings,
             writer,
+            queue_set,
             panic_hook,
             #[cfg(feature = "sentry")]
             error_hook,
@@ -393,9 +440,11 @@ impl Builder {
                 .resource_value("service.version")
                 .unwrap_or("unknown"),
         );
+        let queue_lines = settings.log_queue.filter(|_| writer.is_none() || queue_set);
         let writer = writer.unwrap_or_else(|| {
             tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)
         });
+        let (writer, log_queue) = queued(writer, queue_lines, &mut warnings);
         let filter =
             EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
         let (file_writer, file_guard) = log_files(settings.log_dir.as_ref(), &mut warnings);
@@ -438,6 +487,9 @@ impl Builder {
         registry
             .try_init()
             .map_err(|e| InitError::SubscriberExists(e.to_string()))?;
+        if let Some(queue) = &log_queue {
+            queue.install();
+        }
         if panic_hook {
             crate::subsystems::log::panic::install();
         }
@@ -450,6 +502,7 @@ impl Builder {
         Ok(ObsGuard {
             spans,
             metrics,
+            logs: log_queue,
             _file: file_guard,
             #[cfg(feature = "sentry")]
             errors,
@@ -465,11 +518,42 @@ impl Builder {
             ObsGuard {
                 spans: SpanPipeline::default(),
                 metrics: MetricPipeline::default(),
+                logs: None,
                 _file: None,
                 #[cfg(feature = "sentry")]
                 errors: None,
             }
         })
+    }
+}
+
+/// `writer` behind the log writer thread's queue of `lines` lines, when
+/// asked for and the thread starts.
+fn queued(
+    writer: tracing_subscriber::fmt::writer::BoxMakeWriter,
+    lines: Option<usize>,
+    warnings: &mut Vec<String>,
+) -> (
+    tracing_subscriber::fmt::writer::BoxMakeWriter,
+    Option<crate::subsystems::log::LogQueue>,
+) {
+    let Some(lines) = lines else {
+        return (writer, None);
+    };
+    match crate::subsystems::log::LogQueue::start(writer, lines) {
+        Ok(queue) => (
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(queue.clone()),
+            Some(queue),
+        ),
+        Err(e) => {
+            warnings.push(format!(
+                "the log writer thread could not start ({e}); writing to stderr on the logging thread"
+            ));
+            (
+                tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+                None,
+            )
+        }
     }
 }
 
@@ -542,6 +626,8 @@ pub struct ObsGuard {
     spans: SpanPipeline,
     /// The OTLP metrics push; pushes once more, within the deadline, on drop.
     metrics: MetricPipeline,
+    /// The log writer thread's queue, flushed within its deadline.
+    logs: Option<crate::subsystems::log::LogQueue>,
     _file: Option<tracing_appender::non_blocking::WorkerGuard>,
     /// Error tracking; flushed and closed, within its deadline, on drop.
     #[cfg(feature = "sentry")]
@@ -549,9 +635,10 @@ pub struct ObsGuard {
 }
 
 impl ObsGuard {
-    /// Exports every finished span now (tests, and before a planned exit),
-    /// and pushes the metrics when `OTEL_METRICS_EXPORTER=otlp`; both at
-    /// once, within one 5 s deadline.
+    /// Writes the queued log lines, exports every finished span and pushes
+    /// the metrics when `OTEL_METRICS_EXPORTER=otlp` (tests, and before a
+    /// planned exit): spans and metrics at once within one 5 s deadline, the
+    /// log lines within theirs.
     ///
     /// ```no_run
     /// let guard = obs_runtime::init();
@@ -560,6 +647,9 @@ impl ObsGuard {
     pub fn flush(&self) {
         let deadline = std::time::Instant::now() + SHUTDOWN_DEADLINE;
         let metrics = self.metrics.start_flush();
+        if let Some(logs) = &self.logs {
+            logs.flush(crate::subsystems::log::FLUSH_DEADLINE);
+        }
         self.spans.flush();
         metrics.wait(deadline);
         #[cfg(feature = "sentry")]
@@ -578,6 +668,10 @@ impl Drop for ObsGuard {
         self.spans.shutdown();
         let answered = metrics.wait(deadline);
         self.metrics.finish(answered);
+        // After the spans: their export may log.
+        if let Some(logs) = &self.logs {
+            logs.flush(crate::subsystems::log::FLUSH_DEADLINE);
+        }
     }
 }
 
@@ -650,6 +744,22 @@ mod tests {
         );
         let (s, _) = with(&[("OBS_ENV", "Production")]);
         assert_eq!(s.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn log_queue_defaults_on_and_reads_the_variable() {
+        let (s, w) = with(&[]);
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(s.log_queue, Some(8192));
+        let (s, _) = with(&[("OBS_LOG_QUEUE", "100")]);
+        assert_eq!(s.log_queue, Some(100));
+        let (s, _) = with(&[("OBS_LOG_QUEUE", "OFF")]);
+        assert_eq!(s.log_queue, None);
+        for bad in ["0", "-3", "lots"] {
+            let (s, w) = with(&[("OBS_LOG_QUEUE", bad)]);
+            assert_eq!(s.log_queue, Some(8192));
+            assert!(w.iter().any(|w| w.contains("OBS_LOG_QUEUE")), "{w:?}");
+        }
     }
 
     #[test]

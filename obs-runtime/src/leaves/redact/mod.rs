@@ -313,18 +313,27 @@ pub fn sanitize_headers(headers: &http::HeaderMap) -> Vec<(String, String)> {
         .iter()
         .map(|(name, value)| {
             let name = name.as_str();
-            let shown = if value.is_sensitive() || is_sensitive_name(name) {
-                REDACTED.to_owned()
-            } else {
-                // Header values may carry UTF-8 (obs-text) that `to_str` rejects.
-                match std::str::from_utf8(value.as_bytes()) {
-                    Ok(text) => redact(text).into_owned(),
-                    Err(_) => BINARY.to_owned(),
-                }
-            };
-            (name.to_owned(), shown)
+            (
+                name.to_owned(),
+                header_value_shown(name, value).into_owned(),
+            )
         })
         .collect()
+}
+
+/// What [`sanitize_headers`] shows of one header's value, borrowed when
+/// the value is clean: `[REDACTED]` for a sensitive header, `[BINARY]` for
+/// bytes that are not UTF-8, else the value through [`redact`].
+pub(crate) fn header_value_shown<'a>(name: &str, value: &'a http::HeaderValue) -> Cow<'a, str> {
+    if value.is_sensitive() || is_sensitive_name(name) {
+        Cow::Borrowed(REDACTED)
+    } else {
+        // Header values may carry UTF-8 (obs-text) that `to_str` rejects.
+        match std::str::from_utf8(value.as_bytes()) {
+            Ok(text) => redact(text),
+            Err(_) => Cow::Borrowed(BINARY),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -268,6 +268,10 @@ pub(super) fn known_families() -> Vec<MetricInfo> {
             "obs_log_events_suppressed_total",
             "Log events dropped by the per-call-site rate limit.",
         ),
+        (
+            "obs_log_lines_dropped_total",
+            "Log lines dropped because the log writer fell behind (its queue was full) or failed.",
+        ),
     ] {
         out.push(MetricInfo::new(
             name,

@@ -327,16 +327,16 @@ impl Drop for Call {
 /// when that span is filtered out, of the current one) into `headers`.
 #[cfg(feature = "otlp")]
 fn inject_context(span: &tracing::Span, headers: &mut HeaderMap) {
-    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    // An unsampled span still passes its W3C ids on (flags 00).
     let cx = if span.is_disabled() {
         let current = tracing::Span::current();
         if current.is_none() {
             // No span anywhere: no context to pass on.
             return;
         }
-        current.context()
+        crate::subsystems::trace::context_of(&current)
     } else {
-        span.context()
+        crate::subsystems::trace::context_of(span)
     };
     crate::subsystems::trace::propagation::inject(&cx, headers);
     // The SDK writes `tracestate` even when the state is empty; W3C Trace

@@ -121,17 +121,20 @@ where
 /// [`crate::redact::sanitize_headers`]; the request id is on the line
 /// already.
 pub(super) fn access_log_headers(headers: &http::HeaderMap) -> String {
-    let mut out = String::new();
-    for (name, value) in crate::leaves::redact::sanitize_headers(headers) {
+    // Written straight into one string: a header whose value is clean (the
+    // common case) is copied as it is, with no pair of strings per header.
+    let mut out = String::with_capacity(128);
+    for (name, value) in headers {
+        let name = name.as_str();
         if name == "x-request-id" {
             continue;
         }
         if !out.is_empty() {
             out.push_str("; ");
         }
-        out.push_str(&name);
+        out.push_str(name);
         out.push_str(": ");
-        out.push_str(&value);
+        out.push_str(&crate::leaves::redact::header_value_shown(name, value));
     }
     out
 }
@@ -149,6 +152,13 @@ pub(super) fn server_span<B>(
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
     };
+    // The incoming trace context is current while the span is created, so
+    // the span is sampled (or not) as a child of it from the start.
+    #[cfg(feature = "otlp")]
+    let _remote = req
+        .headers()
+        .contains_key("traceparent")
+        .then(|| crate::subsystems::trace::propagation::extract(req.headers()).attach());
     let span = tracing::info_span!(
         target: "obs::http",
         "HTTP request",

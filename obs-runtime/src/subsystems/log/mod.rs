@@ -23,6 +23,7 @@
 //! assert!(line.contains("signed in as [EMAIL]"));
 //! ```
 
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -38,9 +39,11 @@ use tracing_subscriber::registry::LookupSpan;
 
 pub(crate) mod panic;
 pub(crate) mod probe;
+mod queue;
 mod rate_limit;
 
 pub use crate::leaves::text::MAX_VALUE_LEN;
+pub(crate) use queue::{FLUSH_DEADLINE, LogQueue, QUEUE_LINES};
 pub use rate_limit::{RateLimit, RateLimitError};
 use rate_limit::{RateLimiter, Verdict};
 
@@ -116,6 +119,20 @@ impl Fields<'_> {
         }
     }
 
+    /// The message, kept as formatted when redaction and the cap leave it
+    /// as it is (no second copy).
+    fn message(&mut self, text: String) {
+        let changed = {
+            let redacted = redact::redact_field("message", &text);
+            let value = crate::leaves::text::cap(&redacted);
+            match (&redacted, &value) {
+                (Cow::Borrowed(_), Cow::Borrowed(_)) => None,
+                _ => Some(value.into_owned()),
+            }
+        };
+        self.message = Some(changed.unwrap_or(text));
+    }
+
     fn raw(&mut self, name: &str, value: &dyn fmt::Display) {
         if is_log_metadata(name) {
             return;
@@ -132,7 +149,12 @@ impl Visit for Fields<'_> {
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         // `message` arrives as `format_args!`, whose Debug is the text.
-        self.text(field.name(), &format!("{value:?}"));
+        let text = format!("{value:?}");
+        if field.name() == "message" {
+            self.message(text);
+        } else {
+            self.text(field.name(), &text);
+        }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -198,6 +220,10 @@ pub(crate) fn current_request_id() -> Option<String> {
 
 impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for RequestIdLayer {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        // Most spans (every `#[instrumented]` call) have no such field.
+        if attrs.metadata().fields().field("request_id").is_none() {
+            return;
+        }
         let mut find = FindRequestId(None);
         attrs.record(&mut find);
         if let (Some(rid), Some(span)) = (find.0, ctx.span(id)) {
@@ -297,23 +323,60 @@ fn level_color(level: Level) -> &'static str {
     }
 }
 
-#[cfg(feature = "otlp")]
+/// The W3C trace and span id of the current span, as 32 and 16 lowercase
+/// hex digits (for error events, feature `sentry`).
+#[cfg_attr(not(feature = "sentry"), allow(dead_code))]
 pub(crate) fn trace_ids() -> Option<(String, String)> {
+    current_ids().map(|ids| {
+        let mut trace = String::with_capacity(32);
+        let mut span = String::with_capacity(16);
+        hex(&mut trace, &ids.trace);
+        hex(&mut span, &ids.span);
+        (trace, span)
+    })
+}
+
+/// A span's W3C ids, as bytes: written as hex straight into a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SpanIds {
+    pub(crate) trace: [u8; 16],
+    pub(crate) span: [u8; 8],
+}
+
+/// Lowercase hex of `bytes`, appended.
+pub(crate) fn hex(out: &mut String, bytes: &[u8]) {
+    for b in bytes {
+        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+        out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
+    }
+}
+
+#[cfg(feature = "otlp")]
+fn current_ids() -> Option<SpanIds> {
     use opentelemetry::trace::TraceContextExt as _;
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     let current = tracing::Span::current();
     if current.is_disabled() {
         return None;
     }
+    // An unsampled span's ids, without asking the OpenTelemetry layer.
+    if let Some(marker) = crate::subsystems::trace::unsampled(&current) {
+        return Some(SpanIds {
+            trace: marker.trace_id.to_bytes(),
+            span: marker.span_id.to_bytes(),
+        });
+    }
     let cx = current.context();
     let span = cx.span();
     let sc = span.span_context();
-    sc.is_valid()
-        .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+    sc.is_valid().then(|| SpanIds {
+        trace: sc.trace_id().to_bytes(),
+        span: sc.span_id().to_bytes(),
+    })
 }
 
 #[cfg(not(feature = "otlp"))]
-pub(crate) fn trace_ids() -> Option<(String, String)> {
+fn current_ids() -> Option<SpanIds> {
     None
 }
 
@@ -341,13 +404,15 @@ where
         if let Verdict::WriteAfterSuppressed(n) = verdict {
             writeln!(writer, "{}", self.suppressed_line(meta, n))?;
         }
-        let request_id = ctx.event_scope().and_then(|scope| {
+        // The innermost span that keeps a request id; the id is read from it
+        // when written, not copied.
+        let request_id_span = ctx.event_scope().and_then(|scope| {
             scope
                 .from_root()
-                .filter_map(|s| s.extensions().get::<RequestId>().cloned())
+                .filter(|s| s.extensions().get::<RequestId>().is_some())
                 .last()
         });
-        let ids = trace_ids();
+        let ids = current_ids();
         let mut line = String::with_capacity(256);
         match self.format {
             LogFormat::Json => {
@@ -365,16 +430,19 @@ where
                 };
                 event.record(&mut fields);
                 let message = fields.message.take().unwrap_or_default();
-                let request_id = request_id.filter(|_| !fields.has_request_id);
+                let request_id_span = request_id_span.filter(|_| !fields.has_request_id);
                 line.push_str(",\"message\":");
                 json_string(&mut line, &message);
-                if let Some((trace_id, span_id)) = &ids {
-                    let _ = write!(
-                        line,
-                        ",\"trace_id\":\"{trace_id}\",\"span_id\":\"{span_id}\""
-                    );
+                if let Some(ids) = &ids {
+                    line.push_str(",\"trace_id\":\"");
+                    hex(&mut line, &ids.trace);
+                    line.push_str("\",\"span_id\":\"");
+                    hex(&mut line, &ids.span);
+                    line.push('"');
                 }
-                if let Some(RequestId(rid)) = &request_id {
+                if let Some(span) = &request_id_span
+                    && let Some(RequestId(rid)) = span.extensions().get::<RequestId>()
+                {
                     line.push_str(",\"request_id\":");
                     json_string(&mut line, rid);
                 }
@@ -403,14 +471,17 @@ where
                 };
                 event.record(&mut fields);
                 let message = fields.message.take().unwrap_or_default();
-                let request_id = request_id.filter(|_| !fields.has_request_id);
+                let request_id_span = request_id_span.filter(|_| !fields.has_request_id);
                 line.push_str(&redact::escape_console(&message));
                 line.push_str(&rest);
-                if let Some(RequestId(rid)) = &request_id {
+                if let Some(span) = &request_id_span
+                    && let Some(RequestId(rid)) = span.extensions().get::<RequestId>()
+                {
                     let _ = write!(line, " request_id={:?}", redact::escape_console(rid));
                 }
-                if let Some((trace_id, _)) = &ids {
-                    let _ = write!(line, " trace_id={trace_id}");
+                if let Some(ids) = &ids {
+                    line.push_str(" trace_id=");
+                    hex(&mut line, &ids.trace);
                 }
             }
         }
@@ -435,6 +506,62 @@ impl<'writer> tracing_subscriber::fmt::FormatFields<'writer> for NoSpanFields {
         _: R,
     ) -> fmt::Result {
         Ok(())
+    }
+}
+
+/// `tracing-subscriber`'s `fmt::Layer` for events only: it keeps a string of
+/// formatted fields in every span and rewrites it on every record, for
+/// formatters that print span fields; [`ObsFormat`] prints none, and with
+/// no span events configured the layer has nothing else to do for spans.
+/// That was a tenth of an unsampled instrumented call under `init()`.
+struct EventsOnly<L>(L);
+
+impl<S, L> tracing_subscriber::Layer<S> for EventsOnly<L>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    L: tracing_subscriber::Layer<S>,
+{
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        self.0.on_register_dispatch(subscriber);
+    }
+
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.0.on_layer(subscriber);
+    }
+
+    fn register_callsite(
+        &self,
+        metadata: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        self.0.register_callsite(metadata)
+    }
+
+    fn enabled(&self, metadata: &tracing::Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        self.0.enabled(metadata, ctx)
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        self.0.max_level_hint()
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
+        self.0.event_enabled(event, ctx)
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        self.0.on_event(event, ctx);
+    }
+
+    // SAFETY: `Self` is answered with a pointer to `self`; every other type
+    // is the wrapped layer's to answer, with the same guarantee.
+    #[allow(unsafe_code)]
+    unsafe fn downcast_raw(&self, id: std::any::TypeId) -> Option<*const ()> {
+        if id == std::any::TypeId::of::<Self>() {
+            Some(std::ptr::from_ref(self).cast())
+        } else {
+            // SAFETY: forwarded as is; see above.
+            unsafe { self.0.downcast_raw(id) }
+        }
     }
 }
 
@@ -566,7 +693,7 @@ where
         .with_ansi(
             format == LogFormat::Pretty && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         );
-    RequestIdLayer.and_then(fmt)
+    RequestIdLayer.and_then(EventsOnly(fmt))
 }
 
 /// A log layer writing into memory, and the handle to read the lines.

@@ -49,6 +49,9 @@ pub(crate) fn install() {
     }));
 }
 
+/// How long a panic waits for its log line to be written.
+const PANIC_FLUSH: std::time::Duration = std::time::Duration::from_millis(500);
+
 fn report(info: &PanicHookInfo<'_>) {
     if IN_HOOK.with(|h| h.replace(true)) {
         return;
@@ -80,6 +83,10 @@ fn report(info: &PanicHookInfo<'_>) {
         backtrace = backtrace.as_deref(),
         "panicked: {message}"
     );
+    // The line may be waiting for the log writer thread, and a panic can
+    // end the process (`panic = "abort"`, or the main thread): give the
+    // writer a moment to write it.
+    super::queue::flush_installed(PANIC_FLUSH);
     IN_HOOK.with(|h| h.set(false));
 }
 

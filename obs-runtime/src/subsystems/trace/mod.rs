@@ -8,6 +8,8 @@
 //! `init` installs) are built with or without the feature; the rest is the
 //! exporting machinery. `tls` reads the certificate variables; with the
 //! `otlp-tls` feature an `https://` endpoint is reached over rustls.
+//! `unsampled` keeps what can't be exported (an unsampled span's records,
+//! events and children) away from `tracing-opentelemetry`.
 
 mod config;
 mod pipeline;
@@ -23,6 +25,8 @@ pub mod propagation;
 mod provider;
 #[cfg(feature = "otlp")]
 pub(crate) mod tls;
+#[cfg(feature = "otlp")]
+mod unsampled;
 
 pub(crate) use config::{TraceConfig, service_name_from_env};
 pub(crate) use pipeline::{SpanPipeline, layer};
@@ -36,3 +40,5 @@ pub(crate) use provider::{SHUTDOWN_TIMEOUT, provider, resource};
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use provider::{SamplerChoice, SpanExport};
+#[cfg(feature = "otlp")]
+pub(crate) use unsampled::{context_of, unsampled};

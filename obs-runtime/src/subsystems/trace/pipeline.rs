@@ -37,6 +37,13 @@ impl SpanPipeline {
     }
 }
 
+/// `tracing-opentelemetry`'s layer behind the one that keeps unsampled
+/// spans from it.
+#[cfg(feature = "otlp")]
+pub(crate) type OtelLayer<S> = super::unsampled::SkipUnsampled<
+    tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>,
+>;
+
 /// The OpenTelemetry layer (`None` when disabled) and the pipeline behind
 /// it; also installs the global tracer provider and the W3C propagator.
 ///
@@ -45,10 +52,7 @@ impl SpanPipeline {
 #[cfg(feature = "otlp")]
 pub(crate) fn layer<S>(
     config: &TraceConfig,
-) -> std::io::Result<(
-    Option<tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>>,
-    SpanPipeline,
-)>
+) -> std::io::Result<(Option<OtelLayer<S>>, SpanPipeline)>
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
 {
@@ -78,7 +82,10 @@ where
         .with_tracer(tracer)
         .with_error_records_to_exceptions(true);
     Ok((
-        Some(layer),
+        Some(super::unsampled::SkipUnsampled::new(
+            layer,
+            config.sampler.sampler(),
+        )),
         SpanPipeline {
             provider: Some(provider),
         },

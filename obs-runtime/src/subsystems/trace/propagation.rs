@@ -125,8 +125,7 @@ pub fn extract(headers: &http::HeaderMap) -> Context {
 /// obs_runtime::trace::propagation::inject_current(&mut headers);
 /// ```
 pub fn inject_current(headers: &mut http::HeaderMap) {
-    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-    inject(&tracing::Span::current().context(), headers);
+    inject(&super::context_of(&tracing::Span::current()), headers);
 }
 
 /// Makes `span` a child of the remote context in `headers`, for an incoming

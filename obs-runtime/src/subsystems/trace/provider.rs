@@ -13,6 +13,7 @@ use crate::leaves::redact::redact_field;
 use super::batch::{BatchLimits, BoundedBatch};
 use super::console;
 use super::tls::{self, TlsFiles};
+use super::unsampled::DecidedIds;
 
 /// How spans leave the process.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +53,7 @@ pub enum SamplerChoice {
 }
 
 impl SamplerChoice {
-    fn sampler(self) -> Sampler {
+    pub(crate) fn sampler(self) -> Sampler {
         match self {
             Self::AlwaysOn => Sampler::AlwaysOn,
             Self::AlwaysOff => Sampler::AlwaysOff,
@@ -118,12 +119,14 @@ pub(crate) fn provider(
         SpanExport::None => {
             return Ok(SdkTracerProvider::builder()
                 .with_sampler(sampler.sampler())
+                .with_id_generator(DecidedIds::default())
                 .with_resource(resource)
                 .build());
         }
     };
     Ok(SdkTracerProvider::builder()
         .with_sampler(sampler.sampler())
+        .with_id_generator(DecidedIds::default())
         .with_resource(resource)
         .with_span_processor(processor)
         .build())
