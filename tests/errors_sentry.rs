@@ -152,6 +152,33 @@ fn run_child(test: &str, env: &[(&str, &str)]) -> HashMap<String, String> {
         .collect()
 }
 
+/// Runs `test` in a child whose DSN is a fresh answering endpoint, with no
+/// span export and `env` on top; returns what the child printed and every
+/// event the endpoint received (the child flushed before it exited, and
+/// the endpoint records an event before answering: nothing more comes).
+fn events_of(
+    test: &str,
+    env: &[(&str, &str)],
+) -> (HashMap<String, String>, Vec<serde_json::Value>) {
+    let ep = Endpoint::start(Mode::Answer);
+    let dsn = ep.dsn();
+    let mut all = vec![
+        ("SENTRY_DSN", dsn.as_str()),
+        ("OTEL_TRACES_EXPORTER", "none"),
+    ];
+    all.extend_from_slice(env);
+    let child = run_child(test, &all);
+    (child, ep.events())
+}
+
+/// The child's pipeline: from its environment, logs into a sink.
+fn child_init() -> obs_runtime::ObsGuard {
+    obs_runtime::Builder::from_env()
+        .log_writer(std::io::sink)
+        .try_init()
+        .unwrap()
+}
+
 fn in_child(test: &str) -> bool {
     std::env::var("OBS_SENTRY_SCENARIO").is_ok_and(|s| s == test)
 }
@@ -545,10 +572,7 @@ fn tolerant(text: &str) -> Result<u32, std::num::ParseIntError> {
 fn an_instrumented_error_is_reported_once_however_many_frames_return_it() {
     const NAME: &str = "an_instrumented_error_is_reported_once_however_many_frames_return_it";
     if in_child(NAME) {
-        let guard = obs_runtime::Builder::from_env()
-            .log_writer(std::io::sink)
-            .try_init()
-            .unwrap();
+        let guard = child_init();
         // Three frames return the same error: one event, at `submit`.
         assert!(submit("12x").is_err());
         // The outer frame handles it: one event, from `parse_amount`.
@@ -559,17 +583,7 @@ fn an_instrumented_error_is_reported_once_however_many_frames_return_it() {
         drop(guard);
         return;
     }
-    let ep = Endpoint::start(Mode::Answer);
-    run_child(
-        NAME,
-        &[
-            ("SENTRY_DSN", ep.dsn().as_str()),
-            ("OTEL_TRACES_EXPORTER", "none"),
-        ],
-    );
-    // The child has exited after its flush; every event it sent is recorded.
-    ep.wait_for(2);
-    let events = ep.events();
+    let (_, events) = events_of(NAME, &[]);
     assert_eq!(events.len(), 2, "{events:#?}");
     let transactions: Vec<&str> = events
         .iter()
@@ -618,10 +632,7 @@ fn transactions(events: &[serde_json::Value]) -> Vec<String> {
 fn an_error_without_a_span_is_reported_once() {
     const NAME: &str = "an_error_without_a_span_is_reported_once";
     if in_child(NAME) {
-        let guard = obs_runtime::Builder::from_env()
-            .log_writer(std::io::sink)
-            .try_init()
-            .unwrap();
+        let guard = child_init();
         // `span = false`, called on its own: one event, named after it.
         assert!(quiet_parse("1x").is_err());
         // Returned on by an instrumented frame: one event, at that frame.
@@ -638,17 +649,7 @@ fn an_error_without_a_span_is_reported_once() {
         drop(guard);
         return;
     }
-    let ep = Endpoint::start(Mode::Answer);
-    run_child(
-        NAME,
-        &[
-            ("SENTRY_DSN", ep.dsn().as_str()),
-            ("OTEL_TRACES_EXPORTER", "none"),
-            ("RUST_LOG", "warn"),
-        ],
-    );
-    ep.wait_for(4);
-    let events = ep.events();
+    let (_, events) = events_of(NAME, &[("RUST_LOG", "warn")]);
     assert_eq!(
         transactions(&events),
         ["loud_submit", "quiet_parse", "quiet_parse", "submit"],
@@ -696,10 +697,7 @@ fn probe_app() -> Router {
 fn errors_logged_by_probes_and_excluded_paths_send_nothing() {
     const NAME: &str = "errors_logged_by_probes_and_excluded_paths_send_nothing";
     if in_child(NAME) {
-        let guard = obs_runtime::Builder::from_env()
-            .log_writer(std::io::sink)
-            .try_init()
-            .unwrap();
+        let guard = child_init();
         let rt = runtime();
         let get = |path: &str| {
             rt.block_on(probe_app().oneshot(Request::get(path).body(Body::empty()).unwrap()))
@@ -716,16 +714,7 @@ fn errors_logged_by_probes_and_excluded_paths_send_nothing() {
         drop(guard);
         return;
     }
-    let ep = Endpoint::start(Mode::Answer);
-    run_child(
-        NAME,
-        &[
-            ("SENTRY_DSN", ep.dsn().as_str()),
-            ("OTEL_TRACES_EXPORTER", "none"),
-        ],
-    );
-    ep.wait_for(1);
-    let events = ep.events();
+    let (_, events) = events_of(NAME, &[]);
     let messages: Vec<&str> = events
         .iter()
         .map(|e| e["message"].as_str().unwrap_or(""))
@@ -738,10 +727,7 @@ fn error_events_are_sampled_at_sentry_sample_rate() {
     const NAME: &str = "error_events_are_sampled_at_sentry_sample_rate";
     const ERRORS: usize = 400;
     if in_child(NAME) {
-        let guard = obs_runtime::Builder::from_env()
-            .log_writer(std::io::sink)
-            .try_init()
-            .unwrap();
+        let guard = child_init();
         for i in 0..ERRORS {
             assert!(quiet_parse("5x").is_err());
             // Below the transport's queue: a full queue would drop, and
@@ -756,17 +742,9 @@ fn error_events_are_sampled_at_sentry_sample_rate() {
         return;
     }
     for (rate, low, high) in [("0", 0, 0), ("0.25", 55, 145), ("1", ERRORS, ERRORS)] {
-        let ep = Endpoint::start(Mode::Answer);
-        let child = run_child(
-            NAME,
-            &[
-                ("SENTRY_DSN", ep.dsn().as_str()),
-                ("SENTRY_SAMPLE_RATE", rate),
-                ("OTEL_TRACES_EXPORTER", "none"),
-            ],
-        );
+        let (child, events) = events_of(NAME, &[("SENTRY_SAMPLE_RATE", rate)]);
         assert_eq!(child["dropped"], "0", "rate {rate}");
-        let n = ep.events().len();
+        let n = events.len();
         // 0.25 of 400: mean 100, standard deviation 8.7; the bounds are
         // more than 5 deviations out.
         assert!(
