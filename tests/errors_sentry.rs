@@ -468,10 +468,7 @@ fn no_secret_of_the_redaction_corpus_reaches_the_endpoint() {
 const FLOOD: usize = 100;
 
 fn flood_child(name: &str) {
-    let guard = obs_runtime::Builder::from_env()
-        .log_writer(std::io::sink)
-        .try_init()
-        .unwrap();
+    let guard = child_init();
     let rt = runtime();
     // The request completes although the endpoint never answers (or is
     // not there): reporting its 5xx did not wait for the network.
