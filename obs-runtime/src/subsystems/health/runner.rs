@@ -161,6 +161,18 @@ impl Slot {
     }
 }
 
+impl Slot {
+    /// Starts a run unless one is going or fresh, without waiting for it.
+    /// Outside any Tokio runtime, and without the checks' own, nothing can
+    /// run it: then nothing starts (no panic), and the first probe runs it.
+    pub(crate) fn start(&self, check: &'static RegisteredCheck, ttl: Duration) {
+        if checks_runtime().is_none() && tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        drop(self.run(check, ttl));
+    }
+}
+
 /// Waits for a run's result, at most the check's timeout (and a margin):
 /// a run still going then is reported as timed out.
 pub(crate) async fn wait(latest: Latest) -> RunResult {

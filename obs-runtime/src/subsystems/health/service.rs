@@ -204,6 +204,20 @@ impl Health {
         }
     }
 
+    /// Starts one run of every check that has never run, without waiting:
+    /// the start-up runs behind `health_check_status`'s first values (see
+    /// the `metrics` module). A probe arriving meanwhile joins them.
+    pub(crate) fn start_unrun(&self) {
+        for (i, check) in registry::HEALTH_CHECKS.iter().enumerate() {
+            if super::metrics::has_run(check) {
+                continue;
+            }
+            if let Some(slot) = self.slots.get(i) {
+                slot.start(check, self.config.ttl);
+            }
+        }
+    }
+
     /// The checks a selection names, with their slot index; `None` when a
     /// single check was asked for and there is none of that name.
     pub(super) fn select(
