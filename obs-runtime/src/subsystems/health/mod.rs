@@ -62,6 +62,8 @@
 mod builtin;
 mod config;
 mod endpoint;
+#[cfg(feature = "health-http")]
+mod http_get;
 mod metrics;
 mod registry;
 mod report;
@@ -89,6 +91,9 @@ pub use builtin::{deadpool_postgres, postgres};
 pub use builtin::{deadpool_redis, redis};
 pub use config::{HealthConfig, ShowReasons};
 pub use endpoint::{CONTENT_TYPE, HealthResponse};
+#[cfg(feature = "health-http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "health-http")))]
+pub use http_get::{DEFAULT_MAX_BODY_BYTES, HttpGet, http_get};
 pub use registry::{DuplicateCheck, RegisteredCheck};
 pub use report::{CheckReport, HealthReport, REASON_WITHHELD};
 pub(crate) use service::Selection;

@@ -72,6 +72,18 @@ fn checks_runtime() -> Option<&'static tokio::runtime::Runtime> {
         .as_ref()
 }
 
+tokio::task_local! {
+    /// When the run being polled must be done by: what a check's own
+    /// timeouts (`http_get`'s) are capped by.
+    static DEADLINE: Instant;
+}
+
+/// The deadline of the check run this is called from, if any.
+#[cfg_attr(not(feature = "health-http"), allow(dead_code))]
+pub(crate) fn deadline() -> Option<Instant> {
+    DEADLINE.try_with(|d| *d).ok()
+}
+
 /// Where a run a slot holds is at.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum RunState {
@@ -220,7 +232,10 @@ async fn run_once(check: &'static RegisteredCheck, tx: watch::Sender<Option<RunR
         catch_unwind(AssertUnwindSafe(|| check.start()))
     };
     let outcome = match started_run {
-        Ok(run) => tokio::time::timeout(timeout, Probe::new(CatchUnwind(run))).await,
+        Ok(run) => {
+            let run = DEADLINE.scope(started + timeout, Probe::new(CatchUnwind(run)));
+            tokio::time::timeout(timeout, run).await
+        }
         Err(panic) => Ok(Err(panic)),
     };
     let duration = started.elapsed();
