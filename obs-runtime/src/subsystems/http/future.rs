@@ -11,7 +11,7 @@ use pin_project_lite::pin_project;
 
 use super::body::{BodySize, ResponseBody};
 use super::in_flight::InFlight;
-use super::request_id::X_REQUEST_ID;
+use super::request_id::{X_CORRELATION_ID, X_REQUEST_ID};
 
 pin_project! {
     /// The response future of [`ObsService`].
@@ -80,6 +80,9 @@ where
                     );
                 }
                 if let Some(id) = state.request_id.take() {
+                    if state.correlation {
+                        response.headers_mut().insert(X_CORRELATION_ID, id.clone());
+                    }
                     response.headers_mut().insert(X_REQUEST_ID, id);
                 }
                 let size = match length {

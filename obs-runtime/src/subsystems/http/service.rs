@@ -56,9 +56,10 @@ where
         let (method_index, method) = method_label(req.method());
         let route = route_of(&req, self.cache);
         // A valid incoming id is kept (and set under `X-Request-ID` when it
-        // came as `X-Correlation-ID`); otherwise a fresh one replaces it.
-        // Clones share the id's bytes.
+        // came as `X-Correlation-ID`, the response echoing it under both);
+        // otherwise a fresh one replaces it. Clones share the id's bytes.
         let incoming = request_id::incoming(req.headers()).map(|(id, ours)| (id.clone(), ours));
+        let correlation = matches!(incoming, Some((_, false)));
         let (header_id, extension) = match incoming {
             Some((id, true)) => {
                 let extension = RequestId::from_header(id.clone());
@@ -104,6 +105,7 @@ where
             #[allow(clippy::cast_possible_truncation)]
             method: method_index as u8,
             finished: false,
+            correlation,
         };
         let req = req.map(|body| RequestBody::new(body, state.request_size.clone()));
         let inner = {
