@@ -9,6 +9,7 @@ use http::{Request, Response, header};
 use http_body::Body;
 
 use super::body::{RequestBody, RequestSize, ResponseBody};
+use super::compat::Compat;
 use super::future::ResponseFuture;
 use super::in_flight::{InFlight, Traced};
 use super::layer::Exclusions;
@@ -25,6 +26,8 @@ pub struct ObsService<S> {
     pub(super) inner: S,
     pub(super) exclusions: &'static Exclusions,
     pub(super) cache: &'static SeriesCache,
+    /// Also write the instrumentator's families ([`HttpMetricNames`](super::HttpMetricNames)).
+    pub(super) instrumentator: bool,
 }
 
 impl<S, ReqB, ResB> tower_service::Service<Request<ReqB>> for ObsService<S>
@@ -50,6 +53,7 @@ where
                     .inner
                     .call(req.map(|body| RequestBody::new(body, None))),
                 state: None,
+                compat: None,
             };
         }
         let start = crate::leaves::clock::clock().raw();
@@ -92,6 +96,15 @@ where
             })
         });
         req.extensions_mut().insert(extension);
+        // As the instrumentator measures it: the `Content-Length` header.
+        let compat = self.instrumentator.then(|| {
+            let length = req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                .unwrap_or(0);
+            Compat::start(method, route.as_str(), length)
+        });
         let active = self.cache.active(method_index, &route);
         active.inc();
         let state = InFlight {
@@ -115,6 +128,7 @@ where
         ResponseFuture {
             inner,
             state: Some(state),
+            compat,
         }
     }
 }
