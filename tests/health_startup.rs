@@ -1,6 +1,7 @@
 //! `health_check_status` is in the first scrape, before any probe, for
 //! every registered check: that scrape starts one run of each, and a probe
-//! arriving meanwhile joins the run instead of starting another.
+//! arriving meanwhile joins the run instead of starting another; the
+//! global settings can still be configured after it.
 //!
 //! Its own test binary: the claim is about a process where nothing has
 //! probed yet.
@@ -8,7 +9,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-use obs_runtime::health::{self, Probe};
+use obs_runtime::health::{self, HealthConfig, Probe};
 use obs_runtime::health_check;
 
 static SLOW_RUNS: AtomicUsize = AtomicUsize::new(0);
@@ -62,9 +63,20 @@ async fn the_first_scrape_shows_every_check_and_starts_its_run() {
     let slow = status_line(&first, "su_slow").unwrap();
     assert!(slow.ends_with(" 0"), "{slow}");
 
+    // The scrape fixed no global setting: `configure` still takes effect.
+    assert!(
+        health::configure(HealthConfig::default().version("9.9.9")).is_ok(),
+        "the first scrape made the global instance"
+    );
+
     // A probe now joins the start-up run rather than starting a second.
     let report = health::report(Probe::Readiness).await;
     assert_eq!(report.http_status(), 200, "{}", report.to_json());
+    assert!(
+        report.to_json().contains(r#""version":"9.9.9""#),
+        "{}",
+        report.to_json()
+    );
     assert_eq!(SLOW_RUNS.load(SeqCst), 1, "the probe ran the check again");
 
     // The start-up runs land in the gauge (awaited, with a generous deadline).

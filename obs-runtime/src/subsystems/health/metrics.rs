@@ -3,7 +3,8 @@
 //!
 //! Both exist for every registered check from the first scrape: that scrape
 //! also starts one run of each check that has never run (on the checks'
-//! runtime, through the global [`Health`](super::Health)'s cache, so a
+//! runtime, in the global [`Health`](super::Health)'s cache — which exists
+//! before that instance, so `configure` still works after a scrape — so a
 //! probe arriving meanwhile joins it). Until that run ends — at most the
 //! check's timeout — the status reads 0, as a pod is not ready until its
 //! first readiness probe passes; an alert on
@@ -120,7 +121,7 @@ fn register() {
     // The series exist first, so a start-up run that ends at once is not
     // overwritten by them.
     if !STARTED.swap(true, Ordering::AcqRel) {
-        super::Health::global().start_unrun();
+        super::service::start_unrun();
     }
 }
 
