@@ -153,6 +153,41 @@ async fn request_ids_are_kept_replaced_and_echoed() {
 }
 
 #[tokio::test]
+async fn a_correlation_id_is_echoed_under_the_name_it_came_in() {
+    // Came as X-Correlation-ID: back under both names.
+    let r = call("GET", "/hl/echo-id", &[("x-correlation-id", "corr-77")]).await;
+    assert_eq!(r.headers()["x-correlation-id"], "corr-77");
+    assert_eq!(r.headers()["x-request-id"], "corr-77");
+    // Came as X-Request-ID (which wins when both are valid): no
+    // correlation header added, none echoed.
+    let r = call("GET", "/hl/echo-id", &[("x-request-id", "req-78")]).await;
+    assert_eq!(r.headers()["x-request-id"], "req-78");
+    assert!(r.headers().get("x-correlation-id").is_none());
+    let r = call(
+        "GET",
+        "/hl/echo-id",
+        &[("x-request-id", "req-79"), ("x-correlation-id", "corr-79")],
+    )
+    .await;
+    assert_eq!(r.headers()["x-request-id"], "req-79");
+    assert!(r.headers().get("x-correlation-id").is_none());
+    // An invalid X-Request-ID beside a valid X-Correlation-ID: the
+    // correlation id is kept, and echoed under its own name.
+    let r = call(
+        "GET",
+        "/hl/echo-id",
+        &[("x-request-id", "bad id"), ("x-correlation-id", "corr-80")],
+    )
+    .await;
+    assert_eq!(r.headers()["x-request-id"], "corr-80");
+    assert_eq!(r.headers()["x-correlation-id"], "corr-80");
+    // A hostile correlation id is replaced, and never echoed.
+    let r = call("GET", "/hl/echo-id", &[("x-correlation-id", "bad\"id")]).await;
+    assert_eq!(r.headers()["x-request-id"].len(), 32);
+    assert!(r.headers().get("x-correlation-id").is_none());
+}
+
+#[tokio::test]
 async fn excluded_paths_leave_no_series() {
     let r = call("GET", "/metrics", &[]).await;
     assert_eq!(r.status(), 200);

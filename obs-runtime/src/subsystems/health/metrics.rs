@@ -1,7 +1,18 @@
 //! `health_check_status{check,kind}` and
 //! `health_check_duration_seconds{check}`, written after every run.
+//!
+//! Both exist for every registered check from the first scrape: that scrape
+//! also starts one run of each check that has never run (on the checks'
+//! runtime, in the global [`Health`](super::Health)'s cache — which exists
+//! before that instance, so `configure` still works after a scrape — so a
+//! probe arriving meanwhile joins it). Until that run ends — at most the
+//! check's timeout — the status reads 0, as a pod is not ready until its
+//! first readiness probe passes; an alert on
+//! `absent(health_check_status{check="…"})` then means the check is gone,
+//! never that it has not run yet.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use obs_macros::LabelSet;
 
@@ -61,19 +72,56 @@ fn global() -> &'static HealthMetrics {
     })
 }
 
-/// Runs before every scrape: the metrics exist, with a duration series per
-/// check at zero, before the first probe.
+/// Runs before every scrape: the metrics exist, with a status and a
+/// duration series per check, before the first probe; the first call also
+/// starts the start-up runs.
 #[linkme::distributed_slice(METRIC_SETS)]
 static HEALTH_METRICS: fn() = register;
 
+/// Whether each registered check (by its index in [`HEALTH_CHECKS`]) has
+/// finished a run, in any [`Health`](super::Health) instance.
+fn ran() -> &'static [AtomicBool] {
+    static RAN: OnceLock<Box<[AtomicBool]>> = OnceLock::new();
+    RAN.get_or_init(|| {
+        HEALTH_CHECKS
+            .iter()
+            .map(|_| AtomicBool::new(false))
+            .collect()
+    })
+}
+
+fn index_of(check: &RegisteredCheck) -> Option<usize> {
+    HEALTH_CHECKS.iter().position(|c| std::ptr::eq(c, check))
+}
+
+/// Whether `check` has finished a run.
+pub(crate) fn has_run(check: &RegisteredCheck) -> bool {
+    index_of(check)
+        .and_then(|i| ran().get(i))
+        .is_some_and(|r| r.load(Ordering::Acquire))
+}
+
 fn register() {
+    static STARTED: AtomicBool = AtomicBool::new(false);
     let metrics = global();
-    if let Some(duration) = metrics.duration {
-        for check in HEALTH_CHECKS {
+    for check in HEALTH_CHECKS {
+        if let Some(duration) = metrics.duration {
             let _ = duration.with(CheckLabels {
                 check: check.name(),
             });
         }
+        // Made, not set: a run that already finished keeps its value.
+        if let Some(status) = metrics.status {
+            let _ = status.with(StatusLabels {
+                check: check.name(),
+                kind: check.kind(),
+            });
+        }
+    }
+    // The series exist first, so a start-up run that ends at once is not
+    // overwritten by them.
+    if !STARTED.swap(true, Ordering::AcqRel) {
+        super::service::start_unrun();
     }
 }
 
@@ -87,6 +135,9 @@ pub(crate) fn status_value(check: &RegisteredCheck, result: &RunResult) -> f64 {
 }
 
 pub(crate) fn record(check: &RegisteredCheck, result: &RunResult) {
+    if let Some(ran) = index_of(check).and_then(|i| ran().get(i)) {
+        ran.store(true, Ordering::Release);
+    }
     let metrics = global();
     if let Some(status) = metrics.status {
         status

@@ -42,6 +42,17 @@
 //! non-critical check failed —, 0 fail) and observes
 //! `health_check_duration_seconds{check}` (timeouts included).
 //!
+//! Both are there for every registered check from the first scrape, before
+//! any probe: that scrape starts one run of each check that has not run
+//! yet, on the checks' own runtime and through the global [`Health`]'s
+//! cache (a probe arriving meanwhile joins the run rather than starting
+//! another). Until the run ends, within the check's timeout, the status
+//! reads 0 — a check has not passed until it has, as Kubernetes holds a pod
+//! unready until its first readiness probe passes. So
+//! `absent(health_check_status{check="database"})` fires only when the
+//! check is gone (or the target is down), never because no probe has come
+//! yet; give a failure alert a `for:` longer than the longest timeout.
+//!
 //! # State
 //! A check takes no arguments: the runner has nothing to give it. Reach
 //! shared state, such as a connection pool, through a `static` the program
@@ -51,6 +62,8 @@
 mod builtin;
 mod config;
 mod endpoint;
+#[cfg(feature = "health-http")]
+mod http_get;
 mod metrics;
 mod registry;
 mod report;
@@ -78,6 +91,9 @@ pub use builtin::{deadpool_postgres, postgres};
 pub use builtin::{deadpool_redis, redis};
 pub use config::{HealthConfig, ShowReasons};
 pub use endpoint::{CONTENT_TYPE, HealthResponse};
+#[cfg(feature = "health-http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "health-http")))]
+pub use http_get::{DEFAULT_MAX_BODY_BYTES, HttpGet, http_get};
 pub use registry::{DuplicateCheck, RegisteredCheck};
 pub use report::{CheckReport, HealthReport, REASON_WITHHELD};
 pub(crate) use service::Selection;

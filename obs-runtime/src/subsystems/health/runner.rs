@@ -72,6 +72,18 @@ fn checks_runtime() -> Option<&'static tokio::runtime::Runtime> {
         .as_ref()
 }
 
+tokio::task_local! {
+    /// When the run being polled must be done by: what a check's own
+    /// timeouts (`http_get`'s) are capped by.
+    static DEADLINE: Instant;
+}
+
+/// The deadline of the check run this is called from, if any.
+#[cfg_attr(not(feature = "health-http"), allow(dead_code))]
+pub(crate) fn deadline() -> Option<Instant> {
+    DEADLINE.try_with(|d| *d).ok()
+}
+
 /// Where a run a slot holds is at.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum RunState {
@@ -161,6 +173,18 @@ impl Slot {
     }
 }
 
+impl Slot {
+    /// Starts a run unless one is going or fresh, without waiting for it.
+    /// Outside any Tokio runtime, and without the checks' own, nothing can
+    /// run it: then nothing starts (no panic), and the first probe runs it.
+    pub(crate) fn start(&self, check: &'static RegisteredCheck, ttl: Duration) {
+        if checks_runtime().is_none() && tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        drop(self.run(check, ttl));
+    }
+}
+
 /// Waits for a run's result, at most the check's timeout (and a margin):
 /// a run still going then is reported as timed out.
 pub(crate) async fn wait(latest: Latest) -> RunResult {
@@ -208,7 +232,10 @@ async fn run_once(check: &'static RegisteredCheck, tx: watch::Sender<Option<RunR
         catch_unwind(AssertUnwindSafe(|| check.start()))
     };
     let outcome = match started_run {
-        Ok(run) => tokio::time::timeout(timeout, Probe::new(CatchUnwind(run))).await,
+        Ok(run) => {
+            let run = DEADLINE.scope(started + timeout, Probe::new(CatchUnwind(run)));
+            tokio::time::timeout(timeout, run).await
+        }
         Err(panic) => Ok(Err(panic)),
     };
     let duration = started.elapsed();

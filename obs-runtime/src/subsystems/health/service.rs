@@ -27,7 +27,54 @@ pub struct Health {
     // `endpoint` reads the TTL for `Cache-Control` and asks `select` whether
     // a single check exists.
     pub(super) config: HealthConfig,
-    slots: Box<[runner::Slot]>,
+    slots: Slots,
+}
+
+/// A [`Health`]'s cache: its own, or — for the global instance — the
+/// process's, which exists before that instance does, so the start-up runs
+/// of the first scrape can fill it without fixing the global settings
+/// before [`configure`] is called.
+enum Slots {
+    Own(Box<[runner::Slot]>),
+    Global,
+}
+
+fn global_slots() -> &'static [runner::Slot] {
+    static SLOTS: OnceLock<Box<[runner::Slot]>> = OnceLock::new();
+    SLOTS.get_or_init(new_slots)
+}
+
+fn new_slots() -> Box<[runner::Slot]> {
+    registry::HEALTH_CHECKS
+        .iter()
+        .map(|_| runner::Slot::default())
+        .collect()
+}
+
+impl Slots {
+    fn get(&self, i: usize) -> Option<&runner::Slot> {
+        match self {
+            Self::Own(slots) => slots.get(i),
+            Self::Global => global_slots().get(i),
+        }
+    }
+}
+
+/// Starts one run of every check that has never run, in the global
+/// instance's cache, without waiting: the start-up runs behind
+/// `health_check_status`'s first values (see the `metrics` module). A probe
+/// of the global instance arriving meanwhile joins them.
+pub(crate) fn start_unrun() {
+    for (i, check) in registry::HEALTH_CHECKS.iter().enumerate() {
+        if super::metrics::has_run(check) {
+            continue;
+        }
+        if let Some(slot) = global_slots().get(i) {
+            // No result to reuse (the check never ran): a zero TTL only
+            // means a run still going is joined.
+            slot.start(check, Duration::ZERO);
+        }
+    }
 }
 
 impl fmt::Debug for Health {
@@ -61,7 +108,7 @@ static GLOBAL: OnceLock<Arc<Health>> = OnceLock::new();
 /// was called before); the settings are then not changed.
 pub fn configure(config: HealthConfig) -> Result<(), HealthConfig> {
     let mut config = Some(config);
-    GLOBAL.get_or_init(|| Arc::new(Health::new(config.take().unwrap_or_default())));
+    GLOBAL.get_or_init(|| Arc::new(Health::global_with(config.take().unwrap_or_default())));
     match config {
         None => Ok(()),
         Some(refused) => Err(refused),
@@ -128,11 +175,18 @@ impl Health {
     /// ```
     #[must_use]
     pub fn new(config: HealthConfig) -> Self {
-        let slots = registry::HEALTH_CHECKS
-            .iter()
-            .map(|_| runner::Slot::default())
-            .collect();
-        Self { config, slots }
+        Self {
+            config,
+            slots: Slots::Own(new_slots()),
+        }
+    }
+
+    /// The global instance: the process's cache, these settings.
+    fn global_with(config: HealthConfig) -> Self {
+        Self {
+            config,
+            slots: Slots::Global,
+        }
     }
 
     /// The instance [`report`] and the default router use.
@@ -144,7 +198,7 @@ impl Health {
     #[must_use]
     pub fn global() -> Arc<Self> {
         GLOBAL
-            .get_or_init(|| Arc::new(Self::new(HealthConfig::default())))
+            .get_or_init(|| Arc::new(Self::global_with(HealthConfig::default())))
             .clone()
     }
 

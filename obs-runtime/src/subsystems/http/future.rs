@@ -10,8 +10,9 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 
 use super::body::{BodySize, ResponseBody};
+use super::compat::Compat;
 use super::in_flight::InFlight;
-use super::request_id::X_REQUEST_ID;
+use super::request_id::{X_CORRELATION_ID, X_REQUEST_ID};
 
 pin_project! {
     /// The response future of [`ObsService`].
@@ -19,6 +20,8 @@ pin_project! {
         #[pin]
         pub(super) inner: F,
         pub(super) state: Option<InFlight>,
+        // The instrumentator's families, when the layer asked for them.
+        pub(super) compat: Option<Compat>,
     }
 }
 
@@ -69,6 +72,18 @@ where
                     .get(header::CONTENT_LENGTH)
                     .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
                     .or_else(|| response.body().size_hint().exact());
+                if let Some(compat) = this.compat.take() {
+                    let clock = crate::leaves::clock::clock();
+                    #[allow(clippy::cast_precision_loss)]
+                    let seconds = clock.delta_as_nanos(state.start, clock.raw()) as f64 / 1e9;
+                    compat.finish(
+                        super::metrics::method_at(usize::from(state.method)),
+                        state.route.as_str(),
+                        status.as_u16(),
+                        seconds,
+                        length.unwrap_or(0),
+                    );
+                }
                 let sizes = state.finish(status.as_u16(), status.as_str(), error_type, length);
                 #[cfg(feature = "sentry")]
                 if status.is_server_error() {
@@ -80,6 +95,9 @@ where
                     );
                 }
                 if let Some(id) = state.request_id.take() {
+                    if state.correlation {
+                        response.headers_mut().insert(X_CORRELATION_ID, id.clone());
+                    }
                     response.headers_mut().insert(X_REQUEST_ID, id);
                 }
                 let size = match length {

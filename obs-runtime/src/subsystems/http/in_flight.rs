@@ -30,6 +30,9 @@ pub(super) struct InFlight {
     /// Index in [`METHODS`](super::metrics::METHODS).
     pub(super) method: u8,
     pub(super) finished: bool,
+    /// The id came as `X-Correlation-ID`: the response echoes it under
+    /// that name too.
+    pub(super) correlation: bool,
 }
 
 /// The tracing side of a request in flight.

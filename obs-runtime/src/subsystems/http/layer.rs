@@ -3,6 +3,7 @@
 
 use std::sync::OnceLock;
 
+use super::compat::HttpMetricNames;
 use super::metrics::register_metrics;
 use super::objectives::{self, RouteObjectiveError};
 use super::route::SeriesCache;
@@ -67,6 +68,7 @@ pub struct ObsLayer {
     /// clones a route's service for each request, and a reference-counted
     /// list would cost two contended atomic operations per request.
     pub(super) exclusions: &'static Exclusions,
+    pub(super) names: HttpMetricNames,
 }
 
 impl Default for ObsLayer {
@@ -93,7 +95,30 @@ impl ObsLayer {
                     .map(str::to_owned)
                     .collect(),
             }),
+            names: HttpMetricNames::OpenTelemetry,
         }
+    }
+
+    /// Which names the request metrics are written under: OpenTelemetry's
+    /// (the default), or also those of `prometheus-fastapi-instrumentator`,
+    /// so a service moving from Python keeps its dashboards and alerts
+    /// (see [`HttpMetricNames`]). Registers the families it asks for.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use obs_runtime::http::{HttpMetricNames, ObsLayer};
+    ///
+    /// let app: Router = Router::new()
+    ///     .route("/doc/items/{id}", get(|| async { "ok" }))
+    ///     .layer(ObsLayer::new().metric_names(HttpMetricNames::Instrumentator));
+    /// assert!(obs_runtime::encode_text().contains("# TYPE http_requests_total counter"));
+    /// ```
+    #[must_use]
+    pub fn metric_names(self, names: HttpMetricNames) -> Self {
+        if names == HttpMetricNames::Instrumentator {
+            let _ = super::compat::metrics();
+        }
+        Self { names, ..self }
     }
 
     /// Also leaves `path` (and the paths below it) uninstrumented.
@@ -110,6 +135,7 @@ impl ObsLayer {
         exclusions.exact.push(path.into());
         Self {
             exclusions: Box::leak(Box::new(exclusions)),
+            names: self.names,
         }
     }
 
@@ -192,6 +218,7 @@ impl<S> tower_layer::Layer<S> for ObsLayer {
             inner,
             exclusions: self.exclusions,
             cache: SeriesCache::next(),
+            instrumentator: self.names == HttpMetricNames::Instrumentator,
         }
     }
 }

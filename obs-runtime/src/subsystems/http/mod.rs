@@ -16,6 +16,7 @@
 // the response future and body, the in-flight record, the route cache, the
 // families they record into.
 mod body;
+mod compat;
 #[cfg(feature = "axum")]
 mod endpoints;
 mod future;
@@ -37,6 +38,7 @@ pub use endpoints::{
 };
 
 pub use body::{RequestBody, ResponseBody};
+pub use compat::HttpMetricNames;
 pub use future::ResponseFuture;
 pub use layer::{METRICS_PATH, ObsLayer};
 pub use objectives::RouteObjectiveError;

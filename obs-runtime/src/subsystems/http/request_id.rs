@@ -1,5 +1,6 @@
 //! Request ids: keep a caller's well-formed `X-Request-ID` (or
-//! `X-Correlation-ID`), otherwise make one.
+//! `X-Correlation-ID`, echoed back under that name too), otherwise make
+//! one.
 
 use std::cell::Cell;
 use std::hash::{BuildHasher as _, Hasher as _};
@@ -9,8 +10,9 @@ use http::{HeaderName, HeaderValue};
 
 /// The request-id header, read, set and echoed.
 pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-/// The id header some proxies and meshes use instead.
-const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
+/// The id header some proxies and meshes use instead; an id that came
+/// under it is echoed under it as well as under `X-Request-ID`.
+pub(crate) const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
 
 /// The longest request id we keep.
 pub(crate) const MAX_LEN: usize = 128;

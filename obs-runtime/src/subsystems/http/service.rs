@@ -9,6 +9,7 @@ use http::{Request, Response, header};
 use http_body::Body;
 
 use super::body::{RequestBody, RequestSize, ResponseBody};
+use super::compat::Compat;
 use super::future::ResponseFuture;
 use super::in_flight::{InFlight, Traced};
 use super::layer::Exclusions;
@@ -25,6 +26,8 @@ pub struct ObsService<S> {
     pub(super) inner: S,
     pub(super) exclusions: &'static Exclusions,
     pub(super) cache: &'static SeriesCache,
+    /// Also write the instrumentator's families ([`HttpMetricNames`](super::HttpMetricNames)).
+    pub(super) instrumentator: bool,
 }
 
 impl<S, ReqB, ResB> tower_service::Service<Request<ReqB>> for ObsService<S>
@@ -50,15 +53,17 @@ where
                     .inner
                     .call(req.map(|body| RequestBody::new(body, None))),
                 state: None,
+                compat: None,
             };
         }
         let start = crate::leaves::clock::clock().raw();
         let (method_index, method) = method_label(req.method());
         let route = route_of(&req, self.cache);
         // A valid incoming id is kept (and set under `X-Request-ID` when it
-        // came as `X-Correlation-ID`); otherwise a fresh one replaces it.
-        // Clones share the id's bytes.
+        // came as `X-Correlation-ID`, the response echoing it under both);
+        // otherwise a fresh one replaces it. Clones share the id's bytes.
         let incoming = request_id::incoming(req.headers()).map(|(id, ours)| (id.clone(), ours));
+        let correlation = matches!(incoming, Some((_, false)));
         let (header_id, extension) = match incoming {
             Some((id, true)) => {
                 let extension = RequestId::from_header(id.clone());
@@ -91,6 +96,15 @@ where
             })
         });
         req.extensions_mut().insert(extension);
+        // As the instrumentator measures it: the `Content-Length` header.
+        let compat = self.instrumentator.then(|| {
+            let length = req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                .unwrap_or(0);
+            Compat::start(method, route.as_str(), length)
+        });
         let active = self.cache.active(method_index, &route);
         active.inc();
         let state = InFlight {
@@ -104,6 +118,7 @@ where
             #[allow(clippy::cast_possible_truncation)]
             method: method_index as u8,
             finished: false,
+            correlation,
         };
         let req = req.map(|body| RequestBody::new(body, state.request_size.clone()));
         let inner = {
@@ -113,6 +128,7 @@ where
         ResponseFuture {
             inner,
             state: Some(state),
+            compat,
         }
     }
 }

@@ -1,0 +1,169 @@
+//! `ObsLayer::metric_names(HttpMetricNames::Instrumentator)`: after
+//! requests, the scrape carries the `prometheus-fastapi-instrumentator`
+//! families with their labels (grouped statuses, `none` for unmatched
+//! paths, its buckets), beside the OpenTelemetry ones; the in-progress
+//! gauge goes up during a request and back to 0 after, also for a request
+//! whose caller went away.
+//!
+//! Its own test binary: the families are process-wide.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{Request, StatusCode};
+use axum::routing::{get, post};
+use obs_runtime::http::{HttpMetricNames, ObsLayer};
+use tower::ServiceExt as _;
+
+static GATE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+fn app() -> Router {
+    Router::new()
+        .route(
+            "/items/{id}",
+            get(|Path(id): Path<u64>| async move { format!("item {id}") }),
+        )
+        .route(
+            "/items",
+            post(|body: String| async move { body.len().to_string() }),
+        )
+        .route(
+            "/boom",
+            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "down") }),
+        )
+        .route(
+            "/held",
+            get(|| async {
+                GATE.notified().await;
+                "released"
+            }),
+        )
+        .fallback(|| async { (StatusCode::NOT_FOUND, "nothing here") })
+        .layer(ObsLayer::new().metric_names(HttpMetricNames::Instrumentator))
+}
+
+async fn send(req: Request<Body>) -> StatusCode {
+    let response = app().oneshot(req).await.unwrap();
+    let status = response.status();
+    let _ = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    status
+}
+
+fn get_req(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+fn line(text: &str, prefix: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scrape_carries_the_instrumentator_families() {
+    for id in 1..=3 {
+        assert_eq!(send(get_req(&format!("/items/{id}"))).await, StatusCode::OK);
+    }
+    let post = Request::post("/items")
+        .header("content-length", "11")
+        .body(Body::from("hello world"))
+        .unwrap();
+    assert_eq!(send(post).await, StatusCode::OK);
+    assert_eq!(
+        send(get_req("/boom")).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(send(get_req("/no/such/thing")).await, StatusCode::NOT_FOUND);
+
+    let text = obs_runtime::encode_text();
+    for family in [
+        "# TYPE http_requests_total counter",
+        "# TYPE http_request_duration_seconds histogram",
+        "# TYPE http_request_duration_highr_seconds histogram",
+        "# TYPE http_request_size_bytes histogram",
+        "# TYPE http_response_size_bytes histogram",
+        "# TYPE http_requests_in_progress gauge",
+        // The OpenTelemetry families stay.
+        "# TYPE http_server_request_duration_seconds histogram",
+    ] {
+        assert!(text.contains(family), "{family} missing:\n{text}");
+    }
+    let total = |handler: &str, method: &str, status: &str| {
+        line(
+            &text,
+            &format!(
+                r#"http_requests_total{{handler="{handler}",method="{method}",status="{status}"}}"#
+            ),
+        )
+    };
+    assert_eq!(total("/items/{id}", "GET", "2xx"), Some(3.0), "{text}");
+    assert_eq!(total("/items", "POST", "2xx"), Some(1.0), "{text}");
+    assert_eq!(total("/boom", "GET", "5xx"), Some(1.0), "{text}");
+    assert_eq!(
+        total("none", "GET", "4xx"),
+        Some(1.0),
+        "unmatched is `none`:\n{text}"
+    );
+    // The instrumentator's low-resolution buckets, by handler and method.
+    for le in ["0.1", "0.5", "1", "+Inf"] {
+        let prefix = format!(
+            r#"http_request_duration_seconds_bucket{{handler="/items/{{id}}",method="GET",le="{le}"}}"#
+        );
+        assert_eq!(line(&text, &prefix), Some(3.0), "{prefix}:\n{text}");
+    }
+    assert!(
+        !text.contains(
+            r#"http_request_duration_seconds_bucket{handler="/items/{id}",method="GET",le="0.25"}"#
+        ),
+        "only the instrumentator's buckets"
+    );
+    // The high-resolution histogram has no labels and sees every request.
+    assert_eq!(
+        line(&text, "http_request_duration_highr_seconds_count"),
+        Some(6.0),
+        "{text}"
+    );
+    assert!(text.contains(r#"http_request_duration_highr_seconds_bucket{le="0.075"}"#));
+    // Sizes from Content-Length, by handler.
+    assert_eq!(
+        line(&text, r#"http_request_size_bytes_sum{handler="/items"}"#),
+        Some(11.0),
+        "{text}"
+    );
+    assert_eq!(
+        line(&text, r#"http_response_size_bytes_sum{handler="/boom"}"#),
+        Some(4.0),
+        "{text}"
+    );
+    assert_eq!(
+        line(
+            &text,
+            r#"http_requests_in_progress{handler="/items/{id}",method="GET"}"#
+        ),
+        Some(0.0),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_progress_counts_a_held_request_and_returns_to_zero_when_dropped() {
+    let held = tokio::spawn(app().oneshot(get_req("/held")));
+    let gauge = r#"http_requests_in_progress{handler="/held",method="GET"}"#;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while line(&obs_runtime::encode_text(), gauge) != Some(1.0) {
+        assert!(Instant::now() < deadline, "{}", obs_runtime::encode_text());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The caller goes away: not counted as a response, out of the gauge.
+    held.abort();
+    let _ = held.await;
+    let text = obs_runtime::encode_text();
+    assert_eq!(line(&text, gauge), Some(0.0), "{text}");
+    assert!(
+        !text.contains(r#"http_requests_total{handler="/held""#),
+        "{text}"
+    );
+}
