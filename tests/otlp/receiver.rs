@@ -80,6 +80,7 @@ pub struct Store(
     Arc<Mutex<Vec<Received>>>,
     Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
     Arc<Mutex<Vec<(Via, Headers, ExportMetricsServiceRequest)>>>,
+    Arc<std::sync::atomic::AtomicBool>,
 );
 
 /// The request headers of a metrics export (gRPC metadata or HTTP
@@ -87,6 +88,30 @@ pub struct Store(
 pub type Headers = BTreeMap<String, String>;
 
 impl Store {
+    /// While held, the receiver takes every export request but answers
+    /// none of them (nor keeps them) until [`Store::release`]: a collector
+    /// that stalls, with its connections open.
+    pub fn hold(&self) {
+        self.3.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Ends a [`Store::hold`]: the requests it held are answered (and
+    /// kept) now.
+    pub fn release(&self) {
+        self.3.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn held(&self) -> bool {
+        self.3.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How a gRPC handler waits out a hold without taking a thread.
+    async fn wait_while_held(&self) {
+        while self.held() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     fn add(&self, request: &ExportTraceServiceRequest) {
         self.1.lock().unwrap().push(request.clone());
         let mut spans = self.0.lock().unwrap();
@@ -198,6 +223,7 @@ impl TraceService for Service {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.0.wait_while_held().await;
         self.0.add(request.get_ref());
         Ok(tonic::Response::new(ExportTraceServiceResponse {
             partial_success: None,
@@ -213,6 +239,7 @@ impl MetricsService for Metrics {
         &self,
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        self.0.wait_while_held().await;
         let headers = request
             .metadata()
             .iter()
@@ -411,6 +438,9 @@ fn serve_http<S: Read + Write>(conn: S, store: &Store) {
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).is_err() {
             return;
+        }
+        while store.held() {
+            std::thread::sleep(Duration::from_millis(50));
         }
         let status = if request_line.starts_with("POST /v1/traces ") {
             match ExportTraceServiceRequest::decode(body.as_slice()) {

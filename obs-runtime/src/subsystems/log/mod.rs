@@ -226,7 +226,10 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Re
         }
         let mut find = FindRequestId(None);
         attrs.record(&mut find);
-        if let (Some(rid), Some(span)) = (find.0, ctx.span(id)) {
+        // The span is looked up only when there is an id to keep.
+        if let Some(rid) = find.0
+            && let Some(span) = ctx.span(id)
+        {
             // `replace`, not `insert` (which panics on a second value): a
             // subscriber may stack two obs log layers (console and file).
             span.extensions_mut().replace(RequestId(rid));
@@ -236,7 +239,11 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Re
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let mut find = FindRequestId(None);
         values.record(&mut find);
-        if let (Some(rid), Some(span)) = (find.0, ctx.span(id)) {
+        // Not `(find.0, ctx.span(id))`: that looked every recorded span up
+        // (`result`, on every instrumented call) for nothing.
+        if let Some(rid) = find.0
+            && let Some(span) = ctx.span(id)
+        {
             span.extensions_mut().replace(RequestId(rid));
         }
     }

@@ -30,6 +30,7 @@
 
 use std::any::TypeId;
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceId, TraceState,
@@ -73,6 +74,56 @@ struct KeptRoot(TraceId);
 thread_local! {
     /// The trace id the SDK is to give the root span it starts now.
     static NEXT_TRACE_ID: Cell<Option<TraceId>> = const { Cell::new(None) };
+}
+
+// The last span this thread marked, so the marker checks of its record,
+// enter, exit and close (four registry lookups per unsampled call, a
+// quarter of its cost) are a thread-local read. Sound because an entry is
+// trusted only while no marked span has closed on a thread that did not
+// hold it in its entry: a span closed on another thread than the one that
+// marked it bumps `FOREIGN_CLOSES`, which voids every entry taken before,
+// so a slot reused under the same id (the registry's ids carry a
+// generation, but it wraps) never meets a stale entry. A miss falls back
+// to the lookup.
+
+/// Closes of marked spans that a thread's entry may still name.
+static FOREIGN_CLOSES: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The layer that marked it (ids are per subscriber), the span id, its
+    /// marker, and `FOREIGN_CLOSES` when it was marked.
+    static LAST_MARKED: Cell<Option<(Owner, u64, Unsampled, u64)>> = const { Cell::new(None) };
+}
+
+/// Which [`SkipUnsampled`] an entry belongs to: its address, stable while
+/// its subscriber is installed.
+type Owner = usize;
+
+fn remember(owner: Owner, id: &Id, marker: Unsampled) {
+    let epoch = FOREIGN_CLOSES.load(Ordering::Acquire);
+    LAST_MARKED.with(|last| last.set(Some((owner, id.into_u64(), marker, epoch))));
+}
+
+/// The marker of `id` when this thread's entry holds it (`None`: not
+/// known here, look it up).
+fn recalled(owner: Owner, id: &Id) -> Option<Unsampled> {
+    LAST_MARKED
+        .with(Cell::get)
+        .filter(|(by, of, _, epoch)| {
+            *by == owner && *of == id.into_u64() && *epoch == FOREIGN_CLOSES.load(Ordering::Acquire)
+        })
+        .map(|(_, _, marker, _)| marker)
+}
+
+/// Drops this thread's entry if it names `id`; `true` if it did.
+fn forget(owner: Owner, id: &Id) -> bool {
+    LAST_MARKED.with(|last| match last.get() {
+        Some((by, of, ..)) if by == owner && of == id.into_u64() => {
+            last.set(None);
+            true
+        }
+        _ => false,
+    })
 }
 
 /// The SDK's id generator: random ids, except for a root span kept by
@@ -120,6 +171,10 @@ pub(crate) struct SkipUnsampled<L> {
 }
 
 impl<L> SkipUnsampled<L> {
+    fn owner(&self) -> Owner {
+        std::ptr::from_ref(self) as Owner
+    }
+
     /// Wraps `inner`, whose tracer samples with `sampler` and generates ids
     /// with [`DecidedIds`].
     pub(crate) fn new(inner: L, sampler: Sampler) -> Self {
@@ -138,11 +193,22 @@ where
     span.extensions().get::<Unsampled>().copied()
 }
 
-fn marker_of<S>(id: &Id, ctx: &Context<'_, S>) -> Option<Unsampled>
+fn marker_of<S>(owner: Owner, id: &Id, ctx: &Context<'_, S>) -> Option<Unsampled>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    ctx.span(id).and_then(|span| marker(&span))
+    recalled(owner, id).or_else(|| ctx.span(id).and_then(|span| marker(&span)))
+}
+
+/// Marks `id` unsampled, in its extensions and in this thread's entry.
+fn mark<S>(owner: Owner, id: &Id, ctx: &Context<'_, S>, marker: Unsampled)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if let Some(span) = ctx.span(id) {
+        span.extensions_mut().replace(marker);
+        remember(owner, id, marker);
+    }
 }
 
 impl<S, L> Layer<S> for SkipUnsampled<L>
@@ -181,15 +247,17 @@ where
         let has_parent = parent.is_some();
         drop(parent);
         if let Some(of_parent) = of_parent {
-            if let Some(span) = ctx.span(id) {
-                span.extensions_mut().replace(Unsampled {
-                    trace_id: of_parent.trace_id,
-                    span_id: self.ids.new_span_id(),
-                    owned: false,
-                });
-            }
+            let marker = Unsampled {
+                trace_id: of_parent.trace_id,
+                span_id: self.ids.new_span_id(),
+                owned: false,
+            };
+            mark(self.owner(), id, &ctx, marker);
             return;
         }
+        // A new span under an id this thread's entry names is not that
+        // entry's span (it closed): never trusted again.
+        forget(self.owner(), id);
         if !has_parent && decided_early(attrs.metadata()) {
             let cx = if attrs.is_contextual() {
                 opentelemetry::Context::current()
@@ -211,13 +279,12 @@ where
                 &[],
             );
             if result.decision == SamplingDecision::Drop {
-                if let Some(span) = ctx.span(id) {
-                    span.extensions_mut().replace(Unsampled {
-                        trace_id,
-                        span_id: self.ids.new_span_id(),
-                        owned: false,
-                    });
-                }
+                let marker = Unsampled {
+                    trace_id,
+                    span_id: self.ids.new_span_id(),
+                    owned: false,
+                };
+                mark(self.owner(), id, &ctx, marker);
                 return;
             }
             self.inner.on_new_span(attrs, id, ctx.clone());
@@ -232,13 +299,13 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if marker_of(id, &ctx).is_none() {
+        if marker_of(self.owner(), id, &ctx).is_none() {
             self.inner.on_record(id, values, ctx);
         }
     }
 
     fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, S>) {
-        if marker_of(id, &ctx).is_none() {
+        if marker_of(self.owner(), id, &ctx).is_none() {
             self.inner.on_follows_from(id, follows, ctx);
         }
     }
@@ -262,6 +329,14 @@ where
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        match recalled(self.owner(), id) {
+            Some(Unsampled { owned: false, .. }) => return,
+            Some(Unsampled { owned: true, .. }) => {
+                self.inner.on_enter(id, ctx);
+                return;
+            }
+            None => {}
+        }
         let Some(span) = ctx.span(id) else {
             return;
         };
@@ -284,29 +359,43 @@ where
         // The wrapped layer has started the span and made its context the
         // current one: its sampling decision is known now.
         let context = opentelemetry::Context::map_current(|cx| cx.span().span_context().clone());
-        if context.is_valid()
-            && !context.is_sampled()
-            && let Some(span) = ctx.span(id)
-        {
-            span.extensions_mut().replace(Unsampled {
+        if context.is_valid() && !context.is_sampled() {
+            let marker = Unsampled {
                 trace_id: context.trace_id(),
                 span_id: context.span_id(),
                 owned: true,
-            });
+            };
+            mark(self.owner(), id, &ctx, marker);
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if !matches!(marker_of(id, &ctx), Some(Unsampled { owned: false, .. })) {
+        if !matches!(
+            marker_of(self.owner(), id, &ctx),
+            Some(Unsampled { owned: false, .. })
+        ) {
             self.inner.on_exit(id, ctx);
         }
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        if let Some(recalled) = recalled(self.owner(), &id) {
+            forget(self.owner(), &id);
+            if recalled.owned {
+                // Marked spans are never kept roots.
+                self.inner.on_close(id, ctx);
+            }
+            return;
+        }
         let Some(span) = ctx.span(&id) else {
             return;
         };
-        if matches!(marker(&span), Some(Unsampled { owned: false, .. })) {
+        let marked = marker(&span);
+        if marked.is_some() && !forget(self.owner(), &id) {
+            // Another thread's entry may name it: void every entry.
+            FOREIGN_CLOSES.fetch_add(1, Ordering::AcqRel);
+        }
+        if matches!(marked, Some(Unsampled { owned: false, .. })) {
             return;
         }
         // A span never entered is started here.
@@ -354,5 +443,37 @@ pub(crate) fn context_of(span: &tracing::Span) -> opentelemetry::Context {
             opentelemetry::Context::new().with_remote_span_context(marker.span_context())
         }
         None => span.context(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_is_trusted_only_for_its_layer_its_id_and_until_a_foreign_close() {
+        let id = Id::from_u64(7);
+        let marker = Unsampled {
+            trace_id: TraceId::from_bytes([1; 16]),
+            span_id: SpanId::from_bytes([2; 8]),
+            owned: false,
+        };
+        // Other tests may close marked spans on other threads meanwhile,
+        // which voids the entry: retry until one round is undisturbed.
+        let held = (0..100).any(|_| {
+            remember(1, &id, marker);
+            recalled(1, &id) == Some(marker)
+        });
+        assert!(held, "the entry was never recalled");
+        assert_eq!(recalled(2, &id), None, "another layer's span");
+        assert_eq!(recalled(1, &Id::from_u64(8)), None, "another span");
+        // What `on_close` does for a marked span this thread's entry does
+        // not hold: every entry taken before is void.
+        FOREIGN_CLOSES.fetch_add(1, Ordering::AcqRel);
+        assert_eq!(recalled(1, &id), None);
+        remember(1, &id, marker);
+        assert!(forget(1, &id));
+        assert_eq!(recalled(1, &id), None);
+        assert!(!forget(1, &id));
     }
 }
