@@ -359,6 +359,24 @@ fn start_with(grpc: SocketAddr, tls: Option<&ServerTls>) -> Receiver {
     Receiver { grpc, http, store }
 }
 
+/// Flushes `guard`, then drops it, asserting each returns within
+/// `limit` (a collector that never answers must not hold either); returns
+/// how long each took.
+pub fn bounded_flush_and_drop(
+    guard: obs_runtime::ObsGuard,
+    limit: Duration,
+) -> (Duration, Duration) {
+    let started = Instant::now();
+    guard.flush();
+    let flushed = started.elapsed();
+    assert!(flushed < limit, "flush took {flushed:?}");
+    let started = Instant::now();
+    drop(guard);
+    let dropped = started.elapsed();
+    assert!(dropped < limit, "drop took {dropped:?}");
+    (flushed, dropped)
+}
+
 /// A collector that takes every connection and never says a word: for
 /// deadlines that must hold against a hung collector.
 pub fn silent_collector() -> SocketAddr {
