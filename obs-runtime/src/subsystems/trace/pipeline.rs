@@ -82,10 +82,7 @@ where
         .with_tracer(tracer)
         .with_error_records_to_exceptions(true);
     Ok((
-        Some(super::unsampled::SkipUnsampled::new(
-            layer,
-            config.sampler.sampler(),
-        )),
+        Some(super::unsampled::SkipUnsampled::new(layer, config.sampler)),
         SpanPipeline {
             provider: Some(provider),
         },

@@ -21,7 +21,14 @@
 //!   (the server span is created with the incoming `traceparent`
 //!   attached): a dropped one never reaches the wrapped layer; a kept one
 //!   does, and the SDK is handed the same trace id ([`DecidedIds`]) so its
-//!   own decision, made on the same inputs, is the same.
+//!   own decision, made on the same inputs, is the same. A root without a
+//!   remote parent is decided on its trace id alone, as the SDK's
+//!   samplers do, without calling the SDK's sampler.
+//!
+//! Markers are kept in a table of this layer's ([`Marks`], by span id),
+//! not in the span's extensions, and the thread that marked a span last
+//! remembers it, so the checks of its record, enter, exit and close take
+//! no lock.
 //!
 //! A span created inside an unsampled span and then given a remote parent
 //! (`set_parent`) stays unsampled: create such a span outside any span.
@@ -30,7 +37,10 @@
 
 use std::any::TypeId;
 use std::cell::Cell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceId, TraceState,
@@ -38,13 +48,15 @@ use opentelemetry::trace::{
 use opentelemetry_sdk::trace::{
     IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, ShouldSample as _,
 };
+
+use super::SamplerChoice;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::{LookupSpan, SpanRef};
+use tracing_subscriber::registry::LookupSpan;
 
-/// The W3C ids of a span that is not sampled, kept in its extensions.
+/// The W3C ids of a span that is not sampled, kept in [`Marks`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Unsampled {
     pub(crate) trace_id: TraceId,
@@ -64,6 +76,76 @@ impl Unsampled {
             false,
             TraceState::default(),
         )
+    }
+}
+
+/// The markers of the open unsampled spans, by span id: a table of our own
+/// rather than the span's extensions in the registry, where a marker cost
+/// a boxed insertion into a map at creation and its free and the map's
+/// clearing at close (about 500 instructions of an unsampled call, half
+/// its cost above a no-op layer). Sharded by id so that threads marking
+/// spans at once rarely meet on a lock; a marker is removed when its span
+/// closes (every layer sees every close, before the registry frees the
+/// id), so an id reused later never finds a stale one.
+pub(crate) struct Marks {
+    shards: [Mutex<HashMap<u64, Unsampled, BuildHasherDefault<IdHasher>>>; SHARDS],
+}
+
+/// Shards of [`Marks`]; a power of two.
+const SHARDS: usize = 16;
+
+/// Span ids are already unique numbers: one multiplication spreads them.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+impl Marks {
+    fn new() -> Self {
+        Self {
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::default())),
+        }
+    }
+
+    fn shard(
+        &self,
+        id: &Id,
+    ) -> std::sync::MutexGuard<'_, HashMap<u64, Unsampled, BuildHasherDefault<IdHasher>>> {
+        // The high bits of the spread id pick the shard; the map uses them
+        // too, but each shard's map sees only ids of one value of them and
+        // hashbrown's buckets come from the low bits.
+        let spread = id.into_u64().wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        #[allow(clippy::cast_possible_truncation)]
+        let at = (spread >> 60) as usize % SHARDS;
+        let [first, ..] = &self.shards;
+        let shard = self.shards.get(at).unwrap_or(first);
+        shard.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn insert(&self, id: &Id, marker: Unsampled) {
+        self.shard(id).insert(id.into_u64(), marker);
+    }
+
+    pub(crate) fn get(&self, id: &Id) -> Option<Unsampled> {
+        self.shard(id).get(&id.into_u64()).copied()
+    }
+
+    fn remove(&self, id: &Id) -> Option<Unsampled> {
+        self.shard(id).remove(&id.into_u64())
     }
 }
 
@@ -168,6 +250,8 @@ pub(crate) struct SkipUnsampled<L> {
     inner: L,
     ids: RandomIdGenerator,
     sampler: Sampler,
+    choice: SamplerChoice,
+    marks: Marks,
 }
 
 impl<L> SkipUnsampled<L> {
@@ -175,40 +259,62 @@ impl<L> SkipUnsampled<L> {
         std::ptr::from_ref(self) as Owner
     }
 
-    /// Wraps `inner`, whose tracer samples with `sampler` and generates ids
-    /// with [`DecidedIds`].
-    pub(crate) fn new(inner: L, sampler: Sampler) -> Self {
+    /// Wraps `inner`, whose tracer samples with `choice`'s sampler and
+    /// generates ids with [`DecidedIds`].
+    pub(crate) fn new(inner: L, choice: SamplerChoice) -> Self {
         Self {
             inner,
             ids: RandomIdGenerator::default(),
-            sampler,
+            sampler: choice.sampler(),
+            choice,
+            marks: Marks::new(),
+        }
+    }
+
+    /// The marker of `id`: this thread's entry, or the table.
+    fn marker_of(&self, id: &Id) -> Option<Unsampled> {
+        recalled(self.owner(), id).or_else(|| self.marks.get(id))
+    }
+
+    /// Marks `id` unsampled, in the table and in this thread's entry.
+    fn mark(&self, id: &Id, marker: Unsampled) {
+        self.marks.insert(id, marker);
+        remember(self.owner(), id, marker);
+    }
+
+    /// The sampler's decision for a root span without a remote parent, on
+    /// `trace_id`: every choice obs offers decides such a root on the
+    /// trace id alone, so the SDK's sampler (its parent context, its
+    /// result with attributes and trace state, 200 instructions) is not
+    /// needed for it.
+    fn decide_root(&self, trace_id: TraceId) -> bool {
+        match self.choice {
+            SamplerChoice::AlwaysOn | SamplerChoice::ParentBasedAlwaysOn => true,
+            SamplerChoice::AlwaysOff | SamplerChoice::ParentBasedAlwaysOff => false,
+            SamplerChoice::TraceIdRatio(ratio) | SamplerChoice::ParentBasedTraceIdRatio(ratio) => {
+                by_ratio(ratio, trace_id)
+            }
         }
     }
 }
 
-fn marker<S>(span: &SpanRef<'_, S>) -> Option<Unsampled>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    span.extensions().get::<Unsampled>().copied()
-}
-
-fn marker_of<S>(owner: Owner, id: &Id, ctx: &Context<'_, S>) -> Option<Unsampled>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    recalled(owner, id).or_else(|| ctx.span(id).and_then(|span| marker(&span)))
-}
-
-/// Marks `id` unsampled, in its extensions and in this thread's entry.
-fn mark<S>(owner: Owner, id: &Id, ctx: &Context<'_, S>, marker: Unsampled)
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    if let Some(span) = ctx.span(id) {
-        span.extensions_mut().replace(marker);
-        remember(owner, id, marker);
+/// The SDK's `TraceIdRatioBased` decision (`opentelemetry_sdk` 0.33,
+/// `sample_based_on_probability`): kept when the last eight bytes of the
+/// trace id, shifted right by one, fall under `ratio` of 2^63. The unit
+/// test `a_root_is_decided_as_the_sdk_decides_it` holds it to the SDK's.
+fn by_ratio(ratio: f64, trace_id: TraceId) -> bool {
+    if ratio >= 1.0 {
+        return true;
     }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let bound = (ratio.max(0.0) * (1u64 << 63) as f64) as u64;
+    #[allow(clippy::cast_possible_truncation)]
+    let low = u128::from_be_bytes(trace_id.to_bytes()) as u64;
+    (low >> 1) < bound
 }
 
 impl<S, L> Layer<S> for SkipUnsampled<L>
@@ -237,58 +343,66 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let parent = if let Some(parent) = attrs.parent() {
-            ctx.span(parent)
+            Some(parent.clone())
         } else if attrs.is_contextual() {
-            ctx.lookup_current()
+            ctx.current_span().id().cloned()
         } else {
             None
         };
-        let of_parent = parent.as_ref().and_then(marker);
-        let has_parent = parent.is_some();
-        drop(parent);
+        let of_parent = parent.as_ref().and_then(|parent| self.marker_of(parent));
         if let Some(of_parent) = of_parent {
             let marker = Unsampled {
                 trace_id: of_parent.trace_id,
                 span_id: self.ids.new_span_id(),
                 owned: false,
             };
-            mark(self.owner(), id, &ctx, marker);
+            self.mark(id, marker);
             return;
         }
         // A new span under an id this thread's entry names is not that
         // entry's span (it closed): never trusted again.
         forget(self.owner(), id);
-        if !has_parent && decided_early(attrs.metadata()) {
-            let cx = if attrs.is_contextual() {
-                opentelemetry::Context::current()
+        if parent.is_none() && decided_early(attrs.metadata()) {
+            // The remote parent, when the current OpenTelemetry context
+            // has one (the server span is created with the incoming
+            // `traceparent` attached); the context is cloned only then.
+            let remote = if attrs.is_contextual() {
+                opentelemetry::Context::map_current(|cx| {
+                    cx.has_active_span()
+                        .then(|| cx.span().span_context().clone())
+                })
+                .filter(SpanContext::is_valid)
             } else {
-                opentelemetry::Context::new()
+                None
             };
-            let remote = cx.span().span_context().clone();
-            let trace_id = if remote.is_valid() {
-                remote.trace_id()
-            } else {
-                self.ids.new_trace_id()
+            let (trace_id, keep) = match &remote {
+                None => {
+                    let trace_id = self.ids.new_trace_id();
+                    (trace_id, self.decide_root(trace_id))
+                }
+                Some(remote) => {
+                    let result = self.sampler.should_sample(
+                        Some(&opentelemetry::Context::current()),
+                        remote.trace_id(),
+                        attrs.metadata().name(),
+                        &SpanKind::Internal,
+                        &[],
+                        &[],
+                    );
+                    (remote.trace_id(), result.decision != SamplingDecision::Drop)
+                }
             };
-            let result = self.sampler.should_sample(
-                Some(&cx),
-                trace_id,
-                attrs.metadata().name(),
-                &SpanKind::Internal,
-                &[],
-                &[],
-            );
-            if result.decision == SamplingDecision::Drop {
+            if !keep {
                 let marker = Unsampled {
                     trace_id,
                     span_id: self.ids.new_span_id(),
                     owned: false,
                 };
-                mark(self.owner(), id, &ctx, marker);
+                self.mark(id, marker);
                 return;
             }
             self.inner.on_new_span(attrs, id, ctx.clone());
-            if !remote.is_valid()
+            if remote.is_none()
                 && let Some(span) = ctx.span(id)
             {
                 span.extensions_mut().replace(KeptRoot(trace_id));
@@ -299,13 +413,13 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if marker_of(self.owner(), id, &ctx).is_none() {
+        if self.marker_of(id).is_none() {
             self.inner.on_record(id, values, ctx);
         }
     }
 
     fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, S>) {
-        if marker_of(self.owner(), id, &ctx).is_none() {
+        if self.marker_of(id).is_none() {
             self.inner.on_follows_from(id, follows, ctx);
         }
     }
@@ -315,21 +429,20 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let span = event.parent().and_then(|id| ctx.span(id)).or_else(|| {
-            event
-                .is_contextual()
-                .then(|| ctx.lookup_current())
-                .flatten()
-        });
-        let skip = span.as_ref().and_then(marker).is_some();
-        drop(span);
-        if !skip {
+        let span = if let Some(parent) = event.parent() {
+            Some(parent.clone())
+        } else if event.is_contextual() {
+            ctx.current_span().id().cloned()
+        } else {
+            None
+        };
+        if span.and_then(|span| self.marker_of(&span)).is_none() {
             self.inner.on_event(event, ctx);
         }
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        match recalled(self.owner(), id) {
+        match self.marker_of(id) {
             Some(Unsampled { owned: false, .. }) => return,
             Some(Unsampled { owned: true, .. }) => {
                 self.inner.on_enter(id, ctx);
@@ -337,20 +450,9 @@ where
             }
             None => {}
         }
-        let Some(span) = ctx.span(id) else {
-            return;
-        };
-        match marker(&span) {
-            Some(Unsampled { owned: false, .. }) => return,
-            Some(Unsampled { owned: true, .. }) => {
-                drop(span);
-                self.inner.on_enter(id, ctx);
-                return;
-            }
-            None => {}
-        }
-        let kept = span.extensions().get::<KeptRoot>().copied();
-        drop(span);
+        let kept = ctx
+            .span(id)
+            .and_then(|span| span.extensions().get::<KeptRoot>().copied());
         with_kept_root(kept, || self.inner.on_enter(id, ctx.clone()));
         if kept.is_some() {
             // Kept: sampled, by the SDK's decision on the same inputs.
@@ -365,56 +467,58 @@ where
                 span_id: context.span_id(),
                 owned: true,
             };
-            mark(self.owner(), id, &ctx, marker);
+            self.mark(id, marker);
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if !matches!(
-            marker_of(self.owner(), id, &ctx),
-            Some(Unsampled { owned: false, .. })
-        ) {
+        if !matches!(self.marker_of(id), Some(Unsampled { owned: false, .. })) {
             self.inner.on_exit(id, ctx);
         }
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        if let Some(recalled) = recalled(self.owner(), &id) {
+        let marked = if let Some(recalled) = recalled(self.owner(), &id) {
             forget(self.owner(), &id);
-            if recalled.owned {
-                // Marked spans are never kept roots.
-                self.inner.on_close(id, ctx);
+            self.marks.remove(&id);
+            Some(recalled)
+        } else {
+            let marked = self.marks.remove(&id);
+            if marked.is_some() && !forget(self.owner(), &id) {
+                // Another thread's entry may name it: void every entry.
+                FOREIGN_CLOSES.fetch_add(1, Ordering::AcqRel);
             }
-            return;
-        }
-        let Some(span) = ctx.span(&id) else {
-            return;
+            marked
         };
-        let marked = marker(&span);
-        if marked.is_some() && !forget(self.owner(), &id) {
-            // Another thread's entry may name it: void every entry.
-            FOREIGN_CLOSES.fetch_add(1, Ordering::AcqRel);
+        match marked {
+            Some(Unsampled { owned: false, .. }) => {}
+            // Marked spans are never kept roots.
+            Some(Unsampled { owned: true, .. }) => self.inner.on_close(id, ctx),
+            None => {
+                // A span never entered is started here.
+                let kept = ctx
+                    .span(&id)
+                    .and_then(|span| span.extensions().get::<KeptRoot>().copied());
+                with_kept_root(kept, || self.inner.on_close(id, ctx));
+            }
         }
-        if matches!(marked, Some(Unsampled { owned: false, .. })) {
-            return;
-        }
-        // A span never entered is started here.
-        let kept = span.extensions().get::<KeptRoot>().copied();
-        drop(span);
-        with_kept_root(kept, || self.inner.on_close(id, ctx));
     }
 
     fn on_id_change(&self, old: &Id, new: &Id, ctx: Context<'_, S>) {
         self.inner.on_id_change(old, new, ctx);
     }
 
-    // SAFETY: `Self` is answered with a pointer to `self`; every other type
-    // is the wrapped layer's to answer (`tracing-opentelemetry` finds its
-    // context accessor this way), with the same guarantee.
+    // SAFETY: `Self` is answered with a pointer to `self`, `Marks` with one
+    // to its field (valid as long as `self`, which the subscriber owns);
+    // every other type is the wrapped layer's to answer
+    // (`tracing-opentelemetry` finds its context accessor this way), with
+    // the same guarantee.
     #[allow(unsafe_code)]
     unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
         if id == TypeId::of::<Self>() {
             Some(std::ptr::from_ref(self).cast())
+        } else if id == TypeId::of::<Marks>() {
+            Some(std::ptr::from_ref(&self.marks).cast())
         } else {
             // SAFETY: forwarded as is; see above.
             unsafe { self.inner.downcast_raw(id) }
@@ -423,14 +527,10 @@ where
 }
 
 /// The marker of `span`, when it is an unsampled span of the current
-/// subscriber (built on `tracing_subscriber`'s registry, as `init()`'s).
+/// subscriber (one with `init()`'s trace layer).
 pub(crate) fn unsampled(span: &tracing::Span) -> Option<Unsampled> {
     let id = span.id()?;
-    tracing::dispatcher::get_default(|dispatch| {
-        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
-        let data = registry.span(&id)?;
-        data.extensions().get::<Unsampled>().copied()
-    })
+    tracing::dispatcher::get_default(|dispatch| dispatch.downcast_ref::<Marks>()?.get(&id))
 }
 
 /// The OpenTelemetry context of `span` for propagation: its own, or for an
@@ -475,5 +575,72 @@ mod tests {
         assert!(forget(1, &id));
         assert_eq!(recalled(1, &id), None);
         assert!(!forget(1, &id));
+    }
+
+    #[test]
+    fn a_root_is_decided_as_the_sdk_decides_it() {
+        let ids = RandomIdGenerator::default();
+        let choices = [
+            SamplerChoice::AlwaysOn,
+            SamplerChoice::AlwaysOff,
+            SamplerChoice::ParentBasedAlwaysOn,
+            SamplerChoice::ParentBasedAlwaysOff,
+            SamplerChoice::TraceIdRatio(0.1),
+            SamplerChoice::ParentBasedTraceIdRatio(0.1),
+            SamplerChoice::ParentBasedTraceIdRatio(0.5),
+            SamplerChoice::ParentBasedTraceIdRatio(0.0),
+            SamplerChoice::ParentBasedTraceIdRatio(1.0),
+            SamplerChoice::TraceIdRatio(-1.0),
+        ];
+        let edges = [
+            TraceId::from_bytes([0; 16]),
+            TraceId::from_bytes([0xff; 16]),
+            TraceId::from(0x0ccc_cccc_cccc_cccc_u128 << 1),
+            TraceId::from((0x0ccc_cccc_cccc_cccc_u128 << 1) + 2),
+        ];
+        for choice in choices {
+            let layer = SkipUnsampled::new((), choice);
+            let mut kept = 0;
+            for trace_id in (0..2_000).map(|_| ids.new_trace_id()).chain(edges) {
+                let sdk = choice.sampler().should_sample(
+                    Some(&opentelemetry::Context::new()),
+                    trace_id,
+                    "root",
+                    &SpanKind::Internal,
+                    &[],
+                    &[],
+                );
+                let ours = layer.decide_root(trace_id);
+                assert_eq!(
+                    ours,
+                    sdk.decision != SamplingDecision::Drop,
+                    "{choice:?} on {trace_id}"
+                );
+                kept += usize::from(ours);
+            }
+            if choice == SamplerChoice::ParentBasedTraceIdRatio(0.5) {
+                assert!((800..1_200).contains(&kept), "{kept} of 2,004 kept at 0.5");
+            }
+        }
+    }
+
+    #[test]
+    fn a_marker_is_found_by_its_id_until_removed() {
+        let marks = Marks::new();
+        let marker = Unsampled {
+            trace_id: TraceId::from_bytes([1; 16]),
+            span_id: SpanId::from_bytes([2; 8]),
+            owned: false,
+        };
+        let ids: Vec<Id> = (1..=1_000).map(|n| Id::from_u64(n * 4_099)).collect();
+        for id in &ids {
+            marks.insert(id, marker);
+        }
+        assert!(ids.iter().all(|id| marks.get(id) == Some(marker)));
+        assert_eq!(marks.get(&Id::from_u64(3)), None);
+        for id in &ids {
+            assert_eq!(marks.remove(id), Some(marker));
+        }
+        assert!(ids.iter().all(|id| marks.get(id).is_none()));
     }
 }
