@@ -38,8 +38,7 @@
 use std::any::TypeId;
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use opentelemetry::trace::{
@@ -83,70 +82,148 @@ impl Unsampled {
 /// rather than the span's extensions in the registry, where a marker cost
 /// a boxed insertion into a map at creation and its free and the map's
 /// clearing at close (about 500 instructions of an unsampled call, half
-/// its cost above a no-op layer). Sharded by id so that threads marking
-/// spans at once rarely meet on a lock; a marker is removed when its span
-/// closes (every layer sees every close, before the registry frees the
-/// id), so an id reused later never finds a stale one.
+/// its cost above a no-op layer). A marker is removed when its span closes
+/// (every layer sees every close, before the registry frees the id), so an
+/// id reused later never finds a stale one.
+///
+/// Direct-mapped: each id has one slot, behind its own lock (threads
+/// marking spans at once rarely meet on one); an id whose slot is taken
+/// goes to a map, which is only looked at while it holds something.
 pub(crate) struct Marks {
-    shards: [Mutex<HashMap<u64, Unsampled, BuildHasherDefault<IdHasher>>>; SHARDS],
+    slots: Box<[Mutex<Slot>]>,
+    overflow: Mutex<HashMap<u64, Unsampled>>,
+    /// Markers in `overflow`.
+    overflowed: AtomicUsize,
 }
 
-/// Shards of [`Marks`]; a power of two.
-const SHARDS: usize = 16;
+/// A slot of [`Marks`]: a span id and its marker.
+type Slot = Option<(u64, Unsampled)>;
 
-/// Span ids are already unique numbers: one multiplication spreads them.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
+/// Slots of [`Marks`]: a power of two, more than the unsampled spans a
+/// busy service keeps open at once.
+const SLOTS_LOG2: u32 = 10;
 
 impl Marks {
     fn new() -> Self {
         Self {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::default())),
+            slots: (0..1usize << SLOTS_LOG2)
+                .map(|_| Mutex::new(None))
+                .collect(),
+            overflow: Mutex::new(HashMap::new()),
+            overflowed: AtomicUsize::new(0),
         }
     }
 
-    fn shard(
-        &self,
-        id: &Id,
-    ) -> std::sync::MutexGuard<'_, HashMap<u64, Unsampled, BuildHasherDefault<IdHasher>>> {
-        // The high bits of the spread id pick the shard; the map uses them
-        // too, but each shard's map sees only ids of one value of them and
-        // hashbrown's buckets come from the low bits.
-        let spread = id.into_u64().wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    fn slot(&self, id: u64) -> Option<std::sync::MutexGuard<'_, Slot>> {
+        // Fibonacci hashing: the high bits of the product pick the slot.
         #[allow(clippy::cast_possible_truncation)]
-        let at = (spread >> 60) as usize % SHARDS;
-        let [first, ..] = &self.shards;
-        let shard = self.shards.get(at).unwrap_or(first);
-        shard.lock().unwrap_or_else(PoisonError::into_inner)
+        let at = (id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS_LOG2)) as usize;
+        self.slots
+            .get(at)
+            .map(|slot| slot.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn overflow(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Unsampled>> {
+        self.overflow.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn insert(&self, id: &Id, marker: Unsampled) {
-        self.shard(id).insert(id.into_u64(), marker);
+        let id = id.into_u64();
+        if let Some(mut slot) = self.slot(id) {
+            match &mut *slot {
+                Some((of, held)) if *of == id => {
+                    *held = marker;
+                    return;
+                }
+                empty @ None => {
+                    *empty = Some((id, marker));
+                    drop(slot);
+                    // Never in both places (see `remove`).
+                    if self.overflowed.load(Ordering::Acquire) > 0
+                        && self.overflow().remove(&id).is_some()
+                    {
+                        self.overflowed.fetch_sub(1, Ordering::AcqRel);
+                    }
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
+        if self.overflow().insert(id, marker).is_none() {
+            self.overflowed.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     pub(crate) fn get(&self, id: &Id) -> Option<Unsampled> {
-        self.shard(id).get(&id.into_u64()).copied()
+        let id = id.into_u64();
+        if let Some(slot) = self.slot(id)
+            && let Some((of, marker)) = &*slot
+            && *of == id
+        {
+            return Some(*marker);
+        }
+        if self.overflowed.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        self.overflow().get(&id).copied()
     }
 
     fn remove(&self, id: &Id) -> Option<Unsampled> {
-        self.shard(id).remove(&id.into_u64())
+        let id = id.into_u64();
+        let in_slot = self.slot(id).and_then(|mut slot| match &*slot {
+            Some((of, _)) if *of == id => slot.take().map(|(_, marker)| marker),
+            _ => None,
+        });
+        // An id is in the slot or in the map, never both: inserted in the
+        // map only while the slot holds another id, and taken out of the
+        // map when it is put in the slot.
+        if in_slot.is_some() || self.overflowed.load(Ordering::Acquire) == 0 {
+            return in_slot;
+        }
+        let removed = self.overflow().remove(&id);
+        if removed.is_some() {
+            self.overflowed.fetch_sub(1, Ordering::AcqRel);
+        }
+        removed
     }
+}
+
+/// A random id for an unsampled span (wyrand on a per-thread state seeded
+/// from std's per-thread random hash keys): never exported, only logged
+/// and propagated, and cheaper than the SDK's generator (its thread's
+/// `SmallRng` behind a `RefCell`). Not zero: zero ids are invalid.
+fn random_u64() -> u64 {
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(seed());
+    }
+    loop {
+        let n = STATE.with(|state| {
+            let x = state.get().wrapping_add(0xa076_1d64_78bd_642f);
+            state.set(x);
+            let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
+            #[allow(clippy::cast_possible_truncation)]
+            let (hi, lo) = ((t >> 64) as u64, t as u64);
+            hi ^ lo
+        });
+        if n != 0 {
+            return n;
+        }
+    }
+}
+
+fn seed() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_usize(std::ptr::from_ref(&hasher).addr());
+    hasher.finish()
+}
+
+fn new_trace_id() -> TraceId {
+    TraceId::from((u128::from(random_u64()) << 64) | u128::from(random_u64()))
+}
+
+fn new_span_id() -> SpanId {
+    SpanId::from(random_u64())
 }
 
 /// A root span obs decided to keep, with the trace id it was decided on.
@@ -248,7 +325,6 @@ fn decided_early(meta: &tracing::Metadata<'_>) -> bool {
 /// The wrapper: see the module documentation.
 pub(crate) struct SkipUnsampled<L> {
     inner: L,
-    ids: RandomIdGenerator,
     sampler: Sampler,
     choice: SamplerChoice,
     marks: Marks,
@@ -264,7 +340,6 @@ impl<L> SkipUnsampled<L> {
     pub(crate) fn new(inner: L, choice: SamplerChoice) -> Self {
         Self {
             inner,
-            ids: RandomIdGenerator::default(),
             sampler: choice.sampler(),
             choice,
             marks: Marks::new(),
@@ -353,15 +428,12 @@ where
         if let Some(of_parent) = of_parent {
             let marker = Unsampled {
                 trace_id: of_parent.trace_id,
-                span_id: self.ids.new_span_id(),
+                span_id: new_span_id(),
                 owned: false,
             };
             self.mark(id, marker);
             return;
         }
-        // A new span under an id this thread's entry names is not that
-        // entry's span (it closed): never trusted again.
-        forget(self.owner(), id);
         if parent.is_none() && decided_early(attrs.metadata()) {
             // The remote parent, when the current OpenTelemetry context
             // has one (the server span is created with the incoming
@@ -377,7 +449,7 @@ where
             };
             let (trace_id, keep) = match &remote {
                 None => {
-                    let trace_id = self.ids.new_trace_id();
+                    let trace_id = new_trace_id();
                     (trace_id, self.decide_root(trace_id))
                 }
                 Some(remote) => {
@@ -395,12 +467,16 @@ where
             if !keep {
                 let marker = Unsampled {
                     trace_id,
-                    span_id: self.ids.new_span_id(),
+                    span_id: new_span_id(),
                     owned: false,
                 };
                 self.mark(id, marker);
                 return;
             }
+            // A new span under an id this thread's entry names is not that
+            // entry's span (it closed): never trusted again. (A marked
+            // span's entry replaces it.)
+            forget(self.owner(), id);
             self.inner.on_new_span(attrs, id, ctx.clone());
             if remote.is_none()
                 && let Some(span) = ctx.span(id)
@@ -409,6 +485,7 @@ where
             }
             return;
         }
+        forget(self.owner(), id);
         self.inner.on_new_span(attrs, id, ctx);
     }
 
@@ -579,7 +656,6 @@ mod tests {
 
     #[test]
     fn a_root_is_decided_as_the_sdk_decides_it() {
-        let ids = RandomIdGenerator::default();
         let choices = [
             SamplerChoice::AlwaysOn,
             SamplerChoice::AlwaysOff,
@@ -601,7 +677,7 @@ mod tests {
         for choice in choices {
             let layer = SkipUnsampled::new((), choice);
             let mut kept = 0;
-            for trace_id in (0..2_000).map(|_| ids.new_trace_id()).chain(edges) {
+            for trace_id in (0..2_000).map(|_| new_trace_id()).chain(edges) {
                 let sdk = choice.sampler().should_sample(
                     Some(&opentelemetry::Context::new()),
                     trace_id,
@@ -637,10 +713,41 @@ mod tests {
             marks.insert(id, marker);
         }
         assert!(ids.iter().all(|id| marks.get(id) == Some(marker)));
+        assert!(
+            marks.overflowed.load(Ordering::Acquire) > 0,
+            "1,000 ids in 1,024 slots meet"
+        );
         assert_eq!(marks.get(&Id::from_u64(3)), None);
         for id in &ids {
             assert_eq!(marks.remove(id), Some(marker));
         }
         assert!(ids.iter().all(|id| marks.get(id).is_none()));
+        assert_eq!(marks.overflowed.load(Ordering::Acquire), 0);
+        // Inserted in the map while its slot was taken, then again once
+        // the slot is free: in one place only, gone once removed.
+        let a = Id::from_u64(1);
+        let slot_of =
+            |id: &Id| id.into_u64().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS_LOG2);
+        let c = (2..u64::MAX)
+            .map(Id::from_u64)
+            .find(|c| slot_of(c) == slot_of(&a))
+            .unwrap_or(Id::from_u64(2));
+        marks.insert(&a, marker);
+        marks.insert(&c, marker);
+        assert_eq!(marks.overflowed.load(Ordering::Acquire), 1);
+        marks.remove(&a);
+        marks.insert(&c, marker);
+        assert_eq!(marks.overflowed.load(Ordering::Acquire), 0);
+        assert_eq!(marks.remove(&c), Some(marker));
+        assert_eq!(marks.get(&c), None);
+    }
+
+    #[test]
+    fn unsampled_ids_are_valid_and_differ() {
+        let ids: std::collections::HashSet<_> = (0..10_000).map(|_| new_span_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+        assert!(ids.iter().all(|id| *id != SpanId::INVALID));
+        let other = std::thread::spawn(new_trace_id).join().ok();
+        assert_ne!(other, Some(new_trace_id()), "threads draw apart");
     }
 }
