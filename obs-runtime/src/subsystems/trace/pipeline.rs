@@ -69,7 +69,10 @@ where
         &config.tls,
         config.sampler,
         resource,
-        super::BatchLimits::default(),
+        super::BatchLimits {
+            max_queue_bytes: config.queue_bytes,
+            ..super::BatchLimits::default()
+        },
     )?;
     let tracer = provider.tracer("obs");
     opentelemetry::global::set_text_map_propagator(
