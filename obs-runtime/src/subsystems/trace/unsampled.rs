@@ -236,14 +236,14 @@ thread_local! {
 }
 
 // The last span this thread marked, so the marker checks of its record,
-// enter, exit and close (four registry lookups per unsampled call, a
-// quarter of its cost) are a thread-local read. Sound because an entry is
+// enter, exit and close (four lookups per unsampled call: once in the
+// registry, now in `Marks` and its locks) are a thread-local read. Sound because an entry is
 // trusted only while no marked span has closed on a thread that did not
 // hold it in its entry: a span closed on another thread than the one that
 // marked it bumps `FOREIGN_CLOSES`, which voids every entry taken before,
 // so a slot reused under the same id (the registry's ids carry a
 // generation, but it wraps) never meets a stale entry. A miss falls back
-// to the lookup.
+// to the table.
 
 /// Closes of marked spans that a thread's entry may still name.
 static FOREIGN_CLOSES: AtomicU64 = AtomicU64::new(0);
