@@ -107,7 +107,14 @@ impl Visit for Collect {
         if left_out(field.name()) {
             return;
         }
-        self.text(field, &format!("{value:?}"));
+        let text = format!("{value:?}");
+        // `#[instrumented(fields(name))]` records an argument's Debug: a
+        // string's quotes are not part of its value.
+        let text = match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            Some(inner) => inner,
+            None => &text,
+        };
+        self.text(field, text);
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
