@@ -147,9 +147,9 @@ fn rotation_keeps_every_line_once() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A rotated file's name for a rotation `age` ago.
-fn rotated_name(stem: &str, age: Duration, ext: &str) -> String {
-    let t = SystemTime::now() - age;
+/// A rotated file's name for a rotation `age` before `now`.
+fn rotated_name(now: SystemTime, stem: &str, age: Duration, ext: &str) -> String {
+    let t = now - age;
     let secs = t.duration_since(UNIX_EPOCH).unwrap().as_secs();
     let days = secs / 86_400;
     // Civil date from days since the epoch.
@@ -176,6 +176,8 @@ fn retention_prunes_by_age_and_count() {
     let errors = dir.join("errors");
     std::fs::create_dir_all(&errors).unwrap();
     let day = Duration::from_secs(86_400);
+    let now = SystemTime::now();
+    let rotated_name = |stem: &str, age: Duration, ext: &str| rotated_name(now, stem, age, ext);
     // The general files: 30 days kept.
     for age in [1, 10, 29, 31, 45] {
         let empty = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
