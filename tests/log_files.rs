@@ -123,9 +123,14 @@ fn rotation_keeps_every_line_once() {
     // repeated at a file boundary.
     let files = read_all(&dir);
     let rotated: Vec<&String> = files.keys().filter(|n| *n != "obs.log").collect();
-    assert!(rotated.len() >= 5, "about 600 lines of 300 bytes in 16 KB files: {rotated:?}");
     assert!(
-        rotated.iter().all(|n| n.starts_with("obs.") && n.ends_with(".log.gz")),
+        rotated.len() >= 5,
+        "about 600 lines of 300 bytes in 16 KB files: {rotated:?}"
+    );
+    assert!(
+        rotated
+            .iter()
+            .all(|n| n.starts_with("obs.") && n.ends_with(".log.gz")),
         "every rotated file gzipped by the time the guard is dropped: {rotated:?}"
     );
     assert_eq!(numbers(&files, "obs.log"), (0..LINES).collect::<Vec<_>>());
@@ -133,7 +138,11 @@ fn rotation_keeps_every_line_once() {
     // The error file: only errors, its own rotation and a retention of 3.
     let error_files = read_all(&errors);
     let rotated: Vec<&String> = error_files.keys().filter(|n| *n != "errors.log").collect();
-    assert_eq!(rotated.len(), 3, "60 error lines in 4 KB files, 3 kept: {rotated:?}");
+    assert_eq!(
+        rotated.len(),
+        3,
+        "60 error lines in 4 KB files, 3 kept: {rotated:?}"
+    );
     for text in error_files.values() {
         for line in text.lines() {
             assert_eq!(parse(line)["level"], "ERROR", "{line}");
