@@ -456,16 +456,29 @@ where
         if let Verdict::WriteAfterSuppressed(n) = verdict {
             writeln!(writer, "{}", self.suppressed_line(meta, n))?;
         }
-        // The innermost span that keeps a request id; the id is read from it
-        // when written, not copied.
-        let request_id_span = ctx.event_scope().and_then(|scope| {
-            scope
-                .from_root()
-                .filter(|s| s.extensions().get::<RequestId>().is_some())
-                .last()
-        });
+        // One walk of the spans in scope, innermost first: the innermost
+        // that keeps a request id (read from it when written, not copied),
+        // and the log context, rendered into its own buffer (no allocation
+        // without context fields).
+        let json = self.format == LogFormat::Json;
+        let mut request_id_span = None;
+        let mut context = String::new();
+        if let Some(scope) = ctx.event_scope() {
+            let mut seen = context::Seen::default();
+            for span in scope {
+                let extensions = span.extensions();
+                if let Some(fields) = extensions.get::<context::SpanContext>() {
+                    context::write(&mut context, json, event, fields, &mut seen);
+                }
+                let keeps_id = request_id_span.is_none() && extensions.get::<RequestId>().is_some();
+                drop(extensions);
+                if keeps_id {
+                    request_id_span = Some(span);
+                }
+            }
+        }
         let ids = current_ids();
-        let mut line = String::with_capacity(256);
+        let mut line = String::with_capacity(256 + context.len());
         match self.format {
             LogFormat::Json => {
                 line.push_str("{\"timestamp\":\"");
@@ -499,9 +512,7 @@ where
                     line.push_str(",\"request_id\":");
                     json_string(&mut line, rid);
                 }
-                if let Some(scope) = ctx.event_scope() {
-                    context::write(&mut line, true, event, scope);
-                }
+                line.push_str(&context);
                 line.push('}');
             }
             LogFormat::Pretty => {
@@ -530,9 +541,7 @@ where
                 let request_id_span = request_id_span.filter(|_| !fields.has_request_id);
                 line.push_str(&redact::escape_console(&message));
                 line.push_str(&rest);
-                if let Some(scope) = ctx.event_scope() {
-                    context::write(&mut line, false, event, scope);
-                }
+                line.push_str(&context);
                 if let Some(span) = &request_id_span
                     && let Some(RequestId(rid)) = span.extensions().get::<RequestId>()
                 {
