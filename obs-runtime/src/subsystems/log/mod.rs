@@ -260,6 +260,9 @@ pub struct ObsFormat {
     limiter: Option<Arc<RateLimiter>>,
     /// `,"service.name":"checkout"`, rendered once.
     service: String,
+    /// The "suppressed N events" notice at the level of the events it
+    /// stands for, not `WARN` (the error file holds `ERROR` lines only).
+    notice_at_event_level: bool,
 }
 
 impl ObsFormat {
@@ -274,6 +277,7 @@ impl ObsFormat {
             format,
             limiter: None,
             service: service_member(&default_service_name()),
+            notice_at_event_level: false,
         }
     }
 
@@ -303,6 +307,14 @@ impl ObsFormat {
         self
     }
 
+    fn notice_level(&self, meta: &tracing::Metadata<'_>) -> &'static str {
+        if self.notice_at_event_level {
+            meta.level().as_str()
+        } else {
+            "WARN"
+        }
+    }
+
     /// The line that stands for `n` events of `meta`'s call site dropped in
     /// the interval before.
     fn suppressed_line(&self, meta: &tracing::Metadata<'_>, n: u64) -> String {
@@ -325,7 +337,9 @@ impl ObsFormat {
             LogFormat::Json => {
                 line.push_str("{\"timestamp\":\"");
                 rfc3339(&mut line, SystemTime::now());
-                line.push_str("\",\"level\":\"WARN\",\"target\":\"obs::log\"");
+                line.push_str("\",\"level\":\"");
+                line.push_str(self.notice_level(meta));
+                line.push_str("\",\"target\":\"obs::log\"");
                 line.push_str(&self.service);
                 line.push_str(",\"message\":");
                 json_string(&mut line, &message);
@@ -335,7 +349,7 @@ impl ObsFormat {
             }
             LogFormat::Pretty => {
                 rfc3339(&mut line, SystemTime::now());
-                line.push_str("  WARN obs::log: ");
+                let _ = write!(line, " {:>5} obs::log: ", self.notice_level(meta));
                 line.push_str(&redact::escape_console(&message));
             }
         }
@@ -763,6 +777,7 @@ where
     if let Some(limit) = options.rate_limit {
         obs_format.limiter = Some(Arc::new(RateLimiter::new(limit, !options.second)));
     }
+    obs_format.notice_at_event_level = options.errors_only;
     let fmt = EventsOnly {
         inner: fmt_layer(format, writer, obs_format),
         errors_only: options.errors_only,
