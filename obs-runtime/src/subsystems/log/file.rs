@@ -234,9 +234,15 @@ impl Names {
         crate::leaves::time::rfc3339(&mut time, at, crate::leaves::time::Precision::Micros);
         let time = time.replace(':', "-");
         let mut path = self.dir.join(format!("{}.{time}{}", self.stem, self.ext));
-        // Two rotations in one microsecond: never overwrite the first.
+        // Two rotations in one microsecond: never overwrite the first, nor
+        // its gzip file.
+        let taken = |p: &Path| {
+            let mut gz = p.as_os_str().to_owned();
+            gz.push(".gz");
+            p.exists() || Path::new(&gz).exists()
+        };
         let mut n = 1;
-        while path.exists() {
+        while taken(&path) {
             path = self
                 .dir
                 .join(format!("{}.{time}-{n}{}", self.stem, self.ext));
