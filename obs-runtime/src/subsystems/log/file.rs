@@ -344,6 +344,19 @@ fn day_of(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() / 86_400
 }
 
+/// Whether the file at `path` is not empty and does not end with `\n`.
+fn ends_mid_line(path: &Path) -> io::Result<bool> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0_u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last != *b"\n")
+}
+
 /// The active file.
 struct Active {
     path: PathBuf,
@@ -357,7 +370,12 @@ struct Active {
 
 impl Active {
     fn open(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+        // A run that died in the middle of a line: end it, so the next
+        // line is whole JSON.
+        if ends_mid_line(path)? {
+            file.write_all(b"\n")?;
+        }
         let meta = file.metadata()?;
         // A file left by an earlier run is rotated on the day after its
         // last line, as if the program had run on.
@@ -711,6 +729,25 @@ mod tests {
             "{\"n\":1}\n{\"n\":2}\n"
         );
         assert_eq!(fs::read_to_string(&path).unwrap(), "{\"n\":3}\n");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_line_cut_short_by_an_earlier_run_is_ended() {
+        let dir = temp("cut");
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("app.log");
+        fs::write(&path, "{\"n\":1}\n{\"n\":").unwrap();
+        let (file, _tidier) = RollingFile::open(&path, LogFiles::daily().compress(false)).unwrap();
+        {
+            let mut w = file.make_writer();
+            w.write_all(b"{\"n\":2}\n").unwrap();
+            w.flush().unwrap();
+        }
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "{\"n\":1}\n{\"n\":\n{\"n\":2}\n"
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 
