@@ -19,7 +19,8 @@
 //! checks real; `SENTRY_DSN` reports errors; `OTEL_EXPORTER_OTLP_ENDPOINT`
 //! exports traces (sampled 100 % in development, 10 % with
 //! `OBS_ENV=production`: obs's default, the document's rates).
-//! `ENABLE_FILE_LOGGING=true` writes JSON lines under `LOG_DIR` as BRAiN did.
+//! `ENABLE_FILE_LOGGING=true` writes JSON lines under `LOG_DIR` as BRAiN did
+//! (`obs.log` 30 days, `errors.log` 90 days, rotated daily, gzipped).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -33,6 +34,7 @@ use axum::{Json, Router};
 use obs_runtime::export::{Alert, Dashboard, ExportOptions, Query as Q, Severity};
 use obs_runtime::health::{self, CheckError, deadpool_postgres as pg, deadpool_redis as rd};
 use obs_runtime::jobs::{Queue, TraceCarrier};
+use obs_runtime::log::LogFiles;
 use obs_runtime::metrics::{Counter, Gauge, Histogram};
 use obs_runtime::{LabelSet, LabelValue, MetricSet, health_check};
 use serde::Deserialize;
@@ -464,14 +466,22 @@ fn missions_queue() -> &'static Queue {
 /// One attempt: a planner call and a status write. Every 10th mission fails
 /// its first attempt, every 25th all three.
 async fn run_mission(id: u64, attempt: u32) -> Result<(), String> {
-    tracing::info!(attempt, "mission started");
-    call_agent(AgentType::Planner, Provider::Ollama).await?;
-    if id % 25 == 0 || (id % 10 == 7 && attempt == 1) {
-        return Err(format!("mission {id}: planner gave no plan"));
+    // structlog's bound context: every line of the run carries these, and
+    // the request id of the job's span around it (made here, at the first
+    // poll, so the job's span is its parent).
+    let span = tracing::info_span!("mission", mission_id = id, component = "mission_worker");
+    async move {
+        tracing::info!(attempt, "mission started");
+        call_agent(AgentType::Planner, Provider::Ollama).await?;
+        if id % 25 == 0 || (id % 10 == 7 && attempt == 1) {
+            return Err(format!("mission {id}: planner gave no plan"));
+        }
+        query(DbOperation::Update).await?;
+        cached(CacheOperation::Set, |c| c.insert(id, "completed"));
+        Ok(())
     }
-    query(DbOperation::Update).await?;
-    cached(CacheOperation::Set, |c| c.insert(id, "completed"));
-    Ok(())
+    .instrument(span)
+    .await
 }
 
 async fn mission_worker(mut rx: tokio::sync::mpsc::Receiver<Mission>) {
@@ -494,19 +504,13 @@ async fn mission_worker(mut rx: tokio::sync::mpsc::Receiver<Mission>) {
         let started = Instant::now();
         let mut status = MissionStatus::Failed;
         for attempt in 1..=3 {
-            // structlog's bound context: every line of the run carries these.
-            let span = tracing::info_span!(
-                "mission",
-                mission_id = mission.id,
-                component = "mission_worker"
-            );
             let run = queue
                 .job("run_mission")
                 .carrier(&carrier)
                 .worker(&worker)
                 .attempt(attempt)
                 .max_attempts(3)
-                .run(run_mission(mission.id, attempt).instrument(span));
+                .run(run_mission(mission.id, attempt));
             match run.await {
                 Ok(()) => {
                     status = MissionStatus::Completed;
@@ -881,14 +885,24 @@ async fn main() -> std::io::Result<()> {
         println!("BRAiN monitoring bundle written to {dir}");
         return Ok(());
     }
-    // Logs: JSON lines with OBS_ENV=production, readable ones otherwise;
-    // BRAiN's ENABLE_FILE_LOGGING/LOG_DIR kept: daily files, 30 kept.
+    // Logs: JSON lines with OBS_ENV=production, readable ones otherwise.
+    // BRAiN's ENABLE_FILE_LOGGING/LOG_DIR kept: daily files, gzipped when
+    // rotated, 30 days kept; the error lines alone in errors.log, 90 days.
     let mut builder = obs_runtime::Builder::from_env()
         .service_name("brain")
         .service_version(env!("CARGO_PKG_VERSION"));
     if std::env::var("ENABLE_FILE_LOGGING").is_ok_and(|v| v == "true") {
-        let dir = std::env::var("LOG_DIR").unwrap_or_else(|_| "/var/log/brain".to_owned());
-        builder = builder.log_dir(dir, 30);
+        let dir = std::path::PathBuf::from(
+            std::env::var("LOG_DIR").unwrap_or_else(|_| "/var/log/brain".to_owned()),
+        );
+        let days = |n: u64| {
+            LogFiles::daily()
+                .max_age(Duration::from_secs(n * 86_400))
+                .compress(true)
+        };
+        builder = builder
+            .error_log_file(dir.join("errors.log"), days(90))
+            .log_dir_with(dir, days(30));
     }
     let _guard = builder.init();
     connect();
@@ -915,6 +929,13 @@ async fn main() -> std::io::Result<()> {
     let app = app().into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
+            #[cfg(unix)]
+            if let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
+                tokio::select! { _ = term.recv() => {}, _ = tokio::signal::ctrl_c() => {} }
+                return;
+            }
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
