@@ -16,6 +16,7 @@
 mod bundle;
 mod decimal;
 mod docs;
+mod exposed;
 mod grafana;
 mod json;
 mod rule_tests;
@@ -271,7 +272,8 @@ pub fn prometheus_rules() -> String {
 /// [`prometheus_rules`] with `options`.
 #[must_use]
 pub fn prometheus_rules_with(options: &ExportOptions) -> String {
-    rules::build(&catalog(), options).yaml()
+    let families = exposed::families();
+    exposed::rename(rules::build(&catalog(), options).yaml(), families.as_ref())
 }
 
 /// A `promtool test rules` file for [`prometheus_rules`], which it loads
@@ -286,7 +288,11 @@ pub fn rule_tests() -> String {
 pub fn rule_tests_with(options: &ExportOptions) -> String {
     let catalog = catalog();
     let rules = rules::build(&catalog, options);
-    rule_tests::write(&rules, &catalog, options, RULES_FILE)
+    let families = exposed::families();
+    exposed::rename(
+        rule_tests::write(&rules, &catalog, options, RULES_FILE),
+        families.as_ref(),
+    )
 }
 
 /// The Grafana dashboards of this program, as `(file name, JSON)`: the
@@ -313,7 +319,11 @@ pub fn rule_tests_with(options: &ExportOptions) -> String {
 /// ```
 #[must_use]
 pub fn grafana_dashboards() -> Vec<(String, String)> {
+    let families = exposed::families();
     grafana::dashboards(&catalog())
+        .into_iter()
+        .map(|(file, json)| (file, exposed::rename(json, families.as_ref())))
+        .collect()
 }
 
 /// Grafana's provisioning files for [`grafana_dashboards`], as
@@ -366,5 +376,6 @@ pub fn metrics_markdown() -> String {
 pub fn metrics_markdown_with(options: &ExportOptions) -> String {
     let catalog = catalog();
     let rules = rules::build(&catalog, options);
-    docs::write(&catalog, &rules)
+    let families = exposed::families();
+    exposed::rename(docs::write(&catalog, &rules), families.as_ref())
 }
