@@ -708,14 +708,13 @@ fn connect() {
 // ---- main: the application, its bundle, its logs ------------------------------
 
 fn app() -> Router {
-    use obs_runtime::http::{HttpMetricNames, InstrumentatorOptions, ObsLayer};
+    use obs_runtime::http::{InstrumentatorOptions, ObsLayer, RouteLabel};
     // BRAiN's PrometheusMiddleware: `http_requests_total{method,endpoint,status}`
     // and the four other families, `endpoint` the route template (its
     // "UUIDs replaced with {id}"), status grouped (`5xx`) so the error
     // queries select it by equality.
     let layer = ObsLayer::new()
-        .metric_names(HttpMetricNames::Instrumentator)
-        .instrumentator(InstrumentatorOptions::default().route_label("endpoint"));
+        .instrumentator(InstrumentatorOptions::default().route_label(RouteLabel::Endpoint));
     Router::new()
         .route(
             "/api/health",
@@ -743,6 +742,17 @@ fn export_options() -> ExportOptions {
         .latency_limits(Duration::from_secs(1), Duration::from_secs(2))
         .worker_stale_after(Duration::from_secs(300))
         .job_failure_ratio_percent(10)
+        // p95 over all routes, as BRAiN's rule (the built-in is per route,
+        // and obs generates no promtool case for it).
+        .alert(
+            Alert::above(
+                "BrainHighLatencyP95",
+                p95("http_server_request_duration_seconds"),
+                "1",
+            )
+            .for_("5m")
+            .summary("p95 request latency above 1 s"),
+        )
         .alert(
             Alert::above(
                 "BrainDbPoolSaturation",
