@@ -473,7 +473,7 @@ async fn run_mission(id: u64, attempt: u32) -> Result<(), String> {
     async move {
         tracing::info!(attempt, "mission started");
         call_agent(AgentType::Planner, Provider::Ollama).await?;
-        if id % 25 == 0 || (id % 10 == 7 && attempt == 1) {
+        if id.is_multiple_of(25) || (id % 10 == 7 && attempt == 1) {
             return Err(format!("mission {id}: planner gave no plan"));
         }
         query(DbOperation::Update).await?;

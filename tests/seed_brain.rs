@@ -11,6 +11,7 @@ mod parity;
 #[path = "otlp/receiver.rs"]
 mod receiver;
 #[path = "sentry_support/endpoint.rs"]
+#[allow(dead_code)]
 mod sentry;
 #[path = "service_support/mod.rs"]
 mod service_support;
