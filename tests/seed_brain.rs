@@ -175,6 +175,15 @@ fn file_logging_with_brains_variables() {
     let failed = failed.expect("mission 25's failure in LOG_DIR/errors.log");
     assert_eq!(failed["level"], "ERROR", "{failed}");
     assert!(lines("errors.log").iter().all(|l| l["level"] == "ERROR"));
+    // Nested context: a mission's line carries its own span's fields and
+    // the request id of the request that queued it (through the job).
+    let started = lines("obs.log")
+        .into_iter()
+        .find(|l| l["message"] == "mission started" && l["mission_id"] == 1)
+        .expect("mission 1's first line");
+    assert_eq!(started["component"], "mission_worker", "{started}");
+    assert!(started["request_id"].is_string(), "{started}");
+    assert_eq!(started["service.name"], "brain", "{started}");
     drop(service);
     let _ = std::fs::remove_dir_all(&dir);
 }
