@@ -4,7 +4,8 @@
 //! time, the mission worker's retries and failures, the scrape setup of the
 //! bundle, BRAiN's file logging variables, Sentry's filtering, and trace
 //! sampling by environment (100 % in development, 10 % in production) with
-//! missions in the trace of the request that queued them.
+//! missions in the trace of the request that queued them, and the real
+//! PostgreSQL and Redis behind `DATABASE_URL` and `REDIS_URL`.
 
 #[path = "seed_support/parity.rs"]
 mod parity;
@@ -13,6 +14,9 @@ mod receiver;
 #[path = "sentry_support/endpoint.rs"]
 #[allow(dead_code)]
 mod sentry;
+#[path = "health_support/servers.rs"]
+#[allow(dead_code)]
+mod servers;
 #[path = "service_support/mod.rs"]
 mod service_support;
 
@@ -308,4 +312,43 @@ fn traces_sampled_all_in_development_a_tenth_in_production() {
         (1..=60).contains(&kept),
         "{kept} of 200 requests traced in production"
     );
+}
+
+#[test]
+fn real_postgres_and_redis_when_their_urls_are_set() {
+    let pg = servers::Postgres::start();
+    let mut redis = servers::Redis::start();
+    let db = format!("postgres://postgres@127.0.0.1:{}/postgres", pg.port);
+    let cache = format!("redis://127.0.0.1:{}", redis.port);
+    let service = start(&[("DATABASE_URL", &db), ("REDIS_URL", &cache)], None);
+    let r = request(service.addr, "POST", "/api/missions", &[]).unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(get(service.addr, "/readyz").unwrap().status, 200);
+    // The queries ran on PostgreSQL, the pool gauges read its pool.
+    let s = wait_for(Duration::from_secs(20), || {
+        let s = scrape(&service);
+        let inserted = sample(
+            &s,
+            "brain_db_queries_total{operation=\"insert\",success=\"true\"}",
+        )?;
+        let updated = sample(
+            &s,
+            "brain_db_queries_total{operation=\"update\",success=\"true\"}",
+        )?;
+        (inserted >= 1.0 && updated >= 1.0).then_some(s)
+    })
+    .expect("the mission's insert and update on PostgreSQL");
+    assert!(sample(&s, "brain_db_pool_size ").unwrap() >= 1.0, "{s}");
+    assert_eq!(sample(&s, "brain_redis_connected "), Some(1.0));
+    // Redis gone: the gauge ObsRedisDown reads drops to 0, readiness fails.
+    redis.stop();
+    let down = wait_for(Duration::from_secs(20), || {
+        let s = scrape(&service);
+        (sample(&s, "brain_redis_connected ")? == 0.0).then_some(())
+    });
+    assert!(
+        down.is_some(),
+        "brain_redis_connected stayed 1 with Redis stopped"
+    );
+    assert_eq!(get(service.addr, "/readyz").unwrap().status, 503);
 }
