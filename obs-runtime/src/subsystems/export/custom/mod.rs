@@ -505,3 +505,5 @@ impl From<ExportError> for std::io::Error {
         Self::new(std::io::ErrorKind::InvalidInput, e)
     }
 }
+#[cfg(test)]
+mod tests;
