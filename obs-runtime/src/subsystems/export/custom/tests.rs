@@ -73,10 +73,20 @@ fn every_form_passes_on_its_kind() {
     }
 }
 
+fn expect_each(cases: Vec<(Alert, &str)>) {
+    for (alert, expected) in cases {
+        let got = one(alert);
+        assert!(got.contains(expected), "{expected:?} in {got:?}");
+    }
+}
+
+fn value() -> Query {
+    Query::value("pool_utilization_ratio")
+}
+
 #[test]
-fn each_problem_names_the_alert_and_says_why() {
-    let value = || Query::value("pool_utilization_ratio");
-    for (alert, expected) in [
+fn each_problem_of_an_alert_names_it_and_says_why() {
+    expect_each(vec![
         (
             Alert::above("Bad-name", value(), "1"),
             "alert `Bad-name`: an alert name is letters, digits and `_`",
@@ -97,6 +107,24 @@ fn each_problem_names_the_alert_and_says_why() {
             Alert::above("X", value(), "1").for_("2d"),
             "alert `X`: for `2d` is longer than a day",
         ),
+        (
+            Alert::above("X", value(), "1").summary("{{ $labels.pod }} is busy"),
+            "the summary uses `{{ $labels.pod }}`, but the alert's labels are job, instance",
+        ),
+        (
+            Alert::above("X", value(), "1").description("at {{ $value }}"),
+            "the description uses `{{ $value }}`: only `{{ $labels.<name> }}`",
+        ),
+        (
+            Alert::above("ObsTargetDown", value(), "1"),
+            "alert `ObsTargetDown`: the name is taken by a generated alert",
+        ),
+    ]);
+}
+
+#[test]
+fn each_problem_of_a_query_names_the_alert_and_says_why() {
+    expect_each(vec![
         (
             Alert::above("X", Query::rate("mission_total"), "1"),
             "alert `X`: `mission_total` is not a metric of this program",
@@ -173,22 +201,7 @@ fn each_problem_names_the_alert_and_says_why() {
             ),
             "can't go below 0.05",
         ),
-        (
-            Alert::above("X", value(), "1").summary("{{ $labels.pod }} is busy"),
-            "the summary uses `{{ $labels.pod }}`, but the alert's labels are job, instance",
-        ),
-        (
-            Alert::above("X", value(), "1").description("at {{ $value }}"),
-            "the description uses `{{ $value }}`: only `{{ $labels.<name> }}`",
-        ),
-        (
-            Alert::above("ObsTargetDown", value(), "1"),
-            "alert `ObsTargetDown`: the name is taken by a generated alert",
-        ),
-    ] {
-        let got = one(alert);
-        assert!(got.contains(expected), "{expected:?} in {got:?}");
-    }
+    ]);
 }
 
 #[test]
