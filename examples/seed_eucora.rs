@@ -185,9 +185,6 @@ struct ConnectorOpLabels {
 struct Eucora {
     /// Deployments, by status, ring and app.
     deployment_total: Counter<DeploymentLabels>,
-    /// Deployment execution time, by ring (HighDeploymentLatency: p95 over 600 s).
-    #[metric(buckets = [30, 60, 120, 300, 600, 900, 1800, 3600])]
-    deployment_duration_seconds: Histogram<RingLabels>,
     /// Time from a deployment intent to compliance.
     deployment_time_to_compliance_seconds: Gauge,
     /// Deployment risk scores, 0-100 (the team's `risk_score_distribution`:
@@ -207,18 +204,55 @@ struct Eucora {
     /// Failures behind the breakers (`circuit_breaker_failures`: a counter
     /// ends in `_total`).
     circuit_breaker_failures_total: Counter<BreakerFailureLabels>,
-    /// Celery task execution time, by task and status.
-    #[metric(buckets = [0.1, 0.5, 1, 5, 10, 30, 60, 300])]
-    celery_task_duration_seconds: Histogram<TaskLabels>,
     /// Task retries, by task and retry number.
     celery_task_retries_total: Counter<RetryLabels>,
     /// Connections the database pool keeps.
     db_connection_pool_size: Gauge,
     /// 1 while a connector answers, 0 otherwise.
     connector_health: Gauge<ConnectorLabels>,
-    /// Connector call latency (HighConnectorLatency: p95 over 30 s).
-    #[metric(buckets = [0.05, 0.25, 1, 5, 10, 30, 60, 120])]
-    connector_operation_duration_seconds: Histogram<ConnectorOpLabels>,
+}
+
+/// Work that takes minutes: deployments, Celery tasks, connector calls.
+/// Registered at run time rather than in `Eucora`: obs gives every
+/// metric-set histogram in seconds the generic p95 > 1 s and p99 > 2 s
+/// alerts (`latency_limits`, shared with the HTTP routes and `db_query`,
+/// where the team wants 1 s), which these breach by design; their own
+/// alerts are HighDeploymentLatency (600 s) and HighConnectorLatency (30 s).
+struct Durations {
+    deployment: &'static Histogram<RingLabels>,
+    task: &'static Histogram<TaskLabels>,
+    connector: &'static Histogram<ConnectorOpLabels>,
+}
+static DURATIONS: OnceLock<Durations> = OnceLock::new();
+
+fn register_durations() -> std::io::Result<()> {
+    fn histogram<L: LabelSet>(name: &'static str, help: &'static str, buckets: &[f64]) -> std::io::Result<&'static Histogram<L>> {
+        let h = Histogram::new(name, help, buckets).map_err(std::io::Error::other)?;
+        h.register().map_err(std::io::Error::other)
+    }
+    let durations = Durations {
+        deployment: histogram(
+            "deployment_duration_seconds",
+            "Deployment execution time, by ring.",
+            &[30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0],
+        )?,
+        task: histogram(
+            "celery_task_duration_seconds",
+            "Celery task execution time, by task and status.",
+            &[0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0],
+        )?,
+        connector: histogram(
+            "connector_operation_duration_seconds",
+            "Connector call latency, by connector, operation and status.",
+            &[0.05, 0.25, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0],
+        )?,
+    };
+    let _ = DURATIONS.set(durations);
+    Ok(())
+}
+
+fn durations() -> Option<&'static Durations> {
+    DURATIONS.get()
 }
 
 // ---- the connectors: an in-process API called through the measured client ----
@@ -284,7 +318,9 @@ async fn connector_call(component: Component, connector_type: ConnectorType, ope
     };
     let status = if outcome.is_ok() { OpStatus::Success } else { OpStatus::Failure };
     let labels = ConnectorOpLabels { connector_type, operation, status };
-    m.connector_operation_duration_seconds.with(labels).observe_duration(started.elapsed());
+    if let Some(d) = durations() {
+        d.connector.with(labels).observe_duration(started.elapsed());
+    }
     m.connector_health.with(ConnectorLabels { connector_type }).set(f64::from(u8::from(outcome.is_ok())));
     let mut failures = breakers().lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let streak = failures.entry(name).or_default();
@@ -356,7 +392,9 @@ async fn execute_deployment(app: &'static str, ring: Ring, connector: ConnectorT
     let status = if outcome.is_ok() { Outcome::Success } else { Outcome::Failed };
     db_query(QueryType::Insert).await.map_err(|_| ConnectorError::ServerError)?;
     m.deployment_total.with(DeploymentLabels { status, ring, app }).inc();
-    m.deployment_duration_seconds.with(RingLabels { ring }).observe_duration(started.elapsed());
+    if let Some(d) = durations() {
+        d.deployment.with(RingLabels { ring }).observe_duration(started.elapsed());
+    }
     let from_ring = match ring {
         Ring::Lab | Ring::Canary => Ring::Lab,
         Ring::Pilot => Ring::Canary,
@@ -421,7 +459,9 @@ async fn create_deployment(Query(intent): Query<Intent>) -> Result<Json<serde_js
             Err(_) => TaskStatus::Failure,
         };
         let labels = TaskLabels { task_name: Task::ExecuteDeployment, status };
-        Eucora::global().celery_task_duration_seconds.with(labels).observe_duration(started.elapsed());
+        if let Some(d) = durations() {
+            d.task.with(labels).observe_duration(started.elapsed());
+        }
         result.is_ok()
     });
     let ok = run.await.unwrap_or(false);
@@ -527,11 +567,25 @@ fn export_options() -> ExportOptions {
     let q95 = |h: &str| Q::quantile(h, "0.95");
     ExportOptions::default()
         .job("eucora-control-plane")
-        // HighHTTPErrorRate: >1 % 5xx in 5 min (ObsHttpHighErrorRatio). HighAPILatency
-        // (p95 > 1 s) and SlowDatabaseQueries (p95 > 1 s) are the defaults of
-        // ObsHttpHighLatencyP95 and ObsHighLatencyP95; HighTaskFailureRate (>5 % in
-        // 5 min) is ObsJobFailureRatio's.
-        .error_ratio_percent(1)
+        // HighTaskFailureRate (> 5 % in 5 min) is ObsJobFailureRatio's default.
+        // HighAPILatency and SlowDatabaseQueries (p95 > 1 s) are also the defaults of
+        // ObsHttpHighLatencyP95 and ObsHighLatencyP95, but obs writes no rule tests
+        // for those two: declared here, they get theirs.
+        .alert(
+            Alert::above("HighAPILatency", q95("http_server_request_duration_seconds"), "1")
+                .for_("5m")
+                .summary("API requests take more than 1 s (p95)"),
+        )
+        .alert(
+            Alert::above("SlowDatabaseQueries", q95("db_query_duration_seconds"), "1")
+                .for_("5m")
+                .summary("Database queries take more than 1 s (p95)"),
+        )
+        .alert(
+            Alert::above("HighHTTPErrorRate", Q::ratio(r#"http_requests_total{status="5xx"}"#, "http_requests_total"), "0.01")
+                .for_("5m")
+                .summary("More than 1 % of API requests answer 5xx"),
+        )
         .alert(
             Alert::above("CircuitBreakerOpen", Q::value(r#"circuit_breaker_state{state="open"}"#), "0")
                 .severity(Severity::Critical)
@@ -640,6 +694,7 @@ fn app() -> Router {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     constant_labels()?;
+    register_durations()?;
     let mut args = std::env::args_os().skip(1);
     if let Some(flag) = args.next() {
         let (true, Some(dir)) = (flag == "--export", args.next()) else {

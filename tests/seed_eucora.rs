@@ -134,6 +134,7 @@ fn collector_down_degrades_gracefully() {
     let service = start(
         &dir,
         &[
+            ("RUST_LOG", "info"),
             ("OTEL_TRACES_EXPORTER", "otlp"),
             ("OTEL_TRACES_SAMPLER", "always_on"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &dead),
