@@ -106,9 +106,9 @@ fn alert(
     options: &ExportOptions,
 ) -> Alert {
     Alert {
-        name,
+        name: name.into(),
         expr,
-        for_,
+        for_: for_.into(),
         labels: vec![("severity", severity.to_owned())],
         summary,
         description,
@@ -360,10 +360,10 @@ pub(crate) mod tests {
         ]
     }
 
-    fn names(groups: &[Group]) -> Vec<&'static str> {
+    fn names(groups: &[Group]) -> Vec<&str> {
         groups
             .iter()
-            .flat_map(|g| g.alerts.iter().map(|a| a.name))
+            .flat_map(|g| g.alerts.iter().map(|a| a.name.as_ref()))
             .collect()
     }
 
@@ -398,7 +398,8 @@ pub(crate) mod tests {
                 .into_iter()
                 .filter(|m| m.name == family)
                 .collect();
-            let alone = names(&groups(&Catalog::of_metrics(only), &options));
+            let alone_groups = groups(&Catalog::of_metrics(only), &options);
+            let alone = names(&alone_groups);
             // The pool alert needs the count too.
             let expected: &[&str] = if family == POOL_MAX { &[] } else { &[alert] };
             assert_eq!(alone, expected, "{family}");
@@ -406,7 +407,8 @@ pub(crate) mod tests {
                 .into_iter()
                 .filter(|m| m.name != family)
                 .collect();
-            let rest = names(&groups(&Catalog::of_metrics(without), &options));
+            let rest_groups = groups(&Catalog::of_metrics(without), &options);
+            let rest = names(&rest_groups);
             assert!(!rest.contains(&alert), "{alert} without {family}");
         }
     }
@@ -419,7 +421,7 @@ pub(crate) mod tests {
             groups(&catalog, options)
                 .iter()
                 .flat_map(|g| g.alerts.iter())
-                .map(|a| [a.expr.as_str(), &a.summary, a.for_, ""].join("\n"))
+                .map(|a| [a.expr.as_str(), &a.summary, &a.for_, ""].join("\n"))
                 .collect::<String>()
         };
         let defaults = text(&ExportOptions::default());
