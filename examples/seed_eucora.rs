@@ -772,13 +772,13 @@ fn constant_labels() -> std::io::Result<()> {
 }
 
 fn app() -> Router {
-    let names = obs_runtime::http::HttpMetricNames::Instrumentator;
+    use obs_runtime::http::{InstrumentatorOptions, ObsLayer, RouteLabel};
+    // The team's http_requests_total{method,endpoint,status}; statuses grouped
+    // (`5xx`) as the instrumentator writes them, which `status=~"5.."` matches.
+    let names = InstrumentatorOptions::default().route_label(RouteLabel::Endpoint);
     Router::new()
-        .route(
-            "/api/v1/deployments",
-            post(create_deployment).get(list_deployments),
-        )
-        .layer(obs_runtime::http::ObsLayer::new().metric_names(names))
+        .route("/api/v1/deployments", post(create_deployment).get(list_deployments))
+        .layer(ObsLayer::new().instrumentator(names))
         .route("/api/v1/metrics/", get(team_metrics))
         .merge(obs_runtime::http::routes())
 }
