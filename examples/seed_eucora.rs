@@ -131,6 +131,10 @@ struct RingLabels {
     ring: Ring,
 }
 #[derive(LabelSet, Clone, Copy)]
+struct GateLabels {
+    ring: &'static str,
+}
+#[derive(LabelSet, Clone, Copy)]
 struct PromotionLabels {
     from_ring: Ring,
     to_ring: Ring,
@@ -191,8 +195,9 @@ struct Eucora {
     deployment_pending_approvals: Gauge,
     /// Ring promotions, by rings and status.
     ring_promotion_total: Counter<PromotionLabels>,
-    /// Share of promotions into a ring that passed its gate.
-    promotion_gate_success_rate: Gauge<RingLabels>,
+    /// Share of promotions into a ring that passed its gate (a ring's
+    /// series starts with its first promotion, not at 0 below the alert).
+    promotion_gate_success_rate: Gauge<GateLabels>,
     /// 1 for a breaker's state, 0 for the others (the team's one series
     /// valued 0/1/2 can't be summed, nor alerted on with a threshold).
     circuit_breaker_state: Gauge<BreakerLabels>,
@@ -477,9 +482,10 @@ async fn execute_deployment(app: &'static str, ring: Ring, connector: ConnectorT
     let (passed, tried) = &GATES[ring.ordinal()];
     let passed = passed.fetch_add(u32::from(result.is_ok()), Relaxed) + u32::from(result.is_ok());
     let rate = f64::from(passed) / f64::from(tried.fetch_add(1, Relaxed) + 1);
-    m.promotion_gate_success_rate
-        .with(RingLabels { ring })
-        .set(rate);
+    let gate = GateLabels {
+        ring: ring.label_value(),
+    };
+    m.promotion_gate_success_rate.with(gate).set(rate);
     if result.is_ok() {
         m.deployment_time_to_compliance_seconds
             .set(started.elapsed().as_secs_f64());
@@ -612,20 +618,28 @@ async fn connectors() -> Result<Observed, CheckError> {
     let base = CONNECTOR_API
         .get()
         .ok_or_else(|| CheckError::new("not started"))?;
-    health::http_get(&format!("{base}/health")).await
+    health::http_get(format!("{base}/health")).await
 }
 
 // ---- alerts and dashboards (003 "Alert Rules", "Grafana Dashboards") ----
 
 fn export_options() -> ExportOptions {
+    let by_connector = |q: Q| q.by(&["connector_type"]);
+    let breaker =
+        |s: &str| by_connector(Q::value(format!("circuit_breaker_state{{state=\"{s}\"}}")));
     let p95 = |h: &str| Q::quantile(h, "0.95");
-    let open = r#"circuit_breaker_state{state="open"}"#;
-    let half_open = r#"circuit_breaker_state{state="half_open"}"#;
-    let deployed = r#"deployment_total{status="success"}"#;
-    let calls = "connector_operation_duration_seconds_count";
-    let failed_calls = r#"connector_operation_duration_seconds_count{status="failure"}"#;
-    let http_5xx = r#"http_requests_total{status="5xx"}"#;
-    let api = "http_server_request_duration_seconds";
+    let deployed = Q::ratio(r#"deployment_total{status="success"}"#, "deployment_total");
+    let backlog = Q::value("deployment_pending_approvals");
+    let risk = Q::quantile("risk_score", "0.75");
+    let api = p95("http_server_request_duration_seconds").by(&["http_route"]);
+    let http_5xx = Q::ratio(
+        r#"http_requests_total{status="5xx"}"#,
+        "http_requests_total",
+    );
+    let calls = "connector_operation_duration_seconds";
+    let failed = format!(r#"{calls}_count{{status="failure"}}"#);
+    let failures = by_connector(Q::ratio(failed, format!("{calls}_count")));
+    let gates = Q::value("promotion_gate_success_rate").by(&["ring"]);
     let critical = |a: Alert| a.severity(Severity::Critical);
     // HighTaskFailureRate (> 5 % in 5 min) is obs's ObsJobFailureRatio as it
     // comes. HighAPILatency and SlowDatabaseQueries (p95 > 1 s) are also
@@ -635,81 +649,37 @@ fn export_options() -> ExportOptions {
         .job("eucora-control-plane")
         .alert(critical(Alert::above(
             "CircuitBreakerOpen",
-            Q::value(open),
+            breaker("open"),
             "0",
         )))
-        .alert(Alert::above("CircuitBreakerHalfOpen", Q::value(half_open), "0").for_("5m"))
-        .alert(
-            Alert::below(
-                "LowDeploymentSuccessRate",
-                Q::ratio(deployed, "deployment_total"),
-                "0.97",
-            )
-            .for_("15m"),
-        )
-        .alert(
-            Alert::above(
-                "DeploymentApprovalBacklog",
-                Q::value("deployment_pending_approvals"),
-                "5",
-            )
-            .for_("15m"),
-        )
+        .alert(Alert::above("CircuitBreakerHalfOpen", breaker("half_open"), "0").for_("5m"))
+        .alert(Alert::below("LowDeploymentSuccessRate", deployed, "0.97").for_("15m"))
+        .alert(Alert::above("DeploymentApprovalBacklog", backlog, "5").for_("15m"))
         .alert(
             Alert::above(
                 "HighDeploymentLatency",
-                p95("deployment_duration_seconds"),
+                p95("deployment_duration_seconds").by(&["ring"]),
                 "600",
             )
             .for_("10m"),
         )
+        .alert(Alert::above("HighRiskScoreDistribution", risk, "75").for_("15m"))
+        .alert(Alert::above("HighAPILatency", api, "1").for_("5m"))
+        .alert(Alert::above("HighHTTPErrorRate", http_5xx, "0.01").for_("5m"))
         .alert(
-            Alert::above(
-                "HighRiskScoreDistribution",
-                Q::quantile("risk_score", "0.75"),
-                "75",
-            )
-            .for_("15m"),
+            critical(Alert::below(
+                "ConnectorUnhealthy",
+                by_connector(Q::value("connector_health")),
+                "1",
+            ))
+            .for_("1m"),
         )
-        .alert(Alert::above("HighAPILatency", p95(api), "1").for_("5m"))
-        .alert(
-            Alert::above(
-                "HighHTTPErrorRate",
-                Q::ratio(http_5xx, "http_requests_total"),
-                "0.01",
-            )
-            .for_("5m"),
-        )
-        .alert(critical(
-            Alert::below("ConnectorUnhealthy", Q::value("connector_health"), "1").for_("1m"),
-        ))
-        .alert(
-            Alert::above(
-                "HighConnectorLatency",
-                p95("connector_operation_duration_seconds"),
-                "30",
-            )
-            .for_("5m"),
-        )
-        .alert(
-            Alert::above(
-                "ConnectorOperationFailures",
-                Q::ratio(failed_calls, calls),
-                "0.05",
-            )
-            .for_("5m"),
-        )
+        .alert(Alert::above("HighConnectorLatency", by_connector(p95(calls)), "30").for_("5m"))
+        .alert(Alert::above("ConnectorOperationFailures", failures, "0.05").for_("5m"))
         .alert(
             Alert::above("SlowDatabaseQueries", p95("db_query_duration_seconds"), "1").for_("5m"),
         )
-        .alert(
-            Alert::below(
-                "LowPromotionGateSuccessRate",
-                Q::value("promotion_gate_success_rate"),
-                "0.95",
-            )
-            .for_("15m"),
-        )
+        .alert(Alert::below("LowPromotionGateSuccessRate", gates, "0.95").for_("15m"))
         .dashboard(operations_dashboard())
 }
 
@@ -777,7 +747,10 @@ fn app() -> Router {
     // (`5xx`) as the instrumentator writes them, which `status=~"5.."` matches.
     let names = InstrumentatorOptions::default().route_label(RouteLabel::Endpoint);
     Router::new()
-        .route("/api/v1/deployments", post(create_deployment).get(list_deployments))
+        .route(
+            "/api/v1/deployments",
+            post(create_deployment).get(list_deployments),
+        )
         .layer(ObsLayer::new().instrumentator(names))
         .route("/api/v1/metrics/", get(team_metrics))
         .merge(obs_runtime::http::routes())

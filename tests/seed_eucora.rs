@@ -3,10 +3,10 @@
 //! for: the correlation through the Celery-style task to the database, the
 //! team's metrics path, a dead collector, and the bundle as they deploy it.
 
-#[path = "service_support/mod.rs"]
-mod service_support;
 #[path = "seed_support/parity.rs"]
 mod parity;
+#[path = "service_support/mod.rs"]
+mod service_support;
 
 use std::path::Path;
 use std::time::Duration;
@@ -53,7 +53,10 @@ fn correlation_flows_from_http_through_the_task_to_the_database() {
         service.addr,
         "POST",
         "/api/v1/deployments?app=firefox&ring=pilot",
-        &[("traceparent", &traceparent), ("X-Correlation-ID", "change-4711")],
+        &[
+            ("traceparent", &traceparent),
+            ("X-Correlation-ID", "change-4711"),
+        ],
     )
     .expect("an answer");
     assert_eq!(answer.status, 200, "{}", answer.text());
@@ -104,12 +107,21 @@ fn metrics_endpoint_at_the_team_path() {
         "connector_operation_duration_seconds histogram",
     ] {
         let name = family.split(' ').next().unwrap_or_default();
-        assert!(text.contains(&format!("# HELP {name} ")), "no HELP of {name}");
-        assert!(text.contains(&format!("# TYPE {family}\n")), "no TYPE {family}");
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "no HELP of {name}"
+        );
+        assert!(
+            text.contains(&format!("# TYPE {family}\n")),
+            "no TYPE {family}"
+        );
     }
     let ours = request(service.addr, "GET", "/metrics", &[]).expect("an answer");
     let types = |t: &str| -> Vec<String> {
-        t.lines().filter(|l| l.starts_with("# TYPE ")).map(str::to_owned).collect()
+        t.lines()
+            .filter(|l| l.starts_with("# TYPE "))
+            .map(str::to_owned)
+            .collect()
     };
     assert_eq!(types(&text), types(&ours.text()));
     // OpenMetrics for a scraper that asks for it.
@@ -121,7 +133,10 @@ fn metrics_endpoint_at_the_team_path() {
     )
     .expect("an answer");
     let content_type = om.header("content-type").unwrap_or_default();
-    assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -144,7 +159,10 @@ fn collector_down_degrades_gracefully() {
         let answer = request(service.addr, "POST", "/api/v1/deployments", &[]).expect("an answer");
         assert_eq!(answer.status, 200, "{}", answer.text());
     }
-    assert_eq!(request(service.addr, "GET", "/livez", &[]).map(|r| r.status), Some(200));
+    assert_eq!(
+        request(service.addr, "GET", "/livez", &[]).map(|r| r.status),
+        Some(200)
+    );
     let dropped = wait_for(Duration::from_secs(60), || {
         let text = request(service.addr, "GET", "/metrics", &[])?.text();
         let line = text
@@ -153,7 +171,10 @@ fn collector_down_degrades_gracefully() {
         let n: f64 = line.rsplit(' ').next()?.parse().ok()?;
         (n > 0.0).then_some(n)
     });
-    assert!(dropped.is_some(), "the spans the dead collector never got are not counted");
+    assert!(
+        dropped.is_some(),
+        "the spans the dead collector never got are not counted"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -168,14 +189,25 @@ fn bundle_as_the_team_deploys_it() {
         .arg(&dir)
         .output()
         .expect("run --export");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let read = |p: &str| std::fs::read_to_string(dir.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read =
+        |p: &str| std::fs::read_to_string(dir.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
     let prometheus = read("prometheus/prometheus.yml");
-    assert!(prometheus.contains("job_name: \"eucora-control-plane\""), "{prometheus}");
+    assert!(
+        prometheus.contains("job_name: \"eucora-control-plane\""),
+        "{prometheus}"
+    );
     assert!(prometheus.contains("scrape_interval: 15s"), "{prometheus}");
     let compose = read("docker-compose.yaml");
     for needle in ["prometheus:", "\"9090:9090\"", "grafana:", "\"3000:3000\""] {
-        assert!(compose.contains(needle), "no {needle} in docker-compose.yaml");
+        assert!(
+            compose.contains(needle),
+            "no {needle} in docker-compose.yaml"
+        );
     }
     assert!(read("grafana/provisioning/datasources/prometheus.yaml").contains("prometheus"));
     let board: serde_json::Value =
@@ -183,7 +215,11 @@ fn bundle_as_the_team_deploys_it() {
     assert_eq!(board["title"], "EUCORA Operations");
     // Every custom alert has its runbook entry.
     let runbook = read("docs/metrics.md");
-    for alert in ["CircuitBreakerOpen", "ConnectorUnhealthy", "LowPromotionGateSuccessRate"] {
+    for alert in [
+        "CircuitBreakerOpen",
+        "ConnectorUnhealthy",
+        "LowPromotionGateSuccessRate",
+    ] {
         assert!(runbook.contains(alert), "no runbook entry for {alert}");
     }
     let _ = std::fs::remove_dir_all(&dir);
