@@ -213,6 +213,14 @@ fn bundle_as_the_team_deploys_it() {
     let board: serde_json::Value =
         serde_json::from_str(&read("grafana/dashboards/eucora-operations.json")).expect("JSON");
     assert_eq!(board["title"], "EUCORA Operations");
+    // L188 one hour by default; L189 legends; L191 tooltips with the values.
+    assert_eq!(board["time"]["from"], "now-1h");
+    for panel in board["panels"].as_array().expect("panels") {
+        assert_eq!(panel["options"]["legend"]["showLegend"], true, "{panel}");
+        assert_eq!(panel["options"]["tooltip"]["mode"], "multi", "{panel}");
+    }
+    let provider = read("grafana/provisioning/dashboards/obs.yaml");
+    assert!(provider.contains("providers"), "{provider}");
     // Every custom alert has its runbook entry.
     let runbook = read("docs/metrics.md");
     for alert in [
