@@ -5,6 +5,8 @@
 
 #[path = "seed_support/parity.rs"]
 mod parity;
+#[path = "health_support/servers.rs"]
+mod servers;
 #[path = "service_support/mod.rs"]
 mod service_support;
 
@@ -230,5 +232,58 @@ fn bundle_as_the_team_deploys_it() {
     ] {
         assert!(runbook.contains(alert), "no runbook entry for {alert}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With `DATABASE_URL` and `REDIS_URL` the example runs on a real PostgreSQL
+/// (queries, pool metrics, `db_connection_pool_size` as the pool's size) and
+/// a real Redis broker, and readiness follows them.
+#[test]
+fn real_database_and_broker_when_configured() {
+    let dir = scratch("servers");
+    let mut pg = servers::Postgres::start();
+    let redis = servers::Redis::start();
+    let database_url = format!("postgres://postgres@127.0.0.1:{}/postgres", pg.port);
+    let redis_url = format!("redis://127.0.0.1:{}", redis.port);
+    let service = start(
+        &dir,
+        &[("DATABASE_URL", &database_url), ("REDIS_URL", &redis_url)],
+    );
+    let answer = request(service.addr, "POST", "/api/v1/deployments", &[]).expect("an answer");
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(answer.text().contains("\"deployed\""), "{}", answer.text());
+    let ready = request(service.addr, "GET", "/readyz", &[]).expect("an answer");
+    assert_eq!(ready.status, 200, "{}", ready.text());
+
+    let scrape = request(service.addr, "GET", "/metrics", &[])
+        .expect("a scrape")
+        .text();
+    let value = |prefix: &str| -> f64 {
+        let line = scrape.lines().find(|l| l.starts_with(prefix));
+        let line = line.unwrap_or_else(|| panic!("no {prefix} in the scrape"));
+        line.rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let max = value("db_client_connection_max{pool_name=\"database\"");
+    assert!(max >= 1.0, "pool max {max}");
+    assert_eq!(value("db_connection_pool_size"), max);
+    assert!(
+        scrape.contains("pool_name=\"celery_broker\""),
+        "no broker pool metrics"
+    );
+    assert!(
+        scrape.contains("db_query_calls_total{") && scrape.contains("query_type=\"insert\""),
+        "no insert query counted"
+    );
+
+    // The database goes away: readiness fails on it (after the 1 s cache).
+    pg.stop();
+    let failing = wait_for(Duration::from_secs(10), || {
+        let r = request(service.addr, "GET", "/readyz", &[])?;
+        (r.status == 503 && r.text().contains("\"database\":{\"status\":\"fail\"")).then_some(r)
+    });
+    assert!(failing.is_some(), "readiness does not follow PostgreSQL");
     let _ = std::fs::remove_dir_all(&dir);
 }
