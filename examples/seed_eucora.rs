@@ -251,6 +251,14 @@ fn flag(on: bool) -> f64 {
     f64::from(u8::from(on))
 }
 
+fn outcome(ok: bool) -> Outcome {
+    if ok {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    }
+}
+
 // ---- the connectors: an in-process API, called through the measured client ----
 
 static CONNECTOR_API: OnceLock<String> = OnceLock::new();
@@ -308,11 +316,7 @@ async fn connector_call(
             Err(_) => Err(ErrorType::Timeout),
         },
     };
-    let status = if result.is_ok() {
-        Outcome::Success
-    } else {
-        Outcome::Failure
-    };
+    let status = outcome(result.is_ok());
     if let Some(d) = DURATIONS.get() {
         let labels = ConnectorOpLabels {
             connector_type,
@@ -451,11 +455,7 @@ async fn execute_deployment(app: &'static str, ring: Ring, connector: ConnectorT
         m.celery_task_retries_total.with(labels).inc();
         result = connector_call(Component::Deployments, connector, Operation::Deploy).await;
     }
-    let status = if result.is_ok() {
-        Outcome::Success
-    } else {
-        Outcome::Failure
-    };
+    let status = outcome(result.is_ok());
     let recorded = db_query(QueryType::Insert).await.is_ok();
     m.deployment_total
         .with(DeploymentLabels { status, ring, app })
