@@ -100,6 +100,12 @@ pub use custom::{Alert, Dashboard, ExportError, Query, Severity};
 
 use crate::subsystems::catalog::{Catalog, catalog};
 
+/// A latency limit in seconds, to the millisecond (at least 1 ms).
+fn limit_seconds(d: std::time::Duration) -> String {
+    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
+    decimal::decimal(ms, 3)
+}
+
 /// The file name the rule tests load the rules from.
 pub const RULES_FILE: &str = "rules.yml";
 
@@ -129,6 +135,9 @@ pub struct ExportOptions {
     pub(crate) batch_stale_seconds: u64,
     pub(crate) alerts: Vec<Alert>,
     pub(crate) dashboards: Vec<Dashboard>,
+    /// Metric-set histograms with limits of their own (`None`: no
+    /// latency alerts).
+    pub(crate) histogram_limits: Vec<(String, Option<[String; 2]>)>,
 }
 
 impl Default for ExportOptions {
@@ -160,6 +169,7 @@ impl Default for ExportOptions {
             batch_stale_seconds: 86_400,
             alerts: Vec::new(),
             dashboards: Vec::new(),
+            histogram_limits: Vec::new(),
         }
     }
 }
@@ -214,13 +224,84 @@ impl ExportOptions {
     /// ```
     #[must_use]
     pub fn latency_limits(mut self, p95: std::time::Duration, p99: std::time::Duration) -> Self {
-        let seconds = |d: std::time::Duration| {
-            let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
-            decimal::decimal(ms, 3)
-        };
-        self.p95_seconds = seconds(p95);
-        self.p99_seconds = seconds(p99);
+        self.p95_seconds = limit_seconds(p95);
+        self.p99_seconds = limit_seconds(p99);
         self
+    }
+
+    /// The p95 and p99 limits of one metric-set histogram's
+    /// `ObsMetricSetLatencyP95`/`P99`, over those of
+    /// [`latency_limits`](Self::latency_limits): a deployment that takes
+    /// minutes is not slow at 1 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use obs_runtime::metrics::Histogram;
+    ///
+    /// #[derive(obs_runtime::MetricSet)]
+    /// struct DocDeploys {
+    ///     /// Deployment time.
+    ///     #[metric(buckets = [30.0, 60.0, 300.0, 600.0, 1800.0])]
+    ///     doc_deploy_duration_seconds: Histogram,
+    /// }
+    /// let _ = DocDeploys::register();
+    ///
+    /// let options = obs_runtime::export::ExportOptions::default().histogram_latency_limits(
+    ///     "doc_deploy_duration_seconds",
+    ///     Duration::from_secs(300),
+    ///     Duration::from_secs(600),
+    /// );
+    /// let rules = obs_runtime::export::prometheus_rules_with(&options);
+    /// assert!(rules.contains("doc_deploy_duration_seconds: p95 above 300s"));
+    /// ```
+    #[must_use]
+    pub fn histogram_latency_limits(
+        mut self,
+        metric: &str,
+        p95: std::time::Duration,
+        p99: std::time::Duration,
+    ) -> Self {
+        self.histogram_limits.retain(|(m, _)| m != metric);
+        self.histogram_limits.push((
+            metric.to_owned(),
+            Some([limit_seconds(p95), limit_seconds(p99)]),
+        ));
+        self
+    }
+
+    /// No `ObsMetricSetLatencyP95`/`P99` for one metric-set histogram
+    /// (one measuring something other than waiting, say).
+    ///
+    /// ```
+    /// use obs_runtime::metrics::Histogram;
+    ///
+    /// #[derive(obs_runtime::MetricSet)]
+    /// struct DocBatches {
+    ///     /// Time a batch spends in the queue.
+    ///     doc_batch_age_seconds: Histogram,
+    /// }
+    /// let _ = DocBatches::register();
+    ///
+    /// let options = obs_runtime::export::ExportOptions::default()
+    ///     .without_latency_alerts("doc_batch_age_seconds");
+    /// let rules = obs_runtime::export::prometheus_rules_with(&options);
+    /// assert!(!rules.contains("doc_batch_age_seconds: p95"));
+    /// ```
+    #[must_use]
+    pub fn without_latency_alerts(mut self, metric: &str) -> Self {
+        self.histogram_limits.retain(|(m, _)| m != metric);
+        self.histogram_limits.push((metric.to_owned(), None));
+        self
+    }
+
+    /// The p95 and p99 limits of a metric-set histogram, in seconds;
+    /// `None` when it has no latency alerts.
+    pub(crate) fn limits_of(&self, metric: &str) -> Option<[&str; 2]> {
+        match self.histogram_limits.iter().find(|(m, _)| m == metric) {
+            Some((_, Some([p95, p99]))) => Some([p95.as_str(), p99.as_str()]),
+            Some((_, None)) => None,
+            None => Some([self.p95_seconds.as_str(), self.p99_seconds.as_str()]),
+        }
     }
 
     /// The share of a job's finished runs (`ok`, `error`, `panic`), in

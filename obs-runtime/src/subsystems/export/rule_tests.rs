@@ -230,16 +230,21 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
 }
 
 /// The classic alerts of one subject (a metric base, the HTTP routes):
-/// its error ratio warns at 10 % and is silent at 2 %, and its p99 warns
-/// when every event is slower than 2 s.
+/// its error ratio warns at about twice the limit and is silent at half of
+/// it, and each quantile alert warns when every event is slower than its
+/// limit.
 struct Classic<'a> {
     who: String,
     source: Source,
     events: Events,
     buckets: &'a [f64],
-    /// The error ratio and p99 alerts, with their names.
+    /// The error ratio, p95 and p99 alerts, with their names.
     error: Option<(&'static str, &'a Alert)>,
+    p95: Option<(&'static str, &'a Alert)>,
     p99: Option<(&'static str, &'a Alert)>,
+    /// The error ratio limit in percent, the p95 and p99 limits in seconds.
+    error_percent: u32,
+    limits: [f64; 2],
     /// The labels the alerts fire with.
     labels: Vec<(String, String)>,
 }
@@ -250,33 +255,44 @@ impl Classic<'_> {
         let ok = self.events.counted(&self.source, false);
         let error = self.events.counted(&self.source, true);
         if let Some((alertname, alert)) = self.error {
-            cases.push(Case {
-                name: format!("{who}: an error ratio of 10% warns"),
-                series: vec![
-                    Series(ok.clone(), "0+54x30".to_owned()),
-                    Series(error.clone(), "0+6x30".to_owned()),
-                ],
-                eval: "15m".into(),
-                alertname: alertname.into(),
-                fires: Some(self.labels.clone()),
-                alert: Some(alert.clone()),
-            });
-            cases.push(Case {
-                name: format!("{who}: an error ratio of 2% is silent"),
-                series: vec![
-                    Series(ok.clone(), "0+49x30".to_owned()),
-                    Series(error, "0+1x30".to_owned()),
-                ],
-                eval: "15m".into(),
-                alertname: alertname.into(),
-                fires: None,
-                alert: None,
-            });
+            // Out of 200 events a minute: 4 × the limit's percent (capped
+            // half-way to 100 %) is twice the limit; the percent itself is
+            // half of it. Both are far above the traffic minimum.
+            let p = self.error_percent.min(100);
+            let breach = (4 * p).min(p + 100).min(200);
+            let calm = p;
+            for (bad, fires) in [(breach, true), (calm, false)] {
+                let percent = f64::from(bad) / 2.0;
+                cases.push(Case {
+                    name: if fires {
+                        format!("{who}: an error ratio of {percent}% warns")
+                    } else {
+                        format!("{who}: an error ratio of {percent}% is silent")
+                    },
+                    series: vec![
+                        Series(ok.clone(), format!("0+{}x30", 200 - bad)),
+                        Series(error.clone(), format!("0+{bad}x30")),
+                    ],
+                    eval: "15m".into(),
+                    alertname: alertname.into(),
+                    fires: fires.then(|| self.labels.clone()),
+                    alert: fires.then(|| alert.clone()),
+                });
+            }
         }
-        // Every observation in the first bucket above 2 s: both quantiles
-        // breach their limits.
-        let slow_from = self.buckets.iter().position(|b| *b > 2.0);
-        if let (Some(from), Some((alertname, alert))) = (slow_from, self.p99) {
+        for (quantile, found, limit) in [
+            ("p95", self.p95, self.limits[0]),
+            ("p99", self.p99, self.limits[1]),
+        ] {
+            let Some((alertname, alert)) = found else {
+                continue;
+            };
+            // Every observation in the first bucket above the limit: the
+            // quantile breaches it. No such bucket: the alert can't fire,
+            // and has no case.
+            let Some(from) = self.buckets.iter().position(|b| *b > limit) else {
+                continue;
+            };
             let mut series = Vec::new();
             for (i, b) in self.buckets.iter().enumerate() {
                 let growth = if i >= from { "0+60x30" } else { "0x30" };
@@ -296,10 +312,10 @@ impl Classic<'_> {
             // A function's traffic is read from its calls counter; a
             // route's from the count above.
             if let Source::Function(_) = self.source {
-                series.push(Series(ok, "0+60x30".to_owned()));
+                series.push(Series(ok.clone(), "0+60x30".to_owned()));
             }
             cases.push(Case {
-                name: format!("{who}: events slower than 2s warn (p99)"),
+                name: format!("{who}: events slower than {limit}s warn ({quantile})"),
                 series,
                 eval: "15m".into(),
                 alertname: alertname.into(),
@@ -308,6 +324,14 @@ impl Classic<'_> {
             });
         }
     }
+}
+
+/// The p95 and p99 limits of the options, in seconds.
+fn latency_limits(options: &ExportOptions) -> [f64; 2] {
+    [
+        options.p95_seconds.parse().unwrap_or(f64::MAX),
+        options.p99_seconds.parse().unwrap_or(f64::MAX),
+    ]
 }
 
 fn classic_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, cases: &mut Vec<Case>) {
@@ -328,7 +352,10 @@ fn classic_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, case
             source,
             buckets: f.buckets,
             error: find("ObsHighErrorRatio"),
+            p95: find("ObsHighLatencyP95"),
             p99: find("ObsHighLatencyP99"),
+            error_percent: options.error_ratio_percent,
+            limits: latency_limits(options),
             labels,
         }
         .cases(cases);
@@ -347,7 +374,10 @@ fn classic_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, case
             source,
             buckets: HTTP,
             error: find("ObsHttpHighErrorRatio"),
+            p95: find("ObsHttpHighLatencyP95"),
             p99: find("ObsHttpHighLatencyP99"),
+            error_percent: options.error_ratio_percent,
+            limits: latency_limits(options),
             labels: vec![
                 ("http_route".to_owned(), SAMPLE_ROUTE.to_owned()),
                 ("job".to_owned(), options.job.clone()),
@@ -374,8 +404,9 @@ fn metric_set_cases(
     }
 }
 
-/// The cases of one metric-set histogram (none unless it has bounds above
-/// 2 s, as the seconds histograms the alerts are made for do).
+/// The cases of one metric-set histogram, per latency alert the rules
+/// have for it (see `rules::latency_alert_can_tell`): slow observations
+/// warn, fast ones and rare slow ones are silent.
 fn histogram_cases(
     rules: &Rules,
     set: &str,
@@ -383,7 +414,7 @@ fn histogram_cases(
     options: &ExportOptions,
     cases: &mut Vec<Case>,
 ) {
-    let Some(slow_from) = m.buckets.iter().position(|b| *b > 2.0) else {
+    let Some(limits) = options.limits_of(&m.name) else {
         return;
     };
     // One series of the histogram: its labels at their first known
@@ -452,13 +483,21 @@ fn histogram_cases(
     fired.push(("metric".to_owned(), m.name.clone()));
     fired.push(("severity".to_owned(), "warning".to_owned()));
     fired.sort();
-    for alertname in METRIC_SET_LATENCY {
+    for (alertname, limit) in METRIC_SET_LATENCY.into_iter().zip(limits) {
         let Some(alert) = rules.alert(alertname, ("metric", &m.name)) else {
+            continue;
+        };
+        // The rules leave the alert out unless a bound is above the limit.
+        let Some(slow_from) = m
+            .buckets
+            .iter()
+            .position(|b| *b > limit.parse().unwrap_or(f64::MAX))
+        else {
             continue;
         };
         let who = format!("{} ({set})", m.name);
         cases.push(Case {
-            name: format!("{who}: observations slower than 2s warn ({alertname})"),
+            name: format!("{who}: observations slower than {limit}s warn ({alertname})"),
             series: histogram(slow_from, 60),
             eval: "15m".into(),
             alertname: alertname.into(),

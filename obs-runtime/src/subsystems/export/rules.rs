@@ -814,14 +814,20 @@ fn metric_set_group(catalog: &Catalog, options: &ExportOptions) -> Group {
             if m.kind != MetricKind::Histogram || m.unit != MetricUnit::Seconds {
                 continue;
             }
+            let Some([p95, p99]) = options.limits_of(&m.name) else {
+                continue;
+            };
             let name = &m.name;
             let by = metric_set_by(m);
             let min = options.min_events;
             let traffic = format!("sum by ({by}) (increase({name}_count[5m])) >= {min}");
             for (alert, q, limit) in [
-                (METRIC_SET_LATENCY[0], "0.95", options.p95_seconds.as_str()),
-                (METRIC_SET_LATENCY[1], "0.99", options.p99_seconds.as_str()),
+                (METRIC_SET_LATENCY[0], "0.95", p95),
+                (METRIC_SET_LATENCY[1], "0.99", p99),
             ] {
+                if !latency_alert_can_tell(&m.buckets, limit) {
+                    continue;
+                }
                 let percentile = q.trim_start_matches("0.");
                 group.alerts.push(Alert {
                     name: alert.into(),
@@ -840,6 +846,15 @@ fn metric_set_group(catalog: &Catalog, options: &ExportOptions) -> Group {
         }
     }
     group
+}
+
+/// Whether a quantile alert at `limit` seconds over these bounds can both
+/// fire and stay silent: a bound above the limit (else the quantile never
+/// exceeds it) and the first bound within it (else every observation
+/// breaches it).
+pub(crate) fn latency_alert_can_tell(buckets: &[f64], limit: &str) -> bool {
+    let limit: f64 = limit.parse().unwrap_or(f64::MAX);
+    buckets.first().is_some_and(|b| *b <= limit) && buckets.iter().any(|b| *b > limit)
 }
 
 /// The process's alerts: target down, failing checks, drops and panics.
