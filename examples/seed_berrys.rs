@@ -198,8 +198,9 @@ fn connect_dependencies() {
 // ---- routes: logging and tracing (guide: "Structured Logging", "Distributed Tracing")
 
 /// `GET /users`: `get_request_logger(request_id, user_id, session_id,
-/// ip_address)`: the request id (and trace id) come from the layer's span;
-/// the rest are fields of this line.
+/// ip_address)` is a span: every line below it carries its fields (the
+/// request id and trace id come from the layer's span), sanitized —
+/// `session_id` is a credential and is written `[REDACTED]`.
 async fn users(ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> String {
     let _serving = Serving::new();
     let header = |name: &str| {
@@ -209,12 +210,13 @@ async fn users(ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -
             .unwrap_or("anonymous")
             .to_owned()
     };
-    tracing::info!(
+    let context = tracing::info_span!(
+        "request_context",
         user_id = %header("x-user-id"),
         session_id = %header("x-session-id"),
         ip_address = %peer.ip(),
-        "Processing request"
     );
+    context.in_scope(|| tracing::info!("Processing request"));
     counted(Endpoint::Users, Method::Get, r#"[{"id":456,"name":"berry"}]"#.to_owned())
 }
 

@@ -14,29 +14,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use service_support::prometheus::Prometheus;
-use service_support::{ExampleService, free_port, get, wait_for};
-
-/// `target/<profile>/examples/obs_deploy`, built by `cargo test` beside the
-/// test binaries.
-fn cli() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>")
-        .join("examples")
-        .join("obs_deploy");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --example obs_deploy`",
-        path.display()
-    );
-    path
-}
+use service_support::{ExampleService, example_binary_named, free_port, get, wait_for};
 
 /// Runs the CLI: (exit code, stdout).
 fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(cli())
+    let out = Command::new(example_binary_named("obs_deploy"))
         .args(args)
         .output()
         .expect("run obs_deploy");
