@@ -97,7 +97,12 @@ fn context_scenario() {
     assert_eq!(shipping["order_id"], "ord-9", "instrumented fields flow");
     assert_eq!(shipping["card_number"], "[REDACTED]");
     assert_eq!(shipping["mission_id"], "m-42");
-    for bookkeeping in ["code.function", "code.namespace", "otel.status_code", "result"] {
+    for bookkeeping in [
+        "code.function",
+        "code.namespace",
+        "otel.status_code",
+        "result",
+    ] {
         assert!(shipping.get(bookkeeping).is_none(), "{shipping}");
     }
     assert_eq!(shipping["trace_id"].as_str().map(str::len), Some(32));

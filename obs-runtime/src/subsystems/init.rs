@@ -113,7 +113,11 @@ pub(crate) fn settings(
         Some(v) => {
             warnings.push(format!(
                 "OBS_LOG_COMPRESS={v:?} is not `gzip` or `off`; using {}",
-                if cfg!(feature = "log-gzip") { "gzip" } else { "off" }
+                if cfg!(feature = "log-gzip") {
+                    "gzip"
+                } else {
+                    "off"
+                }
             ));
             cfg!(feature = "log-gzip")
         }
@@ -530,7 +534,9 @@ impl Builder {
         let filter =
             EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
         let service = settings.trace.resource_value("service.name");
-        let file_lines = settings.log_queue.unwrap_or(crate::subsystems::log::QUEUE_LINES);
+        let file_lines = settings
+            .log_queue
+            .unwrap_or(crate::subsystems::log::QUEUE_LINES);
         let (dir_queue, dir_tidier) = log_files(
             settings
                 .log_dir
@@ -933,9 +939,13 @@ mod tests {
             ("OBS_LOG_ERROR_ROTATION", "10MB"),
             ("OBS_LOG_ROTATION", "weekly"),
         ]);
-        assert!(w.is_empty(), "only the error file's variables are read: {w:?}");
+        assert!(
+            w.is_empty(),
+            "only the error file's variables are read: {w:?}"
+        );
         assert!(s.log_dir.is_none());
-        let expected = LogFiles::size(10 << 20).max_age(std::time::Duration::from_secs(90 * 86_400));
+        let expected =
+            LogFiles::size(10 << 20).max_age(std::time::Duration::from_secs(90 * 86_400));
         assert_eq!(
             s.error_file,
             Some((PathBuf::from("/tmp/logs/errors.log"), expected))

@@ -237,7 +237,9 @@ impl Names {
         // Two rotations in one microsecond: never overwrite the first.
         let mut n = 1;
         while path.exists() {
-            path = self.dir.join(format!("{}.{time}-{n}{}", self.stem, self.ext));
+            path = self
+                .dir
+                .join(format!("{}.{time}-{n}{}", self.stem, self.ext));
             n += 1;
         }
         path
@@ -337,7 +339,9 @@ impl Active {
         let meta = file.metadata()?;
         // A file left by an earlier run is rotated on the day after its
         // last line, as if the program had run on.
-        let day = meta.modified().map_or_else(|_| day_of(SystemTime::now()), day_of);
+        let day = meta
+            .modified()
+            .map_or_else(|_| day_of(SystemTime::now()), day_of);
         Ok(Self {
             path: path.to_path_buf(),
             size: meta.len(),
@@ -568,10 +572,8 @@ fn gzip(path: &Path) -> io::Result<()> {
     let result = (|| {
         let mut source = File::open(path)?;
         let target = File::create(&part)?;
-        let mut encoder = flate2::write::GzEncoder::new(
-            BufWriter::new(target),
-            flate2::Compression::default(),
-        );
+        let mut encoder =
+            flate2::write::GzEncoder::new(BufWriter::new(target), flate2::Compression::default());
         io::copy(&mut source, &mut encoder)?;
         let mut out = encoder.finish()?;
         out.flush()?;

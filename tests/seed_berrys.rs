@@ -1,0 +1,182 @@
+//! Seed 002 (Berrys_AgentsV2) ported: `examples/seed_berrys.rs` checked
+//! against `examples/seeds/seed_berrys.parity`, plus the rows the list has
+//! no kind for: trace context across two services, redaction of the
+//! request logger's fields, `/health` and one check alone, and the
+//! guide's deployment verification run on the port.
+
+#[path = "seed_support/parity.rs"]
+mod parity;
+#[path = "service_support/mod.rs"]
+mod service_support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use service_support::{ExampleService, example_binary_named, get, request, wait_for};
+
+#[test]
+fn berrys_parity() {
+    parity::check("seed_berrys");
+}
+
+/// The port with its output in a file of its own.
+fn start(name: &str) -> (ExampleService, PathBuf) {
+    let log = std::env::temp_dir().join(format!("obs-berrys-{name}-{}.log", std::process::id()));
+    let service = ExampleService::start_example(
+        &example_binary_named("seed_berrys"),
+        &[("RUST_LOG", "info")],
+        Some(&log),
+    );
+    (service, log)
+}
+
+fn json_lines(log: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// L24, L199-209, L405-408: `inject_context_into_headers` on the way out,
+/// `extract_context_from_headers` on the way in; L166-170, L401: the
+/// request logger's fields, the session id redacted.
+#[test]
+fn trace_context_crosses_to_the_other_service() {
+    let (service, log) = start("trace");
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let traceparent = format!("00-{trace}-00f067aa0ba902b7-01");
+    let r = request(
+        service.addr,
+        "GET",
+        "/call",
+        &[
+            ("traceparent", &traceparent),
+            ("x-request-id", "berrys-req-1"),
+        ],
+    )
+    .expect("GET /call");
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The other service's own line: the caller's trace and request id.
+    let line = wait_for(Duration::from_secs(10), || {
+        json_lines(&log)
+            .into_iter()
+            .find(|l| l["message"] == "endpoint called")
+    })
+    .expect("other-service logged the call");
+    assert_eq!(line["trace_id"], trace, "{line}");
+    assert_eq!(line["request_id"], "berrys-req-1", "{line}");
+    assert_eq!(line["service.name"], "api-gateway", "{line}");
+    // Both access lines, the caller's and the callee's, in the one trace.
+    let routes = wait_for(Duration::from_secs(10), || {
+        let routes: Vec<String> = json_lines(&log)
+            .into_iter()
+            .filter(|l| l["target"] == "obs::access" && l["trace_id"] == trace)
+            .filter_map(|l| l["http.route"].as_str().map(str::to_owned))
+            .collect();
+        (routes.len() >= 2).then_some(routes)
+    })
+    .expect("two access lines in the trace");
+    assert!(routes.contains(&"/call".to_owned()), "{routes:?}");
+    assert!(routes.contains(&"/endpoint".to_owned()), "{routes:?}");
+
+    let r = request(
+        service.addr,
+        "GET",
+        "/users",
+        &[("x-user-id", "456"), ("x-session-id", "session-789")],
+    )
+    .expect("GET /users");
+    assert_eq!(r.status, 200);
+    let line = wait_for(Duration::from_secs(10), || {
+        json_lines(&log)
+            .into_iter()
+            .find(|l| l["message"] == "Processing request")
+    })
+    .expect("the request logger's line");
+    assert_eq!(line["user_id"], "456", "{line}");
+    assert_eq!(line["ip_address"], "127.0.0.1", "{line}");
+    assert_eq!(line["session_id"], "[REDACTED]", "{line}");
+    assert!(line["request_id"].is_string(), "{line}");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        !text.contains("session-789"),
+        "the session id leaked:\n{text}"
+    );
+    drop(service);
+    let _ = std::fs::remove_file(&log);
+}
+
+/// L68 `/health`, L228 `check_health()`, L231 `check_health("database")`.
+#[test]
+fn health_all_and_one() {
+    let (service, log) = start("health");
+    let all = get(service.addr, "/health").expect("GET /health");
+    assert_eq!(all.status, 200, "{}", all.text());
+    let body: serde_json::Value = serde_json::from_slice(&all.body).expect("health+json");
+    let mut names: Vec<&String> = body["checks"].as_object().expect("checks").keys().collect();
+    names.sort();
+    assert_eq!(names, ["api", "database", "redis"], "{body}");
+    assert_eq!(body["checks"]["api"]["critical"], false, "{body}");
+    let one = get(service.addr, "/readyz/database").expect("GET /readyz/database");
+    assert_eq!(one.status, 200, "{}", one.text());
+    let body: serde_json::Value = serde_json::from_slice(&one.body).expect("health+json");
+    let names: Vec<&String> = body["checks"].as_object().expect("checks").keys().collect();
+    assert_eq!(names, ["database"], "{body}");
+    assert_eq!(body["checks"]["database"]["timeout_ms"], 2000, "{body}");
+    drop(service);
+    let _ = std::fs::remove_file(&log);
+}
+
+/// L26, L359-368 (`verify_health`, `verify_metrics`), L426: the guide's
+/// post-deploy check, run by `examples/obs_deploy.rs` on the port. The
+/// canary comparison (L374-384) is `tests/deploy_verify.rs`.
+#[test]
+fn deployment_verification_passes_on_the_port() {
+    let (service, log) = start("verify");
+    let url = format!("http://{}", service.addr);
+    let mut args = vec!["verify".to_owned(), url.clone()];
+    for family in [
+        "berrys_agents_api_requests_total",
+        "berrys_agents_active_connections",
+        "berrys_agents_response_size_bytes",
+        "berrys_agents_function_execution_duration_seconds",
+        "berrys_agents_cpu_usage_ratio",
+        "health_check_status",
+        "http_server_request_duration_seconds",
+    ] {
+        args.push("--require".to_owned());
+        args.push(family.to_owned());
+    }
+    let out = std::process::Command::new(example_binary_named("obs_deploy"))
+        .args(&args)
+        .output()
+        .expect("run obs_deploy");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert!(
+        report.contains(
+            "ok    readiness: GET /readyz answered 200 (api pass, database pass, redis pass)"
+        ),
+        "{report}"
+    );
+    assert!(report.contains("PASS: 9 checks"), "{report}");
+    // A family the port does not have fails the deploy.
+    let out = std::process::Command::new(example_binary_named("obs_deploy"))
+        .args([
+            "verify",
+            &url,
+            "--require",
+            "berrys_agents_cpu_usage_percent",
+        ])
+        .output()
+        .expect("run obs_deploy");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("FAIL  berrys_agents_cpu_usage_percent: not exposed"),
+        "{report}"
+    );
+    drop(service);
+    let _ = std::fs::remove_file(&log);
+}
