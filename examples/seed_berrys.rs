@@ -368,6 +368,7 @@ fn export_options() -> obs_runtime::export::ExportOptions {
     )
     .severity(Severity::Warning)
     .summary("CPU usage is above 90%")
+    .description("The host's CPU use (berrys_agents_cpu_usage_ratio) is above 0.9.")
     .runbook("Which process uses the CPU (top), and whether traffic rose with it.");
     let p95 = |h: &str| Query::quantile(h, "0.95");
     let overview = Dashboard::new("System Overview")

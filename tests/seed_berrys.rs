@@ -21,12 +21,15 @@ fn berrys_parity() {
 
 /// The port with its output in a file of its own.
 fn start(name: &str) -> (ExampleService, PathBuf) {
+    start_with(name, &[])
+}
+
+fn start_with(name: &str, env: &[(&str, &str)]) -> (ExampleService, PathBuf) {
     let log = std::env::temp_dir().join(format!("obs-berrys-{name}-{}.log", std::process::id()));
-    let service = ExampleService::start_example(
-        &example_binary_named("seed_berrys"),
-        &[("RUST_LOG", "info")],
-        Some(&log),
-    );
+    let mut all = vec![("RUST_LOG", "info")];
+    all.extend_from_slice(env);
+    let service =
+        ExampleService::start_example(&example_binary_named("seed_berrys"), &all, Some(&log));
     (service, log)
 }
 
@@ -179,4 +182,174 @@ fn deployment_verification_passes_on_the_port() {
     );
     drop(service);
     let _ = std::fs::remove_file(&log);
+}
+
+/// L187 `@trace("process_request")` around the timed `process_data`, L193
+/// `start_as_current_span("operation_name")` with L194
+/// `set_attribute("key", "value")`, all under the request's server span:
+/// read from the console span exporter, every span sampled.
+#[test]
+fn spans_nest_as_the_guide_traces() {
+    let (service, log) = start_with(
+        "spans",
+        &[
+            ("OTEL_TRACES_EXPORTER", "console"),
+            ("OTEL_TRACES_SAMPLER", "always_on"),
+        ],
+    );
+    let r = request(service.addr, "POST", "/process", &[]).expect("POST /process");
+    assert_eq!(r.status, 200);
+    // name -> (span_id, parent_span_id, the whole line)
+    let field = |line: &str, key: &str| -> Option<String> {
+        let start = line.find(&format!(" {key}="))? + key.len() + 2;
+        let rest = &line[start..];
+        let value = rest.split(' ').next()?;
+        Some(value.trim_matches('"').to_owned())
+    };
+    let spans = wait_for(Duration::from_secs(10), || {
+        let text = std::fs::read_to_string(&log).ok()?;
+        let spans: std::collections::HashMap<String, (String, String, String)> = text
+            .lines()
+            .filter(|l| l.starts_with("span name="))
+            .filter_map(|l| {
+                let name = l
+                    .strip_prefix("span name=\"")?
+                    .split('"')
+                    .next()?
+                    .to_owned();
+                Some((
+                    name,
+                    (
+                        field(l, "span_id")?,
+                        field(l, "parent_span_id")?,
+                        l.to_owned(),
+                    ),
+                ))
+            })
+            .collect();
+        [
+            "process_data",
+            "process_request",
+            "operation_name",
+            "POST /process",
+        ]
+        .iter()
+        .all(|n| spans.contains_key(*n))
+        .then_some(spans)
+    })
+    .expect("the four spans of POST /process on the console");
+    let parent_of = |child: &str, parent: &str| {
+        assert_eq!(
+            spans[child].1, spans[parent].0,
+            "{child} is not a child of {parent}: {spans:?}"
+        );
+    };
+    parent_of("process_data", "process_request");
+    parent_of("process_request", "operation_name");
+    parent_of("operation_name", "POST /process");
+    assert!(
+        spans["operation_name"].2.contains(r#"key="value""#),
+        "{spans:?}"
+    );
+    assert!(
+        spans["process_data"].2.contains(r#"result="ok""#),
+        "{spans:?}"
+    );
+    drop(service);
+    let _ = std::fs::remove_file(&log);
+}
+
+/// L141-142 `log_to_console=True, log_file="service.log"`: the same JSON
+/// lines on stdout and in `OBS_LOG_DIR`'s file.
+#[test]
+fn log_file_beside_the_console() {
+    let dir = std::env::temp_dir().join(format!("obs-berrys-logdir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("log dir");
+    let (service, log) = start_with("logdir", &[("OBS_LOG_DIR", dir.to_str().expect("utf-8"))]);
+    let r = request(service.addr, "GET", "/users", &[("x-user-id", "456")]).expect("GET /users");
+    assert_eq!(r.status, 200);
+    let processing = |text: String| {
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|l| l["message"] == "Processing request")
+    };
+    let on_console = wait_for(Duration::from_secs(10), || {
+        processing(std::fs::read_to_string(&log).ok()?)
+    })
+    .expect("the line on stdout");
+    let in_file = wait_for(Duration::from_secs(10), || {
+        let text: String = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .collect();
+        processing(text)
+    })
+    .expect("the line in OBS_LOG_DIR");
+    // The same line, each writer stamping its own copy.
+    let without_time = |mut line: serde_json::Value| {
+        line.as_object_mut().map(|o| o.remove("timestamp"));
+        line
+    };
+    assert_eq!(without_time(on_console), without_time(in_file.clone()));
+    assert_eq!(in_file["user_id"], "456", "{in_file}");
+    drop(service);
+    let _ = std::fs::remove_file(&log);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// L297-298 (`cooldown_period`), L419-422 (severities, escalation paths,
+/// alert response procedures) and L313 (request tracing): what the exported
+/// bundle holds beside the rules the parity list checks.
+#[test]
+fn bundle_routes_severities_and_documents_alerts() {
+    let dir = std::env::temp_dir().join(format!("obs-berrys-bundle-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = std::process::Command::new(example_binary_named("seed_berrys"))
+        .arg("--export")
+        .arg(&dir)
+        .output()
+        .expect("run seed_berrys --export");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |path: &str| std::fs::read_to_string(dir.join(path)).expect(path);
+    let alertmanager = read("alertmanager/alertmanager.yml");
+    for want in [
+        "receiver: page",
+        "'severity=\"critical\"'",
+        "receiver: ticket",
+        "'severity=\"warning\"'",
+        "repeat_interval:",
+    ] {
+        assert!(
+            alertmanager.contains(want),
+            "{want} missing:\n{alertmanager}"
+        );
+    }
+    let rules = read("prometheus/rules.yml");
+    let docs = read("docs/metrics.md");
+    let alerts: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("- alert: "))
+        .collect();
+    assert!(alerts.contains(&"HighCpuUsage"), "{alerts:?}");
+    for alert in &alerts {
+        assert!(
+            docs.contains(&format!("### Alert: {alert}")),
+            "no runbook for {alert}"
+        );
+    }
+    assert_eq!(
+        rules.matches("runbook_url:").count(),
+        rules.matches("- alert:").count(),
+        "an alert without a runbook_url"
+    );
+    assert!(
+        read("docker-compose.yaml").contains("jaeger"),
+        "no trace UI in the compose file"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
