@@ -56,17 +56,15 @@ struct ApiLabels {
     method: Method,
 }
 
-/// `configure_metrics(prefix="berrys_agents")`: the prefix is the set's.
-/// `default_tags` (`environment`, `service`) are the scrape's labels: the
-/// bundle's Prometheus job is `api-gateway`, and `OTEL_RESOURCE_ATTRIBUTES`
-/// carries `deployment.environment.name` to traces and OTLP metrics.
+/// The guide's metrics, named as `increment_counter`, `gauge` and
+/// `histogram` name them; `configure_metrics(prefix="berrys_agents")` is
+/// the registry's prefix (see `configure_metrics` below).
 #[derive(MetricSet)]
-#[metrics(prefix = "berrys_agents")]
 struct Berrys {
     /// API requests, by endpoint and method (`increment_counter("api_requests_total", …)`).
     api_requests_total: Counter<ApiLabels>,
-    /// Connections being served now (`gauge("active_connections", …)`). The
-    /// guide's `service` tag is the scrape's `job`, not a label of its own.
+    /// Connections being served now (`gauge("active_connections", 42,
+    /// {"service": "api-gateway"})`): `service` is a constant label.
     active_connections: Gauge,
     /// Response body sizes (`histogram("response_size_bytes", …)`).
     #[metric(unit = "bytes", buckets = "bytes")]
@@ -231,7 +229,7 @@ async fn users(ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -
 /// (and `_calls_total` by result), with a span. Renamed: an instrumented
 /// function's timer is `<metric>_duration_seconds`, its unit in the name,
 /// and obs sets `function` itself.
-#[instrumented(metric = "berrys_agents_function_execution")]
+#[instrumented(metric = "function_execution")]
 async fn process_data() -> Result<u64, std::io::Error> {
     tokio::time::sleep(Duration::from_millis(3)).await;
     Ok(42)
@@ -353,6 +351,26 @@ fn app() -> Router {
 
 const JOB: &str = "api-gateway";
 
+/// `configure_metrics(backend=PROMETHEUS, prefix="berrys_agents",
+/// default_tags={"environment": …, "service": "api-gateway"})`: every
+/// family but `process_*` and `obs_*` is exposed as `berrys_agents_…`
+/// (the HTTP and health families too, as the shared package's middleware
+/// recorded through the same prefix), and every series carries both tags.
+/// The environment is `OBS_ENV`'s (production or development).
+fn configure_metrics() -> std::io::Result<()> {
+    let environment = match std::env::var("OBS_ENV") {
+        Ok(env) if env == "production" => "production",
+        _ => "development",
+    };
+    obs_runtime::registry::configure(
+        obs_runtime::registry::Exposition::default()
+            .prefix("berrys_agents")
+            .constant_label("environment", environment)
+            .constant_label("service", JOB),
+    )
+    .map_err(std::io::Error::other)
+}
+
 /// The guide's one rule, and its two named dashboards (the other three
 /// are other tools' UIs: see the parity list), beside the generated
 /// HTTP, health, process and objective rules and boards.
@@ -361,21 +379,14 @@ fn export_options() -> obs_runtime::export::ExportOptions {
     // AlertRule("high_cpu_usage", "cpu_usage_percent", threshold_above(90),
     // WARNING): at the first evaluation that breaches, as `check(95)`;
     // `cooldown_period` is Alertmanager's repeat_interval.
-    let cpu = Alert::above(
-        "HighCpuUsage",
-        Query::value("berrys_agents_cpu_usage_ratio"),
-        "0.9",
-    )
-    .severity(Severity::Warning)
-    .summary("CPU usage is above 90%")
-    .description("The host's CPU use (berrys_agents_cpu_usage_ratio) is above 0.9.")
-    .runbook("Which process uses the CPU (top), and whether traffic rose with it.");
+    let cpu = Alert::above("HighCpuUsage", Query::value("cpu_usage_ratio"), "0.9")
+        .severity(Severity::Warning)
+        .summary("CPU usage is above 90%")
+        .description("The host's CPU use (berrys_agents_cpu_usage_ratio) is above 0.9.")
+        .runbook("Which process uses the CPU (top), and whether traffic rose with it.");
     let p95 = |h: &str| Query::quantile(h, "0.95");
     let overview = Dashboard::new("System Overview")
-        .panel(
-            "Request rate by service",
-            Query::rate("berrys_agents_api_requests_total"),
-        )
+        .panel("Request rate by service", Query::rate("api_requests_total"))
         .panel(
             "p95 latency by service",
             p95("http_server_request_duration_seconds"),
@@ -384,24 +395,18 @@ fn export_options() -> obs_runtime::export::ExportOptions {
             "Health checks",
             Query::value("health_check_status").by(&["check"]),
         )
-        .panel("CPU usage", Query::value("berrys_agents_cpu_usage_ratio"));
+        .panel("CPU usage", Query::value("cpu_usage_ratio"));
     let service = Dashboard::new("Service Dashboard")
         .panel(
             "API requests by endpoint",
-            Query::rate("berrys_agents_api_requests_total").by(&["endpoint", "method"]),
+            Query::rate("api_requests_total").by(&["endpoint", "method"]),
         )
-        .panel(
-            "Response size p95",
-            p95("berrys_agents_response_size_bytes"),
-        )
+        .panel("Response size p95", p95("response_size_bytes"))
         .panel(
             "process_data p95",
-            p95("berrys_agents_function_execution_duration_seconds"),
+            p95("function_execution_duration_seconds"),
         )
-        .panel(
-            "Active connections",
-            Query::value("berrys_agents_active_connections"),
-        )
+        .panel("Active connections", Query::value("active_connections"))
         .panel(
             "Outbound call p95",
             p95("http_client_request_duration_seconds"),
@@ -435,6 +440,7 @@ async fn main() -> std::io::Result<()> {
     match args.as_slice() {
         [] => {}
         [flag, dir] if flag == "--export" => {
+            configure_metrics()?;
             // The families the rules and panels read exist before export.
             let _ = Berrys::global();
             let _ = app();
@@ -445,6 +451,19 @@ async fn main() -> std::io::Result<()> {
         }
         _ => return Err(std::io::Error::other("usage: seed_berrys [--export <dir>]")),
     }
+    // Listening first: the `api` check asks this address, and obs runs
+    // every check once when the registry is first set up.
+    let port = match std::env::var("PORT") {
+        Ok(p) => p
+            .parse::<u16>()
+            .map_err(|e| std::io::Error::other(format!("PORT={p:?}: {e}")))?,
+        Err(_) => 8080,
+    };
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
+    let addr = listener.local_addr()?;
+    let _ = SELF_ADDR.set(([127, 0, 0, 1], addr.port()).into());
+    configure_metrics()?;
     // configure_logging(level=INFO, json_format=True, log_to_console=True,
     // log_file=..., service_name="api-gateway"): RUST_LOG (info),
     // OBS_ENV=production (JSON lines on stdout), OBS_LOG_DIR (files).
@@ -459,16 +478,6 @@ async fn main() -> std::io::Result<()> {
         .build();
     let _ = CLIENT.set((client, other));
     tokio::spawn(sample_cpu());
-    let port = match std::env::var("PORT") {
-        Ok(p) => p
-            .parse::<u16>()
-            .map_err(|e| std::io::Error::other(format!("PORT={p:?}: {e}")))?,
-        Err(_) => 8080,
-    };
-    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
-    let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
-    let addr = listener.local_addr()?;
-    let _ = SELF_ADDR.set(([127, 0, 0, 1], addr.port()).into());
     println!("{JOB} on http://{addr}: /users  POST /process  /call  /fail  /health  /metrics");
     axum::serve(
         listener,

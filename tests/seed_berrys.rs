@@ -145,8 +145,9 @@ fn deployment_verification_passes_on_the_port() {
         "berrys_agents_response_size_bytes",
         "berrys_agents_function_execution_duration_seconds",
         "berrys_agents_cpu_usage_ratio",
-        "health_check_status",
-        "http_server_request_duration_seconds",
+        "berrys_agents_health_check_status",
+        "berrys_agents_http_server_request_duration_seconds",
+        "obs_build_info",
     ] {
         args.push("--require".to_owned());
         args.push(family.to_owned());
@@ -163,7 +164,7 @@ fn deployment_verification_passes_on_the_port() {
         ),
         "{report}"
     );
-    assert!(report.contains("PASS: 9 checks"), "{report}");
+    assert!(report.contains("PASS: 10 checks"), "{report}");
     // A family the port does not have fails the deploy.
     let out = std::process::Command::new(example_binary_named("obs_deploy"))
         .args([
@@ -351,5 +352,65 @@ fn bundle_routes_severities_and_documents_alerts() {
         read("docker-compose.yaml").contains("jaeger"),
         "no trace UI in the compose file"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// L27, L311-312: the two dashboards show data, not only valid queries:
+/// every panel query of "System Overview" and "Service Dashboard" has a
+/// series on a real Prometheus that scraped the port after traffic, so a
+/// panel querying a name the scrape does not expose (the prefix missed)
+/// fails here.
+#[test]
+fn dashboards_show_the_scraped_series() {
+    let (service, log) = start("panels");
+    for (method, path) in [("GET", "/users"), ("POST", "/process"), ("GET", "/call")] {
+        let r = request(service.addr, method, path, &[]).expect("request");
+        assert_eq!(r.status, 200, "{method} {path}");
+    }
+    let dir = std::env::temp_dir().join(format!("obs-berrys-panels-bundle-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = std::process::Command::new(example_binary_named("seed_berrys"))
+        .arg("--export")
+        .arg(&dir)
+        .output()
+        .expect("run seed_berrys --export");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let prometheus = service_support::prometheus::Prometheus::start(
+        "berrys-panels-prometheus",
+        "seed_berrys",
+        service.addr,
+    );
+    let scraped = wait_for(Duration::from_secs(60), || {
+        prometheus
+            .try_query(r#"count_over_time(up{job="seed_berrys"}[1m]) >= 3"#)
+            .ok()
+            .filter(|r| !r.is_empty())
+    });
+    assert!(scraped.is_some(), "no scrapes: {}", prometheus.log());
+    let instance = service.addr.to_string();
+    for file in ["system-overview.json", "service-dashboard.json"] {
+        let text = std::fs::read_to_string(dir.join("grafana/dashboards").join(file)).expect(file);
+        let board: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let panels = board["panels"].as_array().expect("panels");
+        assert!(!panels.is_empty(), "{file}");
+        for panel in panels {
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                let expr = target["expr"].as_str().expect("expr");
+                let q = parity::concrete(expr, "seed_berrys", &instance);
+                let result = prometheus.try_query(&q);
+                assert!(
+                    result.as_ref().is_ok_and(|r| !r.is_empty()),
+                    "{file} panel {}: {q} gave {result:?}",
+                    panel["title"]
+                );
+            }
+        }
+    }
+    drop(service);
+    let _ = std::fs::remove_file(&log);
     let _ = std::fs::remove_dir_all(&dir);
 }
