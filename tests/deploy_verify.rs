@@ -172,6 +172,7 @@ fn verify_and_canary_against_real_services_and_prometheus() {
     // the p95: on a shared machine the tail of a 1 ms route is scheduling
     // noise that a bucket boundary can turn into a ratio of 2.
     let (code, report) = compare(r#"job="canary-alike""#, &["--quantile", "0.5"]);
+    println!("{report}");
     assert_eq!(code, 0, "{report}");
     assert!(report.contains("ok    latency: p50"), "{report}");
     assert!(
@@ -186,6 +187,7 @@ fn verify_and_canary_against_real_services_and_prometheus() {
     );
     // Regressed: 4 % of answers are 503 against none, over the budget.
     let (code, report) = compare(r#"{job="canary-regressed"}"#, &[]);
+    println!("{report}");
     assert_eq!(code, 1, "{report}");
     assert!(report.contains("FAIL  errors: 5xx canary 0.0"), "{report}");
     assert!(report.contains("FAIL: the canary regressed"), "{report}");

@@ -414,3 +414,36 @@ fn dashboards_show_the_scraped_series() {
     let _ = std::fs::remove_file(&log);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// L246 `check_external_service(url)` pointed at a dependency that is down,
+/// L413/L415 "Return detailed information about failures", "meaningful
+/// status messages": the non-critical `api` check warns (the service stays
+/// ready) and says what failed, to a loopback caller.
+#[test]
+fn a_failing_dependency_says_why() {
+    let nowhere = format!("http://127.0.0.1:{}/health", service_support::free_port());
+    let (service, log) = start_with("failing", &[("BERRYS_API_HEALTH_URL", &nowhere)]);
+    let ready = get(service.addr, "/readyz").expect("GET /readyz");
+    assert_eq!(ready.status, 200, "{}", ready.text());
+    let body: serde_json::Value = serde_json::from_slice(&ready.body).expect("health+json");
+    assert_eq!(body["status"], "warn", "{body}");
+    let api = &body["checks"]["api"];
+    assert_eq!(api["status"], "warn", "{body}");
+    let reason = api["output"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains(&nowhere),
+        "the reason names the URL: {body}"
+    );
+    assert_eq!(body["checks"]["database"]["status"], "pass", "{body}");
+    // Its status series reads the warning.
+    let scrape = get(service.addr, "/metrics").expect("scrape").text();
+    assert!(
+        scrape.lines().any(
+            |l| l.starts_with("berrys_agents_health_check_status{check=\"api\"")
+                && l.ends_with(" 0.5")
+        ),
+        "{scrape}"
+    );
+    drop(service);
+    let _ = std::fs::remove_file(&log);
+}
