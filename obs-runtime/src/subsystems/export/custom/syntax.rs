@@ -277,8 +277,7 @@ pub(crate) fn check_template(text: &str, labels: &[String]) -> Result<(), String
         let inner = after.get(..close).unwrap_or_default().trim();
         match inner.strip_prefix("$labels.") {
             Some(label) if labels.iter().any(|l| l == label) => {
-                if inner.len() + 4 != close + 4 || after.get(..close) != Some(&format!(" {inner} "))
-                {
+                if after.get(..close) != Some(format!(" {inner} ").as_str()) {
                     return Err(format!(
                         "write `{{{{ {inner} }}}}` with one space inside the braces"
                     ));

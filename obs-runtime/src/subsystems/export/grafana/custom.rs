@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::super::custom::{CheckedDashboard, CheckedQuery, Metric, Resolved};
+use super::super::custom::{CheckedDashboard, CheckedQuery, Metric, Resolved, what};
 use super::board::{Board, Query, Viz, q};
 use super::promql::{filtered, rate, ratio};
 use crate::leaves::schema::MetricKind;
