@@ -98,6 +98,61 @@ pub(crate) fn settings(
             "info".to_owned()
         }
     };
+    let (log_dir, error_file, compress) = log_file_settings(get, &mut warnings);
+    let rate_limit = match get("OBS_LOG_RATE_LIMIT").as_deref().map(str::trim) {
+        None | Some("") => Some(RateLimit::default()),
+        Some(v) if v.eq_ignore_ascii_case("off") => None,
+        Some(v) => match v.parse::<RateLimit>() {
+            Ok(limit) => Some(limit),
+            Err(e) => {
+                warnings.push(format!("OBS_LOG_RATE_LIMIT: {e}; using 100/10s"));
+                Some(RateLimit::default())
+            }
+        },
+    };
+    let default_queue = crate::subsystems::log::QUEUE_LINES;
+    let log_queue = match get("OBS_LOG_QUEUE").as_deref().map(str::trim) {
+        None | Some("") => Some(default_queue),
+        Some(v) if v.eq_ignore_ascii_case("off") => None,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                warnings.push(format!(
+                    "OBS_LOG_QUEUE={v:?} is not a positive number of lines or `off`; using {default_queue}"
+                ));
+                Some(default_queue)
+            }
+        },
+    };
+    #[cfg(feature = "sentry")]
+    let errors = crate::subsystems::errors::config(get, env.as_deref(), &mut warnings);
+    let settings = Settings {
+        trace,
+        metrics,
+        format,
+        filter,
+        log_dir,
+        error_file,
+        log_compress: compress,
+        rate_limit,
+        log_queue,
+        #[cfg(feature = "sentry")]
+        errors,
+    };
+    (settings, warnings)
+}
+
+/// `OBS_LOG_DIR`, `OBS_LOG_ERROR_FILE` and their rotation, retention and
+/// compression.
+#[allow(clippy::type_complexity)]
+fn log_file_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> (
+    Option<(PathBuf, LogFiles)>,
+    Option<(PathBuf, LogFiles)>,
+    bool,
+) {
     let compress = match get("OBS_LOG_COMPRESS").as_deref().map(str::trim) {
         None | Some("") => cfg!(feature = "log-gzip"),
         Some(v) if v.eq_ignore_ascii_case("off") => false,
@@ -141,7 +196,7 @@ pub(crate) fn settings(
     let log_dir = get("OBS_LOG_DIR")
         .filter(|d| !d.trim().is_empty())
         .map(|dir| {
-            let policy = files("OBS_LOG_ROTATION", "OBS_LOG_RETENTION", &mut warnings);
+            let policy = files("OBS_LOG_ROTATION", "OBS_LOG_RETENTION", warnings);
             (PathBuf::from(dir), policy)
         });
     let error_file = get("OBS_LOG_ERROR_FILE")
@@ -150,51 +205,11 @@ pub(crate) fn settings(
             let policy = files(
                 "OBS_LOG_ERROR_ROTATION",
                 "OBS_LOG_ERROR_RETENTION",
-                &mut warnings,
+                warnings,
             );
             (PathBuf::from(file), policy)
         });
-    let rate_limit = match get("OBS_LOG_RATE_LIMIT").as_deref().map(str::trim) {
-        None | Some("") => Some(RateLimit::default()),
-        Some(v) if v.eq_ignore_ascii_case("off") => None,
-        Some(v) => match v.parse::<RateLimit>() {
-            Ok(limit) => Some(limit),
-            Err(e) => {
-                warnings.push(format!("OBS_LOG_RATE_LIMIT: {e}; using 100/10s"));
-                Some(RateLimit::default())
-            }
-        },
-    };
-    let default_queue = crate::subsystems::log::QUEUE_LINES;
-    let log_queue = match get("OBS_LOG_QUEUE").as_deref().map(str::trim) {
-        None | Some("") => Some(default_queue),
-        Some(v) if v.eq_ignore_ascii_case("off") => None,
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if n > 0 => Some(n),
-            _ => {
-                warnings.push(format!(
-                    "OBS_LOG_QUEUE={v:?} is not a positive number of lines or `off`; using {default_queue}"
-                ));
-                Some(default_queue)
-            }
-        },
-    };
-    #[cfg(feature = "sentry")]
-    let errors = crate::subsystems::errors::config(get, env.as_deref(), &mut warnings);
-    let settings = Settings {
-        trace,
-        metrics,
-        format,
-        filter,
-        log_dir,
-        error_file,
-        log_compress: compress,
-        rate_limit,
-        log_queue,
-        #[cfg(feature = "sentry")]
-        errors,
-    };
-    (settings, warnings)
+    (log_dir, error_file, compress)
 }
 
 /// Configures logs and traces; [`init`] is `Builder::from_env().init()`.
@@ -534,46 +549,7 @@ impl Builder {
         let filter =
             EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
         let service = settings.trace.resource_value("service.name");
-        let file_lines = settings
-            .log_queue
-            .unwrap_or(crate::subsystems::log::QUEUE_LINES);
-        let (dir_queue, dir_tidier) = log_files(
-            settings
-                .log_dir
-                .as_ref()
-                .map(|(dir, files)| (dir.join("obs.log"), files)),
-            file_lines,
-            &mut warnings,
-        );
-        let (error_queue, error_tidier) = log_files(
-            settings.error_file.as_ref().map(|(p, f)| (p.clone(), f)),
-            file_lines,
-            &mut warnings,
-        );
-        let file_layer = dir_queue.clone().map(|queue| {
-            crate::subsystems::log::init_layer(
-                LogFormat::Json,
-                queue,
-                &crate::subsystems::log::LayerOptions {
-                    rate_limit: settings.rate_limit,
-                    service,
-                    second: true,
-                    errors_only: false,
-                },
-            )
-        });
-        let error_layer = error_queue.clone().map(|queue| {
-            crate::subsystems::log::init_layer(
-                LogFormat::Json,
-                queue,
-                &crate::subsystems::log::LayerOptions {
-                    rate_limit: settings.rate_limit,
-                    service,
-                    second: true,
-                    errors_only: true,
-                },
-            )
-        });
+        let (file_layers, files) = log_file_layers(&settings, &mut warnings);
         let (otel_layer, spans) = trace::layer(&settings.trace).map_err(InitError::Thread)?;
         let metrics = MetricPipeline::start(
             &settings.metrics,
@@ -612,8 +588,9 @@ impl Builder {
                     errors_only: false,
                 },
             ))
-            .with(file_layer)
-            .with(error_layer);
+            // `None`, not an empty `Vec`: an empty `Vec` layer is
+            // interested in nothing, and would disable every event.
+            .with((!file_layers.is_empty()).then_some(file_layers));
         registry
             .try_init()
             .map_err(|e| InitError::SubscriberExists(e.to_string()))?;
@@ -633,10 +610,7 @@ impl Builder {
             spans,
             metrics,
             logs: log_queue,
-            files: [dir_queue.zip(dir_tidier), error_queue.zip(error_tidier)]
-                .into_iter()
-                .flatten()
-                .collect(),
+            files,
             #[cfg(feature = "sentry")]
             errors,
         })
@@ -711,34 +685,82 @@ fn start_errors(
         .map_err(InitError::ErrorsThread)
 }
 
+/// The layers of the `OBS_LOG_DIR` file and the error file, when asked
+/// for, and their queues and compression threads for the guard.
+#[allow(clippy::type_complexity)]
+fn log_file_layers<S>(
+    settings: &Settings,
+    warnings: &mut Vec<String>,
+) -> (
+    Vec<Box<dyn tracing_subscriber::Layer<S> + Send + Sync + 'static>>,
+    Vec<(
+        crate::subsystems::log::LogQueue,
+        crate::subsystems::log::Tidier,
+    )>,
+)
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    let lines = settings
+        .log_queue
+        .unwrap_or(crate::subsystems::log::QUEUE_LINES);
+    let wanted = [
+        settings
+            .log_dir
+            .as_ref()
+            .map(|(dir, files)| (dir.join("obs.log"), files, false)),
+        settings
+            .error_file
+            .as_ref()
+            .map(|(path, files)| (path.clone(), files, true)),
+    ];
+    let mut layers = Vec::new();
+    let mut files = Vec::new();
+    for (path, policy, errors_only) in wanted.into_iter().flatten() {
+        let Some((queue, tidier)) = log_file(path, policy, lines, warnings) else {
+            continue;
+        };
+        layers.push(crate::subsystems::log::init_layer(
+            LogFormat::Json,
+            queue.clone(),
+            &crate::subsystems::log::LayerOptions {
+                rate_limit: settings.rate_limit,
+                service: settings.trace.resource_value("service.name"),
+                second: true,
+                errors_only,
+            },
+        ));
+        files.push((queue, tidier));
+    }
+    (layers, files)
+}
+
 /// The log file at `path` behind a writer thread's queue of `lines`
 /// lines, and the handle to wait for its compression; a warning when it
 /// can't be opened.
-fn log_files(
-    file: Option<(PathBuf, &LogFiles)>,
+fn log_file(
+    path: PathBuf,
+    policy: &LogFiles,
     lines: usize,
     warnings: &mut Vec<String>,
-) -> (
-    Option<crate::subsystems::log::LogQueue>,
-    Option<crate::subsystems::log::Tidier>,
-) {
-    let Some((path, policy)) = file else {
-        return (None, None);
-    };
+) -> Option<(
+    crate::subsystems::log::LogQueue,
+    crate::subsystems::log::Tidier,
+)> {
     let opened = crate::subsystems::log::RollingFile::open(&path, policy.clone()).and_then(
         |(file, tidier)| {
             crate::subsystems::log::LogQueue::start(file, lines).map(|queue| (queue, tidier))
         },
     );
     match opened {
-        Ok((queue, tidier)) => (Some(queue), Some(tidier)),
+        Ok(opened) => Some(opened),
         Err(e) => {
             // Logged once the subscriber is up, with the others.
             warnings.push(format!(
                 "log file {} unavailable ({e}); not writing it",
                 path.display()
             ));
-            (None, None)
+            None
         }
     }
 }
@@ -944,8 +966,10 @@ mod tests {
             "only the error file's variables are read: {w:?}"
         );
         assert!(s.log_dir.is_none());
-        let expected =
-            LogFiles::size(10 << 20).max_age(std::time::Duration::from_secs(90 * 86_400));
+        // `Duration::from_hours` is newer than the crate's minimum Rust (1.88).
+        #[allow(clippy::duration_suboptimal_units)]
+        let quarter = std::time::Duration::from_secs(90 * 86_400);
+        let expected = LogFiles::size(10 << 20).max_age(quarter);
         assert_eq!(
             s.error_file,
             Some((PathBuf::from("/tmp/logs/errors.log"), expected))

@@ -263,6 +263,22 @@ impl Names {
         parse_time(time).map(|t| (t, gzipped))
     }
 
+    /// Removes the `.gz.part` files a compression cut short (a crash, a
+    /// full disk) left: their source is still there, compressed again.
+    fn remove_parts(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name();
+            if let Some(gz) = name.to_str().and_then(|n| n.strip_suffix(".part"))
+                && self.parse(gz).is_some_and(|(_, gzipped)| gzipped)
+            {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// The rotated files in the folder, newest first.
     fn list(&self) -> Vec<Rotated> {
         let Ok(entries) = fs::read_dir(&self.dir) else {
@@ -537,6 +553,7 @@ fn tidy_loop(names: &Names, policy: &LogFiles, work: &Receiver<Work>, now: fn() 
 /// Compresses the rotated files not compressed yet, then deletes the
 /// ones past the retention.
 fn tidy(names: &Names, policy: &LogFiles, now: SystemTime) {
+    names.remove_parts();
     if policy.compress {
         for file in names.list().iter().filter(|f| !f.gzipped) {
             // A file that can't be compressed stays as it is, still
@@ -587,11 +604,16 @@ fn gzip(path: &Path) -> io::Result<()> {
     result
 }
 
+/// Without feature `log-gzip` rotated files stay as they are (the same
+/// signature as the real one).
 #[cfg(not(feature = "log-gzip"))]
+#[allow(clippy::unnecessary_wraps)]
 fn gzip(_: &Path) -> io::Result<()> {
     Ok(())
 }
 
+// `Duration::from_hours` is newer than the crate's minimum Rust (1.88).
+#[allow(clippy::duration_suboptimal_units)]
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -699,6 +721,8 @@ mod tests {
             fs::write(names.rotated(now - day * age - day / 2), "{}\n").unwrap();
         }
         fs::write(dir.join("other.2020-01-01T00-00-00.000000Z.log"), "{}\n").unwrap();
+        let part = dir.join("app.2020-01-01T00-00-00.000000Z.log.gz.part");
+        fs::write(&part, "cut short").unwrap();
         tidy(
             &names,
             &LogFiles::daily().keep(6).max_age(day * 4).compress(false),
@@ -710,6 +734,7 @@ mod tests {
             .map(|f| now.duration_since(f.at).unwrap().as_secs() / 86_400)
             .collect();
         assert_eq!(ages, [0, 1, 2, 3], "younger than 4 days, at most 6");
+        assert!(!part.exists(), "a cut-short compression's part removed");
         tidy(&names, &LogFiles::daily().keep(2).compress(false), now);
         assert_eq!(names.list().len(), 2);
         assert!(dir.join("other.2020-01-01T00-00-00.000000Z.log").exists());
