@@ -14,8 +14,9 @@
 //! ```
 //!
 //! No server is needed: with `DATABASE_URL`, `REDIS_URL` or
-//! `BERRYS_API_HEALTH_URL` set, the checks ask those; without, the embedded
-//! store, the in-process cache and this service's own `/livez` answer.
+//! `BERRYS_API_HEALTH_URL` (and `BERRYS_API_CA_FILE` for a private CA) set,
+//! the checks ask those; without, the embedded store, the in-process cache
+//! and this service's own `/livez` answer.
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -156,9 +157,11 @@ async fn redis() -> Result<(), CheckError> {
     }
 }
 
-/// `check_external_service`: `GET` on `BERRYS_API_HEALTH_URL` (2xx passes),
-/// else on this service's own `/livez`. Not critical: a third party being
-/// down warns instead of taking every replica out of rotation.
+/// `check_external_service`: `GET` on `BERRYS_API_HEALTH_URL` (2xx passes;
+/// `https://` trusts the system's store, or only `BERRYS_API_CA_FILE`'s PEM
+/// certificates), else on this service's own `/livez`. Not critical: a
+/// third party being down warns instead of taking every replica out of
+/// rotation.
 #[health_check("api", timeout = "3s", critical = false)]
 async fn api() -> Result<Observed, CheckError> {
     let url = match std::env::var("BERRYS_API_HEALTH_URL") {
@@ -170,7 +173,19 @@ async fn api() -> Result<Observed, CheckError> {
             format!("http://{addr}/livez")
         }
     };
-    health::http_get(url).await
+    let get = health::http_get(url);
+    match std::env::var_os("BERRYS_API_CA_FILE") {
+        Some(file) => {
+            let pem = std::fs::read(&file).map_err(|e| {
+                CheckError::new(format!(
+                    "BERRYS_API_CA_FILE {}: {e}",
+                    file.to_string_lossy()
+                ))
+            })?;
+            get.ca_pem(pem).await
+        }
+        None => get.await,
+    }
 }
 
 fn connect_dependencies() {

@@ -6,6 +6,8 @@
 
 #[path = "seed_support/parity.rs"]
 mod parity;
+#[path = "otlp/pki.rs"]
+mod pki;
 #[path = "service_support/mod.rs"]
 mod service_support;
 
@@ -446,4 +448,84 @@ fn a_failing_dependency_says_why() {
     );
     drop(service);
     let _ = std::fs::remove_file(&log);
+}
+
+/// L246 `check_external_service("https://api.example.com/health")`: the
+/// `api` check over TLS, trusting the CA `BERRYS_API_CA_FILE` names, against
+/// a real TLS server on loopback.
+#[test]
+fn the_external_api_check_speaks_https() {
+    let pki = pki::generate("berrys-api");
+    let addr = https_health_server(&pki);
+    let url = format!("https://localhost:{}/health", addr.port());
+    let ca = pki.ca.to_str().expect("utf-8 path").to_owned();
+    let (service, log) = start_with(
+        "https",
+        &[("BERRYS_API_HEALTH_URL", &url), ("BERRYS_API_CA_FILE", &ca)],
+    );
+    let body = wait_for(Duration::from_secs(10), || {
+        let r = get(service.addr, "/readyz/api")?;
+        let body: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+        (body["checks"]["api"]["status"] == "pass").then_some(body)
+    });
+    assert!(
+        body.is_some(),
+        "the api check did not pass over https: {:?}",
+        get(service.addr, "/readyz/api").map(|r| r.text())
+    );
+    drop(service);
+    let _ = std::fs::remove_file(&log);
+}
+
+/// A TLS server on loopback (certificate of `pki`, for `localhost`)
+/// answering every `GET /health` with `200 ok`, for the test's lifetime.
+fn https_health_server(pki: &pki::Pki) -> std::net::SocketAddr {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::io::{Read as _, Write as _};
+
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let chain = CertificateDer::pem_slice_iter(pki.server_cert.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .expect("server certificate");
+    let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).expect("server key");
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .expect("TLS config"),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+                let Ok(session) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                let mut tls = rustls::StreamOwned::new(session, conn);
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                if request.starts_with(b"GET /health ") {
+                    let _ = tls.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    );
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                }
+            });
+        }
+    });
+    addr
 }
