@@ -23,9 +23,9 @@
 //! `--max-ratio` times worse on either. The exact PromQL is in the README
 //! ("Deployment verification") and printed with `--verbose`.
 //!
-//! Exit status: 0 all checks pass, 1 a check fails, 2 bad usage. Only
-//! `http://` URLs (the pipeline talks to the service or Prometheus inside
-//! the cluster, or through `kubectl port-forward`).
+//! Exit status: 0 all checks pass, 1 a check fails, 2 bad usage. URLs are
+//! `http://` or `https://` (rustls; the system's certificate bundle, or
+//! the PEM certificates `--ca` names).
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -36,8 +36,8 @@ use std::time::Duration;
 mod exposition;
 
 const USAGE: &str = "usage:
-  obs_deploy verify <url> [--require <metric>]...
-  obs_deploy canary --prometheus <url> --canary <selector> --baseline <selector>
+  obs_deploy verify <url> [--require <metric>]... [--ca <pem>]
+  obs_deploy canary --prometheus <url> --canary <selector> --baseline <selector> [--ca <pem>]
                     [--max-ratio 1.2] [--for 5m] [--error-budget 0.01]
                     [--quantile 0.95] [--metric http_server_request_duration_seconds]
                     [--status-label http_response_status_code] [--verbose]";
@@ -79,6 +79,7 @@ struct Verify {
 
 fn parse_verify(args: &[String]) -> Result<Verify, String> {
     let mut url = None;
+    let mut ca: Option<std::path::PathBuf> = None;
     let mut require = Vec::new();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -87,12 +88,14 @@ fn parse_verify(args: &[String]) -> Result<Verify, String> {
                 let name = rest.next().ok_or("--require needs a metric name")?;
                 require.push(name.clone());
             }
+            "--ca" => ca = Some(rest.next().ok_or("--ca needs a PEM file")?.into()),
             flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
             positional if url.is_none() => url = Some(Url::parse(positional)?),
             extra => return Err(format!("unexpected argument {extra:?}")),
         }
     }
-    let url = url.ok_or("verify needs the service's URL")?;
+    let mut url: Url = url.ok_or("verify needs the service's URL")?;
+    url.ca = ca;
     if require.is_empty() {
         require = DEFAULT_REQUIRED.iter().map(|s| (*s).to_owned()).collect();
     }
@@ -123,6 +126,7 @@ fn parse_canary(args: &[String]) -> Result<Canary, String> {
     let mut metric = "http_server_request_duration_seconds".to_owned();
     let mut status_label = "http_response_status_code".to_owned();
     let mut verbose = false;
+    let mut ca = None;
     let mut rest = args.iter();
     while let Some(flag) = rest.next() {
         if flag == "--verbose" {
@@ -136,6 +140,7 @@ fn parse_canary(args: &[String]) -> Result<Canary, String> {
         };
         match flag.as_str() {
             "--prometheus" => prometheus = Some(Url::parse(&value()?)?),
+            "--ca" => ca = Some(std::path::PathBuf::from(value()?)),
             "--canary" => canary = Some(selector(&value()?)?),
             "--baseline" => baseline = Some(selector(&value()?)?),
             "--max-ratio" => max_ratio = positive(flag, &value()?)?,
@@ -147,8 +152,10 @@ fn parse_canary(args: &[String]) -> Result<Canary, String> {
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
+    let mut prometheus: Url = prometheus.ok_or("canary needs --prometheus <url>")?;
+    prometheus.ca = ca;
     Ok(Canary {
-        prometheus: prometheus.ok_or("canary needs --prometheus <url>")?,
+        prometheus,
         canary: canary.ok_or("canary needs --canary <selector>")?,
         baseline: baseline.ok_or("canary needs --baseline <selector>")?,
         max_ratio,
@@ -252,16 +259,21 @@ fn selector(text: &str) -> Result<String, String> {
 
 /// An `http://host[:port][/prefix]` URL.
 struct Url {
+    tls: bool,
     host: String,
     port: u16,
     prefix: String,
+    /// `--ca`: PEM certificates to trust instead of the system's store.
+    ca: Option<std::path::PathBuf>,
 }
 
 impl Url {
     fn parse(text: &str) -> Result<Self, String> {
-        let rest = text.strip_prefix("http://").ok_or_else(|| {
-            format!("{text:?}: only http:// URLs are supported (port-forward or use the in-cluster address)")
-        })?;
+        let (tls, rest) = match (text.strip_prefix("http://"), text.strip_prefix("https://")) {
+            (Some(rest), _) => (false, rest),
+            (_, Some(rest)) => (true, rest),
+            _ => return Err(format!("{text:?}: an http:// or https:// URL is needed")),
+        };
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
@@ -269,12 +281,14 @@ impl Url {
                 p.parse::<u16>()
                     .map_err(|_| format!("{text:?}: bad port {p:?}"))?,
             ),
-            _ => (authority, 80),
+            _ => (authority, if tls { 443 } else { 80 }),
         };
         if host.is_empty() {
             return Err(format!("{text:?}: no host"));
         }
         Ok(Self {
+            tls,
+            ca: None,
             host: host
                 .trim_start_matches('[')
                 .trim_end_matches(']')
@@ -295,7 +309,8 @@ impl Url {
 
 impl std::fmt::Display for Url {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "http://{}:{}{}", self.host, self.port, self.path(""))
+        let scheme = if self.tls { "https" } else { "http" };
+        write!(f, "{scheme}://{}:{}{}", self.host, self.port, self.path(""))
     }
 }
 
@@ -314,7 +329,7 @@ fn get(url: &Url, path: &str) -> Result<Response, String> {
         .next()
         .ok_or_else(|| fail("the host has no address".into()))?;
     let timeout = Duration::from_secs(10);
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| fail(e.to_string()))?;
+    let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| fail(e.to_string()))?;
     stream
         .set_read_timeout(Some(timeout))
         .map_err(|e| fail(e.to_string()))?;
@@ -322,14 +337,13 @@ fn get(url: &Url, path: &str) -> Result<Response, String> {
         "GET {target} HTTP/1.1\r\nHost: {}:{}\r\nAccept: */*\r\nUser-Agent: obs_deploy\r\nConnection: close\r\n\r\n",
         url.host, url.port
     );
-    stream
-        .write_all(head.as_bytes())
-        .map_err(|e| fail(e.to_string()))?;
-    let mut raw = Vec::new();
-    stream
-        .take(64 << 20)
-        .read_to_end(&mut raw)
-        .map_err(|e| fail(e.to_string()))?;
+    let raw = if url.tls {
+        let tls = tls_client(url)?;
+        exchange(rustls::StreamOwned::new(tls, stream), &head)
+    } else {
+        exchange(stream, &head)
+    }
+    .map_err(fail)?;
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -354,6 +368,60 @@ fn get(url: &Url, path: &str) -> Result<Response, String> {
         body.to_vec()
     };
     Ok(Response { status, body })
+}
+
+/// Writes `head`, reads the answer to its end (64 MiB at most). A TLS peer
+/// that hangs up without `close_notify` after answering is an end too.
+fn exchange(mut stream: impl Read + Write, head: &str) -> Result<Vec<u8>, String> {
+    stream
+        .write_all(head.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    match stream.take(64 << 20).read_to_end(&mut raw) {
+        Ok(_) => Ok(raw),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => Ok(raw),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A TLS session to `url`'s host (rustls, ring), trusting `--ca`'s PEM
+/// certificates, or else the system's bundle.
+fn tls_client(url: &Url) -> Result<rustls::ClientConnection, String> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    const SYSTEM: &[&str] = &[
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/cert.pem",
+    ];
+    let file = match &url.ca {
+        Some(file) => file.clone(),
+        None => SYSTEM
+            .iter()
+            .map(std::path::PathBuf::from)
+            .find(|p| p.exists())
+            .ok_or("no system certificate bundle; give one with --ca")?,
+    };
+    let pem = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| format!("{}: {e}", file.display()))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("{}: {e}", file.display()))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("{}: no PEM certificate", file.display()));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = ServerName::try_from(url.host.clone()).map_err(|e| e.to_string())?;
+    rustls::ClientConnection::new(std::sync::Arc::new(config), name).map_err(|e| e.to_string())
 }
 
 fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
