@@ -319,6 +319,26 @@ mod tests {
             ]
         );
         assert!(selector("up").unwrap().matchers.is_empty());
+        // Whatever the text, an answer and never a panic.
+        for odd in [
+            "x{",
+            "x{a",
+            "x{a=",
+            "x{a=\"",
+            "x{a=\"b\\",
+            "x{a=\"b\\q\"}",
+            "é{}",
+            "x}",
+            "{",
+            "",
+            "x{a=\"😀\"}",
+            "x{ , }",
+            "x{=\"v\"}",
+            "x{a=\"v\"}}",
+        ] {
+            let _ = selector(odd);
+        }
+        assert_eq!(selector("x{a=\"😀\"}").unwrap().matchers[0].1, "😀");
         assert!(selector("up{}").unwrap().matchers.is_empty());
         for (bad, why) in [
             (r#"x{a=~"b"}"#, "only equality"),
