@@ -446,6 +446,37 @@ fn current_ids() -> Option<SpanIds> {
     None
 }
 
+/// One walk of the spans in scope, innermost first: the innermost that
+/// keeps a request id (read from it when written, not copied), and the log
+/// context, rendered (no allocation without context fields).
+fn walk_scope<'a, S, N>(
+    ctx: &'a FmtContext<'_, S, N>,
+    event: &Event<'_>,
+    json: bool,
+) -> (Option<tracing_subscriber::registry::SpanRef<'a, S>>, String)
+where
+    S: Subscriber + for<'l> LookupSpan<'l>,
+    N: for<'w> FormatFields<'w> + 'static,
+{
+    let mut request_id_span = None;
+    let mut context = String::new();
+    if let Some(scope) = ctx.event_scope() {
+        let mut seen = context::Seen::default();
+        for span in scope {
+            let extensions = span.extensions();
+            if let Some(fields) = extensions.get::<context::SpanContext>() {
+                context::write(&mut context, json, event, fields, &mut seen);
+            }
+            let keeps_id = request_id_span.is_none() && extensions.get::<RequestId>().is_some();
+            drop(extensions);
+            if keeps_id {
+                request_id_span = Some(span);
+            }
+        }
+    }
+    (request_id_span, context)
+}
+
 impl<S, N> FormatEvent<S, N> for ObsFormat
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -470,27 +501,7 @@ where
         if let Verdict::WriteAfterSuppressed(n) = verdict {
             writeln!(writer, "{}", self.suppressed_line(meta, n))?;
         }
-        // One walk of the spans in scope, innermost first: the innermost
-        // that keeps a request id (read from it when written, not copied),
-        // and the log context, rendered into its own buffer (no allocation
-        // without context fields).
-        let json = self.format == LogFormat::Json;
-        let mut request_id_span = None;
-        let mut context = String::new();
-        if let Some(scope) = ctx.event_scope() {
-            let mut seen = context::Seen::default();
-            for span in scope {
-                let extensions = span.extensions();
-                if let Some(fields) = extensions.get::<context::SpanContext>() {
-                    context::write(&mut context, json, event, fields, &mut seen);
-                }
-                let keeps_id = request_id_span.is_none() && extensions.get::<RequestId>().is_some();
-                drop(extensions);
-                if keeps_id {
-                    request_id_span = Some(span);
-                }
-            }
-        }
+        let (request_id_span, context) = walk_scope(ctx, event, self.format == LogFormat::Json);
         let ids = current_ids();
         let mut line = String::with_capacity(256 + context.len());
         match self.format {
