@@ -234,7 +234,10 @@ fn a_real_scrape_is_prefixed_labelled_and_passes_promtool() {
             .map(|l| (l.name(), l.value()))
             .collect();
         assert!(labels.contains(&("service", "brain")), "{labels:?}");
-        assert!(labels.contains(&("environment", "production")), "{labels:?}");
+        assert!(
+            labels.contains(&("environment", "production")),
+            "{labels:?}"
+        );
     }
     assert!(!families.iter().any(|f| f.name() == "http_requests_total"));
     runtime.shutdown_timeout(Duration::from_secs(1));
