@@ -597,9 +597,13 @@ pub fn grafana_dashboards() -> Vec<(String, String)> {
 #[must_use]
 pub fn grafana_dashboards_with(options: &ExportOptions) -> Vec<(String, String)> {
     let catalog = catalog();
+    let families = exposed::families();
     let mut out = grafana::dashboards(&catalog);
     out.extend(grafana::custom(&options.checked(&catalog).dashboards));
-    out
+    // The names as exposed, as `grafana_dashboards` writes them.
+    out.into_iter()
+        .map(|(file, json)| (file, exposed::rename(json, families.as_ref())))
+        .collect()
 }
 
 /// Grafana's provisioning files for [`grafana_dashboards`], as
