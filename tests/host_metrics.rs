@@ -164,6 +164,18 @@ fn a_scrape_shows_cpu_memory_and_disks_with_plausible_values() {
     }
     let md = obs_runtime::export::metrics_markdown();
     assert!(md.contains("node_memory_MemAvailable_bytes"), "{md}");
+    // The bundle of a program that reports its host is still valid.
+    let bundle = std::env::temp_dir().join(format!("obs-host-bundle-{}", std::process::id()));
+    obs_runtime::export::write_bundle(&bundle).unwrap();
+    let checked =
+        service_support::promtool(&["check", "rules", "rules.yml"], &bundle.join("prometheus"));
+    assert!(checked.contains("SUCCESS"), "{checked}");
+    let tested = service_support::promtool(
+        &["test", "rules", "rules_test.yml"],
+        &bundle.join("prometheus"),
+    );
+    assert!(tested.contains("SUCCESS"), "{tested}");
+    let _ = std::fs::remove_dir_all(&bundle);
     // OpenMetrics: a counter family without `_total`, units declared.
     let om = obs_runtime::encode_openmetrics();
     assert!(om.contains("# TYPE node_cpu_seconds counter\n"), "{om}");

@@ -232,6 +232,17 @@ fn measure(name: &str, scrape: &dyn Fn() -> usize, rows: &mut Vec<(String, f64, 
 }
 
 fn encoding(c: &mut Criterion) {
+    // `OBS_BENCH_EXPOSITION=1`: the same scrape with a registry prefix and
+    // two constant labels, to see what they cost (bytes, allocations, time).
+    if std::env::var_os("OBS_BENCH_EXPOSITION").is_some() {
+        obs_runtime::registry::configure(
+            obs_runtime::registry::Exposition::default()
+                .prefix("bench")
+                .constant_label("service", "bench")
+                .constant_label("environment", "production"),
+        )
+        .unwrap();
+    }
     let d = data();
     let ours = obs(&d);
     let prom = prometheus_registry(&d);
