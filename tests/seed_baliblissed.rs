@@ -1,0 +1,246 @@
+//! Seed 004 (BaliBlissed): the parity list `examples/seeds/seed_baliblissed.parity`
+//! checked row by row, and what the list can't express — bucket bounds, the
+//! cardinality rules, PII in the logs, the `/metrics` allowlist, liveness
+//! without dependencies, a hung dependency, the document's own tests — on the
+//! example `seed_baliblissed` as a real process.
+
+#[path = "service_support/mod.rs"]
+mod service_support;
+
+use std::time::{Duration, Instant};
+
+use service_support::{get, request};
+
+/// The example as a process on a free loopback port, its log lines
+/// (stderr) in a file; killed when dropped.
+struct Seed {
+    addr: std::net::SocketAddr,
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl Seed {
+    fn start(example: &str, env: &[(&str, &str)]) -> Self {
+        let exe = std::env::current_exe().expect("test binary");
+        let binary = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
+        let binary = binary.join("examples").join(example);
+        assert!(binary.exists(), "run `cargo build --example {example}` first");
+        let port = service_support::free_port();
+        let log = std::env::temp_dir().join(format!("{example}-{port}.log"));
+        let child = std::process::Command::new(binary)
+            .env("PORT", port.to_string())
+            .env("OBS_ENV", "production")
+            .env("OTEL_TRACES_EXPORTER", "none")
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start the example");
+        let seed = Self {
+            addr: ([127, 0, 0, 1], port).into(),
+            child,
+            log,
+        };
+        let live = service_support::wait_for(Duration::from_secs(30), || {
+            get(seed.addr, "/livez").filter(|r| r.status == 200)
+        });
+        assert!(live.is_some(), "{example} did not answer /livez");
+        seed
+    }
+
+    fn call(&self, method: &str, path: &str) -> service_support::Response {
+        request(self.addr, method, path, &[]).expect("an answer")
+    }
+
+    /// The log lines, once one matches `until` (within 10 s).
+    fn wait_for_log(&self, until: impl Fn(&str) -> bool) -> Vec<String> {
+        service_support::wait_for(Duration::from_secs(10), || {
+            let text = std::fs::read_to_string(&self.log).ok()?;
+            let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            lines.iter().any(|l| until(l)).then_some(lines)
+        })
+        .expect("the awaited log line")
+    }
+}
+
+impl Drop for Seed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// The document's `LATENCY_BUCKETS` and `AI_LATENCY_BUCKETS`.
+const LATENCY_BUCKETS: [&str; 10] = [
+    "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10",
+];
+const AI_LATENCY_BUCKETS: [&str; 8] = ["0.1", "0.5", "1", "2.5", "5", "10", "30", "60"];
+
+/// The `le` bounds of a histogram's first series, `+Inf` left out.
+fn bounds(scrape: &str, histogram: &str) -> Vec<String> {
+    let prefix = format!("{histogram}_bucket{{");
+    let mut first_series = None;
+    let mut out = Vec::new();
+    for line in scrape.lines().filter(|l| l.starts_with(&prefix)) {
+        let (labels, le) = line.rsplit_once("le=\"").expect("an le label");
+        if *first_series.get_or_insert(labels) != labels {
+            break;
+        }
+        let le = le.split('"').next().unwrap_or_default();
+        if le != "+Inf" {
+            out.push(le.to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn buckets_are_the_documents() {
+    let seed = Seed::start("seed_baliblissed", &[]);
+    // One AI call and one API call, so both histograms have series.
+    assert_eq!(seed.call("POST", "/api/ai/itinerary").status, 200);
+    assert_eq!(seed.call("GET", "/api/destinations/ubud").status, 200);
+    let scrape = get(seed.addr, "/metrics").expect("scrape").text();
+    assert_eq!(
+        bounds(&scrape, "baliblissed_ai_request_duration_seconds"),
+        AI_LATENCY_BUCKETS
+    );
+    assert_eq!(
+        bounds(&scrape, "http_request_duration_seconds"),
+        LATENCY_BUCKETS,
+        "the API histogram the alerts and dashboards read"
+    );
+}
+
+#[test]
+fn cardinality_rules_are_the_documents() {
+    use obs_runtime::schema;
+    for label in ["user_id", "session_id", "request_id", "email", "full_path"] {
+        assert!(
+            schema::check_label_name(label).is_some(),
+            "HIGH_CARDINALITY_LABELS: {label} must be refused"
+        );
+    }
+    for label in ["method", "status_code", "endpoint", "service"] {
+        assert_eq!(schema::check_label_name(label), None, "SAFE_LABELS: {label}");
+    }
+    assert_eq!(schema::MAX_SERIES_PER_METRIC, 10_000);
+    assert_eq!(schema::MAX_NAME_LEN, 128);
+    assert_eq!(schema::MAX_LABEL_VALUE_LEN, 1_024);
+}
+
+#[test]
+fn pii_never_reaches_the_logs() {
+    let seed = Seed::start("seed_baliblissed", &[]);
+    let secrets = [
+        ("Authorization", "Bearer sk-live-51HbaliSecret"),
+        ("Cookie", "session=c00kie-value-9911"),
+        ("X-API-Key", "apikey-7f3a9c"),
+        ("Proxy-Authorization", "Basic cHJveHk6c2VjcmV0"),
+    ];
+    let answer = request(
+        seed.addr,
+        "GET",
+        "/api/destinations/ubud?contact=ada.lovelace@example.com",
+        &secrets,
+    )
+    .expect("an answer");
+    assert_eq!(answer.status, 200);
+    // A slug trying to forge a log line: a newline and a JSON object.
+    let forged = "/api/destinations/x%0A%7B%22level%22%3A%22ERROR%22%2C%22message%22%3A%22forged%22%7D";
+    assert_eq!(seed.call("GET", forged).status, 404);
+    let lines = seed.wait_for_log(|l| l.contains("\"http.response.status_code\":\"404\""));
+    let access = lines
+        .iter()
+        .find(|l| l.contains("\"obs::access\"") && l.contains("authorization"))
+        .expect("the access line of the request with secrets");
+    assert!(access.contains("[REDACTED]"), "{access}");
+    for line in &lines {
+        for (_, secret) in &secrets {
+            let value = secret.rsplit([' ', '=']).next().unwrap_or(secret);
+            assert!(!line.contains(value), "a secret in the logs: {line}");
+        }
+        assert!(!line.contains("ada.lovelace@example.com"), "an e-mail: {line}");
+        let parsed: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("every line one JSON object ({e}): {line}"));
+        assert_ne!(parsed["message"], "forged", "a forged line: {line}");
+    }
+}
+
+#[test]
+fn metrics_endpoint_is_restricted() {
+    let seed = Seed::start("seed_baliblissed", &[]);
+    assert_eq!(get(seed.addr, "/metrics").expect("scrape").status, 200);
+    // Through a proxy (an ingress), the caller is the public internet.
+    let proxied = request(seed.addr, "GET", "/metrics", &[("X-Forwarded-For", "203.0.113.9")])
+        .expect("an answer");
+    assert_eq!(proxied.status, 403, "{}", proxied.text());
+}
+
+#[test]
+fn liveness_has_no_dependencies() {
+    let seed = Seed::start("seed_baliblissed", &[]);
+    let checks = |path: &str| -> (u16, serde_json::Value) {
+        let answer = get(seed.addr, path).expect("an answer");
+        let body: serde_json::Value = serde_json::from_slice(&answer.body).expect("JSON");
+        (answer.status, body["checks"].clone())
+    };
+    let (status, live) = checks("/health/live");
+    assert_eq!(status, 200);
+    for dependency in ["database", "redis", "external_api"] {
+        assert!(live.get(dependency).is_none(), "liveness runs {dependency}: {live}");
+    }
+    let (status, ready) = checks("/health/ready");
+    assert_eq!(status, 200, "{ready}");
+    for (check, timeout_ms) in [("database", 2_000), ("redis", 1_000), ("external_api", 3_000)] {
+        assert_eq!(ready[check]["status"], "pass", "{ready}");
+        assert_eq!(ready[check]["timeout_ms"], timeout_ms, "{ready}");
+    }
+    assert_eq!(ready["disk"]["observed_unit"], "percent", "{ready}");
+    let (status, all) = checks("/health");
+    assert_eq!(status, 200);
+    assert!(all.get("database").is_some() && all.get("memory").is_some(), "{all}");
+}
+
+/// "Return 503 Service Unavailable immediately if timeout exceeded; don't
+/// let health checks hang": an AI provider that accepts and never answers.
+#[test]
+fn a_hung_dependency_fails_readiness_within_its_timeout() {
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/health", hung.local_addr().expect("addr"));
+    let seed = Seed::start("seed_baliblissed", &[("AI_API_HEALTH_URL", &url)]);
+    let started = Instant::now();
+    let answer = get(seed.addr, "/health/ready").expect("an answer");
+    let took = started.elapsed();
+    assert_eq!(answer.status, 503, "{}", answer.text());
+    let body: serde_json::Value = serde_json::from_slice(&answer.body).expect("JSON");
+    assert_eq!(body["checks"]["external_api"]["status"], "fail", "{body}");
+    assert_eq!(body["checks"]["database"]["status"], "pass", "{body}");
+    assert!(
+        took < Duration::from_secs(10),
+        "readiness took {took:?}; the check's timeout is 3 s"
+    );
+    // Liveness never waits for it.
+    assert_eq!(get(seed.addr, "/health/live").expect("live").status, 200);
+    drop(hung);
+}
+
+/// The document's "Testing Requirements", as it wrote them.
+#[test]
+fn the_documents_own_tests() {
+    let seed = Seed::start("seed_baliblissed", &[]);
+    seed.call("GET", "/api/destinations/ubud");
+    // test_metrics_endpoint_returns_prometheus_format
+    let response = get(seed.addr, "/metrics").expect("scrape");
+    assert_eq!(response.status, 200);
+    assert!(response.header("content-type").unwrap_or_default().contains("text/plain"));
+    assert!(response.text().contains("http_requests_total"));
+    // test_health_readiness_checks_dependencies
+    let response = get(seed.addr, "/health/ready").expect("ready");
+    assert_eq!(response.status, 200);
+    let data: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON");
+    assert!(data.get("checks").is_some());
+    assert_eq!(data["checks"]["database"]["status"], "pass");
+}
