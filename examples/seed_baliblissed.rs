@@ -151,7 +151,11 @@ static CALLS: AtomicU64 = AtomicU64::new(0);
 static FAILURES_IN_A_ROW: AtomicU64 = AtomicU64::new(0);
 
 fn set_breaker(now: BreakerState) {
-    for state in [BreakerState::Closed, BreakerState::Open, BreakerState::HalfOpen] {
+    for state in [
+        BreakerState::Closed,
+        BreakerState::Open,
+        BreakerState::HalfOpen,
+    ] {
         let labels = BreakerLabels {
             breaker: Breaker::AiCircuitBreaker,
             state,
@@ -227,7 +231,10 @@ async fn database() -> Result<(), CheckError> {
 async fn redis() -> Result<Observed, CheckError> {
     let bytes = match REDIS.get() {
         Some(pool) => {
-            let mut conn = pool.get().await.map_err(|e| CheckError::new(e.to_string()))?;
+            let mut conn = pool
+                .get()
+                .await
+                .map_err(|e| CheckError::new(e.to_string()))?;
             let info: String = health::deadpool_redis::redis::cmd("INFO")
                 .arg("memory")
                 .query_async(&mut conn)
@@ -325,7 +332,8 @@ async fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     if let Some(flag) = args.next() {
         let dir = args.next().filter(|_| flag == "--export");
-        let dir = dir.ok_or_else(|| std::io::Error::other("usage: seed_baliblissed [--export <dir>]"))?;
+        let dir =
+            dir.ok_or_else(|| std::io::Error::other("usage: seed_baliblissed [--export <dir>]"))?;
         let _app = app();
         obs_runtime::export::write_bundle_with(dir.as_ref(), &export_options())?;
         println!("monitoring bundle of {JOB} written to {dir}");
@@ -340,7 +348,8 @@ async fn main() -> std::io::Result<()> {
     connect_dependencies();
     let _ = AI_HEALTH_URL.set(start_ai_stub().await?);
     set_breaker(BreakerState::Closed);
-    let port = std::env::var("PORT").map_or(Ok(8080), |p| p.parse().map_err(std::io::Error::other))?;
+    let port =
+        std::env::var("PORT").map_or(Ok(8080), |p| p.parse().map_err(std::io::Error::other))?;
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
     let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
     println!("baliblissed on http://{}", listener.local_addr()?);

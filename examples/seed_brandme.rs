@@ -179,9 +179,16 @@ async fn scan() -> Result<Json<serde_json::Value>, (StatusCode, String)> {
     m.service_call_duration_seconds
         .with(TargetLabels { target_service })
         .observe_duration(started.elapsed());
-    let status = if answer.is_ok() { CallStatus::Ok } else { CallStatus::Error };
+    let status = if answer.is_ok() {
+        CallStatus::Ok
+    } else {
+        CallStatus::Error
+    };
     m.service_calls_total
-        .with(CallLabels { target_service, status })
+        .with(CallLabels {
+            target_service,
+            status,
+        })
         .inc();
     let decision = answer.map_err(|e| {
         let labels = ErrorLabels {
@@ -189,7 +196,10 @@ async fn scan() -> Result<Json<serde_json::Value>, (StatusCode, String)> {
         };
         m.errors_total.with(labels).inc();
         tracing::error!("policy service: {e}");
-        (StatusCode::BAD_GATEWAY, "policy service unavailable".to_owned())
+        (
+            StatusCode::BAD_GATEWAY,
+            "policy service unavailable".to_owned(),
+        )
     })?;
     db(Operation::Insert).await;
     if decision == "escalate" {
@@ -248,7 +258,9 @@ async fn database() -> Result<(), CheckError> {
 /// The policy service answers its liveness probe.
 #[health_check("policy", timeout = "3s")]
 async fn policy() -> Result<Observed, CheckError> {
-    let url = POLICY_URL.get().ok_or_else(|| CheckError::new("not started"))?;
+    let url = POLICY_URL
+        .get()
+        .ok_or_else(|| CheckError::new("not started"))?;
     health::http_get(format!("{url}/health/live")).await
 }
 
@@ -258,7 +270,9 @@ fn connect_database() {
     };
     let mut config = health::deadpool_postgres::Config::new();
     config.url = Some(url);
-    config.pool = Some(health::deadpool_postgres::PoolConfig::new(POOL_SIZE as usize));
+    config.pool = Some(health::deadpool_postgres::PoolConfig::new(
+        POOL_SIZE as usize,
+    ));
     let tls = health::deadpool_postgres::tokio_postgres::NoTls;
     match config.create_pool(Some(health::deadpool_postgres::Runtime::Tokio1), tls) {
         Ok(pool) => {
@@ -292,7 +306,8 @@ async fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     if let Some(flag) = args.next() {
         let dir = args.next().filter(|_| flag == "--export");
-        let dir = dir.ok_or_else(|| std::io::Error::other("usage: seed_brandme [--export <dir>]"))?;
+        let dir =
+            dir.ok_or_else(|| std::io::Error::other("usage: seed_brandme [--export <dir>]"))?;
         let _app = app();
         let _client = policy_client();
         obs_runtime::export::write_bundle_with(dir.as_ref(), &export_options())?;
@@ -306,7 +321,8 @@ async fn main() -> std::io::Result<()> {
         .init();
     connect_database();
     let _ = POLICY_URL.set(start_policy().await?);
-    let port = std::env::var("PORT").map_or(Ok(8080), |p| p.parse().map_err(std::io::Error::other))?;
+    let port =
+        std::env::var("PORT").map_or(Ok(8080), |p| p.parse().map_err(std::io::Error::other))?;
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
     let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
     println!("brandme gateway on http://{}", listener.local_addr()?);

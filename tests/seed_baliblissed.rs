@@ -22,9 +22,15 @@ struct Seed {
 impl Seed {
     fn start(example: &str, env: &[(&str, &str)]) -> Self {
         let exe = std::env::current_exe().expect("test binary");
-        let binary = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
+        let binary = exe
+            .parent()
+            .and_then(|d| d.parent())
+            .expect("target/<profile>");
         let binary = binary.join("examples").join(example);
-        assert!(binary.exists(), "run `cargo build --example {example}` first");
+        assert!(
+            binary.exists(),
+            "run `cargo build --example {example}` first"
+        );
         let port = service_support::free_port();
         let log = std::env::temp_dir().join(format!("{example}-{port}.log"));
         let child = std::process::Command::new(binary)
@@ -124,7 +130,11 @@ fn cardinality_rules_are_the_documents() {
         );
     }
     for label in ["method", "status_code", "endpoint", "service"] {
-        assert_eq!(schema::check_label_name(label), None, "SAFE_LABELS: {label}");
+        assert_eq!(
+            schema::check_label_name(label),
+            None,
+            "SAFE_LABELS: {label}"
+        );
     }
     assert_eq!(schema::MAX_SERIES_PER_METRIC, 10_000);
     assert_eq!(schema::MAX_NAME_LEN, 128);
@@ -149,7 +159,8 @@ fn pii_never_reaches_the_logs() {
     .expect("an answer");
     assert_eq!(answer.status, 200);
     // A slug trying to forge a log line: a newline and a JSON object.
-    let forged = "/api/destinations/x%0A%7B%22level%22%3A%22ERROR%22%2C%22message%22%3A%22forged%22%7D";
+    let forged =
+        "/api/destinations/x%0A%7B%22level%22%3A%22ERROR%22%2C%22message%22%3A%22forged%22%7D";
     assert_eq!(seed.call("GET", forged).status, 404);
     let lines = seed.wait_for_log(|l| l.contains("\"http.response.status_code\":\"404\""));
     let access = lines
@@ -162,7 +173,10 @@ fn pii_never_reaches_the_logs() {
             let value = secret.rsplit([' ', '=']).next().unwrap_or(secret);
             assert!(!line.contains(value), "a secret in the logs: {line}");
         }
-        assert!(!line.contains("ada.lovelace@example.com"), "an e-mail: {line}");
+        assert!(
+            !line.contains("ada.lovelace@example.com"),
+            "an e-mail: {line}"
+        );
         let parsed: serde_json::Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("every line one JSON object ({e}): {line}"));
         assert_ne!(parsed["message"], "forged", "a forged line: {line}");
@@ -174,8 +188,13 @@ fn metrics_endpoint_is_restricted() {
     let seed = Seed::start("seed_baliblissed", &[]);
     assert_eq!(get(seed.addr, "/metrics").expect("scrape").status, 200);
     // Through a proxy (an ingress), the caller is the public internet.
-    let proxied = request(seed.addr, "GET", "/metrics", &[("X-Forwarded-For", "203.0.113.9")])
-        .expect("an answer");
+    let proxied = request(
+        seed.addr,
+        "GET",
+        "/metrics",
+        &[("X-Forwarded-For", "203.0.113.9")],
+    )
+    .expect("an answer");
     assert_eq!(proxied.status, 403, "{}", proxied.text());
 }
 
@@ -190,18 +209,28 @@ fn liveness_has_no_dependencies() {
     let (status, live) = checks("/health/live");
     assert_eq!(status, 200);
     for dependency in ["database", "redis", "external_api"] {
-        assert!(live.get(dependency).is_none(), "liveness runs {dependency}: {live}");
+        assert!(
+            live.get(dependency).is_none(),
+            "liveness runs {dependency}: {live}"
+        );
     }
     let (status, ready) = checks("/health/ready");
     assert_eq!(status, 200, "{ready}");
-    for (check, timeout_ms) in [("database", 2_000), ("redis", 1_000), ("external_api", 3_000)] {
+    for (check, timeout_ms) in [
+        ("database", 2_000),
+        ("redis", 1_000),
+        ("external_api", 3_000),
+    ] {
         assert_eq!(ready[check]["status"], "pass", "{ready}");
         assert_eq!(ready[check]["timeout_ms"], timeout_ms, "{ready}");
     }
     assert_eq!(ready["disk"]["observed_unit"], "percent", "{ready}");
     let (status, all) = checks("/health");
     assert_eq!(status, 200);
-    assert!(all.get("database").is_some() && all.get("memory").is_some(), "{all}");
+    assert!(
+        all.get("database").is_some() && all.get("memory").is_some(),
+        "{all}"
+    );
 }
 
 /// "Return 503 Service Unavailable immediately if timeout exceeded; don't
@@ -235,7 +264,12 @@ fn the_documents_own_tests() {
     // test_metrics_endpoint_returns_prometheus_format
     let response = get(seed.addr, "/metrics").expect("scrape");
     assert_eq!(response.status, 200);
-    assert!(response.header("content-type").unwrap_or_default().contains("text/plain"));
+    assert!(
+        response
+            .header("content-type")
+            .unwrap_or_default()
+            .contains("text/plain")
+    );
     assert!(response.text().contains("http_requests_total"));
     // test_health_readiness_checks_dependencies
     let response = get(seed.addr, "/health/ready").expect("ready");

@@ -23,9 +23,15 @@ struct Seed {
 impl Seed {
     fn start(example: &str, env: &[(&str, &str)]) -> Self {
         let exe = std::env::current_exe().expect("test binary");
-        let binary = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
+        let binary = exe
+            .parent()
+            .and_then(|d| d.parent())
+            .expect("target/<profile>");
         let binary = binary.join("examples").join(example);
-        assert!(binary.exists(), "run `cargo build --example {example}` first");
+        assert!(
+            binary.exists(),
+            "run `cargo build --example {example}` first"
+        );
         let port = service_support::free_port();
         let log = std::env::temp_dir().join(format!("{example}-{port}.log"));
         let child = std::process::Command::new(binary)
@@ -82,8 +88,8 @@ fn json(line: &str) -> serde_json::Value {
 #[test]
 fn service_calls_carry_the_trace() {
     let seed = Seed::start("seed_brandme", &[]);
-    let answer = request(seed.addr, "POST", "/scan", &[("X-Request-ID", "scan-0001")])
-        .expect("an answer");
+    let answer =
+        request(seed.addr, "POST", "/scan", &[("X-Request-ID", "scan-0001")]).expect("an answer");
     assert_eq!(answer.status, 200, "{}", answer.text());
     let lines = seed.wait_for_log(|l| l.contains("scan recorded"));
     let find = |message: &str| {
@@ -95,11 +101,17 @@ fn service_calls_carry_the_trace() {
     };
     let (gateway, policy) = (find("scan recorded"), find("policy decided"));
     assert_eq!(gateway["request_id"], "scan-0001");
-    assert_eq!(policy["request_id"], "scan-0001", "the correlation id crossed the call");
+    assert_eq!(
+        policy["request_id"], "scan-0001",
+        "the correlation id crossed the call"
+    );
     let trace_id = gateway["trace_id"].as_str().expect("a trace id");
     assert_eq!(trace_id.len(), 32);
     assert_eq!(policy["trace_id"], trace_id, "the trace crossed the call");
-    assert_ne!(policy["span_id"], gateway["span_id"], "the policy service's own span");
+    assert_ne!(
+        policy["span_id"], gateway["span_id"],
+        "the policy service's own span"
+    );
     let scrape = get(seed.addr, "/metrics").expect("scrape").text();
     assert!(
         scrape.contains(r#"service_calls_total{target_service="policy",status="ok"} 1"#),
@@ -126,15 +138,23 @@ fn errors_are_recorded_in_their_trace() {
         .unwrap_or_else(|| panic!("no error in the request's trace: {lines:#?}"));
     assert_eq!(error["exception.message"], "no garment 0", "{error}");
     let scrape = get(seed.addr, "/metrics").expect("scrape").text();
-    assert!(scrape.contains(r#"errors_total{error_type="not_found"} 1"#), "{scrape}");
+    assert!(
+        scrape.contains(r#"errors_total{error_type="not_found"} 1"#),
+        "{scrape}"
+    );
 }
 
 /// 000 "Correlation IDs": an `X-Correlation-ID` comes back under that name.
 #[test]
 fn correlation_id_is_echoed() {
     let seed = Seed::start("seed_brandme", &[]);
-    let answer = request(seed.addr, "GET", "/garments/7", &[("X-Correlation-ID", "brandme-42")])
-        .expect("an answer");
+    let answer = request(
+        seed.addr,
+        "GET",
+        "/garments/7",
+        &[("X-Correlation-ID", "brandme-42")],
+    )
+    .expect("an answer");
     assert_eq!(answer.status, 200);
     assert_eq!(answer.header("x-correlation-id"), Some("brandme-42"));
 }
