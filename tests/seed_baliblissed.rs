@@ -4,6 +4,9 @@
 //! without dependencies, a hung dependency, the document's own tests — on the
 //! example `seed_baliblissed` as a real process.
 
+#[allow(dead_code)]
+#[path = "health_support/servers.rs"]
+mod servers;
 #[path = "service_support/mod.rs"]
 mod service_support;
 
@@ -277,4 +280,47 @@ fn the_documents_own_tests() {
     let data: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON");
     assert!(data.get("checks").is_some());
     assert_eq!(data["checks"]["database"]["status"], "pass");
+}
+
+/// With `DATABASE_URL` and `REDIS_URL`, readiness asks the real servers:
+/// `SELECT 1` and Redis's `INFO memory`, whose `used_memory` is the Cache
+/// Performance dashboard's "Redis memory"; a stopped Redis fails it.
+#[test]
+fn real_postgres_and_redis_back_the_checks() {
+    let pg = servers::Postgres::start();
+    let mut redis = servers::Redis::start();
+    let database_url = format!("postgres://postgres@127.0.0.1:{}/postgres", pg.port);
+    let redis_url = format!("redis://127.0.0.1:{}", redis.port);
+    let seed = Seed::start(
+        "seed_baliblissed",
+        &[("DATABASE_URL", &database_url), ("REDIS_URL", &redis_url)],
+    );
+    let ready = get(seed.addr, "/health/ready").expect("ready");
+    let body: serde_json::Value = serde_json::from_slice(&ready.body).expect("JSON");
+    assert_eq!(ready.status, 200, "{body}");
+    let used = body["checks"]["redis"]["observed_value"]
+        .as_f64()
+        .expect("used_memory");
+    assert!(
+        used > 100_000.0,
+        "a real Redis uses more than {used} bytes: {body}"
+    );
+    let scrape = get(seed.addr, "/metrics").expect("scrape").text();
+    let gauge: f64 = scrape
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("baliblissed_redis_memory_used_bytes ")?
+                .parse()
+                .ok()
+        })
+        .expect("the gauge");
+    assert!(gauge > 100_000.0, "{gauge}");
+    redis.stop();
+    let failed = service_support::wait_for(Duration::from_secs(10), || {
+        get(seed.addr, "/health/ready").filter(|r| r.status == 503)
+    })
+    .expect("readiness fails without Redis");
+    let body: serde_json::Value = serde_json::from_slice(&failed.body).expect("JSON");
+    assert_eq!(body["checks"]["redis"]["status"], "fail", "{body}");
+    assert_eq!(body["checks"]["database"]["status"], "pass", "{body}");
 }
