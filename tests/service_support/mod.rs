@@ -121,15 +121,20 @@ pub fn wait_for<T>(within: Duration, mut check: impl FnMut() -> Option<T>) -> Op
 /// `cargo test` builds the examples beside the test binaries:
 /// `target/<profile>/examples/service`.
 fn example_binary() -> PathBuf {
+    example_binary_named("service")
+}
+
+/// `target/<profile>/examples/<name>`.
+pub fn example_binary_named(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target/<profile>");
-    let path = profile_dir.join("examples").join("service");
+    let path = profile_dir.join("examples").join(name);
     assert!(
         path.exists(),
-        "{} is missing: `cargo test --workspace` builds it; or run `cargo build --example service` first",
+        "{} is missing: `cargo test --workspace` builds it; or run `cargo build --example {name}` first",
         path.display()
     );
     path
@@ -149,8 +154,18 @@ impl ExampleService {
     /// Started with `env` set over the defaults (`OTEL_TRACES_EXPORTER=none`,
     /// `OBS_ENV=production`, `RUST_LOG=warn`).
     pub fn start_with(env: &[(&str, &str)]) -> Self {
+        Self::start_example(&example_binary(), env, None)
+    }
+
+    /// The example `binary`, started as [`start_with`](Self::start_with)
+    /// does; its standard output and error go to `output` when given.
+    pub fn start_example(
+        binary: &std::path::Path,
+        env: &[(&str, &str)],
+        output: Option<&std::path::Path>,
+    ) -> Self {
         let port = free_port();
-        let mut command = Command::new(example_binary());
+        let mut command = Command::new(binary);
         command
             .env("PORT", port.to_string())
             .env("OBS_ENV", "production")
@@ -161,10 +176,18 @@ impl ExampleService {
         for (k, v) in env {
             command.env(k, v);
         }
+        let (out, err) = match output {
+            Some(path) => {
+                let file = std::fs::File::create(path).expect("create the log file");
+                let copy = file.try_clone().expect("clone the log file");
+                (Stdio::from(file), Stdio::from(copy))
+            }
+            None => (Stdio::null(), Stdio::null()),
+        };
         let child = command
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(out)
+            .stderr(err)
             .spawn()
             .expect("start the example service");
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();

@@ -39,6 +39,7 @@ pub struct CheckReport {
     pub(crate) critical: bool,
     pub(crate) status: Status,
     pub(crate) duration: Duration,
+    pub(crate) timeout: Duration,
     pub(crate) output: Option<String>,
     pub(crate) observed: Option<Observed>,
     pub(crate) time: SystemTime,
@@ -114,6 +115,21 @@ impl CheckReport {
     #[must_use]
     pub fn response_time(&self) -> Duration {
         self.duration
+    }
+
+    /// How long a run may take before it counts as failed (the check's
+    /// `timeout`), shown as `timeout_ms` in the JSON body.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use obs_runtime::health::{self, Probe};
+    /// let report = health::report(Probe::Readiness).await;
+    /// assert!(report.checks().iter().all(|c| c.response_time() <= c.timeout() + std::time::Duration::from_secs(1)));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Why the check failed, redacted of secrets; `None` when it passed.
@@ -332,7 +348,12 @@ impl HealthReport {
             if !check.critical {
                 out.push_str(",\"critical\":false");
             }
-            let _ = write!(out, ",\"response_ms\":{}", check.duration.as_millis());
+            let _ = write!(
+                out,
+                ",\"response_ms\":{},\"timeout_ms\":{}",
+                check.duration.as_millis(),
+                check.timeout.as_millis()
+            );
             if let Some(observed) = &check.observed {
                 out.push_str(",\"observed_value\":");
                 json_number(&mut out, observed.value());
