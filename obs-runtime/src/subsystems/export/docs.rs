@@ -369,8 +369,8 @@ fn alerts(out: &mut String, rules: &Rules) {
     let _ = writeln!(out, "## Alerts\n");
     let mut names: Vec<&str> = Vec::new();
     for alert in rules.groups.iter().flat_map(|g| g.alerts.iter()) {
-        if !names.contains(&alert.name) {
-            names.push(alert.name);
+        if !names.contains(&alert.name.as_ref()) {
+            names.push(&alert.name);
         }
     }
     for name in &names {
@@ -380,10 +380,10 @@ fn alerts(out: &mut String, rules: &Rules) {
     out.push('\n');
     let mut seen: Vec<&str> = Vec::new();
     for alert in rules.groups.iter().flat_map(|g| g.alerts.iter()) {
-        if seen.contains(&alert.name) {
+        if seen.contains(&alert.name.as_ref()) {
             continue;
         }
-        seen.push(alert.name);
+        seen.push(&alert.name);
         let severities: Vec<&str> = {
             let mut s: Vec<&str> = rules
                 .groups
@@ -398,7 +398,10 @@ fn alerts(out: &mut String, rules: &Rules) {
             s.dedup();
             s
         };
-        let (means, check) = runbook(alert.name);
+        let (means, check) = match rules.custom_runbook(&alert.name) {
+            Some((means, check)) => (means, check),
+            None => runbook(&alert.name),
+        };
         let _ = writeln!(out, "### Alert: {}\n", alert.name);
         let _ = writeln!(
             out,

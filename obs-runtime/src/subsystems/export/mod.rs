@@ -14,6 +14,7 @@
 //! ```
 
 mod bundle;
+mod custom;
 mod decimal;
 mod docs;
 mod grafana;
@@ -23,8 +24,9 @@ mod rules;
 mod work;
 
 pub use bundle::{bundle_files, write_bundle, write_bundle_with};
+pub use custom::{Alert, Dashboard, ExportError, Query, Severity};
 
-use crate::subsystems::catalog::catalog;
+use crate::subsystems::catalog::{Catalog, catalog};
 
 /// The file name the rule tests load the rules from.
 pub const RULES_FILE: &str = "rules.yml";
@@ -53,6 +55,8 @@ pub struct ExportOptions {
     pub(crate) pool_saturation_percent: u32,
     pub(crate) outbound_error_percent: u32,
     pub(crate) batch_stale_seconds: u64,
+    pub(crate) alerts: Vec<Alert>,
+    pub(crate) dashboards: Vec<Dashboard>,
 }
 
 impl Default for ExportOptions {
@@ -82,6 +86,8 @@ impl Default for ExportOptions {
             pool_saturation_percent: 80,
             outbound_error_percent: 5,
             batch_stale_seconds: 86_400,
+            alerts: Vec::new(),
+            dashboards: Vec::new(),
         }
     }
 }
@@ -256,6 +262,102 @@ impl ExportOptions {
         self
     }
 
+    /// Adds an alert of the program's own; see [`Alert`]. It is checked
+    /// against the catalog when the bundle is written (or by
+    /// [`validate`](Self::validate)).
+    ///
+    /// ```
+    /// use obs_runtime::export::{Alert, ExportOptions, Query, Severity};
+    /// use obs_runtime::metrics::Gauge;
+    ///
+    /// Gauge::<()>::new("doc_queue_depth", "Jobs waiting.").unwrap().register().unwrap();
+    /// let options = ExportOptions::default()
+    ///     .job("worker")
+    ///     .alert(
+    ///         Alert::above("QueueBacklog", Query::value("doc_queue_depth"), "100")
+    ///             .for_("10m")
+    ///             .severity(Severity::Critical),
+    ///     );
+    /// options.validate().unwrap();
+    /// let rules = obs_runtime::export::prometheus_rules_with(&options);
+    /// assert!(rules.contains("- alert: QueueBacklog"));
+    /// assert!(rules.contains("max by (job, instance) (doc_queue_depth) > 100"));
+    /// let tests = obs_runtime::export::rule_tests_with(&options);
+    /// assert!(tests.contains("alertname: QueueBacklog"));
+    /// ```
+    #[must_use]
+    pub fn alert(mut self, alert: Alert) -> Self {
+        self.alerts.push(alert);
+        self
+    }
+
+    /// Adds a dashboard of the program's own; see [`Dashboard`].
+    ///
+    /// ```
+    /// use obs_runtime::export::{Dashboard, ExportOptions, Query};
+    /// use obs_runtime::metrics::Counter;
+    ///
+    /// Counter::<()>::new("doc_orders_total", "Orders.").unwrap().register().unwrap();
+    /// let options = ExportOptions::default().dashboard(
+    ///     Dashboard::new("Orders").panel("Order rate", Query::rate("doc_orders_total")),
+    /// );
+    /// let boards = obs_runtime::export::grafana_dashboards_with(&options);
+    /// let (_, orders) = boards.iter().find(|(file, _)| file == "orders.json").unwrap();
+    /// assert!(orders.contains("rate(doc_orders_total{job=~\\\"$job\\\""));
+    /// ```
+    #[must_use]
+    pub fn dashboard(mut self, dashboard: Dashboard) -> Self {
+        self.dashboards.push(dashboard);
+        self
+    }
+
+    /// Checks the custom alerts and dashboards against this program's
+    /// [`catalog`](crate::catalog()) — what [`write_bundle_with`] does
+    /// before writing anything — so a program can refuse to start with a
+    /// broken one.
+    ///
+    /// ```
+    /// use obs_runtime::export::{Alert, ExportOptions, Query};
+    ///
+    /// let options = ExportOptions::default()
+    ///     .alert(Alert::above("Typo", Query::rate("doc_no_such_total"), "1"));
+    /// let err = options.validate().unwrap_err();
+    /// assert!(err.to_string().contains("`doc_no_such_total` is not a metric of this program"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Every problem found, one line each, naming the alert or panel.
+    pub fn validate(&self) -> Result<(), ExportError> {
+        let checked = self.checked(&catalog());
+        if checked.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ExportError {
+                problems: checked.problems,
+            })
+        }
+    }
+
+    /// The custom entries checked against `catalog`.
+    pub(crate) fn checked(&self, catalog: &Catalog) -> custom::Checked {
+        if self.alerts.is_empty() && self.dashboards.is_empty() {
+            return custom::Checked::default();
+        }
+        let generated = rules::generated(catalog, self);
+        let files: Vec<String> = grafana::dashboards(catalog)
+            .into_iter()
+            .map(|(file, _)| file.trim_end_matches(".json").to_owned())
+            .collect();
+        custom::check(
+            catalog,
+            &self.alerts,
+            &self.dashboards,
+            &generated.alert_names(),
+            &files,
+        )
+    }
+
     pub(crate) fn runbook(&self, anchor: &str) -> String {
         format!("{}#{anchor}", self.runbook_base)
     }
@@ -314,6 +416,28 @@ pub fn rule_tests_with(options: &ExportOptions) -> String {
 #[must_use]
 pub fn grafana_dashboards() -> Vec<(String, String)> {
     grafana::dashboards(&catalog())
+}
+
+/// [`grafana_dashboards`] and the custom [`Dashboard`]s of `options`, each
+/// as `<slug of its title>.json`. A panel that fails its checks is left
+/// out and named in the dashboard's description; a dashboard whose title
+/// fails is left out ([`ExportOptions::validate`] says why).
+///
+/// ```
+/// use obs_runtime::export::{Dashboard, ExportOptions, Query};
+///
+/// let options = ExportOptions::default().dashboard(
+///     Dashboard::new("Process").panel("Memory", Query::value("process_resident_memory_bytes")),
+/// );
+/// let boards = obs_runtime::export::grafana_dashboards_with(&options);
+/// assert!(boards.iter().any(|(file, json)| file == "process.json" && json.contains("\"Memory\"")));
+/// ```
+#[must_use]
+pub fn grafana_dashboards_with(options: &ExportOptions) -> Vec<(String, String)> {
+    let catalog = catalog();
+    let mut out = grafana::dashboards(&catalog);
+    out.extend(grafana::custom(&options.checked(&catalog).dashboards));
+    out
 }
 
 /// Grafana's provisioning files for [`grafana_dashboards`], as

@@ -7,6 +7,7 @@
 //! Debian's promtool (2.42) compares sample values exactly and knows no
 //! `fuzzy_compare`, so the cases assert alerts, not ratios.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::ExportOptions;
@@ -18,17 +19,17 @@ use crate::leaves::schema::HTTP;
 use crate::subsystems::catalog::{Catalog, FunctionInfo, MetricInfo};
 
 /// One input series: its selector and its values in promtool's notation.
-struct Series(String, String);
+pub(super) struct Series(pub(super) String, pub(super) String);
 
 /// One test group.
-struct Case {
-    name: String,
-    series: Vec<Series>,
-    eval: String,
-    alertname: &'static str,
+pub(super) struct Case {
+    pub(super) name: String,
+    pub(super) series: Vec<Series>,
+    pub(super) eval: String,
+    pub(super) alertname: Cow<'static, str>,
     /// `None`: the alert must stay silent.
-    fires: Option<Vec<(String, String)>>,
-    alert: Option<Alert>,
+    pub(super) fires: Option<Vec<(String, String)>>,
+    pub(super) alert: Option<Alert>,
 }
 
 /// `{{ $labels.x }}` replaced by the series' value, as Prometheus renders
@@ -159,7 +160,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
             name: format!("{who}: a fast burn pages"),
             series: series("0+60x240", "0+60x240"),
             eval: "70m".into(),
-            alertname: "ObsSloFastBurn",
+            alertname: "ObsSloFastBurn".into(),
             fires: Some(labels.clone()),
             alert: Some(s.fast.clone()),
         });
@@ -167,7 +168,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
             name: format!("{who}: a slow burn opens a ticket"),
             series: series("0+60x240", "0+60x240"),
             eval: "3h".into(),
-            alertname: "ObsSloSlowBurn",
+            alertname: "ObsSloSlowBurn".into(),
             fires: Some(slow_labels),
             alert: Some(s.slow.clone()),
         });
@@ -176,7 +177,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
                 name: format!("{who}: healthy traffic is silent ({alertname})"),
                 series: series("0+60x240", "0x240"),
                 eval: "3h".into(),
-                alertname,
+                alertname: alertname.into(),
                 fires: None,
                 alert: None,
             });
@@ -186,7 +187,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
                 name: format!("{who}: one error at low traffic is silent ({alertname})"),
                 series: series("0x240", "0x30 1x209"),
                 eval: "40m".into(),
-                alertname,
+                alertname: alertname.into(),
                 fires: None,
                 alert: None,
             });
@@ -209,7 +210,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
                     Series(count.clone(), "0+60x240".to_owned()),
                 ],
                 eval: "70m".into(),
-                alertname: "ObsSloFastBurn",
+                alertname: "ObsSloFastBurn".into(),
                 fires: Some(labels.clone()),
                 alert: Some(s.fast.clone()),
             });
@@ -220,7 +221,7 @@ fn slo_cases(s: &SliRules, options: &ExportOptions, cases: &mut Vec<Case>) {
                     Series(count.clone(), "0+60x240".to_owned()),
                 ],
                 eval: "70m".into(),
-                alertname: "ObsSloFastBurn",
+                alertname: "ObsSloFastBurn".into(),
                 fires: None,
                 alert: None,
             });
@@ -256,7 +257,7 @@ impl Classic<'_> {
                     Series(error.clone(), "0+6x30".to_owned()),
                 ],
                 eval: "15m".into(),
-                alertname,
+                alertname: alertname.into(),
                 fires: Some(self.labels.clone()),
                 alert: Some(alert.clone()),
             });
@@ -267,7 +268,7 @@ impl Classic<'_> {
                     Series(error, "0+1x30".to_owned()),
                 ],
                 eval: "15m".into(),
-                alertname,
+                alertname: alertname.into(),
                 fires: None,
                 alert: None,
             });
@@ -301,7 +302,7 @@ impl Classic<'_> {
                 name: format!("{who}: events slower than 2s warn (p99)"),
                 series,
                 eval: "15m".into(),
-                alertname,
+                alertname: alertname.into(),
                 fires: Some(self.labels.clone()),
                 alert: Some(alert.clone()),
             });
@@ -460,7 +461,7 @@ fn histogram_cases(
             name: format!("{who}: observations slower than 2s warn ({alertname})"),
             series: histogram(slow_from, 60),
             eval: "15m".into(),
-            alertname,
+            alertname: alertname.into(),
             fires: Some(fired.clone()),
             alert: Some(alert.clone()),
         });
@@ -468,7 +469,7 @@ fn histogram_cases(
             name: format!("{who}: fast observations are silent ({alertname})"),
             series: histogram(0, 60),
             eval: "15m".into(),
-            alertname,
+            alertname: alertname.into(),
             fires: None,
             alert: None,
         });
@@ -481,7 +482,7 @@ fn histogram_cases(
             name: format!("{who}: slow but rare observations are silent ({alertname})"),
             series: histogram(slow_from, 1),
             eval: "15m".into(),
-            alertname,
+            alertname: alertname.into(),
             fires: None,
             alert: None,
         });
@@ -516,7 +517,7 @@ fn process_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, case
                 "0x10".to_owned(),
             )],
             eval: "5m".into(),
-            alertname: "ObsHealthCheckFailing",
+            alertname: "ObsHealthCheckFailing".into(),
             fires: Some(vec![
                 ("check".to_owned(), check.name.to_owned()),
                 ("kind".to_owned(), check.kind.as_str().to_owned()),
@@ -534,7 +535,7 @@ fn process_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, case
                 "0x5".to_owned(),
             )],
             eval: "3m".into(),
-            alertname: "ObsTargetDown",
+            alertname: "ObsTargetDown".into(),
             fires: Some(vec![
                 ("instance".to_owned(), instance.clone()),
                 ("job".to_owned(), options.job.clone()),
@@ -549,7 +550,7 @@ fn process_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, case
                 "1x5".to_owned(),
             )],
             eval: "3m".into(),
-            alertname: "ObsTargetDown",
+            alertname: "ObsTargetDown".into(),
             fires: None,
             alert: None,
         });
@@ -565,7 +566,7 @@ fn process_cases(rules: &Rules, catalog: &Catalog, options: &ExportOptions, case
                 "0 0 1 1 1".to_owned(),
             )],
             eval: "3m".into(),
-            alertname: "ObsPanics",
+            alertname: "ObsPanics".into(),
             fires: Some(vec![
                 ("instance".to_owned(), instance.clone()),
                 ("job".to_owned(), options.job.clone()),
@@ -589,8 +590,13 @@ pub(crate) fn write(
     }
     classic_cases(rules, catalog, options, &mut cases);
     work_cases(rules, catalog, options, &mut cases);
-    let mut out = format!(
-        "# Generated by obs: promtool test rules for {rules_file}; do not edit.\nrule_files:\n  - {rules_file}\nevaluation_interval: 1m\ntests:\n"
+    cases.extend(super::custom::cases(&rules.custom, options));
+    let mut out =
+        format!("# Generated by obs: promtool test rules for {rules_file}; do not edit.\n");
+    rules.comment_left_out(&mut out);
+    let _ = write!(
+        out,
+        "rule_files:\n  - {rules_file}\nevaluation_interval: 1m\ntests:\n"
     );
     for case in &cases {
         let _ = writeln!(out, "  - name: {}", quoted(&case.name));
@@ -745,7 +751,7 @@ impl Work<'_> {
                     Series(connect, per_minute(bad / 2)),
                 ],
                 eval: "15m".into(),
-                alertname: "ObsOutboundErrorRatio",
+                alertname: "ObsOutboundErrorRatio".into(),
                 fires: Some(labels),
                 alert: Some(alert.clone()),
             });
@@ -758,7 +764,7 @@ impl Work<'_> {
                     Series(cancelled, per_minute(100)),
                 ],
                 eval: "15m".into(),
-                alertname: "ObsOutboundErrorRatio",
+                alertname: "ObsOutboundErrorRatio".into(),
                 fires: None,
                 alert: None,
             });
@@ -768,7 +774,7 @@ impl Work<'_> {
                         .to_owned(),
                     series: vec![Series(timeout, per_minute(1))],
                     eval: "15m".into(),
-                    alertname: "ObsOutboundErrorRatio",
+                    alertname: "ObsOutboundErrorRatio".into(),
                     fires: None,
                     alert: None,
                 });
@@ -777,7 +783,7 @@ impl Work<'_> {
                 name: "no outbound calls is silent".to_owned(),
                 series: vec![Series(ok, "0x30".to_owned())],
                 eval: "15m".into(),
-                alertname: "ObsOutboundErrorRatio",
+                alertname: "ObsOutboundErrorRatio".into(),
                 fires: None,
                 alert: None,
             });
@@ -802,7 +808,7 @@ impl Work<'_> {
                     Series(run("panic"), per_minute(bad / 2)),
                 ],
                 eval: "15m".into(),
-                alertname: "ObsJobFailureRatio",
+                alertname: "ObsJobFailureRatio".into(),
                 fires: Some(fired(&self.about_job(), "warning")),
                 alert: Some(alert.clone()),
             });
@@ -816,7 +822,7 @@ impl Work<'_> {
                     Series(run("cancelled"), per_minute(100)),
                 ],
                 eval: "15m".into(),
-                alertname: "ObsJobFailureRatio",
+                alertname: "ObsJobFailureRatio".into(),
                 fires: None,
                 alert: None,
             });
@@ -825,7 +831,7 @@ impl Work<'_> {
                     name: "one failed run a minute, and nothing else, is silent".to_owned(),
                     series: vec![Series(run("error"), per_minute(1))],
                     eval: "15m".into(),
-                    alertname: "ObsJobFailureRatio",
+                    alertname: "ObsJobFailureRatio".into(),
                     fires: None,
                     alert: None,
                 });
@@ -834,7 +840,7 @@ impl Work<'_> {
                 name: "a queue without runs is silent".to_owned(),
                 series: vec![Series(run("ok"), "0x30".to_owned())],
                 eval: "15m".into(),
-                alertname: "ObsJobFailureRatio",
+                alertname: "ObsJobFailureRatio".into(),
                 fires: None,
                 alert: None,
             });
@@ -901,7 +907,7 @@ impl Work<'_> {
                     name: "jobs waiting longer than the limit in their queue warn".to_owned(),
                     series: histogram(from, "0+60x40"),
                     eval: "20m".into(),
-                    alertname: "ObsJobQueueWaitP95",
+                    alertname: "ObsJobQueueWaitP95".into(),
                     fires: Some(fired(&self.about_job(), "warning")),
                     alert: Some(alert.clone()),
                 });
@@ -910,7 +916,7 @@ impl Work<'_> {
                         .to_owned(),
                     series: histogram(from, "0x10 1x30"),
                     eval: "14m".into(),
-                    alertname: "ObsJobQueueWaitP95",
+                    alertname: "ObsJobQueueWaitP95".into(),
                     fires: None,
                     alert: None,
                 });
@@ -920,7 +926,7 @@ impl Work<'_> {
                     name: "jobs starting promptly are silent".to_owned(),
                     series: histogram(0, "0+60x40"),
                     eval: "20m".into(),
-                    alertname: "ObsJobQueueWaitP95",
+                    alertname: "ObsJobQueueWaitP95".into(),
                     fires: None,
                     alert: None,
                 });
@@ -949,7 +955,7 @@ impl Work<'_> {
                 name: "a worker whose heartbeat stopped pages".to_owned(),
                 series: vec![Series(series.clone(), format!("0+60x5 300x{n}"))],
                 eval: eval.clone(),
-                alertname: "ObsJobWorkerStale",
+                alertname: "ObsJobWorkerStale".into(),
                 fires: Some(fired(&labels, "critical")),
                 alert: Some(alert.clone()),
             });
@@ -957,7 +963,7 @@ impl Work<'_> {
                 name: "a worker beating every minute is silent".to_owned(),
                 series: vec![Series(series, format!("0+60x{}", n + 5))],
                 eval,
-                alertname: "ObsJobWorkerStale",
+                alertname: "ObsJobWorkerStale".into(),
                 fires: None,
                 alert: None,
             });
@@ -990,7 +996,7 @@ impl Work<'_> {
                 name: "a pool used above the limit for 5m warns".to_owned(),
                 series: series(u32::midpoint(p, 101), 100),
                 eval: "10m".into(),
-                alertname: "ObsDbPoolSaturation",
+                alertname: "ObsDbPoolSaturation".into(),
                 fires: Some(fired(&pool, "warning")),
                 alert: Some(alert.clone()),
             });
@@ -998,7 +1004,7 @@ impl Work<'_> {
                 name: "a pool used below the limit is silent".to_owned(),
                 series: series(p / 2, 100),
                 eval: "10m".into(),
-                alertname: "ObsDbPoolSaturation",
+                alertname: "ObsDbPoolSaturation".into(),
                 fires: None,
                 alert: None,
             });
@@ -1006,7 +1012,7 @@ impl Work<'_> {
                 name: "a pool with no maximum is silent (no division by zero)".to_owned(),
                 series: series(0, 0),
                 eval: "10m".into(),
-                alertname: "ObsDbPoolSaturation",
+                alertname: "ObsDbPoolSaturation".into(),
                 fires: None,
                 alert: None,
             });
@@ -1023,7 +1029,7 @@ impl Work<'_> {
                 name: "Redis unreachable for a minute pages".to_owned(),
                 series: vec![Series(series.clone(), "0x5".to_owned())],
                 eval: "3m".into(),
-                alertname: "ObsRedisDown",
+                alertname: "ObsRedisDown".into(),
                 fires: Some(fired(&labels, "critical")),
                 alert: Some(alert.clone()),
             });
@@ -1031,7 +1037,7 @@ impl Work<'_> {
                 name: "Redis connected is silent".to_owned(),
                 series: vec![Series(series, "1x5".to_owned())],
                 eval: "3m".into(),
-                alertname: "ObsRedisDown",
+                alertname: "ObsRedisDown".into(),
                 fires: None,
                 alert: None,
             });
@@ -1053,7 +1059,7 @@ impl Work<'_> {
                 name: "a batch job without a success for too long warns".to_owned(),
                 series: vec![Series(series.clone(), format!("1x{n}"))],
                 eval: eval.clone(),
-                alertname: "ObsBatchStale",
+                alertname: "ObsBatchStale".into(),
                 fires: Some(fired(&labels, "warning")),
                 alert: Some(alert.clone()),
             });
@@ -1061,7 +1067,7 @@ impl Work<'_> {
                 name: "a batch job succeeding every minute is silent".to_owned(),
                 series: vec![Series(series, format!("0+60x{n}"))],
                 eval,
-                alertname: "ObsBatchStale",
+                alertname: "ObsBatchStale".into(),
                 fires: None,
                 alert: None,
             });

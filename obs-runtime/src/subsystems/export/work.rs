@@ -106,9 +106,9 @@ fn alert(
     options: &ExportOptions,
 ) -> Alert {
     Alert {
-        name,
+        name: name.into(),
         expr,
-        for_,
+        for_: for_.into(),
         labels: vec![("severity", severity.to_owned())],
         summary,
         description,
@@ -360,10 +360,10 @@ pub(crate) mod tests {
         ]
     }
 
-    fn names(groups: &[Group]) -> Vec<&'static str> {
+    fn names(groups: &[Group]) -> Vec<&str> {
         groups
             .iter()
-            .flat_map(|g| g.alerts.iter().map(|a| a.name))
+            .flat_map(|g| g.alerts.iter().map(|a| a.name.as_ref()))
             .collect()
     }
 
@@ -419,7 +419,7 @@ pub(crate) mod tests {
             groups(&catalog, options)
                 .iter()
                 .flat_map(|g| g.alerts.iter())
-                .map(|a| [a.expr.as_str(), &a.summary, a.for_, ""].join("\n"))
+                .map(|a| [a.expr.as_str(), &a.summary, &a.for_, ""].join("\n"))
                 .collect::<String>()
         };
         let defaults = text(&ExportOptions::default());

@@ -92,7 +92,7 @@ pub fn bundle_files(options: &ExportOptions) -> Vec<(String, String)> {
 /// `grafana/provisioning/dashboards/obs.yaml` loads) and `docs/metrics.md`,
 /// the runbook the alerts' `runbook_url`s point into.
 fn extra_files(options: &ExportOptions) -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = super::grafana_dashboards()
+    let mut files: Vec<(String, String)> = super::grafana_dashboards_with(options)
         .into_iter()
         .map(|(name, json)| (format!("grafana/dashboards/{name}"), json))
         .collect();
@@ -133,10 +133,16 @@ pub fn write_bundle(dir: &Path) -> std::io::Result<()> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 ///
+/// Custom alerts and dashboards are checked first
+/// ([`ExportOptions::validate`]): nothing is written when one fails.
+///
 /// # Errors
 ///
-/// When a folder or file can't be created or written.
+/// When a custom alert or dashboard fails its checks (kind
+/// `InvalidInput`, the message naming each and why), or a folder or file
+/// can't be created or written.
 pub fn write_bundle_with(dir: &Path, options: &ExportOptions) -> std::io::Result<()> {
+    options.validate()?;
     for (path, contents) in bundle_files(options) {
         let file = path
             .split('/')

@@ -38,8 +38,8 @@ pub(super) enum Viz {
 /// A dashboard being laid out: panels fill lines of 24 units; a row starts
 /// a new line.
 pub(super) struct Board {
-    pub(super) uid: &'static str,
-    pub(super) title: &'static str,
+    pub(super) uid: String,
+    pub(super) title: String,
     pub(super) description: String,
     pub(super) variables: Vec<Json>,
     pub(super) panels: Vec<Json>,
@@ -50,13 +50,13 @@ pub(super) struct Board {
 
 impl Board {
     pub(super) fn new(
-        uid: &'static str,
-        title: &'static str,
+        uid: impl Into<String>,
+        title: impl Into<String>,
         description: impl Into<String>,
     ) -> Self {
         Self {
-            uid,
-            title,
+            uid: uid.into(),
+            title: title.into(),
             description: description.into(),
             variables: vec![datasource_variable(), job_variable(), instance_variable()],
             panels: Vec::new(),
@@ -193,7 +193,7 @@ impl Board {
             ])]),
         )]);
         let doc = obj([
-            ("uid", self.uid.into()),
+            ("uid", self.uid.clone().into()),
             ("title", self.title.into()),
             ("description", self.description.into()),
             ("tags", Json::Arr(vec!["obs".into()])),

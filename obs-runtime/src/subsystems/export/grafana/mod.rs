@@ -11,12 +11,14 @@
 
 mod board;
 mod boards;
+mod custom;
 mod promql;
 mod work;
 
 use super::rules;
 use crate::subsystems::catalog::Catalog;
 use boards::{functions, objectives, overview, runtime};
+pub(crate) use custom::custom;
 
 /// The dashboard JSON schema version written (Grafana 10.4 and 11).
 pub(crate) const SCHEMA_VERSION: u32 = 39;
