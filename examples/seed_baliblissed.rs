@@ -26,6 +26,7 @@ use axum::extract::{ConnectInfo, Path};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use obs_runtime::export::{Alert, Dashboard, ExportOptions, Query};
 use obs_runtime::health::{self, CheckError, Observed};
 use obs_runtime::http::{HttpMetricNames, ObsLayer};
 use obs_runtime::metrics::{Counter, Gauge, Histogram};
@@ -71,6 +72,9 @@ struct Metrics {
     ai_tokens_used_total: Counter,
     /// The AI circuit breaker: 1 for its current state, 0 for the others.
     circuit_breaker_state: Gauge<BreakerLabels>,
+    /// Share of the disk in use, as the team's `psutil` gauges read it
+    /// (set by the disk check).
+    disk_used_ratio: Gauge,
     /// Memory the cache uses: Redis's `used_memory` with `REDIS_URL`, else
     /// the in-process cache's entries.
     redis_memory_used_bytes: Gauge,
@@ -262,7 +266,9 @@ async fn external_api() -> Result<Observed, CheckError> {
 
 #[health_check("disk", critical = false)]
 async fn disk() -> Result<Observed, CheckError> {
-    health::disk_space(std::env::temp_dir(), 90.0)
+    let used = health::disk_space(std::env::temp_dir(), 90.0)?;
+    Metrics::global().disk_used_ratio.set(used.value() / 100.0);
+    Ok(used)
 }
 
 #[health_check("memory", critical = false)]
@@ -311,8 +317,74 @@ fn connect_dependencies() {
 
 const JOB: &str = "baliblissed-backend";
 
-fn export_options() -> obs_runtime::export::ExportOptions {
-    obs_runtime::export::ExportOptions::default().job(JOB)
+/// The instrumentator's fine histogram (10 ms to 60 s, bounds at 2 and
+/// 2.5 s): its coarse `http_request_duration_seconds` (0.1, 0.5, 1 s) can't
+/// tell a p99 of 2 s from one of 1.
+const HTTP_LATENCY: &str = "http_request_duration_highr_seconds";
+
+fn export_options() -> ExportOptions {
+    let errors = || {
+        Query::ratio(
+            r#"http_requests_total{status="5xx"}"#,
+            "http_requests_total",
+        )
+    };
+    ExportOptions::default()
+        .job(JOB)
+        .alert(Alert::above("BaliBlissedHighErrorRate", errors(), "0.05").for_("5m"))
+        .alert(
+            Alert::above(
+                "BaliBlissedHighLatencyP99",
+                Query::quantile(HTTP_LATENCY, "0.99"),
+                "2",
+            )
+            .for_("5m"),
+        )
+        .dashboard(
+            Dashboard::new("API Overview")
+                .panel("Request rate (RPS)", Query::rate("http_requests_total"))
+                .panel("Error rate", errors())
+                .panel("P95 latency", Query::quantile(HTTP_LATENCY, "0.95"))
+                .panel("P99 latency", Query::quantile(HTTP_LATENCY, "0.99")),
+        )
+        .dashboard(
+            Dashboard::new("AI Service")
+                .panel(
+                    "Token usage",
+                    Query::rate("baliblissed_ai_tokens_used_total"),
+                )
+                .panel(
+                    "Circuit breaker status",
+                    Query::value(
+                        r#"baliblissed_circuit_breaker_state{breaker="ai_circuit_breaker"}"#,
+                    )
+                    .by(&["state"]),
+                )
+                .panel(
+                    "AI request p95 latency",
+                    Query::quantile("baliblissed_ai_request_duration_seconds", "0.95"),
+                ),
+        )
+        .dashboard(
+            Dashboard::new("Cache Performance")
+                .panel(
+                    "Hit rate",
+                    Query::ratio(
+                        "baliblissed_cache_hits_total",
+                        "baliblissed_cache_lookups_total",
+                    ),
+                )
+                .panel(
+                    "Redis memory",
+                    Query::value("baliblissed_redis_memory_used_bytes"),
+                ),
+        )
+        .dashboard(
+            Dashboard::new("Infrastructure")
+                .panel("CPU", Query::rate("process_cpu_seconds_total"))
+                .panel("Memory", Query::value("process_resident_memory_bytes"))
+                .panel("Disk usage", Query::value("baliblissed_disk_used_ratio")),
+        )
 }
 
 // ---- main ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use obs_runtime::export::{Alert, Dashboard, ExportOptions, Query};
 use obs_runtime::health::{self, CheckError, Observed};
 use obs_runtime::http::{HttpMetricNames, ObsLayer};
 use obs_runtime::metrics::{Counter, Gauge, Histogram};
@@ -287,8 +288,73 @@ fn connect_database() {
 
 const JOB: &str = "brandme-gateway";
 
-fn export_options() -> obs_runtime::export::ExportOptions {
-    obs_runtime::export::ExportOptions::default().job(JOB)
+fn export_options() -> ExportOptions {
+    let ratio = |bad: &str, total: &str| Query::ratio(bad, total);
+    let errors = ratio(
+        r#"http_requests_total{status="5xx"}"#,
+        "http_requests_total",
+    );
+    let call_errors = ratio(
+        r#"service_calls_total{status="error"}"#,
+        "service_calls_total",
+    );
+    let p95 = |histogram: &str| Query::quantile(histogram, "0.95");
+    ExportOptions::default()
+        .job(JOB)
+        .alert(Alert::above("BrandMeHighErrorRate", errors.clone(), "0.05").for_("5m"))
+        .alert(
+            Alert::above(
+                "BrandMeServiceCallErrors",
+                call_errors.by(&["target_service"]),
+                "0.05",
+            )
+            .for_("5m"),
+        )
+        .alert(
+            // 80 % of the pool, as obs's own pool alert.
+            Alert::above(
+                "BrandMeDbConnectionsHigh",
+                Query::value("db_connections_active"),
+                "16",
+            )
+            .for_("5m"),
+        )
+        .dashboard(
+            Dashboard::new("Brand.Me services")
+                .panel(
+                    "Request rate",
+                    Query::rate("http_requests_total").by(&["handler"]),
+                )
+                .panel("Error ratio", errors)
+                .panel("p95 latency", p95("http_request_duration_seconds"))
+                .panel(
+                    "Database connections",
+                    Query::value("db_connections_active"),
+                )
+                .panel(
+                    "Database query p95",
+                    p95("db_query_duration_seconds").by(&["operation"]),
+                )
+                .panel(
+                    "Service calls",
+                    Query::rate("service_calls_total").by(&["status"]),
+                )
+                .panel("Service call p95", p95("service_call_duration_seconds"))
+                .panel("Scans", Query::rate("scans_total"))
+                .panel(
+                    "Policy decisions",
+                    Query::rate("policy_decisions_total").by(&["decision"]),
+                )
+                .panel("Escalations", Query::rate("escalations_total"))
+                .panel(
+                    "Errors by type",
+                    Query::rate("errors_total").by(&["error_type"]),
+                )
+                .panel(
+                    "Health checks",
+                    Query::value("health_check_status").by(&["check"]),
+                ),
+        )
 }
 
 // ---- main ------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 //! without dependencies, a hung dependency, the document's own tests — on the
 //! example `seed_baliblissed` as a real process.
 
+#[path = "seed_support/parity.rs"]
+mod parity;
 #[allow(dead_code)]
 #[path = "health_support/servers.rs"]
 mod servers;
@@ -13,6 +15,12 @@ mod service_support;
 use std::time::{Duration, Instant};
 
 use service_support::{get, request};
+
+/// Every row of `examples/seeds/seed_baliblissed.parity` met or out of scope.
+#[test]
+fn baliblissed_parity() {
+    parity::check("seed_baliblissed");
+}
 
 /// The example as a process on a free loopback port, its log lines
 /// (stderr) in a file; killed when dropped.

@@ -5,12 +5,20 @@
 //! correlation id comes back under the name it came in — on the example
 //! `seed_brandme` as a real process.
 
+#[path = "seed_support/parity.rs"]
+mod parity;
 #[path = "service_support/mod.rs"]
 mod service_support;
 
 use std::time::Duration;
 
 use service_support::{get, request};
+
+/// Every row of `examples/seeds/seed_brandme.parity` met or out of scope.
+#[test]
+fn brandme_parity() {
+    parity::check("seed_brandme");
+}
 
 /// The example as a process on a free loopback port, its log lines
 /// (stderr) in a file; killed when dropped.
