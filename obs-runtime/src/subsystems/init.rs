@@ -15,7 +15,12 @@
 //! | `OTEL_METRICS_EXPORTER`, `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_METRIC_EXPORT_TIMEOUT`, `OTEL_EXPORTER_OTLP_METRICS_*` | metrics pushed over OTLP (feature `otlp`; see [`otlp_metrics`](crate::otlp_metrics)) | `none`: scrape only |
 //! | `OBS_ENV` | `production` (JSON logs), `development` (readable logs) | `development` when stderr is a terminal, else `production` |
 //! | `RUST_LOG` | a `tracing` filter | `info` |
-//! | `OBS_LOG_DIR`, `OBS_LOG_RETENTION` | also write logs to daily files in that folder, keeping that many | none, 7 |
+//! | `OBS_LOG_DIR` | also write JSON lines to `obs.log` in that folder ([`LogFiles`](crate::log::LogFiles)) | none |
+//! | `OBS_LOG_ROTATION` | `daily` (UTC), or a size (`100MB`, `512KB`): a new file when the next line would pass it | `daily` |
+//! | `OBS_LOG_RETENTION` | rotated files kept: a count (`7`), an age (`30d`, `12h`) or both (`30d,100`) | `7` |
+//! | `OBS_LOG_COMPRESS` | `gzip` or `off`: rotated files gzipped (feature `log-gzip`) | `gzip` with `log-gzip`, else `off` |
+//! | `OBS_LOG_ERROR_FILE` | also write the `ERROR` lines alone, same JSON, to this file (`/var/log/app/errors.log`) | none |
+//! | `OBS_LOG_ERROR_ROTATION`, `OBS_LOG_ERROR_RETENTION` | as above, for the error file (compressed as `OBS_LOG_COMPRESS` says) | `daily`, `7` |
 //! | `OBS_LOG_QUEUE` | lines waiting for the log writer thread at most (past that a line is dropped and counted in `obs_log_lines_dropped_total`), or `off` to write on the logging thread | `8192` |
 //! | `OBS_LOG_RATE_LIMIT` | `<events>/<interval>` per call site (`100/10s`, `5/500ms`), or `off` ([`RateLimit`](crate::log::RateLimit)) | `100/10s` |
 //! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `SENTRY_SAMPLE_RATE`, `SENTRY_TRACES_SAMPLE_RATE`, `SENTRY_SEND_DEFAULT_PII` | error tracking (feature `sentry`, see `errors`) | off without a DSN |
@@ -29,7 +34,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::subsystems::log::{LogFormat, RateLimit};
+use crate::subsystems::log::{LogFiles, LogFormat, RateLimit};
 use crate::subsystems::otlp_metrics::{MetricPipeline, MetricsConfig};
 use crate::subsystems::trace::{self, SpanPipeline, TraceConfig};
 
@@ -42,7 +47,12 @@ pub(crate) struct Settings {
     pub(crate) metrics: MetricsConfig,
     pub(crate) format: LogFormat,
     pub(crate) filter: String,
-    pub(crate) log_dir: Option<(PathBuf, usize)>,
+    /// `OBS_LOG_DIR` and its files.
+    pub(crate) log_dir: Option<(PathBuf, LogFiles)>,
+    /// `OBS_LOG_ERROR_FILE` and its files.
+    pub(crate) error_file: Option<(PathBuf, LogFiles)>,
+    /// `OBS_LOG_COMPRESS`.
+    pub(crate) log_compress: bool,
     /// `None`: every event is written.
     pub(crate) rate_limit: Option<RateLimit>,
     /// Lines queued for the log writer thread at most; `None`: lines are
@@ -88,22 +98,7 @@ pub(crate) fn settings(
             "info".to_owned()
         }
     };
-    let log_dir = get("OBS_LOG_DIR")
-        .filter(|d| !d.trim().is_empty())
-        .map(|dir| {
-            let keep = match get("OBS_LOG_RETENTION").map(|k| k.trim().parse::<usize>()) {
-                None => 7,
-                Some(Ok(n)) if n > 0 => n,
-                Some(_) => {
-                    warnings.push(
-                        "OBS_LOG_RETENTION is not a positive whole number; keeping 7 files"
-                            .to_owned(),
-                    );
-                    7
-                }
-            };
-            (PathBuf::from(dir), keep)
-        });
+    let (log_dir, error_file, compress) = log_file_settings(get, &mut warnings);
     let rate_limit = match get("OBS_LOG_RATE_LIMIT").as_deref().map(str::trim) {
         None | Some("") => Some(RateLimit::default()),
         Some(v) if v.eq_ignore_ascii_case("off") => None,
@@ -137,12 +132,84 @@ pub(crate) fn settings(
         format,
         filter,
         log_dir,
+        error_file,
+        log_compress: compress,
         rate_limit,
         log_queue,
         #[cfg(feature = "sentry")]
         errors,
     };
     (settings, warnings)
+}
+
+/// `OBS_LOG_DIR`, `OBS_LOG_ERROR_FILE` and their rotation, retention and
+/// compression.
+#[allow(clippy::type_complexity)]
+fn log_file_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> (
+    Option<(PathBuf, LogFiles)>,
+    Option<(PathBuf, LogFiles)>,
+    bool,
+) {
+    let compress = match get("OBS_LOG_COMPRESS").as_deref().map(str::trim) {
+        None | Some("") => cfg!(feature = "log-gzip"),
+        Some(v) if v.eq_ignore_ascii_case("off") => false,
+        Some(v) if v.eq_ignore_ascii_case("gzip") => {
+            if !cfg!(feature = "log-gzip") {
+                warnings.push(
+                    "OBS_LOG_COMPRESS=gzip needs obs-runtime's feature `log-gzip`; rotated log files stay uncompressed"
+                        .to_owned(),
+                );
+            }
+            cfg!(feature = "log-gzip")
+        }
+        Some(v) => {
+            warnings.push(format!(
+                "OBS_LOG_COMPRESS={v:?} is not `gzip` or `off`; using {}",
+                if cfg!(feature = "log-gzip") {
+                    "gzip"
+                } else {
+                    "off"
+                }
+            ));
+            cfg!(feature = "log-gzip")
+        }
+    };
+    let files = |rotation: &str, retention: &str, warnings: &mut Vec<String>| {
+        let mut policy = LogFiles::daily().compress(compress);
+        if let Some(v) = get(rotation).filter(|v| !v.trim().is_empty()) {
+            match policy.clone().parse_rotation(&v) {
+                Ok(p) => policy = p,
+                Err(e) => warnings.push(format!("{rotation}: {e}; rotating daily")),
+            }
+        }
+        if let Some(v) = get(retention).filter(|v| !v.trim().is_empty()) {
+            match policy.clone().parse_retention(&v) {
+                Ok(p) => policy = p,
+                Err(e) => warnings.push(format!("{retention}: {e}; keeping 7 files")),
+            }
+        }
+        policy
+    };
+    let log_dir = get("OBS_LOG_DIR")
+        .filter(|d| !d.trim().is_empty())
+        .map(|dir| {
+            let policy = files("OBS_LOG_ROTATION", "OBS_LOG_RETENTION", warnings);
+            (PathBuf::from(dir), policy)
+        });
+    let error_file = get("OBS_LOG_ERROR_FILE")
+        .filter(|f| !f.trim().is_empty())
+        .map(|file| {
+            let policy = files(
+                "OBS_LOG_ERROR_ROTATION",
+                "OBS_LOG_ERROR_RETENTION",
+                warnings,
+            );
+            (PathBuf::from(file), policy)
+        });
+    (log_dir, error_file, compress)
 }
 
 /// Configures logs and traces; [`init`] is `Builder::from_env().init()`.
@@ -266,16 +333,50 @@ impl Builder {
         self
     }
 
-    /// Also write JSON log lines to daily files `obs.<date>.log` in `dir`,
-    /// keeping the newest `keep` files (what `OBS_LOG_DIR` and
-    /// `OBS_LOG_RETENTION` set). Writing happens on a background thread.
+    /// Also write JSON log lines to `obs.log` in `dir`, a new file each UTC
+    /// day, keeping the newest `keep` rotated files (what `OBS_LOG_DIR` and
+    /// `OBS_LOG_RETENTION` set; compressed as `OBS_LOG_COMPRESS` says).
+    /// Writing happens on a background thread.
     ///
     /// ```no_run
     /// let _guard = obs_runtime::Builder::from_env().log_dir("/var/log/checkout", 7).init();
     /// ```
     #[must_use]
-    pub fn log_dir(mut self, dir: impl Into<PathBuf>, keep: usize) -> Self {
-        self.settings.log_dir = Some((dir.into(), keep.max(1)));
+    pub fn log_dir(self, dir: impl Into<PathBuf>, keep: usize) -> Self {
+        let compress = self.settings.log_compress;
+        self.log_dir_with(dir, LogFiles::daily().keep(keep).compress(compress))
+    }
+
+    /// [`log_dir`](Self::log_dir) with its rotation, retention and
+    /// compression given in code, whatever the `OBS_LOG_*` variables say.
+    ///
+    /// ```no_run
+    /// use obs_runtime::log::LogFiles;
+    /// let month = std::time::Duration::from_secs(30 * 86_400);
+    /// let _guard = obs_runtime::Builder::from_env()
+    ///     .log_dir_with("/var/log/brain", LogFiles::daily().max_age(month).compress(true))
+    ///     .init();
+    /// ```
+    #[must_use]
+    pub fn log_dir_with(mut self, dir: impl Into<PathBuf>, files: LogFiles) -> Self {
+        self.settings.log_dir = Some((dir.into(), files));
+        self
+    }
+
+    /// Also write the `ERROR` lines alone (the same JSON) to `path`, with
+    /// their own rotation and retention, whatever `OBS_LOG_ERROR_FILE` and
+    /// its variables say.
+    ///
+    /// ```no_run
+    /// use obs_runtime::log::LogFiles;
+    /// let quarter = std::time::Duration::from_secs(90 * 86_400);
+    /// let _guard = obs_runtime::Builder::from_env()
+    ///     .error_log_file("/var/log/brain/errors.log", LogFiles::daily().max_age(quarter))
+    ///     .init();
+    /// ```
+    #[must_use]
+    pub fn error_log_file(mut self, path: impl Into<PathBuf>, files: LogFiles) -> Self {
+        self.settings.error_file = Some((path.into(), files));
         self
     }
 
@@ -447,9 +548,8 @@ impl Builder {
         let (writer, log_queue) = queued(writer, queue_lines, &mut warnings);
         let filter =
             EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
-        let (file_writer, file_guard) = log_files(settings.log_dir.as_ref(), &mut warnings);
-        let file_layer = file_writer
-            .map(|w| crate::subsystems::log::second_layer(LogFormat::Json, w, settings.rate_limit));
+        let service = settings.trace.resource_value("service.name");
+        let (file_layers, files) = log_file_layers(&settings, &mut warnings);
         let (otel_layer, spans) = trace::layer(&settings.trace).map_err(InitError::Thread)?;
         let metrics = MetricPipeline::start(
             &settings.metrics,
@@ -478,12 +578,17 @@ impl Builder {
             .with(filter)
             .with(otel_layer)
             .with(errors_layer)
-            .with(crate::subsystems::log::layer_with(
+            .with(crate::subsystems::log::init_layer(
                 settings.format,
                 writer,
-                settings.rate_limit,
+                &crate::subsystems::log::LayerOptions {
+                    rate_limit: settings.rate_limit,
+                    service,
+                    second: false,
+                    errors_only: false,
+                },
             ))
-            .with(file_layer);
+            .with(file_layers);
         registry
             .try_init()
             .map_err(|e| InitError::SubscriberExists(e.to_string()))?;
@@ -503,7 +608,7 @@ impl Builder {
             spans,
             metrics,
             logs: log_queue,
-            _file: file_guard,
+            files,
             #[cfg(feature = "sentry")]
             errors,
         })
@@ -519,7 +624,7 @@ impl Builder {
                 spans: SpanPipeline::default(),
                 metrics: MetricPipeline::default(),
                 logs: None,
-                _file: None,
+                files: Vec::new(),
                 #[cfg(feature = "sentry")]
                 errors: None,
             }
@@ -578,43 +683,83 @@ fn start_errors(
         .map_err(InitError::ErrorsThread)
 }
 
-/// The daily log files of `OBS_LOG_DIR` (folder, files kept), when set and
-/// usable; a warning otherwise.
-fn log_files(
-    log_dir: Option<&(PathBuf, usize)>,
+/// The layers of the `OBS_LOG_DIR` file and the error file, when asked
+/// for, and their queues and compression threads for the guard.
+#[allow(clippy::type_complexity)]
+fn log_file_layers<S>(
+    settings: &Settings,
     warnings: &mut Vec<String>,
 ) -> (
-    Option<tracing_appender::non_blocking::NonBlocking>,
-    Option<tracing_appender::non_blocking::WorkerGuard>,
-) {
-    match log_dir {
-        Some((dir, keep)) => {
-            match std::fs::create_dir_all(dir)
-                .map_err(|e| e.to_string())
-                .and_then(|()| {
-                    tracing_appender::rolling::Builder::new()
-                        .rotation(tracing_appender::rolling::Rotation::DAILY)
-                        .filename_prefix("obs")
-                        .filename_suffix("log")
-                        .max_log_files(*keep)
-                        .build(dir)
-                        .map_err(|e| e.to_string())
-                }) {
-                Ok(appender) => {
-                    let (writer, guard) = tracing_appender::non_blocking(appender);
-                    (Some(writer), Some(guard))
-                }
-                Err(e) => {
-                    // Logged once the subscriber is up, with the others.
-                    warnings.push(format!(
-                        "log files in {} unavailable ({e}); logging to the console only",
-                        dir.display()
-                    ));
-                    (None, None)
-                }
-            }
+    Vec<Box<dyn tracing_subscriber::Layer<S> + Send + Sync + 'static>>,
+    Vec<(
+        crate::subsystems::log::LogQueue,
+        crate::subsystems::log::Tidier,
+    )>,
+)
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    let lines = settings
+        .log_queue
+        .unwrap_or(crate::subsystems::log::QUEUE_LINES);
+    let wanted = [
+        settings
+            .log_dir
+            .as_ref()
+            .map(|(dir, files)| (dir.join("obs.log"), files, false)),
+        settings
+            .error_file
+            .as_ref()
+            .map(|(path, files)| (path.clone(), files, true)),
+    ];
+    let mut layers = Vec::new();
+    let mut files = Vec::new();
+    for (path, policy, errors_only) in wanted.into_iter().flatten() {
+        let Some((queue, tidier)) = log_file(path, policy, lines, warnings) else {
+            continue;
+        };
+        layers.push(crate::subsystems::log::init_layer(
+            LogFormat::Json,
+            queue.clone(),
+            &crate::subsystems::log::LayerOptions {
+                rate_limit: settings.rate_limit,
+                service: settings.trace.resource_value("service.name"),
+                second: true,
+                errors_only,
+            },
+        ));
+        files.push((queue, tidier));
+    }
+    (layers, files)
+}
+
+/// The log file at `path` behind a writer thread's queue of `lines`
+/// lines, and the handle to wait for its compression; a warning when it
+/// can't be opened.
+fn log_file(
+    path: PathBuf,
+    policy: &LogFiles,
+    lines: usize,
+    warnings: &mut Vec<String>,
+) -> Option<(
+    crate::subsystems::log::LogQueue,
+    crate::subsystems::log::Tidier,
+)> {
+    let opened = crate::subsystems::log::RollingFile::open(&path, policy.clone()).and_then(
+        |(file, tidier)| {
+            crate::subsystems::log::LogQueue::start(file, lines).map(|queue| (queue, tidier))
+        },
+    );
+    match opened {
+        Ok(opened) => Some(opened),
+        Err(e) => {
+            // Logged once the subscriber is up, with the others.
+            warnings.push(format!(
+                "log file {} unavailable ({e}); not writing it",
+                path.display()
+            ));
+            None
         }
-        None => (None, None),
     }
 }
 
@@ -628,7 +773,12 @@ pub struct ObsGuard {
     metrics: MetricPipeline,
     /// The log writer thread's queue, flushed within its deadline.
     logs: Option<crate::subsystems::log::LogQueue>,
-    _file: Option<tracing_appender::non_blocking::WorkerGuard>,
+    /// The log files' queues, flushed within their deadline, and their
+    /// compression, waited for within the same.
+    files: Vec<(
+        crate::subsystems::log::LogQueue,
+        crate::subsystems::log::Tidier,
+    )>,
     /// Error tracking; flushed and closed, within its deadline, on drop.
     #[cfg(feature = "sentry")]
     errors: Option<crate::subsystems::errors::ErrorsGuard>,
@@ -650,6 +800,7 @@ impl ObsGuard {
         if let Some(logs) = &self.logs {
             logs.flush(crate::subsystems::log::FLUSH_DEADLINE);
         }
+        self.flush_files();
         self.spans.flush();
         metrics.wait(deadline);
         #[cfg(feature = "sentry")]
@@ -671,6 +822,19 @@ impl Drop for ObsGuard {
         // After the spans: their export may log.
         if let Some(logs) = &self.logs {
             logs.flush(crate::subsystems::log::FLUSH_DEADLINE);
+        }
+        self.flush_files();
+    }
+}
+
+impl ObsGuard {
+    /// Writes the lines queued for the log files and waits for the
+    /// rotated ones to be compressed and pruned, within one deadline.
+    fn flush_files(&self) {
+        let until = std::time::Instant::now() + crate::subsystems::log::FLUSH_DEADLINE;
+        for (queue, tidier) in &self.files {
+            queue.flush(until.saturating_duration_since(std::time::Instant::now()));
+            tidier.wait(until.saturating_duration_since(std::time::Instant::now()));
         }
     }
 }
@@ -784,10 +948,32 @@ mod tests {
     fn log_dir_and_retention() {
         let (s, w) = with(&[("OBS_LOG_DIR", "/tmp/logs")]);
         assert!(w.is_empty(), "{w:?}");
-        assert_eq!(s.log_dir, Some((PathBuf::from("/tmp/logs"), 7)));
+        let daily = LogFiles::daily();
+        assert_eq!(s.log_dir, Some((PathBuf::from("/tmp/logs"), daily.clone())));
         let (s, w) = with(&[("OBS_LOG_DIR", "/tmp/logs"), ("OBS_LOG_RETENTION", "0")]);
         assert_eq!(w.len(), 1, "{w:?}");
-        assert_eq!(s.log_dir, Some((PathBuf::from("/tmp/logs"), 7)));
+        assert_eq!(s.log_dir, Some((PathBuf::from("/tmp/logs"), daily.clone())));
+        let (s, w) = with(&[
+            ("OBS_LOG_ERROR_FILE", "/tmp/logs/errors.log"),
+            ("OBS_LOG_ERROR_RETENTION", "90d"),
+            ("OBS_LOG_ERROR_ROTATION", "10MB"),
+            ("OBS_LOG_ROTATION", "weekly"),
+        ]);
+        assert!(
+            w.is_empty(),
+            "only the error file's variables are read: {w:?}"
+        );
+        assert!(s.log_dir.is_none());
+        // `Duration::from_hours` is newer than the crate's minimum Rust (1.88).
+        #[allow(clippy::duration_suboptimal_units)]
+        let quarter = std::time::Duration::from_secs(90 * 86_400);
+        let expected = LogFiles::size(10 << 20).max_age(quarter);
+        assert_eq!(
+            s.error_file,
+            Some((PathBuf::from("/tmp/logs/errors.log"), expected))
+        );
+        let (_, w) = with(&[("OBS_LOG_DIR", "/tmp/logs"), ("OBS_LOG_COMPRESS", "zip")]);
+        assert!(w.iter().any(|w| w.contains("OBS_LOG_COMPRESS")), "{w:?}");
     }
 
     #[test]

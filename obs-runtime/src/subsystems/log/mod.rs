@@ -37,12 +37,16 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter}
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
+mod context;
+mod file;
 pub(crate) mod panic;
 pub(crate) mod probe;
 mod queue;
 mod rate_limit;
 
 pub use crate::leaves::text::MAX_VALUE_LEN;
+pub use file::LogFiles;
+pub(crate) use file::{RollingFile, Tidier};
 pub(crate) use queue::{FLUSH_DEADLINE, LogQueue, QUEUE_LINES};
 pub use rate_limit::{RateLimit, RateLimitError};
 use rate_limit::{RateLimiter, Verdict};
@@ -254,6 +258,8 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Re
 pub struct ObsFormat {
     format: LogFormat,
     limiter: Option<Arc<RateLimiter>>,
+    /// `,"service.name":"checkout"`, rendered once.
+    service: String,
 }
 
 impl ObsFormat {
@@ -267,7 +273,22 @@ impl ObsFormat {
         Self {
             format,
             limiter: None,
+            service: service_member(&default_service_name()),
         }
+    }
+
+    /// The `service.name` every JSON line carries (default: what
+    /// `OTEL_SERVICE_NAME` says, else `unknown_service:<executable>`, as
+    /// the trace resource).
+    ///
+    /// ```
+    /// use obs_runtime::log::{LogFormat, ObsFormat};
+    /// let _named = ObsFormat::new(LogFormat::Json).service_name("checkout");
+    /// ```
+    #[must_use]
+    pub fn service_name(mut self, name: &str) -> Self {
+        self.service = service_member(name);
+        self
     }
 
     /// Limits how many events each call site writes ([`RateLimit`]).
@@ -304,7 +325,9 @@ impl ObsFormat {
             LogFormat::Json => {
                 line.push_str("{\"timestamp\":\"");
                 rfc3339(&mut line, SystemTime::now());
-                line.push_str("\",\"level\":\"WARN\",\"target\":\"obs::log\",\"message\":");
+                line.push_str("\",\"level\":\"WARN\",\"target\":\"obs::log\"");
+                line.push_str(&self.service);
+                line.push_str(",\"message\":");
                 json_string(&mut line, &message);
                 let _ = write!(line, ",\"suppressed\":{n},\"site\":");
                 json_string(&mut line, &site);
@@ -318,6 +341,28 @@ impl ObsFormat {
         }
         line
     }
+}
+
+/// The service name of the environment, as the trace resource computes it
+/// when no name is given in code.
+fn default_service_name() -> String {
+    match std::env::var("OTEL_SERVICE_NAME") {
+        Ok(name) if !name.trim().is_empty() => name.trim().to_owned(),
+        _ => {
+            let exe = std::env::current_exe()
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_default();
+            format!("unknown_service:{exe}")
+        }
+    }
+}
+
+/// `,"service.name":<name>`, capped like every value that leaves.
+fn service_member(name: &str) -> String {
+    let mut member = String::from(",\"service.name\":");
+    json_string(&mut member, &crate::leaves::text::cap(name));
+    member
 }
 
 fn level_color(level: Level) -> &'static str {
@@ -429,6 +474,7 @@ where
                 line.push_str(meta.level().as_str());
                 line.push_str("\",\"target\":");
                 json_string(&mut line, meta.target());
+                line.push_str(&self.service);
                 let mut fields = Fields {
                     format: self.format,
                     out: &mut line,
@@ -452,6 +498,9 @@ where
                 {
                     line.push_str(",\"request_id\":");
                     json_string(&mut line, rid);
+                }
+                if let Some(scope) = ctx.event_scope() {
+                    context::write(&mut line, true, event, scope);
                 }
                 line.push('}');
             }
@@ -481,6 +530,9 @@ where
                 let request_id_span = request_id_span.filter(|_| !fields.has_request_id);
                 line.push_str(&redact::escape_console(&message));
                 line.push_str(&rest);
+                if let Some(scope) = ctx.event_scope() {
+                    context::write(&mut line, false, event, scope);
+                }
                 if let Some(span) = &request_id_span
                     && let Some(RequestId(rid)) = span.extensions().get::<RequestId>()
                 {
@@ -521,7 +573,11 @@ impl<'writer> tracing_subscriber::fmt::FormatFields<'writer> for NoSpanFields {
 /// formatters that print span fields; [`ObsFormat`] prints none, and with
 /// no span events configured the layer has nothing else to do for spans.
 /// That was a tenth of an unsampled instrumented call under `init()`.
-struct EventsOnly<L>(L);
+struct EventsOnly<L> {
+    inner: L,
+    /// Only `ERROR` events reach `inner` (the error file).
+    errors_only: bool,
+}
 
 impl<S, L> tracing_subscriber::Layer<S> for EventsOnly<L>
 where
@@ -529,34 +585,37 @@ where
     L: tracing_subscriber::Layer<S>,
 {
     fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
-        self.0.on_register_dispatch(subscriber);
+        self.inner.on_register_dispatch(subscriber);
     }
 
     fn on_layer(&mut self, subscriber: &mut S) {
-        self.0.on_layer(subscriber);
+        self.inner.on_layer(subscriber);
     }
 
     fn register_callsite(
         &self,
         metadata: &'static tracing::Metadata<'static>,
     ) -> tracing::subscriber::Interest {
-        self.0.register_callsite(metadata)
+        self.inner.register_callsite(metadata)
     }
 
     fn enabled(&self, metadata: &tracing::Metadata<'_>, ctx: Context<'_, S>) -> bool {
-        self.0.enabled(metadata, ctx)
+        self.inner.enabled(metadata, ctx)
     }
 
     fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        self.0.max_level_hint()
+        self.inner.max_level_hint()
     }
 
     fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
-        self.0.event_enabled(event, ctx)
+        self.inner.event_enabled(event, ctx)
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        self.0.on_event(event, ctx);
+        if self.errors_only && *event.metadata().level() != Level::ERROR {
+            return;
+        }
+        self.inner.on_event(event, ctx);
     }
 
     // SAFETY: `Self` is answered with a pointer to `self`; every other type
@@ -567,7 +626,7 @@ where
             Some(std::ptr::from_ref(self).cast())
         } else {
             // SAFETY: forwarded as is; see above.
-            unsafe { self.0.downcast_raw(id) }
+            unsafe { self.inner.downcast_raw(id) }
         }
     }
 }
@@ -664,18 +723,67 @@ where
     build_layer(format, writer, rate_limit, true)
 }
 
-/// A second log layer beside the main one (the daily files): rate limited
-/// alike, but its suppressions are not counted again.
-pub(crate) fn second_layer<S, W>(
+/// How [`init`](crate::init()) builds one of its log layers.
+pub(crate) struct LayerOptions<'a> {
+    pub(crate) rate_limit: Option<RateLimit>,
+    /// `service.name` of the resource.
+    pub(crate) service: Option<&'a str>,
+    /// A second layer beside the main one (files): its suppressions are
+    /// not counted again, and the spans' request ids and context are kept
+    /// by the main layer only.
+    pub(crate) second: bool,
+    /// Only `ERROR` events (the error file).
+    pub(crate) errors_only: bool,
+}
+
+/// A log layer of [`init`](crate::init()).
+pub(crate) fn init_layer<S, W>(
     format: LogFormat,
     writer: W,
-    rate_limit: Option<RateLimit>,
-) -> impl tracing_subscriber::Layer<S> + Send + Sync + 'static
+    options: &LayerOptions<'_>,
+) -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync + 'static>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    build_layer(format, writer, rate_limit, false)
+    use tracing_subscriber::Layer as _;
+    let mut obs_format = ObsFormat::new(format);
+    if let Some(name) = options.service {
+        obs_format = obs_format.service_name(name);
+    }
+    if let Some(limit) = options.rate_limit {
+        obs_format.limiter = Some(Arc::new(RateLimiter::new(limit, !options.second)));
+    }
+    let fmt = EventsOnly {
+        inner: fmt_layer(format, writer, obs_format),
+        errors_only: options.errors_only,
+    };
+    if options.second {
+        fmt.boxed()
+    } else {
+        RequestIdLayer
+            .and_then(context::ContextLayer)
+            .and_then(fmt)
+            .boxed()
+    }
+}
+
+fn fmt_layer<S, W>(
+    format: LogFormat,
+    writer: W,
+    obs_format: ObsFormat,
+) -> tracing_subscriber::fmt::Layer<S, NoSpanFields, ObsFormat, W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .fmt_fields(NoSpanFields)
+        .event_format(obs_format)
+        .with_writer(writer)
+        .with_ansi(
+            format == LogFormat::Pretty && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        )
 }
 
 fn build_layer<S, W>(
@@ -693,14 +801,11 @@ where
     if let Some(limit) = rate_limit {
         obs_format.limiter = Some(Arc::new(RateLimiter::new(limit, count_suppressed)));
     }
-    let fmt = tracing_subscriber::fmt::layer()
-        .fmt_fields(NoSpanFields)
-        .event_format(obs_format)
-        .with_writer(writer)
-        .with_ansi(
-            format == LogFormat::Pretty && std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        );
-    RequestIdLayer.and_then(EventsOnly(fmt))
+    let fmt = EventsOnly {
+        inner: fmt_layer(format, writer, obs_format),
+        errors_only: false,
+    };
+    RequestIdLayer.and_then(context::ContextLayer).and_then(fmt)
 }
 
 /// A log layer writing into memory, and the handle to read the lines.
