@@ -35,6 +35,8 @@ fn context_scenario() {
     let guard = obs_runtime::Builder::from_env()
         .log_format(LogFormat::Json)
         .log_writer(lines.clone())
+        // A failed assertion shows on stderr, not in the captured lines.
+        .panic_hook(false)
         .try_init()
         .expect("init");
 

@@ -588,7 +588,9 @@ impl Builder {
                     errors_only: false,
                 },
             ))
-            .with(file_layers);
+            // `None`, not an empty `Vec`: an empty `Vec` layer is
+            // interested in nothing, and would disable every event.
+            .with((!file_layers.is_empty()).then_some(file_layers));
         registry
             .try_init()
             .map_err(|e| InitError::SubscriberExists(e.to_string()))?;
