@@ -2,9 +2,15 @@
 //! passes, a 503 fails with its status and the start of its body, a server
 //! slower than the check's timeout fails just before that timeout with a
 //! reason of its own, and an endless body is read only up to the limit,
-//! then the connection is dropped.
+//! then the connection is dropped. Over `https://`, against a rustls server
+//! on loopback whose certificate a CA made at test time signed: trusted
+//! with `ca_pem` it passes, with the system's store alone it fails saying
+//! the certificate is not trusted.
 //!
 //! Its own test binary: its checks are registered at link time.
+
+#[path = "otlp/pki.rs"]
+mod pki;
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -221,13 +227,105 @@ async fn statuses_needles_and_urls_outside_a_check() {
     assert!(err.contains("within 200ms"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(3));
     // Refused URLs.
-    for bad in ["https://example.com/", "not a url", "/relative"] {
+    for bad in ["ftp://example.com/", "not a url", "/relative"] {
         let err = health::http_get(bad).await.unwrap_err().to_string();
         assert!(!err.is_empty(), "{bad}");
     }
-    let err = health::http_get("https://example.com/")
+    let err = health::http_get("ftp://example.com/")
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("http://host[:port]/path URLs only"), "{err}");
+    assert!(
+        err.contains("http:// or https://host[:port]/path URLs only"),
+        "{err}"
+    );
+}
+
+/// A TLS server on loopback that answers `connections` connections with
+/// `200 ok`, then ends.
+fn tls_server(pki: &pki::Pki, connections: usize) -> (SocketAddr, std::thread::JoinHandle<()>) {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::io::{Read as _, Write as _};
+
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let chain = CertificateDer::pem_slice_iter(pki.server_cert.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).unwrap();
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        for _ in 0..connections {
+            let Ok((conn, _)) = listener.accept() else {
+                return;
+            };
+            conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let session = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(session, conn);
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            // A client that refused the certificate ends the handshake here.
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match tls.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            if request.starts_with(b"GET /ok ") {
+                let _ = tls.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nstatus ok",
+                );
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            }
+        }
+    });
+    (addr, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_checks_trust_the_given_ca_and_refuse_an_unknown_certificate() {
+    let pki = pki::generate("health-https");
+    let (addr, server) = tls_server(&pki, 2);
+    let url = format!("https://localhost:{}/ok", addr.port());
+
+    let passed = health::http_get(&url)
+        .ca_pem(pki.ca_pem.as_bytes())
+        .body_contains("status ok")
+        .timeout(Duration::from_secs(10))
+        .check()
+        .await;
+    assert!(passed.is_ok(), "{passed:?}");
+
+    // The system's store does not know the test's CA.
+    let refused = health::http_get(&url)
+        .timeout(Duration::from_secs(10))
+        .check()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("certificate is not trusted") && refused.contains("UnknownIssuer"),
+        "{refused}"
+    );
+    assert!(refused.starts_with(&format!("GET {url} failed")), "{refused}");
+    server.join().unwrap();
+
+    // A CA that holds no certificate: said before connecting.
+    let bad = health::http_get(&url)
+        .ca_pem(b"not a certificate".to_vec())
+        .check()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(bad.contains("holds no PEM certificate"), "{bad}");
 }

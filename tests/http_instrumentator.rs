@@ -5,7 +5,15 @@
 //! gauge goes up during a request and back to 0 after, also for a request
 //! whose caller went away.
 //!
-//! Its own test binary: the families are process-wide.
+//! With `instrumentator(InstrumentatorOptions::default().route_label(
+//! RouteLabel::Endpoint).exact_status(true))` the route is under
+//! `endpoint` and the status exact (`200`), unmatched paths still `none`.
+//!
+//! Its own test binary: the families are process-wide (the `endpoint`
+//! spelling runs in a child process of its own).
+
+#[path = "otlp/child.rs"]
+mod child;
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +22,7 @@ use axum::body::Body;
 use axum::extract::Path;
 use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
-use obs_runtime::http::{HttpMetricNames, ObsLayer};
+use obs_runtime::http::{HttpMetricNames, InstrumentatorOptions, ObsLayer, RouteLabel};
 use tower::ServiceExt as _;
 
 static GATE: tokio::sync::Notify = tokio::sync::Notify::const_new();
@@ -166,4 +174,86 @@ async fn in_progress_counts_a_held_request_and_returns_to_zero_when_dropped() {
         !text.contains(r#"http_requests_total{handler="/held""#),
         "{text}"
     );
+}
+
+#[test]
+fn the_route_label_can_be_endpoint_and_statuses_exact() {
+    child::in_own_process("the_route_label_can_be_endpoint_and_statuses_exact", || {
+        let app = || {
+            Router::new()
+                .route(
+                    "/orders/{id}",
+                    get(|Path(id): Path<u64>| async move { format!("order {id}") }),
+                )
+                .route("/gone", get(|| async { (StatusCode::GONE, "gone") }))
+                .fallback(|| async { (StatusCode::NOT_FOUND, "nothing here") })
+                .layer(
+                    ObsLayer::new().instrumentator(
+                        InstrumentatorOptions::default()
+                            .route_label(RouteLabel::Endpoint)
+                            .exact_status(true),
+                    ),
+                )
+        };
+        // Registered with the layer: the scrape shows the families before
+        // any request.
+        let _ = app();
+        assert!(obs_runtime::encode_text().contains("# TYPE http_requests_total counter"));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            for (uri, want) in [
+                ("/orders/1", StatusCode::OK),
+                ("/orders/2", StatusCode::OK),
+                ("/gone", StatusCode::GONE),
+                ("/no/such/thing", StatusCode::NOT_FOUND),
+            ] {
+                let response = app().oneshot(get_req(uri)).await.unwrap();
+                assert_eq!(response.status(), want, "{uri}");
+                let _ = axum::body::to_bytes(response.into_body(), 1 << 20).await;
+            }
+        });
+        let text = obs_runtime::encode_text();
+        let total = |endpoint: &str, status: &str| {
+            line(
+                &text,
+                &format!(
+                    r#"http_requests_total{{endpoint="{endpoint}",method="GET",status="{status}"}}"#
+                ),
+            )
+        };
+        assert_eq!(total("/orders/{id}", "200"), Some(2.0), "{text}");
+        assert_eq!(total("/gone", "410"), Some(1.0), "{text}");
+        assert_eq!(
+            total("none", "404"),
+            Some(1.0),
+            "unmatched is `none`:\n{text}"
+        );
+        assert_eq!(total("/orders/{id}", "2xx"), None, "exact, not grouped");
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.starts_with("http_") && l.contains("handler=")),
+            "no `handler` label:\n{text}"
+        );
+        for series in [
+            r#"http_request_duration_seconds_count{endpoint="/orders/{id}",method="GET"}"#,
+            r#"http_request_size_bytes_count{endpoint="/orders/{id}"}"#,
+            r#"http_response_size_bytes_count{endpoint="/orders/{id}"}"#,
+        ] {
+            assert_eq!(line(&text, series), Some(2.0), "{series}:\n{text}");
+        }
+        assert_eq!(
+            line(
+                &text,
+                r#"http_requests_in_progress{endpoint="/orders/{id}",method="GET"}"#
+            ),
+            Some(0.0),
+            "{text}"
+        );
+        runtime.shutdown_timeout(Duration::from_secs(1));
+    });
 }

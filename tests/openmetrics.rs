@@ -5,6 +5,8 @@
 //! OpenMetrics by default, scrapes an in-process server and answers
 //! queries on what it read.
 
+#[path = "otlp/child.rs"]
+mod child;
 #[path = "otlp/receiver.rs"]
 mod receiver;
 mod service_support;
@@ -980,4 +982,45 @@ fn a_counter_and_a_gauge_that_would_share_an_openmetrics_family_are_refused() {
     // The scrape that would have had two families `om_clash_*` has one each.
     let body = obs_runtime::encode_openmetrics();
     check_openmetrics(&body).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn a_prefix_and_constant_labels_come_out_valid() {
+    // The exposition is process-wide: configured in a child of its own.
+    child::in_own_process("a_prefix_and_constant_labels_come_out_valid", || {
+        obs_runtime::registry::configure(
+            obs_runtime::registry::Exposition::default()
+                .prefix("om_app")
+                .constant_label("service", "om \"quoted\"")
+                .constant_label("environment", "test"),
+        )
+        .unwrap();
+        work(1);
+        let histogram = prometheus::Histogram::with_opts(
+            prometheus::HistogramOpts::new("om_foreign_wait_seconds", "Wait.").buckets(vec![1.0]),
+        )
+        .unwrap();
+        histogram.observe(0.5);
+        obs_runtime::registry::global()
+            .register_collector(Box::new(histogram))
+            .unwrap();
+        let om = obs_runtime::encode_openmetrics();
+        let checked = check_openmetrics(&om).unwrap_or_else(|e| panic!("{e}\n{om}"));
+        let family = |name: &str| checked.families.get(name).map(|f| f.0.as_str());
+        assert_eq!(family("om_app_om_e2e_work_calls"), Some("counter"), "{om}");
+        assert_eq!(
+            family("om_app_om_e2e_work_duration_seconds"),
+            Some("histogram")
+        );
+        assert_eq!(family("om_app_om_foreign_wait_seconds"), Some("histogram"));
+        assert_eq!(family("process_cpu_seconds"), Some("counter"), "{om}");
+        assert!(om.contains(
+            "om_app_om_foreign_wait_seconds_bucket{service=\"om \\\"quoted\\\"\",environment=\"test\",le=\"1.0\"} 1\n"
+        ), "{om}");
+        for line in om.lines().filter(|l| !l.starts_with('#')) {
+            assert!(line.contains("environment=\"test\""), "{line}");
+        }
+        let (ok, report) = promtool_check_metrics(obs_runtime::encode_text().as_bytes());
+        assert!(ok, "{report}");
+    });
 }

@@ -75,6 +75,67 @@ pub(crate) struct Exemplar<'a> {
     pub(crate) timestamp: Option<f64>,
 }
 
+/// What the registry's exposition adds to the families at encode time:
+/// the name prefix and the constant labels, rendered once when the
+/// program configures them, so a scrape only copies bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Exposed {
+    /// The prefix with its `_` (`brain_`), or empty.
+    pub(crate) prefix: String,
+    /// The constant labels, in the order given.
+    pub(crate) labels: Vec<(String, String)>,
+    /// The same labels as a label set's inside, escaped:
+    /// `service="brain",environment="production"`.
+    pub(crate) rendered: String,
+}
+
+/// The families the prefix leaves alone: obs's own (`obs_*`), the
+/// process's (`process_*`, as every Prometheus client library names them)
+/// and the host's (`node_*`, `node_exporter`'s names). Dashboards query these
+/// under their usual names whatever the service is called.
+pub(crate) const UNPREFIXED: &[&str] = &["obs_", "process_", "node_"];
+
+impl Exposed {
+    /// `prefix` without its trailing `_` (empty for none) and labels
+    /// already checked by the registry.
+    pub(crate) fn new(prefix: &str, labels: Vec<(String, String)>) -> Self {
+        let mut rendered = String::new();
+        for (k, v) in &labels {
+            if !rendered.is_empty() {
+                rendered.push(',');
+            }
+            rendered.push_str(k);
+            rendered.push_str("=\"");
+            escape_label_value(&mut rendered, v);
+            rendered.push('"');
+        }
+        Self {
+            prefix: if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}_")
+            },
+            labels,
+            rendered,
+        }
+    }
+
+    /// Whether the family `name` is exposed under the prefix: not when
+    /// there is none, not for [`UNPREFIXED`] families, and not when the
+    /// name carries the prefix already (a metric a migrating team declared
+    /// as `brain_missions_total` stays that, never `brain_brain_…`).
+    pub(crate) fn prefixes(&self, name: &str) -> bool {
+        !self.prefix.is_empty()
+            && !name.starts_with(self.prefix.as_str())
+            && !UNPREFIXED.iter().any(|p| name.starts_with(p))
+    }
+
+    /// Whether `name` is one of the constant labels.
+    pub(crate) fn has_label(&self, name: &str) -> bool {
+        self.labels.iter().any(|(k, _)| k == name)
+    }
+}
+
 /// A metric family's type, as written after `# TYPE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -161,6 +222,10 @@ pub(crate) trait Sink {
 pub(crate) struct TextSink {
     pub(crate) out: String,
     le: LeValues,
+    /// The registry's prefix and constant labels, if configured.
+    exposed: Option<&'static Exposed>,
+    /// Whether the family being written takes the prefix.
+    prefixed: bool,
 }
 
 /// The `le` values of the last bucket layout a sink wrote, rendered once
@@ -208,12 +273,28 @@ impl TextSink {
         }
     }
 
+    /// The same sink, writing the registry's prefix and constant labels.
+    pub(crate) fn exposing(mut self, exposed: Option<&'static Exposed>) -> Self {
+        self.exposed = exposed;
+        self
+    }
+
+    /// A sample's or family's name, with the prefix when its family takes it.
+    fn name(&mut self, name: &str) {
+        if self.prefixed
+            && let Some(e) = self.exposed
+        {
+            self.out.push_str(&e.prefix);
+        }
+        self.out.push_str(name);
+    }
+
     fn labels(&mut self, labels: &[(&str, &str)], extra: Option<(&str, &str)>) {
-        write_labels(&mut self.out, labels, extra);
+        write_labels(&mut self.out, labels, self.exposed, extra);
     }
 
     fn series(&mut self, name: &str, labels: &[(&str, &str)], extra: Option<(&str, &str)>) {
-        self.out.push_str(name);
+        self.name(name);
         self.labels(labels, extra);
         self.out.push(' ');
     }
@@ -230,7 +311,7 @@ impl TextSink {
 
     /// `name` followed by `suffix`, then the labels.
     fn suffixed(&mut self, name: &str, suffix: &str, labels: &[(&str, &str)]) {
-        self.out.push_str(name);
+        self.name(name);
         self.out.push_str(suffix);
         self.labels(labels, None);
         self.out.push(' ');
@@ -239,12 +320,13 @@ impl TextSink {
 
 impl Sink for TextSink {
     fn family(&mut self, name: &str, help: &str, kind: Kind) {
+        self.prefixed = self.exposed.is_some_and(|e| e.prefixes(name));
         self.out.push_str("# HELP ");
-        self.out.push_str(name);
+        self.name(name);
         self.out.push(' ');
         escape_help(&mut self.out, help);
         self.out.push_str("\n# TYPE ");
-        self.out.push_str(name);
+        self.name(name);
         self.out.push(' ');
         self.out.push_str(kind.as_str());
         self.out.push('\n');
@@ -269,7 +351,7 @@ impl Sink for TextSink {
     ) {
         let le = self.le.take(bounds, write_float);
         for (count, le) in snap.cumulative.iter().zip(&le) {
-            self.out.push_str(name);
+            self.name(name);
             self.out.push_str("_bucket");
             self.labels(labels, Some(("le", le)));
             self.out.push(' ');
@@ -371,23 +453,53 @@ fn needs_label_escape(bytes: &[u8]) -> bool {
     bytes.iter().any(|&b| b == b'\\' || b == b'"' || b == b'\n')
 }
 
-/// `{k="v",…}` with `extra` (a histogram's `le`) last; nothing when there
-/// are no labels. Both text formats spell label sets alike.
-pub(crate) fn write_labels(out: &mut String, labels: &[(&str, &str)], extra: Option<(&str, &str)>) {
-    if labels.is_empty() && extra.is_none() {
+/// `{k="v",…}`: the series' labels, the registry's constant labels, then
+/// `extra` (a histogram's `le`); nothing when there are no labels. Both
+/// text formats spell label sets alike.
+pub(crate) fn write_labels(
+    out: &mut String,
+    labels: &[(&str, &str)],
+    constant: Option<&Exposed>,
+    extra: Option<(&str, &str)>,
+) {
+    let constant = constant.filter(|c| !c.labels.is_empty());
+    if labels.is_empty() && extra.is_none() && constant.is_none() {
         return;
     }
     out.push('{');
-    let mut sep = false;
-    for (k, v) in labels.iter().copied().chain(extra) {
-        if sep {
+    let open = out.len();
+    // A comma before every pair but the first.
+    let pair = |out: &mut String, k: &str, v: &str| {
+        if out.len() > open {
             out.push(',');
         }
-        sep = true;
         out.push_str(k);
         out.push_str("=\"");
         escape_label_value(out, v);
         out.push('"');
+    };
+    for (k, v) in labels {
+        pair(out, k, v);
+    }
+    if let Some(c) = constant {
+        if labels.iter().any(|(k, _)| c.has_label(k)) {
+            // The registry refuses a family whose labels clash with the
+            // constant ones; should a foreign collector still write one,
+            // the series' own label wins, so the label set stays valid.
+            for (k, v) in &c.labels {
+                if !labels.iter().any(|(l, _)| l == k) {
+                    pair(out, k, v);
+                }
+            }
+        } else {
+            if out.len() > open {
+                out.push(',');
+            }
+            out.push_str(&c.rendered);
+        }
+    }
+    if let Some((k, v)) = extra {
+        pair(out, k, v);
     }
     out.push('}');
 }
@@ -460,6 +572,47 @@ mod tests {
             let v = &"ab\u{e9}cd\u{2713}efghijklmnopq".as_bytes()[..len];
             assert!(!needs_label_escape(v), "{v:?}");
         }
+    }
+
+    #[test]
+    fn constant_labels_go_before_le_and_give_way_to_a_series_label() {
+        let exposed = Exposed::new(
+            "brain",
+            vec![
+                ("service".into(), "br\"ain".into()),
+                ("env".into(), "prod".into()),
+            ],
+        );
+        let labels = |l: &[(&str, &str)], extra| {
+            let mut s = String::new();
+            write_labels(&mut s, l, Some(&exposed), extra);
+            s
+        };
+        assert_eq!(labels(&[], None), r#"{service="br\"ain",env="prod"}"#);
+        assert_eq!(
+            labels(&[("a", "1")], Some(("le", "+Inf"))),
+            r#"{a="1",service="br\"ain",env="prod",le="+Inf"}"#
+        );
+        assert_eq!(
+            labels(&[("service", "own")], None),
+            r#"{service="own",env="prod"}"#
+        );
+        assert!(exposed.prefixes("http_requests_total"));
+        for name in [
+            "brain_x",
+            "process_cpu_seconds_total",
+            "obs_build_info",
+            "node_load1",
+        ] {
+            assert!(!exposed.prefixes(name), "{name}");
+        }
+        let mut sink = TextSink::default().exposing(Some(Box::leak(Box::new(exposed.clone()))));
+        sink.family("jobs_total", "Jobs.", Kind::Counter);
+        sink.counter("jobs_total", &[], 3);
+        assert_eq!(
+            sink.out,
+            "# HELP brain_jobs_total Jobs.\n# TYPE brain_jobs_total counter\nbrain_jobs_total{service=\"br\\\"ain\",env=\"prod\"} 3\n"
+        );
     }
 
     #[test]

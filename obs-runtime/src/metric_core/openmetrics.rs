@@ -30,7 +30,7 @@
 //!   [`Sink::histogram_with_exemplars`] and [`Sink::counter_with_exemplar`].
 
 use crate::metric_core::encode::{
-    Exemplar, HistogramSnapshot, Kind, LeValues, Sink, escape_label_value, write_float,
+    Exemplar, Exposed, HistogramSnapshot, Kind, LeValues, Sink, escape_label_value, write_float,
     write_labels, write_u64,
 };
 
@@ -57,6 +57,10 @@ pub(crate) struct OpenMetricsSink {
     family: Family,
     /// The canonical `le` values of the last bucket layout.
     le: LeValues,
+    /// The registry's prefix and constant labels, if configured.
+    exposed: Option<&'static Exposed>,
+    /// Whether the family being written takes the prefix.
+    prefixed: bool,
 }
 
 impl Default for OpenMetricsSink {
@@ -72,7 +76,25 @@ impl OpenMetricsSink {
             out: String::with_capacity(capacity),
             family: Family::Plain,
             le: LeValues::default(),
+            exposed: None,
+            prefixed: false,
         }
+    }
+
+    /// The same sink, writing the registry's prefix and constant labels.
+    pub(crate) fn exposing(mut self, exposed: Option<&'static Exposed>) -> Self {
+        self.exposed = exposed;
+        self
+    }
+
+    /// A family's or sample's name, with the prefix when the family takes it.
+    fn name(&mut self, name: &str) {
+        if self.prefixed
+            && let Some(e) = self.exposed
+        {
+            self.out.push_str(&e.prefix);
+        }
+        self.out.push_str(name);
     }
 
     /// The exposition, ended with `# EOF`.
@@ -82,12 +104,12 @@ impl OpenMetricsSink {
     }
 
     fn labels(&mut self, labels: &[(&str, &str)], extra: Option<(&str, &str)>) {
-        write_labels(&mut self.out, labels, extra);
+        write_labels(&mut self.out, labels, self.exposed, extra);
     }
 
     /// `name`, `suffix`, the labels and a space.
     fn series(&mut self, name: &str, suffix: &str, labels: &[(&str, &str)]) {
-        self.out.push_str(name);
+        self.name(name);
         self.out.push_str(suffix);
         self.labels(labels, None);
         self.out.push(' ');
@@ -197,25 +219,26 @@ impl Sink for OpenMetricsSink {
             Kind::Summary => (name, "summary"),
             Kind::Untyped => (name, "unknown"),
         };
+        self.prefixed = self.exposed.is_some_and(|e| e.prefixes(name));
         self.family = if kind == Kind::Summary {
             Family::Summary
         } else {
             Family::Plain
         };
         self.out.push_str("# TYPE ");
-        self.out.push_str(family);
+        self.name(family);
         self.out.push(' ');
         self.out.push_str(type_name);
         self.out.push('\n');
         if let Some(unit) = unit_of(family) {
             self.out.push_str("# UNIT ");
-            self.out.push_str(family);
+            self.name(family);
             self.out.push(' ');
             self.out.push_str(unit);
             self.out.push('\n');
         }
         self.out.push_str("# HELP ");
-        self.out.push_str(family);
+        self.name(family);
         self.out.push(' ');
         escape_help(&mut self.out, help);
         self.out.push('\n');
@@ -263,7 +286,7 @@ impl Sink for OpenMetricsSink {
     ) {
         let le = self.le.take(bounds, write_canonical);
         for (i, (count, le)) in snap.cumulative.iter().zip(&le).enumerate() {
-            self.out.push_str(name);
+            self.name(name);
             self.out.push_str("_bucket");
             self.labels(labels, Some(("le", le)));
             self.out.push(' ');

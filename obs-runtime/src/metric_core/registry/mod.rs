@@ -30,8 +30,12 @@ use crate::metric_core::callsite;
 use crate::metric_core::encode::{Collect, Description, Kind, Sink, TextSink};
 use crate::metric_core::openmetrics::OpenMetricsSink;
 
+mod exposition;
 mod member;
 mod sinks;
+
+pub(crate) use exposition::exposition;
+pub use exposition::{Exposition, ExpositionError, configure, exposed_name};
 
 pub use member::Metric;
 pub(crate) use member::{own_counter, register_or_unexposed};
@@ -64,6 +68,10 @@ pub enum RegistryError {
         /// The registered name it clashes with.
         registered: String,
     },
+    /// The family can't be exposed under the configured
+    /// [`Exposition`]: a label of a constant label's name, or an exposed
+    /// name another family has.
+    Exposition(ExpositionError),
 }
 
 /// The `OpenMetrics` family a sample name belongs to: a counter's `_total`
@@ -76,6 +84,17 @@ fn openmetrics_family(name: &str) -> &str {
 fn refusal(in_use: &BTreeSet<String>, name: &str) -> Option<RegistryError> {
     if in_use.contains(name) {
         return Some(RegistryError::Duplicate(name.to_owned()));
+    }
+    if let Some(e) = exposition()
+        && !e.prefix.is_empty()
+    {
+        let exposed = exposed_name(name);
+        if let Some(other) = in_use.iter().find(|n| exposed_name(n) == exposed) {
+            return Some(RegistryError::Exposition(ExpositionError::Collision {
+                exposed: exposed.into_owned(),
+                names: (name.to_owned(), other.clone()),
+            }));
+        }
     }
     let family = openmetrics_family(name);
     in_use
@@ -99,6 +118,7 @@ impl fmt::Display for RegistryError {
                 "`{name}` and the registered `{registered}` would be one OpenMetrics family `{}` (a counter's `_total` is not part of its family's name): rename one",
                 openmetrics_family(name)
             ),
+            Self::Exposition(e) => e.fmt(f),
         }
     }
 }
@@ -191,6 +211,15 @@ impl Registry {
         names
     }
 
+    /// Every family name the registry holds (metric sets registered first):
+    /// the names the exported files may query.
+    pub(crate) fn family_names(&self) -> BTreeSet<String> {
+        for force in METRIC_SETS {
+            force();
+        }
+        Self::names_in_use(&lock(&self.owned), &lock(&self.foreign))
+    }
+
     /// Registers a metric that already lives in a `static` (a metric set's
     /// field).
     pub(crate) fn register_static(
@@ -201,6 +230,12 @@ impl Registry {
         let in_use = Self::names_in_use(&owned, &lock(&self.foreign));
         if let Some(refused) = metric.names().iter().find_map(|n| refusal(&in_use, n)) {
             return Err(refused);
+        }
+        if let Some(e) = exposition() {
+            for d in metric.describe() {
+                exposition::check_family(e, &d.name, d.labels.iter().map(String::as_str))
+                    .map_err(RegistryError::Exposition)?;
+            }
         }
         owned.push(metric);
         if let Some((thread, set)) = *lock(&self.registering_set)
@@ -313,6 +348,15 @@ impl Registry {
             if let Some(refused) = refusal(&in_use, &desc.fq_name) {
                 return Err(refused);
             }
+            if let Some(e) = exposition() {
+                let labels = desc.variable_labels.iter().map(String::as_str).chain(
+                    desc.const_label_pairs
+                        .iter()
+                        .map(prometheus::proto::LabelPair::name),
+                );
+                exposition::check_family(e, &desc.fq_name, labels)
+                    .map_err(RegistryError::Exposition)?;
+            }
         }
         foreign.push(collector);
         Ok(())
@@ -340,6 +384,12 @@ impl Registry {
                 .filter_map(|m| Some((m.names().into_iter().next()?, m.overflowed()?))),
         );
         if !overflow.is_empty() {
+            // The `metric` label names the family as the scrape shows it.
+            if exposition().is_some_and(|e| !e.prefix.is_empty()) {
+                for (name, _) in &mut overflow {
+                    *name = exposed_name(name).into_owned();
+                }
+            }
             overflow.sort();
             sink.family(OVERFLOW_FAMILY, OVERFLOW_HELP, Kind::Counter);
             for (metric, n) in &overflow {
@@ -372,7 +422,7 @@ impl Registry {
         // Sized from the last scrape, so a 1 MB exposition is written into
         // one allocation instead of twenty doublings.
         let hint = self.last_len.load(Relaxed);
-        let mut sink = TextSink::with_capacity(hint + hint / 16);
+        let mut sink = TextSink::with_capacity(hint + hint / 16).exposing(exposition());
         self.collect_into(&mut sink);
         self.last_len.store(sink.out.len(), Relaxed);
         sink.out
@@ -400,7 +450,7 @@ impl Registry {
     pub fn encode_openmetrics(&self) -> String {
         // The text scrape's size plus room for `# UNIT` lines and `.0`s.
         let hint = self.last_len.load(Relaxed);
-        let mut sink = OpenMetricsSink::with_capacity(hint + hint / 8);
+        let mut sink = OpenMetricsSink::with_capacity(hint + hint / 8).exposing(exposition());
         self.collect_into(&mut sink);
         sink.finish()
     }

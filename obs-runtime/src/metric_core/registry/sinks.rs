@@ -7,7 +7,7 @@ use prometheus::proto;
 
 use crate::metric_core::encode::{Description, HistogramSnapshot, Kind, Sink};
 
-use super::global;
+use super::{exposed_name, exposition, global};
 
 fn pairs(metric: &proto::Metric) -> Vec<(&str, &str)> {
     metric
@@ -143,12 +143,20 @@ pub(super) struct ProtoSink {
 
 impl ProtoSink {
     fn push(&mut self, labels: &[(&str, &str)], fill: impl FnOnce(&mut proto::Metric)) {
+        let constant = exposition()
+            .map(|e| e.labels.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter(|(k, _)| !labels.iter().any(|(l, _)| l == k))
+            .map(|(k, v)| (k.as_str(), v.as_str()));
         let mut m = proto::Metric::from_label(
             labels
                 .iter()
+                .copied()
+                .chain(constant)
                 .map(|(k, v)| {
                     let mut p = proto::LabelPair::default();
-                    p.set_name((*k).to_owned());
+                    p.set_name(k.to_owned());
                     p.set_value(crate::leaves::schema::truncate_label_value(v).to_owned());
                     p
                 })
@@ -164,7 +172,7 @@ impl ProtoSink {
 impl Sink for ProtoSink {
     fn family(&mut self, name: &str, help: &str, kind: Kind) {
         let mut f = proto::MetricFamily::default();
-        f.set_name(name.to_owned());
+        f.set_name(exposed_name(name).into_owned());
         f.set_help(help.to_owned());
         f.set_field_type(match kind {
             Kind::Counter => proto::MetricType::COUNTER,

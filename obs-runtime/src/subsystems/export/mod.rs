@@ -17,6 +17,7 @@ mod bundle;
 mod custom;
 mod decimal;
 mod docs;
+mod exposed;
 mod grafana;
 mod json;
 mod rule_tests;
@@ -373,7 +374,8 @@ pub fn prometheus_rules() -> String {
 /// [`prometheus_rules`] with `options`.
 #[must_use]
 pub fn prometheus_rules_with(options: &ExportOptions) -> String {
-    rules::build(&catalog(), options).yaml()
+    let families = exposed::families();
+    exposed::rename(rules::build(&catalog(), options).yaml(), families.as_ref())
 }
 
 /// A `promtool test rules` file for [`prometheus_rules`], which it loads
@@ -388,7 +390,11 @@ pub fn rule_tests() -> String {
 pub fn rule_tests_with(options: &ExportOptions) -> String {
     let catalog = catalog();
     let rules = rules::build(&catalog, options);
-    rule_tests::write(&rules, &catalog, options, RULES_FILE)
+    let families = exposed::families();
+    exposed::rename(
+        rule_tests::write(&rules, &catalog, options, RULES_FILE),
+        families.as_ref(),
+    )
 }
 
 /// The Grafana dashboards of this program, as `(file name, JSON)`: the
@@ -415,7 +421,11 @@ pub fn rule_tests_with(options: &ExportOptions) -> String {
 /// ```
 #[must_use]
 pub fn grafana_dashboards() -> Vec<(String, String)> {
+    let families = exposed::families();
     grafana::dashboards(&catalog())
+        .into_iter()
+        .map(|(file, json)| (file, exposed::rename(json, families.as_ref())))
+        .collect()
 }
 
 /// [`grafana_dashboards`] and the custom [`Dashboard`]s of `options`, each
@@ -490,5 +500,6 @@ pub fn metrics_markdown() -> String {
 pub fn metrics_markdown_with(options: &ExportOptions) -> String {
     let catalog = catalog();
     let rules = rules::build(&catalog, options);
-    docs::write(&catalog, &rules)
+    let families = exposed::families();
+    exposed::rename(docs::write(&catalog, &rules), families.as_ref())
 }

@@ -1,5 +1,9 @@
 //! [`http_get`]: a `GET` to an HTTP dependency ("external API" checks),
-//! over hyper-util's client (feature `health-http`).
+//! over hyper-util's client (feature `health-http`), `http://` or
+//! `https://` (rustls with ring, the TLS stack `otlp-tls` uses too,
+//! trusting the system's certificate store or the CA given with
+//! [`HttpGet::ca_pem`]; a certificate that is not trusted fails the check
+//! with the reason rustls gives).
 //!
 //! What decides, as a Kubernetes `httpGet` probe does: the status code (2xx
 //! by default). The body is read up to a limit (64 KiB by default) and the
@@ -12,6 +16,7 @@
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use http_body::Body as _;
@@ -55,10 +60,12 @@ pub struct HttpGet {
     max_body: usize,
     needle: Option<String>,
     timeout: Option<Duration>,
+    /// PEM certificates to trust instead of the system's store.
+    ca: Option<Arc<[u8]>>,
 }
 
-/// A [`HttpGet`] of `url` (`http://` only; `https://` is refused with a
-/// clear reason, as obs's health checks carry no TLS stack).
+/// A [`HttpGet`] of `url`: `http://` or `https://` (other schemes are
+/// refused with a clear reason).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -74,6 +81,7 @@ pub fn http_get(url: impl Into<String>) -> HttpGet {
         max_body: DEFAULT_MAX_BODY_BYTES,
         needle: None,
         timeout: None,
+        ca: None,
     }
 }
 
@@ -131,6 +139,20 @@ impl HttpGet {
         self
     }
 
+    /// Trusts the certificates of `pem` (one or more PEM `CERTIFICATE`
+    /// blocks: a private CA, or a self-signed server certificate) instead
+    /// of the system's store, for an `https://` URL.
+    ///
+    /// ```
+    /// let get = obs_runtime::health::http_get("https://billing.internal/health")
+    ///     .ca_pem(b"-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n".to_vec());
+    /// # drop(get);
+    /// ```
+    pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca = Some(pem.into().into());
+        self
+    }
+
     /// Runs the `GET`: the response time in seconds when it passes.
     ///
     /// ```
@@ -142,17 +164,18 @@ impl HttpGet {
     /// ```
     ///
     /// # Errors
-    /// When the URL is not `http://`, nothing answers in time, the status
-    /// is not expected, or the body lacks [`body_contains`](Self::body_contains)'s text.
+    /// When the URL is not `http://` or `https://`, the server's
+    /// certificate is not trusted, nothing answers in time, the status is
+    /// not expected, or the body lacks [`body_contains`](Self::body_contains)'s text.
     pub async fn check(self) -> Result<Observed, CheckError> {
         let uri: http::Uri = self
             .url
             .parse()
             .map_err(|e| CheckError::new(format!("not a URL ({e}): {}", self.url)))?;
         let shown = shown_url(&uri);
-        if uri.scheme_str() != Some("http") || uri.host().is_none() {
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
             return Err(CheckError::new(format!(
-                "{shown}: health::http_get takes http://host[:port]/path URLs only"
+                "{shown}: health::http_get takes http:// or https://host[:port]/path URLs only"
             )));
         }
         let started = Instant::now();
@@ -184,10 +207,22 @@ impl HttpGet {
     }
 
     async fn exchange(&self, uri: http::Uri, shown: &str) -> Result<(), CheckError> {
+        let tls = if uri.scheme_str() == Some("https") {
+            tls_config(self.ca.as_deref())
+                .map_err(|e| CheckError::new(format!("GET {shown}: {e}")))?
+        } else {
+            // Never used for `http://`; the connector wants one.
+            plain_config().map_err(|e| CheckError::new(format!("GET {shown}: {e}")))?
+        };
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .build();
         // A client per run: no idle connection outlives it to go stale.
         let client: Client<_, String> = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(0)
-            .build_http();
+            .build(connector);
         let request = http::Request::get(uri)
             .header(
                 http::header::USER_AGENT,
@@ -289,12 +324,102 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// The crypto provider: one the program installed wins, as in tonic; else
+/// ring, the one this feature builds.
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()))
+}
+
+/// The system's trust store, read once (a few hundred certificates).
+fn native_roots() -> &'static rustls::RootCertStore {
+    static ROOTS: OnceLock<rustls::RootCertStore> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        roots
+    })
+}
+
+/// The TLS configuration of an `https://` check: `ca` (PEM) or else the
+/// system's store as trust anchors.
+fn tls_config(ca: Option<&[u8]>) -> Result<rustls::ClientConfig, String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject as _;
+
+    let roots = match ca {
+        Some(pem) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| format!("the CA given with ca_pem: {e}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("the CA given with ca_pem: {e}"))?;
+            }
+            if roots.is_empty() {
+                return Err("the CA given with ca_pem holds no PEM certificate".to_owned());
+            }
+            roots
+        }
+        None if native_roots().is_empty() => {
+            return Err(
+                "no certificate in the system's trust store: install the CA \
+                        certificates (Debian: ca-certificates) or give one with ca_pem"
+                    .to_owned(),
+            );
+        }
+        None => native_roots().clone(),
+    };
+    Ok(rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS unavailable: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+fn plain_config() -> Result<rustls::ClientConfig, String> {
+    Ok(rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS unavailable: {e}"))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth())
+}
+
+/// `e` as rustls' error, also when an `io::Error` wraps it (whose
+/// `source()` skips the wrapped error).
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let mut inner = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    // An `io::Error` may wrap another (the connector's around the TLS
+    // stream's): a few levels at most.
+    for _ in 0..4 {
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        inner = inner.downcast_ref::<std::io::Error>()?.get_ref()?;
+    }
+    None
+}
+
 /// An error with its sources: hyper's top error says little alone
-/// ("client error (Connect)").
+/// ("client error (Connect)"). A certificate rustls refused is said
+/// plainly.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
+        if let Some(rustls::Error::InvalidCertificate(why)) = rustls_error(cause) {
+            let _ = std::fmt::Write::write_fmt(
+                &mut text,
+                format_args!(
+                    ": the server's TLS certificate is not trusted ({why:?}): give its CA with ca_pem, or fix the certificate"
+                ),
+            );
+            return text;
+        }
         let more = cause.to_string();
         if !text.contains(&more) {
             text.push_str(": ");

@@ -62,108 +62,302 @@ pub(super) const HIGHR: &[f64] = &[
 /// What the instrumentator calls a request no route matched.
 pub(super) const UNTEMPLATED: &str = "none";
 
-#[derive(LabelSet)]
-#[label(crate = "crate")]
-pub(super) struct TotalLabels {
-    handler: &'static str,
-    method: &'static str,
-    status: &'static str,
+/// The name of the label that holds the route template in the
+/// instrumentator's families.
+///
+/// ```
+/// use obs_runtime::http::RouteLabel;
+/// assert_eq!(RouteLabel::default(), RouteLabel::Handler);
+/// assert_eq!(RouteLabel::Endpoint.name(), "endpoint");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RouteLabel {
+    /// `handler`, as prometheus-fastapi-instrumentator names it.
+    #[default]
+    Handler,
+    /// `endpoint`, as services that wrote their Python middleware by hand
+    /// often named it (`http_requests_total{method,endpoint,status}`).
+    Endpoint,
 }
 
-#[derive(LabelSet)]
-#[label(crate = "crate")]
-pub(super) struct HandlerMethod {
-    handler: &'static str,
-    method: &'static str,
-}
-
-#[derive(LabelSet)]
-#[label(crate = "crate")]
-pub(super) struct HandlerLabels {
-    handler: &'static str,
-}
-
-pub(super) struct CompatMetrics {
-    pub(super) total: &'static Counter<TotalLabels>,
-    pub(super) duration: &'static Histogram<HandlerMethod>,
-    pub(super) duration_highr: &'static Histogram<()>,
-    pub(super) request_size: &'static Histogram<HandlerLabels>,
-    pub(super) response_size: &'static Histogram<HandlerLabels>,
-    pub(super) in_progress: &'static UpDownGauge<HandlerMethod>,
-}
-
-/// The families, registered on the first layer that asks for them.
-pub(super) fn metrics() -> &'static CompatMetrics {
-    static METRICS: OnceLock<CompatMetrics> = OnceLock::new();
-    METRICS.get_or_init(|| {
-        const WHAT: &str = "instrumentator HTTP metric";
-        CompatMetrics {
-            total: register_or_unexposed(
-                WHAT,
-                || {
-                    Counter::unchecked(
-                        "http_requests_total".into(),
-                        "Total number of requests by method, status and handler.".into(),
-                    )
-                },
-                Counter::register,
-            ),
-            duration: register_or_unexposed(
-                WHAT,
-                || {
-                    Histogram::unchecked(
-                        "http_request_duration_seconds".into(),
-                        "Latency with only few buckets by handler and method.".into(),
-                        LOWR,
-                    )
-                },
-                Histogram::register,
-            ),
-            duration_highr: register_or_unexposed(
-                WHAT,
-                || {
-                    Histogram::unchecked(
-                        "http_request_duration_highr_seconds".into(),
-                        "Latency with many buckets but no API specific labels.".into(),
-                        HIGHR,
-                    )
-                },
-                Histogram::register,
-            ),
-            request_size: register_or_unexposed(
-                WHAT,
-                || {
-                    Histogram::unchecked(
-                        "http_request_size_bytes".into(),
-                        "Content length of incoming requests by handler.".into(),
-                        schema::BYTES,
-                    )
-                },
-                Histogram::register,
-            ),
-            response_size: register_or_unexposed(
-                WHAT,
-                || {
-                    Histogram::unchecked(
-                        "http_response_size_bytes".into(),
-                        "Content length of outgoing responses by handler.".into(),
-                        schema::BYTES,
-                    )
-                },
-                Histogram::register,
-            ),
-            in_progress: register_or_unexposed(
-                WHAT,
-                || {
-                    UpDownGauge::unchecked(
-                        "http_requests_in_progress".into(),
-                        "Number of HTTP requests in progress.".into(),
-                    )
-                },
-                UpDownGauge::register,
-            ),
+impl RouteLabel {
+    /// The label's name.
+    ///
+    /// ```
+    /// assert_eq!(obs_runtime::http::RouteLabel::Handler.name(), "handler");
+    /// ```
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Handler => "handler",
+            Self::Endpoint => "endpoint",
         }
-    })
+    }
+}
+
+/// How the instrumentator's families are labelled: the route label's name
+/// and whether the status is grouped (`2xx`, the instrumentator's default)
+/// or exact (`200`). Hand it to
+/// [`ObsLayer::instrumentator`](super::ObsLayer::instrumentator).
+///
+/// Both stay bounded: the route label holds route templates only (`none`
+/// for a request no route matched), an exact status is one of at most
+/// 500 codes.
+///
+/// ```
+/// use obs_runtime::http::{InstrumentatorOptions, RouteLabel};
+/// let options = InstrumentatorOptions::default()
+///     .route_label(RouteLabel::Endpoint)
+///     .exact_status(true);
+/// assert_eq!(options.route_label_name(), "endpoint");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InstrumentatorOptions {
+    route_label: RouteLabel,
+    exact_status: bool,
+}
+
+impl InstrumentatorOptions {
+    /// The route label's name: `handler` (the default) or `endpoint`. The
+    /// families are the process's: the first layer to register them fixes
+    /// the label; a layer that asks for the other name later is told so in
+    /// a warning and counts unexposed.
+    ///
+    /// ```
+    /// use obs_runtime::http::{InstrumentatorOptions, RouteLabel};
+    /// let o = InstrumentatorOptions::default().route_label(RouteLabel::Endpoint);
+    /// assert_eq!(o.route_label_name(), "endpoint");
+    /// ```
+    #[must_use]
+    pub fn route_label(self, label: RouteLabel) -> Self {
+        Self {
+            route_label: label,
+            ..self
+        }
+    }
+
+    /// `status="200"` rather than the instrumentator's `status="2xx"`.
+    ///
+    /// ```
+    /// let o = obs_runtime::http::InstrumentatorOptions::default().exact_status(true);
+    /// assert!(o.is_exact_status());
+    /// ```
+    #[must_use]
+    pub fn exact_status(self, exact: bool) -> Self {
+        Self {
+            exact_status: exact,
+            ..self
+        }
+    }
+
+    /// The route label's name.
+    ///
+    /// ```
+    /// assert_eq!(obs_runtime::http::InstrumentatorOptions::default().route_label_name(), "handler");
+    /// ```
+    #[must_use]
+    pub fn route_label_name(&self) -> &'static str {
+        self.route_label.name()
+    }
+
+    pub(super) fn label(self) -> RouteLabel {
+        self.route_label
+    }
+
+    /// Whether statuses are exact.
+    ///
+    /// ```
+    /// assert!(!obs_runtime::http::InstrumentatorOptions::default().is_exact_status());
+    /// ```
+    #[must_use]
+    pub fn is_exact_status(&self) -> bool {
+        self.exact_status
+    }
+}
+
+/// The label sets of one spelling of the route label: the families'
+/// label names come from their label set types.
+macro_rules! label_sets {
+    ($module:ident, $route:ident) => {
+        pub(super) mod $module {
+            use crate::LabelSet;
+
+            #[derive(LabelSet)]
+            #[label(crate = "crate")]
+            pub(in super::super) struct Total {
+                $route: &'static str,
+                method: &'static str,
+                status: &'static str,
+            }
+
+            #[derive(LabelSet)]
+            #[label(crate = "crate")]
+            pub(in super::super) struct RouteMethod {
+                $route: &'static str,
+                method: &'static str,
+            }
+
+            #[derive(LabelSet)]
+            #[label(crate = "crate")]
+            pub(in super::super) struct Route {
+                $route: &'static str,
+            }
+        }
+    };
+}
+label_sets!(by_handler, handler);
+label_sets!(by_endpoint, endpoint);
+
+pub(super) struct CompatMetrics<
+    T: LabelSet + 'static,
+    RM: LabelSet + 'static,
+    R: LabelSet + 'static,
+> {
+    pub(super) total: &'static Counter<T>,
+    pub(super) duration: &'static Histogram<RM>,
+    pub(super) duration_highr: &'static Histogram<()>,
+    pub(super) request_size: &'static Histogram<R>,
+    pub(super) response_size: &'static Histogram<R>,
+    pub(super) in_progress: &'static UpDownGauge<RM>,
+}
+
+/// The families of one spelling, whatever its label names: what a request
+/// records into.
+pub(super) trait Families: Sync {
+    /// The in-progress cell of a route and method.
+    fn in_progress(&'static self, route: &str, method: &str) -> &'static UpDownCell;
+    /// Records one answered request.
+    fn record(
+        &'static self,
+        route: &str,
+        method: &str,
+        status: &str,
+        seconds: f64,
+        sizes: (u64, u64),
+    );
+}
+
+impl<T, RM, R> Families for CompatMetrics<T, RM, R>
+where
+    T: LabelSet + 'static,
+    RM: LabelSet + 'static,
+    R: LabelSet + 'static,
+{
+    fn in_progress(&'static self, route: &str, method: &str) -> &'static UpDownCell {
+        self.in_progress.with_values(&[route, method])
+    }
+
+    fn record(
+        &'static self,
+        route: &str,
+        method: &str,
+        status: &str,
+        seconds: f64,
+        (request_size, response_size): (u64, u64),
+    ) {
+        self.total.with_values(&[route, method, status]).inc();
+        self.duration.with_values(&[route, method]).observe(seconds);
+        self.duration_highr.observe(seconds);
+        #[allow(clippy::cast_precision_loss)]
+        {
+            self.request_size
+                .with_values(&[route])
+                .observe(request_size as f64);
+            self.response_size
+                .with_values(&[route])
+                .observe(response_size as f64);
+        }
+    }
+}
+
+fn register<T, RM, R>() -> CompatMetrics<T, RM, R>
+where
+    T: LabelSet + 'static,
+    RM: LabelSet + 'static,
+    R: LabelSet + 'static,
+{
+    const WHAT: &str = "instrumentator HTTP metric";
+    CompatMetrics {
+        total: register_or_unexposed(
+            WHAT,
+            || {
+                Counter::unchecked(
+                    "http_requests_total".into(),
+                    "Total number of requests by method, status and handler.".into(),
+                )
+            },
+            Counter::register,
+        ),
+        duration: register_or_unexposed(
+            WHAT,
+            || {
+                Histogram::unchecked(
+                    "http_request_duration_seconds".into(),
+                    "Latency with only few buckets by handler and method.".into(),
+                    LOWR,
+                )
+            },
+            Histogram::register,
+        ),
+        duration_highr: register_or_unexposed(
+            WHAT,
+            || {
+                Histogram::unchecked(
+                    "http_request_duration_highr_seconds".into(),
+                    "Latency with many buckets but no API specific labels.".into(),
+                    HIGHR,
+                )
+            },
+            Histogram::register,
+        ),
+        request_size: register_or_unexposed(
+            WHAT,
+            || {
+                Histogram::unchecked(
+                    "http_request_size_bytes".into(),
+                    "Content length of incoming requests by handler.".into(),
+                    schema::BYTES,
+                )
+            },
+            Histogram::register,
+        ),
+        response_size: register_or_unexposed(
+            WHAT,
+            || {
+                Histogram::unchecked(
+                    "http_response_size_bytes".into(),
+                    "Content length of outgoing responses by handler.".into(),
+                    schema::BYTES,
+                )
+            },
+            Histogram::register,
+        ),
+        in_progress: register_or_unexposed(
+            WHAT,
+            || {
+                UpDownGauge::unchecked(
+                    "http_requests_in_progress".into(),
+                    "Number of HTTP requests in progress.".into(),
+                )
+            },
+            UpDownGauge::register,
+        ),
+    }
+}
+
+/// The families of `label`, registered on the first layer that asks for
+/// them.
+pub(super) fn metrics(label: RouteLabel) -> &'static dyn Families {
+    type ByHandler = CompatMetrics<by_handler::Total, by_handler::RouteMethod, by_handler::Route>;
+    type ByEndpoint =
+        CompatMetrics<by_endpoint::Total, by_endpoint::RouteMethod, by_endpoint::Route>;
+    static HANDLER: OnceLock<ByHandler> = OnceLock::new();
+    static ENDPOINT: OnceLock<ByEndpoint> = OnceLock::new();
+    match label {
+        RouteLabel::Handler => HANDLER.get_or_init(register),
+        RouteLabel::Endpoint => ENDPOINT.get_or_init(register),
+    }
 }
 
 /// `2xx`, `4xx`, …: the instrumentator's grouped status.
@@ -190,16 +384,26 @@ pub(super) fn handler(route: &str) -> &str {
 /// A request in flight under the instrumentator's names: in the
 /// in-progress gauge until dropped, however the request ends.
 pub(super) struct Compat {
+    families: &'static dyn Families,
+    exact_status: bool,
     pub(super) in_progress: &'static UpDownCell,
     /// The request's `Content-Length`, 0 without one.
     pub(super) request_size: u64,
 }
 
 impl Compat {
-    pub(super) fn start(method: &str, route: &str, request_size: u64) -> Self {
-        let in_progress = metrics().in_progress.with_values(&[handler(route), method]);
+    pub(super) fn start(
+        options: InstrumentatorOptions,
+        method: &str,
+        route: &str,
+        request_size: u64,
+    ) -> Self {
+        let families = metrics(options.route_label);
+        let in_progress = families.in_progress(handler(route), method);
         in_progress.inc();
         Self {
+            families,
+            exact_status: options.exact_status,
             in_progress,
             request_size,
         }
@@ -211,26 +415,22 @@ impl Compat {
         &self,
         method: &str,
         route: &str,
-        status: u16,
+        status: http::StatusCode,
         seconds: f64,
         response_size: u64,
     ) {
-        let m = metrics();
-        let handler = handler(route);
-        m.total
-            .with_values(&[handler, method, grouped(status)])
-            .inc();
-        m.duration.with_values(&[handler, method]).observe(seconds);
-        m.duration_highr.observe(seconds);
-        #[allow(clippy::cast_precision_loss)]
-        {
-            m.request_size
-                .with_values(&[handler])
-                .observe(self.request_size as f64);
-            m.response_size
-                .with_values(&[handler])
-                .observe(response_size as f64);
-        }
+        let status = if self.exact_status {
+            status.as_str()
+        } else {
+            grouped(status.as_u16())
+        };
+        self.families.record(
+            handler(route),
+            method,
+            status,
+            seconds,
+            (self.request_size, response_size),
+        );
     }
 }
 
@@ -248,13 +448,21 @@ mod tests {
     /// passes (the families are built unchecked, as obs's own are).
     #[test]
     fn the_instrumentator_names_pass_the_schema() {
-        Counter::<TotalLabels>::new("http_requests_total", "h").unwrap();
-        Histogram::<HandlerMethod>::new("http_request_duration_seconds", "h", LOWR).unwrap();
+        use by_endpoint as e;
+        use by_handler as h;
+        Counter::<h::Total>::new("http_requests_total", "h").unwrap();
+        Counter::<e::Total>::new("http_requests_total", "h").unwrap();
+        Histogram::<h::RouteMethod>::new("http_request_duration_seconds", "h", LOWR).unwrap();
+        Histogram::<e::RouteMethod>::new("http_request_duration_seconds", "h", LOWR).unwrap();
         Histogram::<()>::new("http_request_duration_highr_seconds", "h", HIGHR).unwrap();
-        Histogram::<HandlerLabels>::new("http_request_size_bytes", "h", schema::BYTES).unwrap();
-        Histogram::<HandlerLabels>::new("http_response_size_bytes", "h", schema::BYTES).unwrap();
-        crate::metric_core::metrics::Gauge::<HandlerMethod>::new("http_requests_in_progress", "h")
+        Histogram::<h::Route>::new("http_request_size_bytes", "h", schema::BYTES).unwrap();
+        Histogram::<e::Route>::new("http_response_size_bytes", "h", schema::BYTES).unwrap();
+        crate::metric_core::metrics::Gauge::<h::RouteMethod>::new("http_requests_in_progress", "h")
             .unwrap();
+        assert_eq!(
+            <e::Total as LabelSet>::NAMES,
+            ["endpoint", "method", "status"]
+        );
     }
 
     #[test]

@@ -79,7 +79,7 @@ where
                     compat.finish(
                         super::metrics::method_at(usize::from(state.method)),
                         state.route.as_str(),
-                        status.as_u16(),
+                        status,
                         seconds,
                         length.unwrap_or(0),
                     );

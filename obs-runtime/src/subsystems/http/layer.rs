@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use super::compat::HttpMetricNames;
+use super::compat::{HttpMetricNames, InstrumentatorOptions};
 use super::metrics::register_metrics;
 use super::objectives::{self, RouteObjectiveError};
 use super::route::SeriesCache;
@@ -69,6 +69,8 @@ pub struct ObsLayer {
     /// list would cost two contended atomic operations per request.
     pub(super) exclusions: &'static Exclusions,
     pub(super) names: HttpMetricNames,
+    /// How the instrumentator's families are labelled, when asked for.
+    pub(super) compat: InstrumentatorOptions,
 }
 
 impl Default for ObsLayer {
@@ -96,13 +98,16 @@ impl ObsLayer {
                     .collect(),
             }),
             names: HttpMetricNames::OpenTelemetry,
+            compat: InstrumentatorOptions::default(),
         }
     }
 
     /// Which names the request metrics are written under: OpenTelemetry's
     /// (the default), or also those of `prometheus-fastapi-instrumentator`,
     /// so a service moving from Python keeps its dashboards and alerts
-    /// (see [`HttpMetricNames`]). Registers the families it asks for.
+    /// (see [`HttpMetricNames`]), labelled as [`instrumentator`](Self::instrumentator)
+    /// says (`handler` and grouped statuses by default). The families are
+    /// registered when the layer wraps a router.
     ///
     /// ```
     /// use axum::{Router, routing::get};
@@ -115,10 +120,34 @@ impl ObsLayer {
     /// ```
     #[must_use]
     pub fn metric_names(self, names: HttpMetricNames) -> Self {
-        if names == HttpMetricNames::Instrumentator {
-            let _ = super::compat::metrics();
-        }
         Self { names, ..self }
+    }
+
+    /// Writes the instrumentator's families (as
+    /// [`metric_names`](Self::metric_names)`(HttpMetricNames::Instrumentator)`)
+    /// labelled as `options` say: the route under `handler` or `endpoint`,
+    /// the status grouped (`2xx`) or exact (`200`).
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use obs_runtime::http::{InstrumentatorOptions, ObsLayer, RouteLabel};
+    ///
+    /// let app: Router = Router::new()
+    ///     .route("/doc/orders/{id}", get(|| async { "ok" }))
+    ///     .layer(ObsLayer::new().instrumentator(
+    ///         InstrumentatorOptions::default()
+    ///             .route_label(RouteLabel::Endpoint)
+    ///             .exact_status(true),
+    ///     ));
+    /// assert!(obs_runtime::encode_text().contains("# TYPE http_requests_total counter"));
+    /// ```
+    #[must_use]
+    pub fn instrumentator(self, options: InstrumentatorOptions) -> Self {
+        Self {
+            names: HttpMetricNames::Instrumentator,
+            compat: options,
+            ..self
+        }
     }
 
     /// Also leaves `path` (and the paths below it) uninstrumented.
@@ -135,7 +164,7 @@ impl ObsLayer {
         exclusions.exact.push(path.into());
         Self {
             exclusions: Box::leak(Box::new(exclusions)),
-            names: self.names,
+            ..self
         }
     }
 
@@ -218,7 +247,12 @@ impl<S> tower_layer::Layer<S> for ObsLayer {
             inner,
             exclusions: self.exclusions,
             cache: SeriesCache::next(),
-            instrumentator: self.names == HttpMetricNames::Instrumentator,
+            instrumentator: (self.names == HttpMetricNames::Instrumentator).then(|| {
+                // Registered here, once the options are settled, so a
+                // scrape shows the families before the first request.
+                let _ = super::compat::metrics(self.compat.label());
+                self.compat
+            }),
         }
     }
 }

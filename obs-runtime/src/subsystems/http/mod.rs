@@ -38,7 +38,7 @@ pub use endpoints::{
 };
 
 pub use body::{RequestBody, ResponseBody};
-pub use compat::HttpMetricNames;
+pub use compat::{HttpMetricNames, InstrumentatorOptions, RouteLabel};
 pub use future::ResponseFuture;
 pub use layer::{METRICS_PATH, ObsLayer};
 pub use objectives::RouteObjectiveError;

@@ -26,8 +26,8 @@ pub struct ObsService<S> {
     pub(super) inner: S,
     pub(super) exclusions: &'static Exclusions,
     pub(super) cache: &'static SeriesCache,
-    /// Also write the instrumentator's families ([`HttpMetricNames`](super::HttpMetricNames)).
-    pub(super) instrumentator: bool,
+    /// Also write the instrumentator's families ([`HttpMetricNames`](super::HttpMetricNames)), so labelled.
+    pub(super) instrumentator: Option<super::compat::InstrumentatorOptions>,
 }
 
 impl<S, ReqB, ResB> tower_service::Service<Request<ReqB>> for ObsService<S>
@@ -97,13 +97,13 @@ where
         });
         req.extensions_mut().insert(extension);
         // As the instrumentator measures it: the `Content-Length` header.
-        let compat = self.instrumentator.then(|| {
+        let compat = self.instrumentator.map(|options| {
             let length = req
                 .headers()
                 .get(header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
                 .unwrap_or(0);
-            Compat::start(method, route.as_str(), length)
+            Compat::start(options, method, route.as_str(), length)
         });
         let active = self.cache.active(method_index, &route);
         active.inc();

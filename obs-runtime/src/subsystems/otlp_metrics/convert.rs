@@ -30,6 +30,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use crate::leaves::redact::redact_field;
 use crate::metric_core::encode::{Exemplar, HistogramSnapshot, Kind, Sink};
 use crate::metric_core::openmetrics::unit_of;
+use crate::metric_core::registry::{exposed_name, exposition};
 
 /// The UCUM unit of a Prometheus unit suffix, as the OpenTelemetry
 /// Collector's Prometheus translator spells it.
@@ -61,11 +62,21 @@ pub(crate) struct OtlpSink {
     points: usize,
 }
 
+/// The point's attributes: its labels, then the registry's constant
+/// labels (a series label of the same name wins).
 fn attributes(labels: &[(&str, &str)]) -> Vec<KeyValue> {
+    let constant = exposition()
+        .map(|e| e.labels.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|(k, _)| !labels.iter().any(|(l, _)| l == k))
+        .map(|(k, v)| (k.as_str(), v.as_str()));
     labels
         .iter()
+        .copied()
+        .chain(constant)
         .map(|(k, v)| KeyValue {
-            key: (*k).to_owned(),
+            key: k.to_owned(),
             value: Some(AnyValue {
                 value: Some(any_value::Value::StringValue(match redact_field(k, v) {
                     Cow::Borrowed(v) => v.to_owned(),
@@ -337,7 +348,7 @@ impl Sink for OtlpSink {
             }),
         };
         self.metrics.push(Metric {
-            name: name.to_owned(),
+            name: exposed_name(name).into_owned(),
             description: help.to_owned(),
             unit: unit_of(name).map(ucum).unwrap_or_default().to_owned(),
             data: Some(data),
