@@ -27,7 +27,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use obs_runtime::export::{Alert, Dashboard, ExportOptions, Query};
 use obs_runtime::health::{self, CheckError, Observed};
-use obs_runtime::http::{HttpMetricNames, ObsLayer};
+use obs_runtime::http::{InstrumentatorOptions, ObsLayer, RouteLabel};
 use obs_runtime::metrics::{Counter, Gauge, Histogram};
 use obs_runtime::{LabelSet, LabelValue, MetricSet, health_check, instrumented};
 
@@ -237,7 +237,7 @@ async fn start_policy() -> std::io::Result<String> {
     let addr = listener.local_addr()?;
     let app = Router::new()
         .route("/decide", post(decide))
-        .layer(ObsLayer::new().metric_names(HttpMetricNames::Instrumentator))
+        .layer(layer())
         .merge(obs_runtime::http::routes());
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(format!("http://{addr}"))
@@ -323,7 +323,7 @@ fn export_options() -> ExportOptions {
             Dashboard::new("Brand.Me services")
                 .panel(
                     "Request rate",
-                    Query::rate("http_requests_total").by(&["handler"]),
+                    Query::rate("http_requests_total").by(&["endpoint"]),
                 )
                 .panel("Error ratio", errors)
                 .panel("p95 latency", p95("http_request_duration_seconds"))
@@ -359,16 +359,25 @@ fn export_options() -> ExportOptions {
 
 // ---- main ------------------------------------------------------------------------
 
+/// The instrumentator's families as Brand.Me labels them: `endpoint`, and a
+/// `service` label on every family (the registry's constant label).
+fn layer() -> ObsLayer {
+    let options = InstrumentatorOptions::default().route_label(RouteLabel::Endpoint);
+    ObsLayer::new().instrumentator(options)
+}
+
 fn app() -> Router {
     Router::new()
         .route("/scan", post(scan))
         .route("/garments/{id}", get(garment))
-        .layer(ObsLayer::new().metric_names(HttpMetricNames::Instrumentator))
+        .layer(layer())
         .merge(obs_runtime::http::routes())
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    let service = obs_runtime::registry::Exposition::default().constant_label("service", JOB);
+    obs_runtime::registry::configure(service).map_err(std::io::Error::other)?;
     let mut args = std::env::args().skip(1);
     if let Some(flag) = args.next() {
         let dir = args.next().filter(|_| flag == "--export");

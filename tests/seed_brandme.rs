@@ -122,10 +122,13 @@ fn service_calls_carry_the_trace() {
     );
     let scrape = get(seed.addr, "/metrics").expect("scrape").text();
     assert!(
-        scrape.contains(r#"service_calls_total{target_service="policy",status="ok"} 1"#),
+        scrape.contains(r#"service_calls_total{target_service="policy",status="ok",service="brandme-gateway"} 1"#),
         "{scrape}"
     );
-    assert!(scrape.contains("scans_total 1"), "{scrape}");
+    assert!(
+        scrape.contains(r#"scans_total{service="brandme-gateway"} 1"#),
+        "{scrape}"
+    );
 }
 
 /// 000 "Error recording in spans": a failed lookup is an error event in
@@ -147,7 +150,7 @@ fn errors_are_recorded_in_their_trace() {
     assert_eq!(error["exception.message"], "no garment 0", "{error}");
     let scrape = get(seed.addr, "/metrics").expect("scrape").text();
     assert!(
-        scrape.contains(r#"errors_total{error_type="not_found"} 1"#),
+        scrape.contains(r#"errors_total{error_type="not_found",service="brandme-gateway"} 1"#),
         "{scrape}"
     );
 }
