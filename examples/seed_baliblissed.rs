@@ -28,7 +28,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use obs_runtime::export::{Alert, Dashboard, ExportOptions, Query};
 use obs_runtime::health::{self, CheckError, Observed};
-use obs_runtime::http::{HttpMetricNames, ObsLayer};
+use obs_runtime::http::{InstrumentatorOptions, ObsLayer, RouteLabel};
 use obs_runtime::metrics::{Counter, Gauge, Histogram};
 use obs_runtime::{LabelSet, LabelValue, MetricSet, health_check, instrumented};
 
@@ -395,8 +395,13 @@ fn app() -> Router {
         .route("/api/destinations/{slug}", get(destination))
         .route("/api/ai/itinerary", post(itinerary))
         .route("/api/users/{user_id}/trips", get(trips))
-        // The instrumentator's families, which the team's queries read.
-        .layer(ObsLayer::new().metric_names(HttpMetricNames::Instrumentator))
+        // The instrumentator's families, which the team's queries read,
+        // with the route as `endpoint` ("SAFE_LABELS"); the status stays
+        // grouped (`5xx`), as the queries' `status=~"5.."` expects.
+        .layer(
+            ObsLayer::new()
+                .instrumentator(InstrumentatorOptions::default().route_label(RouteLabel::Endpoint)),
+        )
         .merge(obs_runtime::http::routes())
 }
 
