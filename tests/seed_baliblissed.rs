@@ -7,6 +7,9 @@
 #[path = "seed_support/parity.rs"]
 mod parity;
 #[allow(dead_code)]
+#[path = "otlp/receiver.rs"]
+mod receiver;
+#[allow(dead_code)]
 #[path = "health_support/servers.rs"]
 mod servers;
 #[path = "service_support/mod.rs"]
@@ -332,4 +335,113 @@ fn real_postgres_and_redis_back_the_checks() {
     let body: serde_json::Value = serde_json::from_slice(&failed.body).expect("JSON");
     assert_eq!(body["checks"]["redis"]["status"], "fail", "{body}");
     assert_eq!(body["checks"]["database"]["status"], "pass", "{body}");
+}
+
+/// 004 "Phase 3": a request's trace reaches its database call, `/metrics`
+/// and the probes make no spans, and the resource names the service as the
+/// team's `Resource.create` did; spans reach a real OTLP receiver.
+#[test]
+fn traces_reach_the_database_call_and_skip_probes() {
+    let rx = receiver::start();
+    let endpoint = format!("http://{}", rx.http);
+    let seed = Seed::start(
+        "seed_baliblissed",
+        &[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_TRACES_SAMPLER", "parentbased_always_on"),
+        ],
+    );
+    for path in ["/metrics", "/health/ready", "/health/live", "/health"] {
+        assert_eq!(seed.call("GET", path).status, 200, "{path}");
+    }
+    assert_eq!(seed.call("GET", "/api/destinations/uluwatu").status, 200);
+    let spans = rx.store.wait_for(Duration::from_secs(20), |spans| {
+        spans.iter().any(|s| s.name.starts_with("GET /api/"))
+            && spans
+                .iter()
+                .filter(|s| s.name == "load_destination")
+                .count()
+                >= 2
+    });
+    let server = spans
+        .iter()
+        .find(|s| s.name == "GET /api/destinations/{slug}")
+        .unwrap_or_else(|| panic!("no server span: {spans:#?}"));
+    // (The database check's own lookup is a trace of its own.)
+    let query = spans
+        .iter()
+        .find(|s| s.name == "load_destination" && s.trace_id == server.trace_id)
+        .unwrap_or_else(|| panic!("no database span in the request's trace: {spans:#?}"));
+    assert_eq!(
+        query.parent_span_id, server.span_id,
+        "the query under the request"
+    );
+    for span in &spans {
+        assert!(
+            !span.name.contains("/metrics") && !span.name.contains("/health"),
+            "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS: {}",
+            span.name
+        );
+    }
+    let resource = &server.resource;
+    assert_eq!(
+        resource["service.name"], "baliblissed-backend",
+        "{resource:?}"
+    );
+    assert_eq!(resource["service.namespace"], "baliblissed", "{resource:?}");
+    assert_eq!(resource["service.version"], "1.0.0", "{resource:?}");
+    assert!(!resource["host.name"].is_empty(), "{resource:?}");
+    assert_eq!(
+        resource["deployment.environment.name"], "production",
+        "{resource:?}"
+    );
+}
+
+/// 004 "Sampling Strategy": in production, 10 % of root traces by default.
+/// 300 requests: at 10 %, fewer than 3 or more than 90 sampled happens
+/// far less than once in a billion runs.
+#[test]
+fn production_samples_a_tenth_of_root_traces() {
+    let rx = receiver::start();
+    let endpoint = format!("http://{}", rx.http);
+    let seed = Seed::start(
+        "seed_baliblissed",
+        &[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ],
+    );
+    for _ in 0..300 {
+        assert_eq!(seed.call("GET", "/api/destinations/ubud").status, 200);
+    }
+    // One request more, sampled by its caller (remote parent sampled).
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let answer = request(
+        seed.addr,
+        "GET",
+        "/api/destinations/ubud",
+        &[("traceparent", parent)],
+    )
+    .expect("an answer");
+    assert_eq!(answer.status, 200);
+    let spans = rx.store.wait_for(Duration::from_secs(20), |spans| {
+        spans
+            .iter()
+            .any(|s| s.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736")
+    });
+    let roots = spans
+        .iter()
+        .filter(|s| s.name.starts_with("GET /api/") && s.parent_span_id.is_empty())
+        .count();
+    assert!(
+        (3..=90).contains(&roots),
+        "{roots} of 300 root traces sampled"
+    );
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"),
+        "a sampled caller's trace is always kept"
+    );
 }
