@@ -445,3 +445,42 @@ fn production_samples_a_tenth_of_root_traces() {
         "a sampled caller's trace is always kept"
     );
 }
+
+/// 004 "Graceful Degradation", "Optional Tracing", checklist "app starts
+/// without OTLP collector": nothing listens where the spans go.
+#[test]
+fn starts_and_serves_without_a_collector() {
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", nobody.local_addr().expect("addr"));
+    drop(nobody);
+    let seed = Seed::start(
+        "seed_baliblissed",
+        &[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_TRACES_SAMPLER", "always_on"),
+        ],
+    );
+    for _ in 0..20 {
+        assert_eq!(seed.call("GET", "/api/destinations/ubud").status, 200);
+    }
+    assert_eq!(seed.call("GET", "/health/ready").status, 200);
+}
+
+/// 004 "Phase 5: Conditional Logging": readable lines in development, one
+/// JSON object per line in production (every other test).
+#[test]
+fn development_logs_are_readable_lines() {
+    let seed = Seed::start("seed_baliblissed", &[("OBS_ENV", "development")]);
+    assert_eq!(seed.call("GET", "/api/destinations/gili-air").status, 200);
+    let lines = seed.wait_for_log(|l| l.contains("destination cached"));
+    let line = lines
+        .iter()
+        .find(|l| l.contains("destination cached"))
+        .expect("the line");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(line).is_err(),
+        "not JSON in development: {line}"
+    );
+    assert!(line.contains("INFO") && line.contains("gili-air"), "{line}");
+}
