@@ -218,6 +218,28 @@ fn a_real_scrape_is_prefixed_labelled_and_passes_promtool() {
         r#"brain_http_requests_total{{handler="/missions",method="GET",status="2xx",{c}}} 2"#
     )));
     assert!(om.ends_with("# EOF\n"));
+
+    // Through a `prometheus::Registry` (the bridge): the same names and labels.
+    let prom = prometheus::Registry::new();
+    prom.register(Box::new(registry::Bridge)).unwrap();
+    let families = prom.gather();
+    let requests = families
+        .iter()
+        .find(|f| f.name() == "brain_http_requests_total")
+        .expect("the bridge exposes the prefixed name");
+    for metric in requests.get_metric() {
+        let labels: Vec<(&str, &str)> = metric
+            .get_label()
+            .iter()
+            .map(|l| (l.name(), l.value()))
+            .collect();
+        assert!(labels.contains(&("service", "brain")), "{labels:?}");
+        assert!(
+            labels.contains(&("environment", "production")),
+            "{labels:?}"
+        );
+    }
+    assert!(!families.iter().any(|f| f.name() == "http_requests_total"));
     runtime.shutdown_timeout(Duration::from_secs(1));
 }
 

@@ -268,7 +268,8 @@ fn tls_server(pki: &pki::Pki, connections: usize) -> (SocketAddr, std::thread::J
             let Ok((conn, _)) = listener.accept() else {
                 return;
             };
-            conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
             let session = rustls::ServerConnection::new(config.clone()).unwrap();
             let mut tls = rustls::StreamOwned::new(session, conn);
             let mut request = Vec::new();
@@ -317,7 +318,10 @@ async fn https_checks_trust_the_given_ca_and_refuse_an_unknown_certificate() {
         refused.contains("certificate is not trusted") && refused.contains("UnknownIssuer"),
         "{refused}"
     );
-    assert!(refused.starts_with(&format!("GET {url} failed")), "{refused}");
+    assert!(
+        refused.starts_with(&format!("GET {url} failed")),
+        "{refused}"
+    );
     server.join().unwrap();
 
     // A CA that holds no certificate: said before connecting.

@@ -68,7 +68,7 @@ pub use subsystems::http;
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use subsystems::trace;
-pub use subsystems::{export, health, jobs, log, otlp_metrics, pools, push};
+pub use subsystems::{export, health, host, jobs, log, otlp_metrics, pools, push};
 
 pub use subsystems::init::{Builder, InitError, ObsGuard, init};
 

@@ -98,6 +98,12 @@ fn ticks_and_page_size() -> (f64, f64) {
     })
 }
 
+/// The kernel's clock ticks per second (`USER_HZ`), which `/proc/stat`
+/// counts CPU time in.
+pub(crate) fn clock_ticks() -> f64 {
+    ticks_and_page_size().0
+}
+
 /// Seconds since the epoch at which the machine booted (`btime`).
 fn boot_time() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;

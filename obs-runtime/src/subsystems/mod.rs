@@ -19,6 +19,7 @@ pub mod client;
 pub mod errors;
 pub mod export;
 pub mod health;
+pub mod host;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod http;

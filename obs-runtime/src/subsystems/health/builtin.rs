@@ -78,9 +78,21 @@ pub fn disk_space(path: impl AsRef<Path>, max_used_percent: f64) -> Result<Obser
     Ok(Observed::new(used, "percent"))
 }
 
-/// Total and available bytes of the file system holding `path`.
+/// Sizes of the file system holding a path, in bytes: what `statvfs`
+/// says, as `node_exporter` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FsStat {
+    /// `f_blocks`: the whole file system.
+    pub(crate) size: u64,
+    /// `f_bfree`: free, root's reserve included.
+    pub(crate) free: u64,
+    /// `f_bavail`: free to unprivileged users.
+    pub(crate) avail: u64,
+}
+
+/// [`FsStat`] of the file system holding `path`.
 #[cfg(unix)]
-fn fs_space(path: &Path) -> std::io::Result<(u64, u64)> {
+pub(crate) fn fs_stat(path: &Path) -> std::io::Result<FsStat> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
 
@@ -96,16 +108,29 @@ fn fs_space(path: &Path) -> std::io::Result<(u64, u64)> {
     #[allow(clippy::useless_conversion)]
     let fragment = u64::from(stat.f_frsize);
     #[allow(clippy::useless_conversion)]
-    let (blocks, available) = (u64::from(stat.f_blocks), u64::from(stat.f_bavail));
-    Ok((blocks * fragment, available * fragment))
+    let (blocks, free, available) = (
+        u64::from(stat.f_blocks),
+        u64::from(stat.f_bfree),
+        u64::from(stat.f_bavail),
+    );
+    Ok(FsStat {
+        size: blocks.saturating_mul(fragment),
+        free: free.saturating_mul(fragment),
+        avail: available.saturating_mul(fragment),
+    })
 }
 
 #[cfg(not(unix))]
-fn fs_space(_: &Path) -> std::io::Result<(u64, u64)> {
+pub(crate) fn fs_stat(_: &Path) -> std::io::Result<FsStat> {
     Err(std::io::Error::new(
         std::io::ErrorKind::Unsupported,
         "disk space is only measured on Unix",
     ))
+}
+
+/// Total and available bytes of the file system holding `path`.
+fn fs_space(path: &Path) -> std::io::Result<(u64, u64)> {
+    fs_stat(path).map(|s| (s.size, s.avail))
 }
 
 /// The resident memory of this process, in bytes; fails above

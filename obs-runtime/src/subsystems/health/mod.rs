@@ -60,6 +60,7 @@
 //! reports its absence as a failure, which is what readiness should say.
 
 mod builtin;
+pub(crate) use builtin::{FsStat, fs_stat};
 mod config;
 mod endpoint;
 #[cfg(feature = "health-http")]
