@@ -12,6 +12,77 @@
 //! let tests = obs_runtime::export::rule_tests();
 //! assert!(tests.contains("alertname: ObsSloFastBurn"));
 //! ```
+//!
+//! The program's own alerts and dashboards join them ([`Alert`],
+//! [`Dashboard`], [`Query`]), checked against the catalog when the bundle
+//! is written:
+//!
+//! ```
+//! use obs_runtime::export::{Alert, Dashboard, ExportOptions, Query, Severity};
+//! use obs_runtime::metrics::{Counter, Gauge, Histogram};
+//!
+//! #[derive(obs_runtime::LabelSet, Clone, Copy)]
+//! struct Outcome {
+//!     status: &'static str,
+//! }
+//! #[derive(obs_runtime::LabelSet, Clone, Copy)]
+//! struct Kind {
+//!     kind: &'static str,
+//! }
+//! let missions = Counter::<Outcome>::new("doc_brain_missions_total", "Missions.")?.register()?;
+//! Counter::<Kind>::new("doc_brain_errors_total", "Errors.")?.register()?;
+//! Histogram::<()>::new("doc_brain_request_duration_seconds", "Requests.", &[0.1, 0.5, 1.0, 5.0])?
+//!     .register()?;
+//! Gauge::<()>::new("doc_brain_db_pool_utilization_ratio", "Pool use.")?.register()?;
+//! Gauge::<()>::new("doc_brain_redis_connected", "Redis up.")?.register()?;
+//! Gauge::<()>::new("doc_brain_worker_heartbeat_timestamp_seconds", "Beats.")?.register()?;
+//! missions.with(Outcome { status: "failed" }).inc();
+//!
+//! let options = ExportOptions::default()
+//!     .job("brain")
+//!     .alert(
+//!         Alert::above(
+//!             "BrainMissionFailureRate",
+//!             Query::ratio(r#"doc_brain_missions_total{status="failed"}"#, "doc_brain_missions_total"),
+//!             "0.1",
+//!         )
+//!         .for_("5m")
+//!         .severity(Severity::Warning)
+//!         .summary("{{ $labels.job }}: more than 10 % of missions fail"),
+//!     )
+//!     .alert(
+//!         Alert::above(
+//!             "BrainSlowRequests",
+//!             Query::quantile("doc_brain_request_duration_seconds", "0.95"),
+//!             "1",
+//!         )
+//!         .for_("5m"),
+//!     )
+//!     .alert(Alert::above("BrainDbPoolHigh", Query::value("doc_brain_db_pool_utilization_ratio"), "0.8"))
+//!     .alert(Alert::below("BrainRedisDown", Query::value("doc_brain_redis_connected"), "1").for_("1m"))
+//!     .alert(Alert::above("BrainErrorsRising", Query::rate(r#"doc_brain_errors_total{kind="llm"}"#), "0.5"))
+//!     .alert(Alert::absent("BrainWorkerStopped", "doc_brain_worker_heartbeat_timestamp_seconds").for_("5m"))
+//!     .dashboard(
+//!         Dashboard::new("BRAiN overview")
+//!             .panel("Mission rate", Query::rate("doc_brain_missions_total").by(&["status"]))
+//!             .panel("p95 latency", Query::quantile("doc_brain_request_duration_seconds", "0.95"))
+//!             .panel("DB pool", Query::value("doc_brain_db_pool_utilization_ratio")),
+//!     );
+//! options.validate()?;
+//! let dir = std::env::temp_dir().join(format!("obs-doc-custom-{}", std::process::id()));
+//! obs_runtime::export::write_bundle_with(&dir, &options)?;
+//! let rules = std::fs::read_to_string(dir.join("prometheus/rules.yml"))?;
+//! assert!(rules.contains("- alert: BrainMissionFailureRate"));
+//! assert!(dir.join("grafana/dashboards/brain-overview.json").exists());
+//! std::fs::remove_dir_all(&dir)?;
+//!
+//! // A typo is refused, by name, and nothing is written.
+//! let typo = options.alert(Alert::above("Typo", Query::rate("doc_brain_error_total"), "1"));
+//! let err = obs_runtime::export::write_bundle_with(&dir, &typo).unwrap_err();
+//! assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+//! assert!(err.to_string().starts_with("alert `Typo`: `doc_brain_error_total` is not a metric"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod bundle;
 mod custom;

@@ -62,7 +62,7 @@ pub(crate) fn what(q: &CheckedQuery) -> String {
         Resolved::Quantile { histogram, q } => {
             format!("the {} quantile of {}", q.text(), histogram.promql("", &[]))
         }
-        Resolved::Value(m) => m.promql("", &[]),
+        Resolved::Value(m) => format!("the value of {}", m.promql("", &[])),
     };
     prose(&text)
 }

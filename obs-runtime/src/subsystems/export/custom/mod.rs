@@ -43,7 +43,7 @@ use std::fmt;
 pub(crate) use check::{
     Checked, CheckedAlert, CheckedDashboard, CheckedQuery, Metric, Resolved, check,
 };
-pub(crate) use forms::{rule, runbook};
+pub(crate) use forms::{rule, runbook, what};
 pub(crate) use tests_gen::cases;
 
 /// How urgent an [`Alert`] is: the bundle's Alertmanager pages on
@@ -79,8 +79,20 @@ impl Severity {
     }
 }
 
-/// What an alert or a panel reads; see the [module](self) for the
-/// `PromQL` each form becomes. Selectors are checked when the bundle is exported.
+/// What an alert or a panel reads. A selector is `name` or
+/// `name{label="value",…}` (equality matchers only); selectors are checked
+/// against the catalog when the bundle is exported. In rules:
+///
+/// | form | rule expression (per `job` and the [`Query::by`] labels) |
+/// |---|---|
+/// | `rate(c)` | `sum by (job) (rate(c[5m])) > T`, with at least [`min_events`](super::ExportOptions::min_events) events in 5 m when it is `above` |
+/// | `ratio(bad, total)` | `sum(rate(bad[5m])) / sum(rate(total[5m])) > T`, 0 when nothing was bad, no series without traffic, the traffic minimum |
+/// | `quantile(h, q)` | `histogram_quantile(q, sum by (le, job) (rate(h_bucket[5m]))) > T`, the traffic minimum |
+/// | `value(g)` | `max by (job, instance) (g) > T` (`min` for [`Alert::below`]) |
+/// | `absent(sel)` | `absent(sel{job="<job>"})` |
+///
+/// In dashboards the same forms read `$__rate_interval` and filter by the
+/// `job` and `instance` variables.
 ///
 /// ```
 /// use obs_runtime::export::Query;
@@ -505,3 +517,5 @@ impl From<ExportError> for std::io::Error {
         Self::new(std::io::ErrorKind::InvalidInput, e)
     }
 }
+#[cfg(test)]
+mod tests;

@@ -277,8 +277,7 @@ pub(crate) fn check_template(text: &str, labels: &[String]) -> Result<(), String
         let inner = after.get(..close).unwrap_or_default().trim();
         match inner.strip_prefix("$labels.") {
             Some(label) if labels.iter().any(|l| l == label) => {
-                if inner.len() + 4 != close + 4 || after.get(..close) != Some(&format!(" {inner} "))
-                {
+                if after.get(..close) != Some(format!(" {inner} ").as_str()) {
                     return Err(format!(
                         "write `{{{{ {inner} }}}}` with one space inside the braces"
                     ));
@@ -320,6 +319,26 @@ mod tests {
             ]
         );
         assert!(selector("up").unwrap().matchers.is_empty());
+        // Whatever the text, an answer and never a panic.
+        for odd in [
+            "x{",
+            "x{a",
+            "x{a=",
+            "x{a=\"",
+            "x{a=\"b\\",
+            "x{a=\"b\\q\"}",
+            "é{}",
+            "x}",
+            "{",
+            "",
+            "x{a=\"😀\"}",
+            "x{ , }",
+            "x{=\"v\"}",
+            "x{a=\"v\"}}",
+        ] {
+            let _ = selector(odd);
+        }
+        assert_eq!(selector("x{a=\"😀\"}").unwrap().matchers[0].1, "😀");
         assert!(selector("up{}").unwrap().matchers.is_empty());
         for (bad, why) in [
             (r#"x{a=~"b"}"#, "only equality"),

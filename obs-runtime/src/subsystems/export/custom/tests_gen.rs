@@ -286,18 +286,20 @@ fn ratio_cases(
     let (breach, healthy) = if above { (high, low) } else { (low, high) };
     out.push(ctx.case(
         &format!(
-            "{} bad events of {} a minute fire",
+            "{} of {} events a minute (a ratio of {}) fire",
             number(breach),
-            number(n)
+            number(n),
+            number(breach / n)
         ),
         ratio_series(ctx, bad, total, breach, n),
         true,
     ));
     out.push(ctx.case(
         &format!(
-            "{} bad events of {} a minute are silent",
+            "{} of {} events a minute (a ratio of {}) are silent",
             number(healthy),
-            number(n)
+            number(n),
+            number(healthy / n)
         ),
         ratio_series(ctx, bad, total, healthy, n),
         false,

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::super::custom::{CheckedDashboard, CheckedQuery, Metric, Resolved};
+use super::super::custom::{CheckedDashboard, CheckedQuery, Metric, Resolved, what};
 use super::board::{Board, Query, Viz, q};
 use super::promql::{filtered, rate, ratio};
 use crate::leaves::schema::MetricKind;
@@ -80,15 +80,16 @@ pub(crate) fn custom(dashboards: &[CheckedDashboard]) -> Vec<(String, String)> {
             }
             let mut b = Board::new(d.slug.clone(), d.title.clone(), description);
             for (title, query) in &d.panels {
-                let (query, unit) = panel_query(query);
-                b.panel(
-                    Viz::Series,
-                    12,
-                    title.clone(),
-                    String::new(),
-                    unit,
-                    vec![query],
-                );
+                let (promql, unit) = panel_query(query);
+                let mut about = what(query);
+                if let Some(first) = about.get(..1) {
+                    about = format!(
+                        "{}{}.",
+                        first.to_uppercase(),
+                        about.get(1..).unwrap_or_default()
+                    );
+                }
+                b.panel(Viz::Series, 12, title.clone(), about, unit, vec![promql]);
             }
             b.finish()
         })
