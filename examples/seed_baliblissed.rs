@@ -265,10 +265,14 @@ async fn external_api() -> Result<Observed, CheckError> {
     health::http_get(url.as_str()).await
 }
 
+/// Warns above 90 % used; the gauge is set either way.
 #[health_check("disk", critical = false)]
 async fn disk() -> Result<Observed, CheckError> {
-    let used = health::disk_space(std::env::temp_dir(), 90.0)?;
+    let used = health::disk_space(std::env::temp_dir(), 100.0)?;
     Metrics::global().disk_used_ratio.set(used.value() / 100.0);
+    if used.value() > 90.0 {
+        return Err(CheckError::new(format!("disk {}% used", used.value())));
+    }
     Ok(used)
 }
 
@@ -382,9 +386,14 @@ fn export_options() -> ExportOptions {
         )
         .dashboard(
             Dashboard::new("Infrastructure")
-                .panel("CPU", Query::rate("process_cpu_seconds_total"))
-                .panel("Memory", Query::value("process_resident_memory_bytes"))
-                .panel("Disk usage", Query::value("baliblissed_disk_used_ratio")),
+                .panel("CPU", Query::rate("node_cpu_seconds_total").by(&["mode"]))
+                .panel("Memory", Query::value("node_memory_MemAvailable_bytes"))
+                .panel("Disk usage", Query::value("baliblissed_disk_used_ratio"))
+                .panel("Service CPU", Query::rate("process_cpu_seconds_total"))
+                .panel(
+                    "Service memory",
+                    Query::value("process_resident_memory_bytes"),
+                ),
         )
 }
 
@@ -407,6 +416,8 @@ fn app() -> Router {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // 004 "System Stats (CPU/Memory)": the host's, under node_exporter's names.
+    obs_runtime::host::register(&["/"]).map_err(std::io::Error::other)?;
     let mut args = std::env::args().skip(1);
     if let Some(flag) = args.next() {
         let dir = args.next().filter(|_| flag == "--export");
