@@ -336,14 +336,21 @@ fn export_options() -> ExportOptions {
     };
     ExportOptions::default()
         .job(JOB)
-        .alert(Alert::above("BaliBlissedHighErrorRate", errors(), "0.05").for_("5m"))
+        .alert(
+            Alert::above("BaliBlissedHighErrorRate", errors(), "0.05")
+                .for_("5m")
+                .summary("{{ $labels.job }}: more than 5 % of requests answer 5xx")
+                .runbook("API Overview's error rate, then ERROR lines by request_id."),
+        )
         .alert(
             Alert::above(
                 "BaliBlissedHighLatencyP99",
                 Query::quantile(HTTP_LATENCY, "0.99"),
                 "2",
             )
-            .for_("5m"),
+            .for_("5m")
+            .summary("{{ $labels.job }}: p99 latency above 2 s")
+            .runbook("AI Service first: slow AI calls and an open breaker show there."),
         )
         .dashboard(
             Dashboard::new("API Overview")
