@@ -55,6 +55,9 @@ struct BreakerLabels {
     state: BreakerState,
 }
 
+/// Named as the document's naming section asks (`baliblissed_cache_hits_total`,
+/// …); its PromQL examples drop the namespace (`cache_hits_total`,
+/// `circuit_breaker_state`), so the dashboards below query these names.
 #[derive(MetricSet)]
 #[metrics(prefix = "baliblissed")]
 struct Metrics {

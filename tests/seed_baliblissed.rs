@@ -6,7 +6,6 @@
 
 #[path = "seed_support/parity.rs"]
 mod parity;
-#[allow(dead_code)]
 #[path = "otlp/receiver.rs"]
 mod receiver;
 #[allow(dead_code)]
