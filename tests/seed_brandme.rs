@@ -7,6 +7,8 @@
 
 #[path = "seed_support/parity.rs"]
 mod parity;
+#[path = "otlp/receiver.rs"]
+mod receiver;
 #[path = "service_support/mod.rs"]
 mod service_support;
 
@@ -168,4 +170,53 @@ fn correlation_id_is_echoed() {
     .expect("an answer");
     assert_eq!(answer.status, 200);
     assert_eq!(answer.header("x-correlation-id"), Some("brandme-42"));
+}
+
+/// 000 "OpenTelemetry Tracing" on a real OTLP receiver: the scan's server
+/// span, the client span of the call to the policy service under it, the
+/// policy service's server span under that (one trace across the call),
+/// and a failed garment lookup recorded as an error span.
+#[test]
+fn spans_cross_the_service_call_and_record_errors() {
+    let rx = receiver::start();
+    let endpoint = format!("http://{}", rx.http);
+    let seed = Seed::start(
+        "seed_brandme",
+        &[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_TRACES_SAMPLER", "parentbased_always_on"),
+        ],
+    );
+    assert_eq!(seed.call("POST", "/scan").status, 200);
+    assert_eq!(seed.call("GET", "/garments/0").status, 404);
+    let spans = rx.store.wait_for(Duration::from_secs(20), |spans| {
+        spans.iter().any(|s| s.name == "POST /decide")
+            && spans.iter().any(|s| s.name == "query_garment")
+    });
+    let find = |name: &str, kind: i32| {
+        spans
+            .iter()
+            .find(|s| s.name == name && s.kind == kind)
+            .unwrap_or_else(|| panic!("no {name} span of kind {kind}: {spans:#?}"))
+    };
+    let scan = find("POST /scan", 2);
+    let policy = find("POST /decide", 2);
+    let call = spans
+        .iter()
+        .find(|s| s.kind == 3 && s.trace_id == scan.trace_id)
+        .unwrap_or_else(|| panic!("no client span in the scan's trace: {spans:#?}"));
+    assert_eq!(call.parent_span_id, scan.span_id, "the call under the scan");
+    assert_eq!(policy.trace_id, scan.trace_id, "one trace across services");
+    assert_eq!(
+        policy.parent_span_id, call.span_id,
+        "the policy span under the call"
+    );
+    let request = find("GET /garments/{id}", 2);
+    let lookup = spans
+        .iter()
+        .find(|s| s.name == "query_garment" && s.trace_id == request.trace_id)
+        .unwrap_or_else(|| panic!("no lookup span in the request's trace: {spans:#?}"));
+    assert_eq!(lookup.status_code, 2, "an error span: {lookup:#?}");
+    assert_eq!(lookup.resource["service.name"], "brandme-gateway");
 }
