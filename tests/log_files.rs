@@ -229,6 +229,45 @@ fn retention_prunes_by_age_and_count() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The child: one error call site flooded, then written again after the
+/// rate-limit interval.
+fn flood_errors() {
+    let guard = obs_runtime::init();
+    let fail = |n: u32| tracing::error!(n, "payment failed");
+    for n in 0..10 {
+        fail(n);
+    }
+    // The interval of `OBS_LOG_RATE_LIMIT=3/300ms` must pass for the
+    // notice to be written with the next event.
+    std::thread::sleep(Duration::from_millis(400));
+    fail(10);
+    drop(guard);
+}
+
+/// The rate limit's notice in the error file is an `ERROR` line too, so
+/// the file holds nothing else while the suppression stays visible.
+fn error_file_notice_is_an_error_line() {
+    let dir = temp("notice");
+    run_child(
+        "flood",
+        &[
+            ("OBS_LOG_ERROR_FILE", &dir, "/errors.log"),
+            ("OBS_LOG_RATE_LIMIT", Path::new("3/300ms"), ""),
+        ],
+    );
+    let text = std::fs::read_to_string(dir.join("errors.log")).expect("error file");
+    let lines: Vec<serde_json::Value> = text.lines().map(parse).collect();
+    assert!(lines.iter().all(|l| l["level"] == "ERROR"), "{text}");
+    let notice = lines
+        .iter()
+        .find(|l| l["target"] == "obs::log")
+        .unwrap_or_else(|| panic!("no notice: {text}"));
+    assert_eq!(notice["suppressed"], 7, "{notice}");
+    let written: Vec<u64> = lines.iter().filter_map(|l| l["n"].as_u64()).collect();
+    assert_eq!(written, [0, 1, 2, 10], "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The parent: runs each scenario in a child process of its own.
 #[test]
 fn log_files() {
@@ -236,10 +275,12 @@ fn log_files() {
         match scenario.as_str() {
             "write" => write_lines(),
             "quiet" => drop(obs_runtime::init()),
+            "flood" => flood_errors(),
             other => panic!("unknown scenario {other}"),
         }
         return;
     }
     rotation_keeps_every_line_once();
     retention_prunes_by_age_and_count();
+    error_file_notice_is_an_error_line();
 }

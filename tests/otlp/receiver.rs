@@ -192,6 +192,11 @@ impl Store {
         self.0.lock().unwrap().clone()
     }
 
+    /// How many spans were received, without copying them.
+    pub fn span_count(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
     /// The export requests as received, whole: for checks on everything
     /// that reached the collector, not only the fields `Received` keeps.
     pub fn requests(&self) -> Vec<ExportTraceServiceRequest> {

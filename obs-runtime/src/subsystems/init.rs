@@ -12,6 +12,7 @@
 //! | `OTEL_TRACES_EXPORTER` | `otlp`, `console`, `none` | `otlp` |
 //! | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio` | `parentbased_always_on` |
 //! | `OTEL_TRACES_SAMPLER_ARG` | the ratio, 0 to 1 | `1` |
+//! | `OBS_BSP_MAX_QUEUE_BYTES` | the estimated bytes of ended spans waiting for export, at most (past that a span is dropped and counted in `obs_telemetry_dropped_spans_total`); a number, or with a `KiB`/`MiB` suffix | `2MiB` |
 //! | `OTEL_METRICS_EXPORTER`, `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_METRIC_EXPORT_TIMEOUT`, `OTEL_EXPORTER_OTLP_METRICS_*` | metrics pushed over OTLP (feature `otlp`; see [`otlp_metrics`](crate::otlp_metrics)) | `none`: scrape only |
 //! | `OBS_ENV` | `production` (JSON logs), `development` (readable logs) | `development` when stderr is a terminal, else `production` |
 //! | `RUST_LOG` | a `tracing` filter | `info` |

@@ -22,7 +22,7 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::{LookupSpan, SpanRef};
+use tracing_subscriber::registry::LookupSpan;
 
 use crate::leaves::json::json_string;
 use crate::leaves::redact;
@@ -45,12 +45,16 @@ fn left_out(name: &str) -> bool {
         || name.starts_with("log.")
 }
 
-/// One recorded field, sanitized and rendered as a JSON value.
+/// One recorded field, sanitized and rendered as it is written: a line
+/// only copies it.
 #[derive(Debug, Clone)]
 struct ContextField {
     name: &'static str,
-    /// `"acme"` (escaped, quoted) or `42`.
+    /// `,"tenant":"acme"` (escaped, quoted) or `,"attempt":3`.
     json: String,
+    /// ` tenant="acme"`, for the console (JSON escaping leaves no control
+    /// character).
+    pretty: String,
 }
 
 /// The log context a span contributes, kept in its extensions.
@@ -60,12 +64,31 @@ pub(crate) struct SpanContext {
 }
 
 impl SpanContext {
-    /// Sets `name` to `json`, replacing an earlier value of that name.
-    fn set(&mut self, name: &'static str, json: String) {
+    /// Sets `name` to `value` (a JSON value), replacing an earlier value
+    /// of that name.
+    fn set(&mut self, name: &'static str, value: &str) {
+        let mut json = String::with_capacity(name.len() + value.len() + 4);
+        json.push(',');
+        json_string(&mut json, name);
+        json.push(':');
+        json.push_str(value);
+        let pretty = format!(" {name}={value}");
+        let field = ContextField { name, json, pretty };
         if let Some(f) = self.fields.iter_mut().find(|f| f.name == name) {
-            f.json = json;
+            *f = field;
         } else {
-            self.fields.push(ContextField { name, json });
+            self.fields.push(field);
+        }
+    }
+
+    /// Sets every field of `other` here.
+    fn merge(&mut self, other: Self) {
+        for field in other.fields {
+            if let Some(f) = self.fields.iter_mut().find(|f| f.name == field.name) {
+                *f = field;
+            } else {
+                self.fields.push(field);
+            }
         }
     }
 }
@@ -84,7 +107,7 @@ impl Collect {
         let capped = crate::leaves::text::cap(&redacted);
         let mut json = String::with_capacity(capped.len() + 2);
         json_string(&mut json, &capped);
-        self.0.set(name, json);
+        self.0.set(name, &json);
     }
 
     fn raw(&mut self, field: &Field, value: &dyn fmt::Display) {
@@ -94,7 +117,7 @@ impl Collect {
         }
         let mut json = String::new();
         let _ = write!(json, "{value}");
-        self.0.set(name, json);
+        self.0.set(name, &json);
     }
 }
 
@@ -186,48 +209,79 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Co
         }
         let mut extensions = span.extensions_mut();
         if let Some(context) = extensions.get_mut::<SpanContext>() {
-            for f in collect.0.fields {
-                context.set(f.name, f.json);
-            }
+            context.merge(collect.0);
         } else {
             extensions.insert(collect.0);
         }
     }
 }
 
-/// Appends the context of the spans in `scope` (innermost first) as JSON
-/// members, or ` key=value` pairs when `json` is false: a name the event
-/// has itself, or an inner span recorded already, is skipped.
-pub(crate) fn write<'a, R>(
+/// The names written so far by [`write`]: on the stack up to 16.
+#[derive(Default)]
+pub(crate) struct Seen {
+    inline: [&'static str; 16],
+    len: usize,
+    spill: Vec<&'static str>,
+}
+
+impl Seen {
+    fn contains(&self, name: &str) -> bool {
+        self.inline.iter().take(self.len).any(|n| *n == name) || self.spill.contains(&name)
+    }
+
+    fn push(&mut self, name: &'static str) {
+        if let Some(slot) = self.inline.get_mut(self.len) {
+            *slot = name;
+            self.len += 1;
+        } else {
+            self.spill.push(name);
+        }
+    }
+}
+
+/// Appends one span's context as JSON members, or ` key=value` pairs when
+/// `json` is false; a name the event has itself, or in `seen` (recorded by
+/// an inner span, written already), is skipped. Called for each span in
+/// scope, innermost first.
+pub(crate) fn write(
     out: &mut String,
     json: bool,
     event: &Event<'_>,
-    scope: impl Iterator<Item = SpanRef<'a, R>>,
-) where
-    R: LookupSpan<'a> + 'a,
-{
-    let mut seen: Vec<&'static str> = Vec::new();
-    for span in scope {
-        let extensions = span.extensions();
-        let Some(context) = extensions.get::<SpanContext>() else {
+    context: &SpanContext,
+    seen: &mut Seen,
+) {
+    for f in &context.fields {
+        if seen.contains(f.name) || event.metadata().fields().field(f.name).is_some() {
             continue;
-        };
-        for f in &context.fields {
-            if seen.contains(&f.name) || event.metadata().fields().field(f.name).is_some() {
-                continue;
-            }
-            seen.push(f.name);
-            if json {
-                out.push(',');
-                json_string(out, f.name);
-                out.push(':');
-            } else {
-                out.push(' ');
-                out.push_str(f.name);
-                out.push('=');
-            }
-            // JSON escaping leaves no control character: safe on a console.
-            out.push_str(&f.json);
         }
+        seen.push(f.name);
+        out.push_str(if json { &f.json } else { &f.pretty });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::subsystems::log::{LogFormat, capture};
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    #[test]
+    fn console_lines_carry_the_context_escaped() {
+        let (layer, lines) = capture(LogFormat::Pretty);
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("job", tenant = "ac\x1b[31mme", token = "t-1", n = 3);
+            span.in_scope(|| tracing::info!("working"));
+            // obs's own spans pass nothing on.
+            tracing::info_span!(target: "obs::http", "HTTP request", http.route = "/x")
+                .in_scope(|| tracing::info!("served"));
+        });
+        let got = lines.lines();
+        let working = got.iter().find(|l| l.contains("working")).unwrap();
+        assert!(
+            working.ends_with(r#" working tenant="ac\u001b[31mme" token="[REDACTED]" n=3"#),
+            "{working}"
+        );
+        let served = got.iter().find(|l| l.contains("served")).unwrap();
+        assert!(!served.contains("http.route"), "{served}");
     }
 }

@@ -234,9 +234,15 @@ impl Names {
         crate::leaves::time::rfc3339(&mut time, at, crate::leaves::time::Precision::Micros);
         let time = time.replace(':', "-");
         let mut path = self.dir.join(format!("{}.{time}{}", self.stem, self.ext));
-        // Two rotations in one microsecond: never overwrite the first.
+        // Two rotations in one microsecond: never overwrite the first, nor
+        // its gzip file.
+        let taken = |p: &Path| {
+            let mut gz = p.as_os_str().to_owned();
+            gz.push(".gz");
+            p.exists() || Path::new(&gz).exists()
+        };
         let mut n = 1;
-        while path.exists() {
+        while taken(&path) {
             path = self
                 .dir
                 .join(format!("{}.{time}-{n}{}", self.stem, self.ext));
@@ -261,6 +267,22 @@ impl Names {
             None => time.strip_suffix('Z')?,
         };
         parse_time(time).map(|t| (t, gzipped))
+    }
+
+    /// Removes the `.gz.part` files a compression cut short (a crash, a
+    /// full disk) left: their source is still there, compressed again.
+    fn remove_parts(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name();
+            if let Some(gz) = name.to_str().and_then(|n| n.strip_suffix(".part"))
+                && self.parse(gz).is_some_and(|(_, gzipped)| gzipped)
+            {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// The rotated files in the folder, newest first.
@@ -322,6 +344,19 @@ fn day_of(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() / 86_400
 }
 
+/// Whether the file at `path` is not empty and does not end with `\n`.
+fn ends_mid_line(path: &Path) -> io::Result<bool> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0_u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last != *b"\n")
+}
+
 /// The active file.
 struct Active {
     path: PathBuf,
@@ -335,7 +370,12 @@ struct Active {
 
 impl Active {
     fn open(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+        // A run that died in the middle of a line: end it, so the next
+        // line is whole JSON.
+        if ends_mid_line(path)? {
+            file.write_all(b"\n")?;
+        }
         let meta = file.metadata()?;
         // A file left by an earlier run is rotated on the day after its
         // last line, as if the program had run on.
@@ -537,6 +577,7 @@ fn tidy_loop(names: &Names, policy: &LogFiles, work: &Receiver<Work>, now: fn() 
 /// Compresses the rotated files not compressed yet, then deletes the
 /// ones past the retention.
 fn tidy(names: &Names, policy: &LogFiles, now: SystemTime) {
+    names.remove_parts();
     if policy.compress {
         for file in names.list().iter().filter(|f| !f.gzipped) {
             // A file that can't be compressed stays as it is, still
@@ -692,6 +733,25 @@ mod tests {
     }
 
     #[test]
+    fn a_line_cut_short_by_an_earlier_run_is_ended() {
+        let dir = temp("cut");
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("app.log");
+        fs::write(&path, "{\"n\":1}\n{\"n\":").unwrap();
+        let (file, _tidier) = RollingFile::open(&path, LogFiles::daily().compress(false)).unwrap();
+        {
+            let mut w = file.make_writer();
+            w.write_all(b"{\"n\":2}\n").unwrap();
+            w.flush().unwrap();
+        }
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "{\"n\":1}\n{\"n\":\n{\"n\":2}\n"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn retention_prunes_by_count_and_age() {
         let dir = temp("retention");
         fs::create_dir_all(&dir).unwrap();
@@ -704,6 +764,8 @@ mod tests {
             fs::write(names.rotated(now - day * age - day / 2), "{}\n").unwrap();
         }
         fs::write(dir.join("other.2020-01-01T00-00-00.000000Z.log"), "{}\n").unwrap();
+        let part = dir.join("app.2020-01-01T00-00-00.000000Z.log.gz.part");
+        fs::write(&part, "cut short").unwrap();
         tidy(
             &names,
             &LogFiles::daily().keep(6).max_age(day * 4).compress(false),
@@ -715,6 +777,7 @@ mod tests {
             .map(|f| now.duration_since(f.at).unwrap().as_secs() / 86_400)
             .collect();
         assert_eq!(ages, [0, 1, 2, 3], "younger than 4 days, at most 6");
+        assert!(!part.exists(), "a cut-short compression's part removed");
         tidy(&names, &LogFiles::daily().keep(2).compress(false), now);
         assert_eq!(names.list().len(), 2);
         assert!(dir.join("other.2020-01-01T00-00-00.000000Z.log").exists());

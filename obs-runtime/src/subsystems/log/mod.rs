@@ -260,6 +260,9 @@ pub struct ObsFormat {
     limiter: Option<Arc<RateLimiter>>,
     /// `,"service.name":"checkout"`, rendered once.
     service: String,
+    /// The "suppressed N events" notice at the level of the events it
+    /// stands for, not `WARN` (the error file holds `ERROR` lines only).
+    notice_at_event_level: bool,
 }
 
 impl ObsFormat {
@@ -274,6 +277,7 @@ impl ObsFormat {
             format,
             limiter: None,
             service: service_member(&default_service_name()),
+            notice_at_event_level: false,
         }
     }
 
@@ -303,6 +307,14 @@ impl ObsFormat {
         self
     }
 
+    fn notice_level(&self, meta: &tracing::Metadata<'_>) -> &'static str {
+        if self.notice_at_event_level {
+            meta.level().as_str()
+        } else {
+            "WARN"
+        }
+    }
+
     /// The line that stands for `n` events of `meta`'s call site dropped in
     /// the interval before.
     fn suppressed_line(&self, meta: &tracing::Metadata<'_>, n: u64) -> String {
@@ -325,7 +337,9 @@ impl ObsFormat {
             LogFormat::Json => {
                 line.push_str("{\"timestamp\":\"");
                 rfc3339(&mut line, SystemTime::now());
-                line.push_str("\",\"level\":\"WARN\",\"target\":\"obs::log\"");
+                line.push_str("\",\"level\":\"");
+                line.push_str(self.notice_level(meta));
+                line.push_str("\",\"target\":\"obs::log\"");
                 line.push_str(&self.service);
                 line.push_str(",\"message\":");
                 json_string(&mut line, &message);
@@ -335,7 +349,7 @@ impl ObsFormat {
             }
             LogFormat::Pretty => {
                 rfc3339(&mut line, SystemTime::now());
-                line.push_str("  WARN obs::log: ");
+                let _ = write!(line, " {:>5} obs::log: ", self.notice_level(meta));
                 line.push_str(&redact::escape_console(&message));
             }
         }
@@ -432,6 +446,37 @@ fn current_ids() -> Option<SpanIds> {
     None
 }
 
+/// One walk of the spans in scope, innermost first: the innermost that
+/// keeps a request id (read from it when written, not copied), and the log
+/// context, rendered (no allocation without context fields).
+fn walk_scope<'a, S, N>(
+    ctx: &'a FmtContext<'_, S, N>,
+    event: &Event<'_>,
+    json: bool,
+) -> (Option<tracing_subscriber::registry::SpanRef<'a, S>>, String)
+where
+    S: Subscriber + for<'l> LookupSpan<'l>,
+    N: for<'w> FormatFields<'w> + 'static,
+{
+    let mut request_id_span = None;
+    let mut context = String::new();
+    if let Some(scope) = ctx.event_scope() {
+        let mut seen = context::Seen::default();
+        for span in scope {
+            let extensions = span.extensions();
+            if let Some(fields) = extensions.get::<context::SpanContext>() {
+                context::write(&mut context, json, event, fields, &mut seen);
+            }
+            let keeps_id = request_id_span.is_none() && extensions.get::<RequestId>().is_some();
+            drop(extensions);
+            if keeps_id {
+                request_id_span = Some(span);
+            }
+        }
+    }
+    (request_id_span, context)
+}
+
 impl<S, N> FormatEvent<S, N> for ObsFormat
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -456,16 +501,9 @@ where
         if let Verdict::WriteAfterSuppressed(n) = verdict {
             writeln!(writer, "{}", self.suppressed_line(meta, n))?;
         }
-        // The innermost span that keeps a request id; the id is read from it
-        // when written, not copied.
-        let request_id_span = ctx.event_scope().and_then(|scope| {
-            scope
-                .from_root()
-                .filter(|s| s.extensions().get::<RequestId>().is_some())
-                .last()
-        });
+        let (request_id_span, context) = walk_scope(ctx, event, self.format == LogFormat::Json);
         let ids = current_ids();
-        let mut line = String::with_capacity(256);
+        let mut line = String::with_capacity(256 + context.len());
         match self.format {
             LogFormat::Json => {
                 line.push_str("{\"timestamp\":\"");
@@ -499,9 +537,7 @@ where
                     line.push_str(",\"request_id\":");
                     json_string(&mut line, rid);
                 }
-                if let Some(scope) = ctx.event_scope() {
-                    context::write(&mut line, true, event, scope);
-                }
+                line.push_str(&context);
                 line.push('}');
             }
             LogFormat::Pretty => {
@@ -530,9 +566,7 @@ where
                 let request_id_span = request_id_span.filter(|_| !fields.has_request_id);
                 line.push_str(&redact::escape_console(&message));
                 line.push_str(&rest);
-                if let Some(scope) = ctx.event_scope() {
-                    context::write(&mut line, false, event, scope);
-                }
+                line.push_str(&context);
                 if let Some(span) = &request_id_span
                     && let Some(RequestId(rid)) = span.extensions().get::<RequestId>()
                 {
@@ -754,6 +788,7 @@ where
     if let Some(limit) = options.rate_limit {
         obs_format.limiter = Some(Arc::new(RateLimiter::new(limit, !options.second)));
     }
+    obs_format.notice_at_event_level = options.errors_only;
     let fmt = EventsOnly {
         inner: fmt_layer(format, writer, obs_format),
         errors_only: options.errors_only,

@@ -2,7 +2,13 @@
 //!
 //! The SDK's own batch processor counts drops privately; ours exposes them
 //! as `obs_telemetry_dropped_spans_total`, counts spans lost to failed
-//! exports too, and warns at most once a minute. Export runs on a worker
+//! exports too, and warns at most once a minute. The queue is bounded twice:
+//! by spans (`max_queue`, as the SDK's) and by bytes (`max_queue_bytes`,
+//! `OBS_BSP_MAX_QUEUE_BYTES`): each span's size is estimated when it ends
+//! (its struct, and the strings and values of its name, attributes, events
+//! and links) and counted from then until its batch's export is over, so
+//! a stalled collector holds at most that many bytes of spans, whatever
+//! the spans carry. Export runs on a worker
 //! thread that owns a small tokio runtime (the gRPC and HTTP exporters need
 //! one), never on the thread that ended the span; a full queue drops the
 //! span instead of blocking the caller.
@@ -16,9 +22,9 @@
 //! status descriptions and dynamic (`otel.name`) span names alike.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -94,17 +100,28 @@ pub(crate) fn hint(why: &str) -> &'static str {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BatchLimits {
     pub(crate) max_queue: usize,
+    /// The estimated bytes of the spans ended and not yet exported (queued,
+    /// batched, or in the export under way), at most.
+    pub(crate) max_queue_bytes: usize,
     pub(crate) max_batch: usize,
     pub(crate) interval: Duration,
     pub(crate) export_timeout: Duration,
 }
 
+/// The default of `max_queue_bytes` (`OBS_BSP_MAX_QUEUE_BYTES`): 2 MiB,
+/// room for a batch of 512 spans in its export and about as many again
+/// queued meanwhile, at the 1.6 KiB of memory a server span with its
+/// access event took in `tests/pipeline_memory.rs`. (1 MiB dropped spans
+/// there while the collector answered, on a loaded machine.)
+pub(crate) const DEFAULT_QUEUE_BYTES: usize = 2 << 20;
+
 impl Default for BatchLimits {
     /// The OpenTelemetry SDK defaults: 2,048 queued spans, batches of 512,
-    /// every 5 s, 30 s to export.
+    /// every 5 s, 30 s to export; and [`DEFAULT_QUEUE_BYTES`].
     fn default() -> Self {
         Self {
             max_queue: 2_048,
+            max_queue_bytes: DEFAULT_QUEUE_BYTES,
             max_batch: 512,
             interval: Duration::from_secs(5),
             export_timeout: Duration::from_secs(30),
@@ -112,8 +129,86 @@ impl Default for BatchLimits {
     }
 }
 
+/// An estimate of the heap and inline bytes a finished span holds: its
+/// struct, its name, and each attribute, event and link with their keys
+/// and values (string lengths, a value's inline size). Not the allocator's
+/// exact count (no capacity slack, no allocation headers), but it grows
+/// as the span does, which is what bounds the queue.
+pub(crate) fn estimated_size(span: &SpanData) -> usize {
+    fn attributes(attributes: &[KeyValue]) -> usize {
+        attributes
+            .iter()
+            .map(|kv| {
+                let value = match &kv.value {
+                    Value::String(s) => s.as_str().len(),
+                    Value::Array(Array::String(items)) => items
+                        .iter()
+                        .map(|s| s.as_str().len() + std::mem::size_of::<StringValue>())
+                        .sum(),
+                    Value::Array(Array::Bool(items)) => items.len(),
+                    Value::Array(Array::I64(items)) => items.len() * 8,
+                    Value::Array(Array::F64(items)) => items.len() * 8,
+                    _ => 0,
+                };
+                std::mem::size_of::<KeyValue>() + kv.key.as_str().len() + value
+            })
+            .sum()
+    }
+    let events: usize = span
+        .events
+        .events
+        .iter()
+        .map(|e| {
+            std::mem::size_of::<opentelemetry::trace::Event>()
+                + e.name.len()
+                + attributes(&e.attributes)
+        })
+        .sum();
+    let links: usize = span
+        .links
+        .links
+        .iter()
+        .map(|l| std::mem::size_of::<opentelemetry::trace::Link>() + attributes(&l.attributes))
+        .sum();
+    let status = match &span.status {
+        Status::Error { description } => description.len(),
+        _ => 0,
+    };
+    std::mem::size_of::<SpanData>()
+        + span.name.len()
+        + attributes(&span.attributes)
+        + events
+        + links
+        + status
+}
+
+/// The estimated bytes of ended spans not yet exported, against the budget.
+#[derive(Debug)]
+struct Budget {
+    held: AtomicUsize,
+    max: usize,
+}
+
+impl Budget {
+    /// Takes `bytes` if they fit; `false` (nothing taken) if not.
+    fn take(&self, bytes: usize) -> bool {
+        self.held
+            .fetch_update(Relaxed, Relaxed, |held| {
+                held.checked_add(bytes).filter(|total| *total <= self.max)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, bytes: usize) {
+        let _ = self
+            .held
+            .fetch_update(Relaxed, Relaxed, |held| Some(held.saturating_sub(bytes)));
+    }
+}
+
 enum Message {
-    Span(Box<SpanData>),
+    /// A span and its estimated size, taken from the budget.
+    Span(Box<SpanData>, usize),
     Flush(SyncSender<()>),
     Shutdown(SyncSender<()>),
 }
@@ -122,6 +217,7 @@ enum Message {
 #[derive(Debug)]
 pub(crate) struct BoundedBatch {
     queue: SyncSender<Message>,
+    budget: Arc<Budget>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -140,11 +236,17 @@ impl BoundedBatch {
         F: FnOnce() -> Result<E, String> + Send + 'static,
     {
         let (queue, rx) = mpsc::sync_channel(limits.max_queue.max(1));
+        let budget = Arc::new(Budget {
+            held: AtomicUsize::new(0),
+            max: limits.max_queue_bytes,
+        });
+        let worker_budget = Arc::clone(&budget);
         let worker = std::thread::Builder::new()
             .name("obs-span-export".into())
-            .spawn(move || run_worker(make_exporter, &resource, limits, &rx))?;
+            .spawn(move || run_worker(make_exporter, &resource, limits, &rx, &worker_budget))?;
         Ok(Self {
             queue,
+            budget,
             worker: Mutex::new(Some(worker)),
         })
     }
@@ -175,6 +277,7 @@ fn run_worker<E: SpanExporter, F: FnOnce() -> Result<E, String>>(
     resource: &Resource,
     limits: BatchLimits,
     rx: &Receiver<Message>,
+    budget: &Budget,
 ) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -182,7 +285,8 @@ fn run_worker<E: SpanExporter, F: FnOnce() -> Result<E, String>>(
     else {
         // No runtime, no export: drain and count, so callers never block.
         while let Ok(m) = rx.recv() {
-            if let Message::Span(_) = m {
+            if let Message::Span(_, bytes) = m {
+                budget.give_back(bytes);
                 drop_spans(1, "no export runtime");
             }
         }
@@ -196,6 +300,9 @@ fn run_worker<E: SpanExporter, F: FnOnce() -> Result<E, String>>(
         })
     };
     let mut batch: Vec<SpanData> = Vec::with_capacity(limits.max_batch);
+    // The budget the spans in `batch` took, given back once their export
+    // is over (and the exporter has let go of them).
+    let batch_bytes = std::cell::Cell::new(0usize);
     let mut next_export = Instant::now() + limits.interval;
     let export = |batch: &mut Vec<SpanData>| {
         if batch.is_empty() {
@@ -206,6 +313,8 @@ fn run_worker<E: SpanExporter, F: FnOnce() -> Result<E, String>>(
         let exporter = match &exporter {
             Ok(exporter) => exporter,
             Err(why) => {
+                drop(spans);
+                budget.give_back(batch_bytes.take());
                 drop_spans(n, &format!("no exporter: {why}"));
                 return;
             }
@@ -213,6 +322,7 @@ fn run_worker<E: SpanExporter, F: FnOnce() -> Result<E, String>>(
         let result = rt.block_on(async {
             tokio::time::timeout(limits.export_timeout, exporter.export(spans)).await
         });
+        budget.give_back(batch_bytes.take());
         match result {
             Ok(Ok(())) => {}
             Ok(Err(e)) => drop_spans(n, &format!("export failed: {e}")),
@@ -222,9 +332,10 @@ fn run_worker<E: SpanExporter, F: FnOnce() -> Result<E, String>>(
     loop {
         let wait = next_export.saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
-            Ok(Message::Span(mut span)) => {
+            Ok(Message::Span(mut span, bytes)) => {
                 redact_span(&mut span);
                 batch.push(*span);
+                batch_bytes.set(batch_bytes.get().saturating_add(bytes));
                 if batch.len() >= limits.max_batch {
                     export(&mut batch);
                     next_export = Instant::now() + limits.interval;
@@ -263,8 +374,17 @@ impl SpanProcessor for BoundedBatch {
         if !span.span_context.is_sampled() {
             return;
         }
+        let bytes = estimated_size(&span);
+        if !self.budget.take(bytes) {
+            drop_spans(
+                1,
+                "export queue over its byte budget, OBS_BSP_MAX_QUEUE_BYTES",
+            );
+            return;
+        }
         // Redacted by the worker, before the span is batched for export.
-        if let Err(e) = self.queue.try_send(Message::Span(Box::new(span))) {
+        if let Err(e) = self.queue.try_send(Message::Span(Box::new(span), bytes)) {
+            self.budget.give_back(bytes);
             let why = match e {
                 TrySendError::Full(_) => "export queue full",
                 TrySendError::Disconnected(_) => "exporter shut down",
@@ -379,7 +499,119 @@ fn redact_string(text: &mut StringValue) {
 
 #[cfg(test)]
 mod tests {
-    use super::hint;
+    use super::*;
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry::trace::{SpanContext, SpanId, SpanKind, TraceFlags, TraceId, TraceState};
+    use std::sync::Condvar;
+    use std::sync::atomic::Ordering::SeqCst;
+
+    /// An exporter whose every export waits until the test opens it: a
+    /// collector that stalls.
+    #[derive(Debug, Clone, Default)]
+    struct Stalled {
+        open: Arc<(Mutex<bool>, Condvar)>,
+        got: Arc<AtomicUsize>,
+    }
+
+    impl Stalled {
+        fn release(&self) {
+            let (open, wake) = &*self.open;
+            *open.lock().unwrap_or_else(PoisonError::into_inner) = true;
+            wake.notify_all();
+        }
+    }
+
+    impl SpanExporter for Stalled {
+        fn export(
+            &self,
+            batch: Vec<SpanData>,
+        ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+            let this = self.clone();
+            async move {
+                let (open, wake) = &*this.open;
+                let mut is_open = open.lock().unwrap_or_else(PoisonError::into_inner);
+                while !*is_open {
+                    is_open = wake.wait(is_open).unwrap_or_else(PoisonError::into_inner);
+                }
+                this.got.fetch_add(batch.len(), SeqCst);
+                Ok(())
+            }
+        }
+    }
+
+    fn span(text: usize) -> SpanData {
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(7_u128),
+                SpanId::from(7_u64),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: "budget".into(),
+            start_time: SystemTime::now(),
+            end_time: SystemTime::now(),
+            attributes: vec![KeyValue::new("payload", "x".repeat(text))],
+            dropped_attributes_count: 0,
+            events: opentelemetry_sdk::trace::SpanEvents::default(),
+            links: opentelemetry_sdk::trace::SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::builder("test").build(),
+        }
+    }
+
+    #[test]
+    fn a_span_is_estimated_by_what_it_carries() {
+        let small = estimated_size(&span(10));
+        let large = estimated_size(&span(10_010));
+        assert_eq!(large - small, 10_000);
+        assert!(small > std::mem::size_of::<SpanData>());
+    }
+
+    #[test]
+    fn a_stalled_collector_holds_no_more_than_the_byte_budget() {
+        let per_span = estimated_size(&span(2_000));
+        let limits = BatchLimits {
+            // The count does not bind: only the bytes do.
+            max_queue: 10_000,
+            max_queue_bytes: 20 * per_span,
+            max_batch: 4,
+            interval: Duration::from_millis(5),
+            export_timeout: Duration::from_mins(1),
+        };
+        let exporter = Stalled::default();
+        let to_worker = exporter.clone();
+        let processor = BoundedBatch::start(
+            move || Ok(to_worker),
+            Resource::builder_empty().build(),
+            limits,
+        )
+        .unwrap();
+        let dropped_before = dropped_spans().get();
+        for _ in 0..100 {
+            processor.on_end(span(2_000));
+            assert!(processor.budget.held.load(SeqCst) <= limits.max_queue_bytes);
+        }
+        // Nothing was exported (the collector stalls), so nothing was given
+        // back: exactly the 20 spans that fit are held, the rest dropped
+        // and counted.
+        assert_eq!(processor.budget.held.load(SeqCst), 20 * per_span);
+        assert!(dropped_spans().get() - dropped_before >= 80);
+        exporter.release();
+        processor.force_flush().unwrap();
+        assert_eq!(exporter.got.load(SeqCst), 20, "the spans that fit");
+        assert_eq!(processor.budget.held.load(SeqCst), 0, "all given back");
+        // The budget is free again once the collector answers.
+        processor.on_end(span(2_000));
+        processor.force_flush().unwrap();
+        assert_eq!(exporter.got.load(SeqCst), 21);
+        processor
+            .shutdown_with_timeout(Duration::from_secs(5))
+            .unwrap();
+    }
 
     #[test]
     fn the_drop_warning_points_at_tls_when_tls_failed() {

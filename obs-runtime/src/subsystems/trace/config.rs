@@ -23,6 +23,10 @@ pub(crate) struct TraceConfig {
     pub(crate) export: SpanExport,
     #[cfg(feature = "otlp")]
     pub(crate) sampler: SamplerChoice,
+    /// `OBS_BSP_MAX_QUEUE_BYTES`: the estimated bytes of ended spans
+    /// waiting for export (queued, batched or being sent), at most.
+    #[cfg(feature = "otlp")]
+    pub(crate) queue_bytes: usize,
     /// The certificates of `OTEL_EXPORTER_OTLP_*CERTIFICATE` and
     /// `*CLIENT_KEY`, checked; used when the endpoint is `https://`,
     /// whether it came from the environment or from `Builder::span_export`.
@@ -56,6 +60,8 @@ impl TraceConfig {
         let (export, sampler, tls) = span_settings(get, production, &mut warnings);
         #[cfg(not(feature = "otlp"))]
         let _ = production;
+        #[cfg(feature = "otlp")]
+        let queue_bytes = queue_bytes(get, &mut warnings);
         let config = Self {
             disabled,
             resource,
@@ -63,6 +69,8 @@ impl TraceConfig {
             export,
             #[cfg(feature = "otlp")]
             sampler,
+            #[cfg(feature = "otlp")]
+            queue_bytes,
             #[cfg(feature = "otlp")]
             tls,
         };
@@ -318,6 +326,46 @@ pub(crate) fn otlp_headers(
     headers
 }
 
+/// `OBS_BSP_MAX_QUEUE_BYTES`, named after the batch span processor's
+/// `OTEL_BSP_MAX_QUEUE_SIZE` (a count of spans, which obs reads as the SDK
+/// defaults it, 2,048) under obs's own prefix, the `OTEL_` names being the
+/// specification's: a positive number of bytes, with an optional `KiB` or
+/// `MiB` suffix.
+#[cfg(feature = "otlp")]
+fn queue_bytes(get: &dyn Fn(&str) -> Option<String>, warnings: &mut Vec<String>) -> usize {
+    const VAR: &str = "OBS_BSP_MAX_QUEUE_BYTES";
+    let default = super::batch::DEFAULT_QUEUE_BYTES;
+    let Some(value) = get(VAR) else {
+        return default;
+    };
+    let v = value.trim();
+    if v.is_empty() {
+        return default;
+    }
+    let (digits, unit) = if let Some(n) = v.strip_suffix("MiB") {
+        (n, 1 << 20)
+    } else if let Some(n) = v.strip_suffix("KiB") {
+        (n, 1 << 10)
+    } else {
+        (v, 1)
+    };
+    match digits
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+    {
+        Some(bytes) if bytes > 0 => bytes,
+        _ => {
+            warnings.push(format!(
+                "{VAR}={value:?} is not a positive number of bytes (e.g. 1048576 or 1MiB); \
+                 using {default}"
+            ));
+            default
+        }
+    }
+}
+
 /// The `OTEL_EXPORTER_OTLP_*` and `OTEL_TRACES_*` variables. Without the
 /// `otlp` feature nothing is exported, so they are not read.
 #[cfg(feature = "otlp")]
@@ -407,6 +455,35 @@ mod tests {
             &|k| map.get(k).cloned(),
             map.get("OBS_ENV").map(String::as_str),
         )
+    }
+
+    #[cfg(feature = "otlp")]
+    #[test]
+    fn the_span_queue_byte_budget_is_read_with_its_unit() {
+        let default = crate::subsystems::trace::batch::DEFAULT_QUEUE_BYTES;
+        assert_eq!(with(&[]).0.queue_bytes, default);
+        assert_eq!(
+            with(&[("OBS_BSP_MAX_QUEUE_BYTES", "65536")]).0.queue_bytes,
+            65_536
+        );
+        assert_eq!(
+            with(&[("OBS_BSP_MAX_QUEUE_BYTES", " 4MiB ")]).0.queue_bytes,
+            4 << 20
+        );
+        assert_eq!(
+            with(&[("OBS_BSP_MAX_QUEUE_BYTES", "512KiB")]).0.queue_bytes,
+            512 << 10
+        );
+        for bad in ["0", "-1", "lots", "1GiB", "99999999999999999999MiB"] {
+            let (config, warnings) = with(&[("OBS_BSP_MAX_QUEUE_BYTES", bad)]);
+            assert_eq!(config.queue_bytes, default, "{bad}");
+            assert!(
+                warnings
+                    .iter()
+                    .any(|w| w.contains("OBS_BSP_MAX_QUEUE_BYTES")),
+                "{bad}: {warnings:?}"
+            );
+        }
     }
 
     #[test]

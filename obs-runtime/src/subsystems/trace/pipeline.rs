@@ -69,7 +69,10 @@ where
         &config.tls,
         config.sampler,
         resource,
-        super::BatchLimits::default(),
+        super::BatchLimits {
+            max_queue_bytes: config.queue_bytes,
+            ..super::BatchLimits::default()
+        },
     )?;
     let tracer = provider.tracer("obs");
     opentelemetry::global::set_text_map_propagator(
@@ -82,10 +85,7 @@ where
         .with_tracer(tracer)
         .with_error_records_to_exceptions(true);
     Ok((
-        Some(super::unsampled::SkipUnsampled::new(
-            layer,
-            config.sampler.sampler(),
-        )),
+        Some(super::unsampled::SkipUnsampled::new(layer, config.sampler)),
         SpanPipeline {
             provider: Some(provider),
         },

@@ -21,7 +21,14 @@
 //!   (the server span is created with the incoming `traceparent`
 //!   attached): a dropped one never reaches the wrapped layer; a kept one
 //!   does, and the SDK is handed the same trace id ([`DecidedIds`]) so its
-//!   own decision, made on the same inputs, is the same.
+//!   own decision, made on the same inputs, is the same. A root without a
+//!   remote parent is decided on its trace id alone, as the SDK's
+//!   samplers do, without calling the SDK's sampler.
+//!
+//! Markers are kept in a table of this layer's ([`Marks`], by span id),
+//! not in the span's extensions, and the thread that marked a span last
+//! remembers it, so the checks of its record, enter, exit and close take
+//! no lock.
 //!
 //! A span created inside an unsampled span and then given a remote parent
 //! (`set_parent`) stays unsampled: create such a span outside any span.
@@ -30,7 +37,9 @@
 
 use std::any::TypeId;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceId, TraceState,
@@ -38,13 +47,15 @@ use opentelemetry::trace::{
 use opentelemetry_sdk::trace::{
     IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, ShouldSample as _,
 };
+
+use super::SamplerChoice;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::{LookupSpan, SpanRef};
+use tracing_subscriber::registry::LookupSpan;
 
-/// The W3C ids of a span that is not sampled, kept in its extensions.
+/// The W3C ids of a span that is not sampled, kept in [`Marks`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Unsampled {
     pub(crate) trace_id: TraceId,
@@ -67,6 +78,154 @@ impl Unsampled {
     }
 }
 
+/// The markers of the open unsampled spans, by span id: a table of our own
+/// rather than the span's extensions in the registry, where a marker cost
+/// a boxed insertion into a map at creation and its free and the map's
+/// clearing at close (about 500 instructions of an unsampled call, half
+/// its cost above a no-op layer). A marker is removed when its span closes
+/// (every layer sees every close, before the registry frees the id), so an
+/// id reused later never finds a stale one.
+///
+/// Direct-mapped: each id has one slot, behind its own lock (threads
+/// marking spans at once rarely meet on one); an id whose slot is taken
+/// goes to a map, which is only looked at while it holds something.
+pub(crate) struct Marks {
+    slots: Box<[Mutex<Slot>]>,
+    overflow: Mutex<HashMap<u64, Unsampled>>,
+    /// Markers in `overflow`.
+    overflowed: AtomicUsize,
+}
+
+/// A slot of [`Marks`]: a span id and its marker.
+type Slot = Option<(u64, Unsampled)>;
+
+/// Slots of [`Marks`]: a power of two, more than the unsampled spans a
+/// busy service keeps open at once.
+const SLOTS_LOG2: u32 = 10;
+
+impl Marks {
+    fn new() -> Self {
+        Self {
+            slots: (0..1usize << SLOTS_LOG2)
+                .map(|_| Mutex::new(None))
+                .collect(),
+            overflow: Mutex::new(HashMap::new()),
+            overflowed: AtomicUsize::new(0),
+        }
+    }
+
+    fn slot(&self, id: u64) -> Option<std::sync::MutexGuard<'_, Slot>> {
+        // Fibonacci hashing: the high bits of the product pick the slot.
+        #[allow(clippy::cast_possible_truncation)]
+        let at = (id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS_LOG2)) as usize;
+        self.slots
+            .get(at)
+            .map(|slot| slot.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn overflow(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Unsampled>> {
+        self.overflow.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn insert(&self, id: &Id, marker: Unsampled) {
+        let id = id.into_u64();
+        if let Some(mut slot) = self.slot(id) {
+            match &mut *slot {
+                Some((of, held)) if *of == id => {
+                    *held = marker;
+                    return;
+                }
+                empty @ None => {
+                    *empty = Some((id, marker));
+                    drop(slot);
+                    // Never in both places (see `remove`).
+                    if self.overflowed.load(Ordering::Acquire) > 0
+                        && self.overflow().remove(&id).is_some()
+                    {
+                        self.overflowed.fetch_sub(1, Ordering::AcqRel);
+                    }
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
+        if self.overflow().insert(id, marker).is_none() {
+            self.overflowed.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    pub(crate) fn get(&self, id: &Id) -> Option<Unsampled> {
+        let id = id.into_u64();
+        if let Some(slot) = self.slot(id)
+            && let Some((of, marker)) = &*slot
+            && *of == id
+        {
+            return Some(*marker);
+        }
+        if self.overflowed.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        self.overflow().get(&id).copied()
+    }
+
+    fn remove(&self, id: &Id) -> Option<Unsampled> {
+        let id = id.into_u64();
+        let in_slot = self.slot(id).and_then(|mut slot| match &*slot {
+            Some((of, _)) if *of == id => slot.take().map(|(_, marker)| marker),
+            _ => None,
+        });
+        // An id is in the slot or in the map, never both: inserted in the
+        // map only while the slot holds another id, and taken out of the
+        // map when it is put in the slot.
+        if in_slot.is_some() || self.overflowed.load(Ordering::Acquire) == 0 {
+            return in_slot;
+        }
+        let removed = self.overflow().remove(&id);
+        if removed.is_some() {
+            self.overflowed.fetch_sub(1, Ordering::AcqRel);
+        }
+        removed
+    }
+}
+
+/// A random id for an unsampled span (wyrand on a per-thread state seeded
+/// from std's per-thread random hash keys): never exported, only logged
+/// and propagated, and cheaper than the SDK's generator (its thread's
+/// `SmallRng` behind a `RefCell`). Not zero: zero ids are invalid.
+fn random_u64() -> u64 {
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(seed());
+    }
+    loop {
+        let n = STATE.with(|state| {
+            let x = state.get().wrapping_add(0xa076_1d64_78bd_642f);
+            state.set(x);
+            let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
+            #[allow(clippy::cast_possible_truncation)]
+            let (hi, lo) = ((t >> 64) as u64, t as u64);
+            hi ^ lo
+        });
+        if n != 0 {
+            return n;
+        }
+    }
+}
+
+fn seed() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_usize(std::ptr::from_ref(&hasher).addr());
+    hasher.finish()
+}
+
+fn new_trace_id() -> TraceId {
+    TraceId::from((u128::from(random_u64()) << 64) | u128::from(random_u64()))
+}
+
+fn new_span_id() -> SpanId {
+    SpanId::from(random_u64())
+}
+
 /// A root span obs decided to keep, with the trace id it was decided on.
 #[derive(Debug, Clone, Copy)]
 struct KeptRoot(TraceId);
@@ -77,14 +236,14 @@ thread_local! {
 }
 
 // The last span this thread marked, so the marker checks of its record,
-// enter, exit and close (four registry lookups per unsampled call, a
-// quarter of its cost) are a thread-local read. Sound because an entry is
+// enter, exit and close (four lookups per unsampled call: once in the
+// registry, now in `Marks` and its locks) are a thread-local read. Sound because an entry is
 // trusted only while no marked span has closed on a thread that did not
 // hold it in its entry: a span closed on another thread than the one that
 // marked it bumps `FOREIGN_CLOSES`, which voids every entry taken before,
 // so a slot reused under the same id (the registry's ids carry a
 // generation, but it wraps) never meets a stale entry. A miss falls back
-// to the lookup.
+// to the table.
 
 /// Closes of marked spans that a thread's entry may still name.
 static FOREIGN_CLOSES: AtomicU64 = AtomicU64::new(0);
@@ -166,8 +325,9 @@ fn decided_early(meta: &tracing::Metadata<'_>) -> bool {
 /// The wrapper: see the module documentation.
 pub(crate) struct SkipUnsampled<L> {
     inner: L,
-    ids: RandomIdGenerator,
     sampler: Sampler,
+    choice: SamplerChoice,
+    marks: Marks,
 }
 
 impl<L> SkipUnsampled<L> {
@@ -175,40 +335,61 @@ impl<L> SkipUnsampled<L> {
         std::ptr::from_ref(self) as Owner
     }
 
-    /// Wraps `inner`, whose tracer samples with `sampler` and generates ids
-    /// with [`DecidedIds`].
-    pub(crate) fn new(inner: L, sampler: Sampler) -> Self {
+    /// Wraps `inner`, whose tracer samples with `choice`'s sampler and
+    /// generates ids with [`DecidedIds`].
+    pub(crate) fn new(inner: L, choice: SamplerChoice) -> Self {
         Self {
             inner,
-            ids: RandomIdGenerator::default(),
-            sampler,
+            sampler: choice.sampler(),
+            choice,
+            marks: Marks::new(),
+        }
+    }
+
+    /// The marker of `id`: this thread's entry, or the table.
+    fn marker_of(&self, id: &Id) -> Option<Unsampled> {
+        recalled(self.owner(), id).or_else(|| self.marks.get(id))
+    }
+
+    /// Marks `id` unsampled, in the table and in this thread's entry.
+    fn mark(&self, id: &Id, marker: Unsampled) {
+        self.marks.insert(id, marker);
+        remember(self.owner(), id, marker);
+    }
+
+    /// The sampler's decision for a root span without a remote parent, on
+    /// `trace_id`: every choice obs offers decides such a root on the
+    /// trace id alone, so the SDK's sampler (its parent context, its
+    /// result with attributes and trace state, 200 instructions) is not
+    /// needed for it.
+    fn decide_root(&self, trace_id: TraceId) -> bool {
+        match self.choice {
+            SamplerChoice::AlwaysOn | SamplerChoice::ParentBasedAlwaysOn => true,
+            SamplerChoice::AlwaysOff | SamplerChoice::ParentBasedAlwaysOff => false,
+            SamplerChoice::TraceIdRatio(ratio) | SamplerChoice::ParentBasedTraceIdRatio(ratio) => {
+                by_ratio(ratio, trace_id)
+            }
         }
     }
 }
 
-fn marker<S>(span: &SpanRef<'_, S>) -> Option<Unsampled>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    span.extensions().get::<Unsampled>().copied()
-}
-
-fn marker_of<S>(owner: Owner, id: &Id, ctx: &Context<'_, S>) -> Option<Unsampled>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    recalled(owner, id).or_else(|| ctx.span(id).and_then(|span| marker(&span)))
-}
-
-/// Marks `id` unsampled, in its extensions and in this thread's entry.
-fn mark<S>(owner: Owner, id: &Id, ctx: &Context<'_, S>, marker: Unsampled)
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    if let Some(span) = ctx.span(id) {
-        span.extensions_mut().replace(marker);
-        remember(owner, id, marker);
+/// The SDK's `TraceIdRatioBased` decision (`opentelemetry_sdk` 0.33,
+/// `sample_based_on_probability`): kept when the last eight bytes of the
+/// trace id, shifted right by one, fall under `ratio` of 2^63. The unit
+/// test `a_root_is_decided_as_the_sdk_decides_it` holds it to the SDK's.
+fn by_ratio(ratio: f64, trace_id: TraceId) -> bool {
+    if ratio >= 1.0 {
+        return true;
     }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let bound = (ratio.max(0.0) * (1u64 << 63) as f64) as u64;
+    #[allow(clippy::cast_possible_truncation)]
+    let low = u128::from_be_bytes(trace_id.to_bytes()) as u64;
+    (low >> 1) < bound
 }
 
 impl<S, L> Layer<S> for SkipUnsampled<L>
@@ -237,75 +418,85 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let parent = if let Some(parent) = attrs.parent() {
-            ctx.span(parent)
+            Some(parent.clone())
         } else if attrs.is_contextual() {
-            ctx.lookup_current()
+            ctx.current_span().id().cloned()
         } else {
             None
         };
-        let of_parent = parent.as_ref().and_then(marker);
-        let has_parent = parent.is_some();
-        drop(parent);
+        let of_parent = parent.as_ref().and_then(|parent| self.marker_of(parent));
         if let Some(of_parent) = of_parent {
             let marker = Unsampled {
                 trace_id: of_parent.trace_id,
-                span_id: self.ids.new_span_id(),
+                span_id: new_span_id(),
                 owned: false,
             };
-            mark(self.owner(), id, &ctx, marker);
+            self.mark(id, marker);
             return;
         }
-        // A new span under an id this thread's entry names is not that
-        // entry's span (it closed): never trusted again.
-        forget(self.owner(), id);
-        if !has_parent && decided_early(attrs.metadata()) {
-            let cx = if attrs.is_contextual() {
-                opentelemetry::Context::current()
+        if parent.is_none() && decided_early(attrs.metadata()) {
+            // The remote parent, when the current OpenTelemetry context
+            // has one (the server span is created with the incoming
+            // `traceparent` attached); the context is cloned only then.
+            let remote = if attrs.is_contextual() {
+                opentelemetry::Context::map_current(|cx| {
+                    cx.has_active_span()
+                        .then(|| cx.span().span_context().clone())
+                })
+                .filter(SpanContext::is_valid)
             } else {
-                opentelemetry::Context::new()
+                None
             };
-            let remote = cx.span().span_context().clone();
-            let trace_id = if remote.is_valid() {
-                remote.trace_id()
-            } else {
-                self.ids.new_trace_id()
+            let (trace_id, keep) = match &remote {
+                None => {
+                    let trace_id = new_trace_id();
+                    (trace_id, self.decide_root(trace_id))
+                }
+                Some(remote) => {
+                    let result = self.sampler.should_sample(
+                        Some(&opentelemetry::Context::current()),
+                        remote.trace_id(),
+                        attrs.metadata().name(),
+                        &SpanKind::Internal,
+                        &[],
+                        &[],
+                    );
+                    (remote.trace_id(), result.decision != SamplingDecision::Drop)
+                }
             };
-            let result = self.sampler.should_sample(
-                Some(&cx),
-                trace_id,
-                attrs.metadata().name(),
-                &SpanKind::Internal,
-                &[],
-                &[],
-            );
-            if result.decision == SamplingDecision::Drop {
+            if !keep {
                 let marker = Unsampled {
                     trace_id,
-                    span_id: self.ids.new_span_id(),
+                    span_id: new_span_id(),
                     owned: false,
                 };
-                mark(self.owner(), id, &ctx, marker);
+                self.mark(id, marker);
                 return;
             }
+            // A new span under an id this thread's entry names is not that
+            // entry's span (it closed): never trusted again. (A marked
+            // span's entry replaces it.)
+            forget(self.owner(), id);
             self.inner.on_new_span(attrs, id, ctx.clone());
-            if !remote.is_valid()
+            if remote.is_none()
                 && let Some(span) = ctx.span(id)
             {
                 span.extensions_mut().replace(KeptRoot(trace_id));
             }
             return;
         }
+        forget(self.owner(), id);
         self.inner.on_new_span(attrs, id, ctx);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if marker_of(self.owner(), id, &ctx).is_none() {
+        if self.marker_of(id).is_none() {
             self.inner.on_record(id, values, ctx);
         }
     }
 
     fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, S>) {
-        if marker_of(self.owner(), id, &ctx).is_none() {
+        if self.marker_of(id).is_none() {
             self.inner.on_follows_from(id, follows, ctx);
         }
     }
@@ -315,21 +506,20 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let span = event.parent().and_then(|id| ctx.span(id)).or_else(|| {
-            event
-                .is_contextual()
-                .then(|| ctx.lookup_current())
-                .flatten()
-        });
-        let skip = span.as_ref().and_then(marker).is_some();
-        drop(span);
-        if !skip {
+        let span = if let Some(parent) = event.parent() {
+            Some(parent.clone())
+        } else if event.is_contextual() {
+            ctx.current_span().id().cloned()
+        } else {
+            None
+        };
+        if span.and_then(|span| self.marker_of(&span)).is_none() {
             self.inner.on_event(event, ctx);
         }
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        match recalled(self.owner(), id) {
+        match self.marker_of(id) {
             Some(Unsampled { owned: false, .. }) => return,
             Some(Unsampled { owned: true, .. }) => {
                 self.inner.on_enter(id, ctx);
@@ -337,20 +527,9 @@ where
             }
             None => {}
         }
-        let Some(span) = ctx.span(id) else {
-            return;
-        };
-        match marker(&span) {
-            Some(Unsampled { owned: false, .. }) => return,
-            Some(Unsampled { owned: true, .. }) => {
-                drop(span);
-                self.inner.on_enter(id, ctx);
-                return;
-            }
-            None => {}
-        }
-        let kept = span.extensions().get::<KeptRoot>().copied();
-        drop(span);
+        let kept = ctx
+            .span(id)
+            .and_then(|span| span.extensions().get::<KeptRoot>().copied());
         with_kept_root(kept, || self.inner.on_enter(id, ctx.clone()));
         if kept.is_some() {
             // Kept: sampled, by the SDK's decision on the same inputs.
@@ -365,56 +544,58 @@ where
                 span_id: context.span_id(),
                 owned: true,
             };
-            mark(self.owner(), id, &ctx, marker);
+            self.mark(id, marker);
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if !matches!(
-            marker_of(self.owner(), id, &ctx),
-            Some(Unsampled { owned: false, .. })
-        ) {
+        if !matches!(self.marker_of(id), Some(Unsampled { owned: false, .. })) {
             self.inner.on_exit(id, ctx);
         }
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        if let Some(recalled) = recalled(self.owner(), &id) {
+        let marked = if let Some(recalled) = recalled(self.owner(), &id) {
             forget(self.owner(), &id);
-            if recalled.owned {
-                // Marked spans are never kept roots.
-                self.inner.on_close(id, ctx);
+            self.marks.remove(&id);
+            Some(recalled)
+        } else {
+            let marked = self.marks.remove(&id);
+            if marked.is_some() && !forget(self.owner(), &id) {
+                // Another thread's entry may name it: void every entry.
+                FOREIGN_CLOSES.fetch_add(1, Ordering::AcqRel);
             }
-            return;
-        }
-        let Some(span) = ctx.span(&id) else {
-            return;
+            marked
         };
-        let marked = marker(&span);
-        if marked.is_some() && !forget(self.owner(), &id) {
-            // Another thread's entry may name it: void every entry.
-            FOREIGN_CLOSES.fetch_add(1, Ordering::AcqRel);
+        match marked {
+            Some(Unsampled { owned: false, .. }) => {}
+            // Marked spans are never kept roots.
+            Some(Unsampled { owned: true, .. }) => self.inner.on_close(id, ctx),
+            None => {
+                // A span never entered is started here.
+                let kept = ctx
+                    .span(&id)
+                    .and_then(|span| span.extensions().get::<KeptRoot>().copied());
+                with_kept_root(kept, || self.inner.on_close(id, ctx));
+            }
         }
-        if matches!(marked, Some(Unsampled { owned: false, .. })) {
-            return;
-        }
-        // A span never entered is started here.
-        let kept = span.extensions().get::<KeptRoot>().copied();
-        drop(span);
-        with_kept_root(kept, || self.inner.on_close(id, ctx));
     }
 
     fn on_id_change(&self, old: &Id, new: &Id, ctx: Context<'_, S>) {
         self.inner.on_id_change(old, new, ctx);
     }
 
-    // SAFETY: `Self` is answered with a pointer to `self`; every other type
-    // is the wrapped layer's to answer (`tracing-opentelemetry` finds its
-    // context accessor this way), with the same guarantee.
+    // SAFETY: `Self` is answered with a pointer to `self`, `Marks` with one
+    // to its field (valid as long as `self`, which the subscriber owns);
+    // every other type is the wrapped layer's to answer
+    // (`tracing-opentelemetry` finds its context accessor this way), with
+    // the same guarantee.
     #[allow(unsafe_code)]
     unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
         if id == TypeId::of::<Self>() {
             Some(std::ptr::from_ref(self).cast())
+        } else if id == TypeId::of::<Marks>() {
+            Some(std::ptr::from_ref(&self.marks).cast())
         } else {
             // SAFETY: forwarded as is; see above.
             unsafe { self.inner.downcast_raw(id) }
@@ -423,14 +604,10 @@ where
 }
 
 /// The marker of `span`, when it is an unsampled span of the current
-/// subscriber (built on `tracing_subscriber`'s registry, as `init()`'s).
+/// subscriber (one with `init()`'s trace layer).
 pub(crate) fn unsampled(span: &tracing::Span) -> Option<Unsampled> {
     let id = span.id()?;
-    tracing::dispatcher::get_default(|dispatch| {
-        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
-        let data = registry.span(&id)?;
-        data.extensions().get::<Unsampled>().copied()
-    })
+    tracing::dispatcher::get_default(|dispatch| dispatch.downcast_ref::<Marks>()?.get(&id))
 }
 
 /// The OpenTelemetry context of `span` for propagation: its own, or for an
@@ -475,5 +652,102 @@ mod tests {
         assert!(forget(1, &id));
         assert_eq!(recalled(1, &id), None);
         assert!(!forget(1, &id));
+    }
+
+    #[test]
+    fn a_root_is_decided_as_the_sdk_decides_it() {
+        let choices = [
+            SamplerChoice::AlwaysOn,
+            SamplerChoice::AlwaysOff,
+            SamplerChoice::ParentBasedAlwaysOn,
+            SamplerChoice::ParentBasedAlwaysOff,
+            SamplerChoice::TraceIdRatio(0.1),
+            SamplerChoice::ParentBasedTraceIdRatio(0.1),
+            SamplerChoice::ParentBasedTraceIdRatio(0.5),
+            SamplerChoice::ParentBasedTraceIdRatio(0.0),
+            SamplerChoice::ParentBasedTraceIdRatio(1.0),
+            SamplerChoice::TraceIdRatio(-1.0),
+        ];
+        let edges = [
+            TraceId::from_bytes([0; 16]),
+            TraceId::from_bytes([0xff; 16]),
+            TraceId::from(0x0ccc_cccc_cccc_cccc_u128 << 1),
+            TraceId::from((0x0ccc_cccc_cccc_cccc_u128 << 1) + 2),
+        ];
+        for choice in choices {
+            let layer = SkipUnsampled::new((), choice);
+            let mut kept = 0;
+            for trace_id in (0..2_000).map(|_| new_trace_id()).chain(edges) {
+                let sdk = choice.sampler().should_sample(
+                    Some(&opentelemetry::Context::new()),
+                    trace_id,
+                    "root",
+                    &SpanKind::Internal,
+                    &[],
+                    &[],
+                );
+                let ours = layer.decide_root(trace_id);
+                assert_eq!(
+                    ours,
+                    sdk.decision != SamplingDecision::Drop,
+                    "{choice:?} on {trace_id}"
+                );
+                kept += usize::from(ours);
+            }
+            if choice == SamplerChoice::ParentBasedTraceIdRatio(0.5) {
+                assert!((800..1_200).contains(&kept), "{kept} of 2,004 kept at 0.5");
+            }
+        }
+    }
+
+    #[test]
+    fn a_marker_is_found_by_its_id_until_removed() {
+        let marks = Marks::new();
+        let marker = Unsampled {
+            trace_id: TraceId::from_bytes([1; 16]),
+            span_id: SpanId::from_bytes([2; 8]),
+            owned: false,
+        };
+        let ids: Vec<Id> = (1..=1_000).map(|n| Id::from_u64(n * 4_099)).collect();
+        for id in &ids {
+            marks.insert(id, marker);
+        }
+        assert!(ids.iter().all(|id| marks.get(id) == Some(marker)));
+        assert!(
+            marks.overflowed.load(Ordering::Acquire) > 0,
+            "1,000 ids in 1,024 slots meet"
+        );
+        assert_eq!(marks.get(&Id::from_u64(3)), None);
+        for id in &ids {
+            assert_eq!(marks.remove(id), Some(marker));
+        }
+        assert!(ids.iter().all(|id| marks.get(id).is_none()));
+        assert_eq!(marks.overflowed.load(Ordering::Acquire), 0);
+        // Inserted in the map while its slot was taken, then again once
+        // the slot is free: in one place only, gone once removed.
+        let a = Id::from_u64(1);
+        let slot_of =
+            |id: &Id| id.into_u64().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS_LOG2);
+        let c = (2..u64::MAX)
+            .map(Id::from_u64)
+            .find(|c| slot_of(c) == slot_of(&a))
+            .unwrap_or(Id::from_u64(2));
+        marks.insert(&a, marker);
+        marks.insert(&c, marker);
+        assert_eq!(marks.overflowed.load(Ordering::Acquire), 1);
+        marks.remove(&a);
+        marks.insert(&c, marker);
+        assert_eq!(marks.overflowed.load(Ordering::Acquire), 0);
+        assert_eq!(marks.remove(&c), Some(marker));
+        assert_eq!(marks.get(&c), None);
+    }
+
+    #[test]
+    fn unsampled_ids_are_valid_and_differ() {
+        let ids: std::collections::HashSet<_> = (0..10_000).map(|_| new_span_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+        assert!(ids.iter().all(|id| *id != SpanId::INVALID));
+        let other = std::thread::spawn(new_trace_id).join().ok();
+        assert_ne!(other, Some(new_trace_id()), "threads draw apart");
     }
 }
