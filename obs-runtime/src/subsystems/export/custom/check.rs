@@ -277,6 +277,16 @@ fn query(catalog: &Catalog, q: &Query) -> Result<CheckedQuery, String> {
                 }
             }
             let by = by_labels(&q.by, &[&bad, &total], false)?;
+            if bad.selector.name == total.selector.name
+                && let Some(fixed) = by
+                    .iter()
+                    .find(|l| bad.selector.matchers.iter().any(|(k, _)| k == *l))
+                && !total.selector.matchers.iter().any(|(k, _)| k == fixed)
+            {
+                return Err(format!(
+                    "by: the bad selector fixes `{fixed}`, so the ratio per `{fixed}` would only be 0 or 1: leave `{fixed}` out of `by`"
+                ));
+            }
             (Resolved::Ratio { bad, total }, by)
         }
         Form::Quantile {
