@@ -203,6 +203,14 @@ fn each_problem_of_a_query_names_the_alert_and_says_why() {
             "can't exceed its highest bucket bound (2.5)",
         ),
         (
+            Alert::above(
+                "X",
+                Query::quantile("request_duration_seconds", "0.9"),
+                "0.05",
+            ),
+            "is never below 0.09 (its first bucket bound, 0.1, times the quantile)",
+        ),
+        (
             Alert::below(
                 "X",
                 Query::quantile("request_duration_seconds", "0.5"),
