@@ -461,3 +461,35 @@ fn the_otlp_push_carries_the_exposed_names_and_constant_labels() {
         },
     );
 }
+
+#[test]
+fn init_configures_the_exposition_from_the_environment() {
+    child::in_own_process(
+        "init_configures_the_exposition_from_the_environment",
+        || {
+            for (k, v) in [
+                ("OBS_METRICS_PREFIX", "envsvc"),
+                ("OBS_METRICS_CONSTANT_LABELS", "region=eu, tier=gold"),
+                ("OTEL_TRACES_EXPORTER", "none"),
+            ] {
+                // SAFETY: the child runs this one test, which sets the
+                // environment before `init` and any thread of ours reads it.
+                unsafe { std::env::set_var(k, v) };
+            }
+            let guard = obs_runtime::Builder::from_env()
+                .log_writer(std::io::sink)
+                .try_init()
+                .expect("init");
+            mission(true).unwrap();
+            let text = obs_runtime::encode_text();
+            assert!(
+            text.contains(
+                r#"envsvc_mission_calls_total{function="mission",module="exposition_prefix",result="ok",region="eu",tier="gold"} 1"#
+            ),
+            "{text}"
+        );
+            assert_eq!(registry::exposed_name("x_total"), "envsvc_x_total");
+            drop(guard);
+        },
+    );
+}

@@ -14,6 +14,7 @@
 //! | `OTEL_TRACES_SAMPLER_ARG` | the ratio, 0 to 1 | `1` |
 //! | `OBS_BSP_MAX_QUEUE_BYTES` | the estimated bytes of ended spans waiting for export, at most (past that a span is dropped and counted in `obs_telemetry_dropped_spans_total`); a number, or with a `KiB`/`MiB` suffix | `2MiB` |
 //! | `OTEL_METRICS_EXPORTER`, `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_METRIC_EXPORT_TIMEOUT`, `OTEL_EXPORTER_OTLP_METRICS_*` | metrics pushed over OTLP (feature `otlp`; see [`otlp_metrics`](crate::otlp_metrics)) | `none`: scrape only |
+//! | `OBS_METRICS_PREFIX`, `OBS_METRICS_CONSTANT_LABELS` | a name prefix and `name=value,name=value` labels for every exposed family ([`registry::configure`](crate::registry::configure)) | none |
 //! | `OBS_ENV` | `production` (JSON logs), `development` (readable logs) | `development` when stderr is a terminal, else `production` |
 //! | `RUST_LOG` | a `tracing` filter | `info` |
 //! | `OBS_LOG_DIR` | also write JSON lines to `obs.log` in that folder ([`LogFiles`](crate::log::LogFiles)) | none |
@@ -542,6 +543,7 @@ impl Builder {
                 .resource_value("service.version")
                 .unwrap_or("unknown"),
         );
+        crate::metric_core::registry::configure_from_env(&mut warnings);
         let queue_lines = settings.log_queue.filter(|_| writer.is_none() || queue_set);
         let writer = writer.unwrap_or_else(|| {
             tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)

@@ -25,6 +25,30 @@ use super::{OVERFLOW_FAMILY, global, lock};
 
 static EXPOSITION: OnceLock<Exposed> = OnceLock::new();
 
+/// The variable `init()` reads the prefix from.
+const PREFIX_VAR: &str = "OBS_METRICS_PREFIX";
+/// The variable `init()` reads the constant labels from.
+const LABELS_VAR: &str = "OBS_METRICS_CONSTANT_LABELS";
+
+/// What `init()` does with the two variables: configures the exposition
+/// they give, or says why not among its warnings (a bad value never stops
+/// the program).
+pub(crate) fn configure_from_env(warnings: &mut Vec<String>) {
+    match Exposition::from_env() {
+        Ok(None) => {}
+        Ok(Some(exposition)) => {
+            if let Err(e) = configure(exposition) {
+                warnings.push(format!(
+                    "{PREFIX_VAR}/{LABELS_VAR}: {e}; metrics exposed without them"
+                ));
+            }
+        }
+        Err(e) => warnings.push(format!(
+            "{PREFIX_VAR}/{LABELS_VAR}: {e}; metrics exposed without them"
+        )),
+    }
+}
+
 /// The build info family, whose `service` label a constant `service`
 /// label gives way to.
 const BUILD_INFO: &str = "obs_build_info";
@@ -99,6 +123,52 @@ impl Exposition {
     #[must_use]
     pub fn labels(&self) -> &[(String, String)] {
         &self.labels
+    }
+
+    /// The exposition `OBS_METRICS_PREFIX` and `OBS_METRICS_CONSTANT_LABELS`
+    /// (`name=value,name=value`) set, if either is set; what `init()`
+    /// configures.
+    ///
+    /// ```
+    /// // Neither variable is set here.
+    /// assert_eq!(obs_runtime::registry::Exposition::from_env(), Ok(None));
+    /// ```
+    ///
+    /// # Errors
+    /// A constant label without `=`, or a prefix or label that breaks the
+    /// naming rules.
+    pub fn from_env() -> Result<Option<Self>, ExpositionError> {
+        Self::from_vars(
+            std::env::var(PREFIX_VAR).ok(),
+            std::env::var(LABELS_VAR).ok(),
+        )
+    }
+
+    fn from_vars(
+        prefix: Option<String>,
+        labels: Option<String>,
+    ) -> Result<Option<Self>, ExpositionError> {
+        let prefix = prefix.filter(|p| !p.trim().is_empty());
+        let labels = labels.filter(|l| !l.trim().is_empty());
+        if prefix.is_none() && labels.is_none() {
+            return Ok(None);
+        }
+        let mut exposition = Self::default().prefix(prefix.unwrap_or_default().trim());
+        for pair in labels.as_deref().unwrap_or_default().split(',') {
+            let pair = pair.trim();
+            if pair.is_empty() {
+                continue;
+            }
+            let Some((name, value)) = pair.split_once('=') else {
+                return Err(ExpositionError::LabelName {
+                    name: pair.to_owned(),
+                    reason: format!("{LABELS_VAR} holds name=value pairs separated by commas"),
+                });
+            };
+            exposition = exposition.constant_label(name.trim(), value.trim());
+        }
+        exposition.check()?;
+        Ok(Some(exposition))
     }
 
     /// Checks the prefix and labels on their own (syntax, reserved names).
@@ -366,5 +436,33 @@ pub fn exposed_name(name: &str) -> Cow<'_, str> {
     match exposition() {
         Some(e) => exposed_as(e, name),
         None => Cow::Borrowed(name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_variables_read_as_a_prefix_and_pairs() {
+        assert_eq!(Exposition::from_vars(None, Some(" ".into())), Ok(None));
+        let e = Exposition::from_vars(
+            Some("brain".into()),
+            Some("service=brain, environment = production,".into()),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(e.prefix_str(), "brain");
+        assert_eq!(
+            e.labels(),
+            &[
+                ("service".to_owned(), "brain".to_owned()),
+                ("environment".to_owned(), "production".to_owned())
+            ]
+        );
+        let bad = Exposition::from_vars(None, Some("service".into())).unwrap_err();
+        assert!(bad.to_string().contains("name=value"), "{bad}");
+        let bad = Exposition::from_vars(Some("Brain".into()), None).unwrap_err();
+        assert!(matches!(bad, ExpositionError::Prefix { .. }), "{bad}");
     }
 }

@@ -34,8 +34,8 @@ mod exposition;
 mod member;
 mod sinks;
 
-pub(crate) use exposition::exposition;
 pub use exposition::{Exposition, ExpositionError, configure, exposed_name};
+pub(crate) use exposition::{configure_from_env, exposition};
 
 pub use member::Metric;
 pub(crate) use member::{own_counter, register_or_unexposed};
