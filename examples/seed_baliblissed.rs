@@ -13,8 +13,10 @@
 //! No server needed: destinations live in an embedded table, the cache is
 //! in-process and the AI provider is a stub on loopback. `DATABASE_URL`
 //! (PostgreSQL), `REDIS_URL` and `AI_API_HEALTH_URL` make the readiness
-//! checks ask the real ones; `OTEL_*` and `OBS_ENV` configure traces and logs
-//! as `README.md` says (production: JSON lines, 10 % of root traces).
+//! checks ask the real ones; `METRICS_ADDR` (`0.0.0.0:9090`) serves
+//! `/metrics` and the probes on an internal port too; `OTEL_*` and `OBS_ENV`
+//! configure traces and logs as `README.md` says (production: JSON lines,
+//! 10 % of root traces).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -447,6 +449,11 @@ async fn main() -> std::io::Result<()> {
     connect_dependencies();
     let _ = AI_HEALTH_URL.set(start_ai_stub().await?);
     set_breaker(BreakerState::Closed);
+    // 004 "Metrics Endpoint Security, Option 2": also on an internal port.
+    if let Ok(addr) = std::env::var("METRICS_ADDR") {
+        let addr = obs_runtime::http::serve_internal(addr).await?;
+        println!("metrics and probes on http://{addr}");
+    }
     let port =
         std::env::var("PORT").map_or(Ok(8080), |p| p.parse().map_err(std::io::Error::other))?;
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());

@@ -210,6 +210,13 @@ fn metrics_endpoint_is_restricted() {
     )
     .expect("an answer");
     assert_eq!(proxied.status, 403, "{}", proxied.text());
+    // Option 2: an internal port, beside the API's.
+    let internal = format!("127.0.0.1:{}", service_support::free_port());
+    let with_port = Seed::start("seed_baliblissed", &[("METRICS_ADDR", &internal)]);
+    let scrape = get(internal.parse().expect("addr"), "/metrics").expect("internal scrape");
+    assert_eq!(scrape.status, 200);
+    assert!(scrape.text().contains("baliblissed_cache_hits_total"));
+    drop(with_port);
 }
 
 #[test]
