@@ -620,6 +620,9 @@ fn invalid_entries_fail_the_bundle_by_name_and_are_left_out_of_the_text() {
     let tests = export::rule_tests_with(&options);
     assert!(tests.contains("# Left out: alert `CustomWrongKind`"));
     assert!(!tests.contains("alertname: CustomTypo"));
+    let docs = export::metrics_markdown_with(&options);
+    assert!(docs.contains("<!-- Left out: alert `CustomTypo`"));
+    assert!(!docs.contains("### Alert: CustomTypo"));
     let boards = export::grafana_dashboards_with(&options);
     let (_, broken) = boards.iter().find(|(f, _)| f == "broken.json").unwrap();
     assert!(broken.contains("Left out: panel `Regex`"));

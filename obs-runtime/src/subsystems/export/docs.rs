@@ -367,6 +367,9 @@ fn objectives(out: &mut String, catalog: &Catalog) {
 
 fn alerts(out: &mut String, rules: &Rules) {
     let _ = writeln!(out, "## Alerts\n");
+    for why in &rules.left_out {
+        let _ = writeln!(out, "<!-- Left out: {} -->\n", why.replace("--", "- -"));
+    }
     let mut names: Vec<&str> = Vec::new();
     for alert in rules.groups.iter().flat_map(|g| g.alerts.iter()) {
         if !names.contains(&alert.name.as_ref()) {

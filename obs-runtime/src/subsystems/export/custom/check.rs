@@ -277,6 +277,16 @@ fn query(catalog: &Catalog, q: &Query) -> Result<CheckedQuery, String> {
                 }
             }
             let by = by_labels(&q.by, &[&bad, &total], false)?;
+            if bad.selector.name == total.selector.name
+                && let Some(fixed) = by
+                    .iter()
+                    .find(|l| bad.selector.matchers.iter().any(|(k, _)| k == *l))
+                && !total.selector.matchers.iter().any(|(k, _)| k == fixed)
+            {
+                return Err(format!(
+                    "by: the bad selector fixes `{fixed}`, so the ratio per `{fixed}` would only be 0 or 1: leave `{fixed}` out of `by`"
+                ));
+            }
             (Resolved::Ratio { bad, total }, by)
         }
         Form::Quantile {
@@ -324,6 +334,12 @@ pub(crate) fn selector_text(s: &Selector) -> String {
     format!("{}{{{}}}", s.name, inner.join(","))
 }
 
+/// `x` to six decimals at most, without trailing zeros.
+fn short(x: f64) -> String {
+    let text = format!("{x:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 /// Whether `threshold` can be breached, and can be met, by the form.
 fn check_threshold(
     query: &CheckedQuery,
@@ -357,14 +373,20 @@ fn check_threshold(
             let (Some(lowest), Some(highest)) = (buckets.first(), buckets.last()) else {
                 return Err(format!("`{}` has no buckets", histogram.info.name));
             };
-            let floor = lowest * level.as_f64();
+            let floor = short(lowest * level.as_f64());
+            let floor_value = lowest * level.as_f64();
             match direction {
                 Direction::Above if v >= *highest => Err(format!(
                     "the quantile of `{}` can't exceed its highest bucket bound ({highest}): the threshold {} would never fire",
                     histogram.info.name,
                     threshold.text()
                 )),
-                Direction::Below if floor >= v => Err(format!(
+                Direction::Above if floor_value > v => Err(format!(
+                    "the quantile of `{}` is never below {floor} (its first bucket bound, {lowest}, times the quantile): the threshold {} would fire on any traffic",
+                    histogram.info.name,
+                    threshold.text()
+                )),
+                Direction::Below if floor_value >= v => Err(format!(
                     "the quantile of `{}` can't go below {floor} (its first bucket bound, {lowest}, times the quantile): the threshold {} would never fire",
                     histogram.info.name,
                     threshold.text()

@@ -166,6 +166,15 @@ fn each_problem_of_a_query_names_the_alert_and_says_why() {
             "by: `region` is not a label of `missions_total`",
         ),
         (
+            Alert::above(
+                "X",
+                Query::ratio(r#"missions_total{status="failed"}"#, "missions_total")
+                    .by(&["status"]),
+                "0.1",
+            ),
+            "by: the bad selector fixes `status`",
+        ),
+        (
             Alert::above("X", Query::ratio("missions_total", "missions_total"), "0.1"),
             "the bad selector must keep the total's matchers and add at least one",
         ),
@@ -192,6 +201,14 @@ fn each_problem_of_a_query_names_the_alert_and_says_why() {
                 "3",
             ),
             "can't exceed its highest bucket bound (2.5)",
+        ),
+        (
+            Alert::above(
+                "X",
+                Query::quantile("request_duration_seconds", "0.9"),
+                "0.05",
+            ),
+            "is never below 0.09 (its first bucket bound, 0.1, times the quantile)",
         ),
         (
             Alert::below(
