@@ -327,10 +327,13 @@ fn connect_dependencies() {
 
 const JOB: &str = "baliblissed-backend";
 
-/// The instrumentator's fine histogram (10 ms to 60 s, bounds at 2 and
-/// 2.5 s): its coarse `http_request_duration_seconds` (0.1, 0.5, 1 s) can't
-/// tell a p99 of 2 s from one of 1.
-const HTTP_LATENCY: &str = "http_request_duration_highr_seconds";
+/// The request latency the team's queries read, on its `LATENCY_BUCKETS`
+/// (the instrumentator's own 0.1/0.5/1 s could not tell a p99 of 2 s from
+/// one of 1).
+const HTTP_LATENCY: &str = "http_request_duration_seconds";
+
+/// 004 "Histogram Buckets Configuration": `LATENCY_BUCKETS`.
+const LATENCY_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 fn export_options() -> ExportOptions {
     let errors = || {
@@ -417,11 +420,15 @@ fn app() -> Router {
         .route("/api/ai/itinerary", post(itinerary))
         .route("/api/users/{user_id}/trips", get(trips))
         // The instrumentator's families, which the team's queries read,
-        // with the route as `endpoint` ("SAFE_LABELS"); the status stays
-        // grouped (`5xx`), as the queries' `status=~"5.."` expects.
+        // with the route as `endpoint` ("SAFE_LABELS") and the team's
+        // latency buckets; the status stays grouped (`5xx`), as the
+        // queries' `status=~"5.."` expects.
         .layer(
-            ObsLayer::new()
-                .instrumentator(InstrumentatorOptions::default().route_label(RouteLabel::Endpoint)),
+            ObsLayer::new().instrumentator(
+                InstrumentatorOptions::default()
+                    .route_label(RouteLabel::Endpoint)
+                    .latency_buckets(LATENCY_BUCKETS),
+            ),
         )
         .merge(obs_runtime::http::routes())
 }

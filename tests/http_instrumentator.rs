@@ -191,7 +191,8 @@ fn the_route_label_can_be_endpoint_and_statuses_exact() {
                     ObsLayer::new().instrumentator(
                         InstrumentatorOptions::default()
                             .route_label(RouteLabel::Endpoint)
-                            .exact_status(true),
+                            .exact_status(true)
+                            .latency_buckets(&[0.1, 0.5, 1.0, 2.5, 5.0]),
                     ),
                 )
         };
@@ -254,6 +255,13 @@ fn the_route_label_can_be_endpoint_and_statuses_exact() {
             Some(0.0),
             "{text}"
         );
+        // The team's latency buckets, not the instrumentator's 0.1/0.5/1.
+        for le in ["0.1", "2.5", "5", "+Inf"] {
+            let series = format!(
+                r#"http_request_duration_seconds_bucket{{endpoint="/orders/{{id}}",method="GET",le="{le}"}}"#
+            );
+            assert_eq!(line(&text, &series), Some(2.0), "{series}:\n{text}");
+        }
         runtime.shutdown_timeout(Duration::from_secs(1));
     });
 }

@@ -112,10 +112,11 @@ impl RouteLabel {
 ///     .exact_status(true);
 /// assert_eq!(options.route_label_name(), "endpoint");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct InstrumentatorOptions {
     route_label: RouteLabel,
     exact_status: bool,
+    latency_buckets: Option<&'static [f64]>,
 }
 
 impl InstrumentatorOptions {
@@ -148,6 +149,55 @@ impl InstrumentatorOptions {
         Self {
             exact_status: exact,
             ..self
+        }
+    }
+
+    /// The bounds of `http_request_duration_seconds`, in seconds, as the
+    /// instrumentator's `latency_lowr_buckets` sets them (default 0.1,
+    /// 0.5, 1): a team whose alerts read a p99 above 2 s needs bounds
+    /// above it. Like the route label, the first layer to register the
+    /// families fixes them; bounds that are not finite, positive and
+    /// strictly increasing are refused with a warning, and the default
+    /// kept.
+    ///
+    /// ```
+    /// let o = obs_runtime::http::InstrumentatorOptions::default()
+    ///     .latency_buckets(&[0.1, 0.25, 0.5, 1.0, 2.5, 5.0]);
+    /// assert_eq!(o.latency_bounds(), &[0.1, 0.25, 0.5, 1.0, 2.5, 5.0]);
+    /// ```
+    #[must_use]
+    pub fn latency_buckets(self, bounds: &'static [f64]) -> Self {
+        Self {
+            latency_buckets: Some(bounds),
+            ..self
+        }
+    }
+
+    /// The bounds `http_request_duration_seconds` gets from these options.
+    ///
+    /// ```
+    /// let o = obs_runtime::http::InstrumentatorOptions::default();
+    /// assert_eq!(o.latency_bounds(), &[0.1, 0.5, 1.0]);
+    /// ```
+    #[must_use]
+    pub fn latency_bounds(&self) -> &'static [f64] {
+        match self.latency_buckets {
+            Some(b)
+                if !b.is_empty()
+                    && b.iter().all(|x| x.is_finite() && *x > 0.0)
+                    && b.windows(2).all(|w| w.first() < w.get(1)) =>
+            {
+                b
+            }
+            Some(b) => {
+                tracing::warn!(
+                    target: "obs",
+                    bounds = ?b,
+                    "instrumentator latency buckets refused: they must be finite, positive and strictly increasing; keeping 0.1, 0.5, 1"
+                );
+                LOWR
+            }
+            None => LOWR,
         }
     }
 
@@ -295,7 +345,7 @@ where
                 Histogram::unchecked(
                     "http_request_duration_seconds".into(),
                     "Latency with only few buckets by handler and method.".into(),
-                    LOWR,
+                    LATENCY_BOUNDS.get().copied().unwrap_or(LOWR),
                 )
             },
             Histogram::register,
@@ -344,6 +394,26 @@ where
             UpDownGauge::register,
         ),
     }
+}
+
+/// The bounds of `http_request_duration_seconds`, fixed by the first
+/// layer that registers the families.
+static LATENCY_BOUNDS: OnceLock<&'static [f64]> = OnceLock::new();
+
+/// Registers the families of `options` (the first layer's bounds win; a
+/// later layer asking for others is told so).
+pub(super) fn register_for(options: InstrumentatorOptions) {
+    let wanted = options.latency_bounds();
+    let fixed = *LATENCY_BOUNDS.get_or_init(|| wanted);
+    if fixed != wanted {
+        tracing::warn!(
+            target: "obs",
+            fixed = ?fixed,
+            wanted = ?wanted,
+            "http_request_duration_seconds already has other bounds; this layer's are not used"
+        );
+    }
+    let _ = metrics(options.label());
 }
 
 /// The families of `label`, registered on the first layer that asks for

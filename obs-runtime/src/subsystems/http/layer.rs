@@ -250,7 +250,7 @@ impl<S> tower_layer::Layer<S> for ObsLayer {
             instrumentator: (self.names == HttpMetricNames::Instrumentator).then(|| {
                 // Registered here, once the options are settled, so a
                 // scrape shows the families before the first request.
-                let _ = super::compat::metrics(self.compat.label());
+                super::compat::register_for(self.compat);
                 self.compat
             }),
         }
