@@ -106,7 +106,10 @@ impl Families {
         }
         self.pool.with(()).set(0.4);
         self.redis.with(()).set(1.0);
-        self.heartbeat.with(()).set(1_700_000_000.0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        self.heartbeat.with(()).set(now.as_secs_f64());
     }
 }
 
@@ -198,6 +201,15 @@ fn options() -> ExportOptions {
             "CustomNoMissions",
             r#"custom_missions_total{status="ok"}"#,
         ))
+        .alert(
+            Alert::above(
+                "CustomWorkerHeartbeatOld",
+                Query::age("custom_worker_heartbeat_timestamp_seconds"),
+                "300",
+            )
+            .for_("1m")
+            .severity(Severity::Critical),
+        )
         .dashboard(
             Dashboard::new("Custom overview")
                 .description("The seed's own board.")
@@ -220,11 +232,15 @@ fn options() -> ExportOptions {
                 .panel(
                     "LLM errors",
                     Query::rate(r#"custom_errors_total{kind="llm"}"#),
+                )
+                .panel(
+                    "Worker heartbeat age",
+                    Query::age("custom_worker_heartbeat_timestamp_seconds"),
                 ),
         )
 }
 
-const NAMES: [&str; 11] = [
+const NAMES: [&str; 12] = [
     "CustomMissionFailureRate",
     "CustomMissionSuccessLow",
     "CustomSlowRequests",
@@ -236,6 +252,7 @@ const NAMES: [&str; 11] = [
     "CustomRequestFlood",
     "CustomMissionWorkerStopped",
     "CustomNoMissions",
+    "CustomWorkerHeartbeatOld",
 ];
 
 fn tempdir(name: &str) -> PathBuf {
@@ -302,6 +319,7 @@ fn the_bundle_with_custom_alerts_passes_promtool() {
         "sum by (job) (rate(custom_missions_total[5m])) < 0.01\n",
         "absent(custom_worker_heartbeat_timestamp_seconds{job=\"custom-service\"})",
         "absent(custom_missions_total{job=\"custom-service\", status=\"ok\"})",
+        "time() - max by (job, instance) (custom_worker_heartbeat_timestamp_seconds) > 300",
     ] {
         assert!(flat.contains(needle), "{needle:?} in\n{rules}");
     }
@@ -372,7 +390,8 @@ fn the_custom_dashboard_follows_grafanas_schema_and_the_boards_conventions() {
             "Mission failure ratio",
             "p95 latency",
             "DB pool",
-            "LLM errors"
+            "LLM errors",
+            "Worker heartbeat age"
         ]
     );
     let mut ids = Vec::new();
@@ -391,12 +410,12 @@ fn the_custom_dashboard_follows_grafanas_schema_and_the_boards_conventions() {
         }
     }
     ids.dedup();
-    assert_eq!(ids.len(), 5);
+    assert_eq!(ids.len(), 6);
     // Units follow the form and the family.
     let unit = |i: usize| panels(&dashboard)[i]["fieldConfig"]["defaults"]["unit"].clone();
     assert_eq!(
-        [unit(0), unit(1), unit(2), unit(3)],
-        ["ops", "percentunit", "s", "percentunit"]
+        [unit(0), unit(1), unit(2), unit(3), unit(5)],
+        ["ops", "percentunit", "s", "percentunit", "s"]
     );
     // The bundle carries it beside the generated boards.
     let files = export::bundle_files(&options);
@@ -547,6 +566,7 @@ fn every_custom_panel_answers_and_every_custom_rule_evaluates_on_prometheus() {
         "CustomNoMissions",
         "CustomDbPoolHigh",
         "CustomSlowRequests",
+        "CustomWorkerHeartbeatOld",
     ] {
         assert!(!names.contains(&quiet), "{quiet} in {names:?}");
     }

@@ -33,6 +33,7 @@ pub(crate) enum Resolved {
     Ratio { bad: Metric, total: Metric },
     Quantile { histogram: Metric, q: Decimal },
     Value(Metric),
+    Age(Metric),
 }
 
 /// A checked [`Query`]: its form and the labels kept besides `job` (and
@@ -48,7 +49,7 @@ impl CheckedQuery {
     /// then the `by` labels.
     pub(crate) fn kept(&self) -> Vec<String> {
         let mut out = vec!["job".to_owned()];
-        if matches!(self.form, Resolved::Value(_)) {
+        if matches!(self.form, Resolved::Value(_) | Resolved::Age(_)) {
             out.push("instance".to_owned());
         }
         out.extend(self.by.iter().cloned());
@@ -317,6 +318,11 @@ fn query(catalog: &Catalog, q: &Query) -> Result<CheckedQuery, String> {
             let by = by_labels(&q.by, &[&m], true)?;
             (Resolved::Value(m), by)
         }
+        Form::Age(sel) => {
+            let m = metric(catalog, sel, Want::Gauge, "Query::age")?;
+            let by = by_labels(&q.by, &[&m], true)?;
+            (Resolved::Age(m), by)
+        }
     };
     Ok(CheckedQuery { form, by })
 }
@@ -362,6 +368,12 @@ fn check_threshold(
             "a ratio is between 0 and 1: `below` needs a threshold above 0 and at most 1"
                 .to_owned(),
         ),
+        (Resolved::Age(_), _) if !(0.0..=86_400.0).contains(&v) => {
+            Err("an age threshold is seconds, from 0 to a day (86400)".to_owned())
+        }
+        (Resolved::Age(_), Direction::Below) if v <= 0.0 => {
+            Err("an age is never below 0: the threshold must be above 0".to_owned())
+        }
         (
             Resolved::Quantile {
                 histogram,

@@ -63,6 +63,7 @@ pub(crate) fn what(q: &CheckedQuery) -> String {
             format!("the {} quantile of {}", q.text(), histogram.promql("", &[]))
         }
         Resolved::Value(m) => format!("the value of {}", m.promql("", &[])),
+        Resolved::Age(m) => format!("the age in seconds of {}", m.promql("", &[])),
     };
     prose(&text)
 }
@@ -109,6 +110,9 @@ pub(crate) fn expr(condition: &CheckedCondition, options: &ExportOptions) -> Str
                     q.text(),
                     histogram.promql("_bucket", &[])
                 ),
+                Resolved::Age(m) => {
+                    format!("time() - max by ({by}) ({}) {op} {t}", m.promql("", &[]))
+                }
                 Resolved::Value(m) => {
                     let agg = match direction {
                         Direction::Above => "max",

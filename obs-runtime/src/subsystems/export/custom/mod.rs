@@ -89,6 +89,7 @@ impl Severity {
 /// | `ratio(bad, total)` | `sum(rate(bad[5m])) / sum(rate(total[5m])) > T`, 0 when nothing was bad, no series without traffic, the traffic minimum |
 /// | `quantile(h, q)` | `histogram_quantile(q, sum by (le, job) (rate(h_bucket[5m]))) > T`, the traffic minimum |
 /// | `value(g)` | `max by (job, instance) (g) > T` (`min` for [`Alert::below`]) |
+/// | `age(g)` | `time() - max by (job, instance) (g) > T`, in seconds |
 /// | `absent(sel)` | `absent(sel{job="<job>"})` |
 ///
 /// In dashboards the same forms read `$__rate_interval` and filter by the
@@ -116,6 +117,7 @@ pub(crate) enum Form {
     Ratio { bad: String, total: String },
     Quantile { histogram: String, q: String },
     Value(String),
+    Age(String),
 }
 
 impl Query {
@@ -177,9 +179,23 @@ impl Query {
         Self::of(Form::Value(gauge.into()))
     }
 
+    /// Seconds since the Unix time a gauge holds (a heartbeat or a last
+    /// success, `…_timestamp_seconds`), per `job` and `instance`, from the
+    /// latest series: `time() - max by (job, instance) (g)`. Thresholds are
+    /// seconds, at most a day.
+    ///
+    /// ```
+    /// let q = obs_runtime::export::Query::age("worker_heartbeat_timestamp_seconds");
+    /// # let _ = q;
+    /// ```
+    #[must_use]
+    pub fn age(timestamp_gauge: impl Into<String>) -> Self {
+        Self::of(Form::Age(timestamp_gauge.into()))
+    }
+
     /// Keeps these labels of the metric besides `job` (and `instance` for
-    /// [`value`](Self::value)): an alert fires per combination, a panel
-    /// draws a line per combination.
+    /// [`value`](Self::value) and [`age`](Self::age)): an alert fires per
+    /// combination, a panel draws a line per combination.
     ///
     /// ```
     /// let q = obs_runtime::export::Query::rate("http_requests_total").by(&["endpoint", "method"]);

@@ -68,6 +68,7 @@ fn every_form_passes_on_its_kind() {
         Alert::below("E", Query::value("pool_utilization_ratio"), "-1.5"),
         Alert::absent("F", "request_duration_seconds").for_("1h30m"),
         Alert::above("G", Query::ratio("errors_total", "missions_total"), "0"),
+        Alert::above("H", Query::age("pool_utilization_ratio"), "300").for_("1m"),
     ] {
         assert_eq!(problems(alert.clone()), Vec::<String>::new(), "{alert:?}");
     }
@@ -178,6 +179,12 @@ fn each_problem_of_a_query_names_the_alert_and_says_why() {
             Alert::above("X", Query::ratio("missions_total", "missions_total"), "0.1"),
             "the bad selector must keep the total's matchers and add at least one",
         ),
+    ]);
+}
+
+#[test]
+fn each_threshold_a_form_cannot_reach_is_refused() {
+    expect_each(vec![
         (
             Alert::above(
                 "X",
@@ -185,6 +192,14 @@ fn each_problem_of_a_query_names_the_alert_and_says_why() {
                 "5",
             ),
             "a ratio is between 0 and 1",
+        ),
+        (
+            Alert::above("X", Query::age("missions_total"), "300"),
+            "`missions_total` is a counter; Query::age reads a gauge",
+        ),
+        (
+            Alert::above("X", Query::age("pool_utilization_ratio"), "172800"),
+            "an age threshold is seconds, from 0 to a day",
         ),
         (
             Alert::below("X", Query::rate("missions_total"), "0"),

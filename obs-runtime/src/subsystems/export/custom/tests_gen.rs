@@ -238,6 +238,7 @@ fn threshold_cases(ctx: &Ctx<'_>, out: &mut Vec<Case>) {
             quantile_cases(ctx, m, q.as_f64(), above, threshold.as_f64(), out);
         }
         Resolved::Value(m) => value_cases(ctx, m, above, *threshold, out),
+        Resolved::Age(m) => age_cases(ctx, m, above, out),
     }
 }
 
@@ -383,6 +384,43 @@ fn value_cases(ctx: &Ctx<'_>, m: &Metric, above: bool, threshold: Decimal, out: 
     ));
 }
 
+/// A timestamp that stays at 0 (as old as the evaluation time, which the
+/// cases make longer than the threshold) or follows the clock (age 0).
+fn age_cases(ctx: &Ctx<'_>, m: &Metric, above: bool, out: &mut Vec<Case>) {
+    let series = |values: String| vec![Series(series_name(&name(m, ""), &ctx.labels(m)), values)];
+    let stuck = format!("0x{}", ctx.n);
+    let beating = format!("0+60x{}", ctx.n);
+    let (breach, healthy) = if above {
+        (stuck, beating)
+    } else {
+        (beating, stuck)
+    };
+    out.push(ctx.case(
+        &format!(
+            "a timestamp {} fires",
+            if above {
+                "that stopped"
+            } else {
+                "that keeps up"
+            }
+        ),
+        series(breach),
+        true,
+    ));
+    out.push(ctx.case(
+        &format!(
+            "a timestamp {} is silent",
+            if above {
+                "that keeps up"
+            } else {
+                "that stopped"
+            }
+        ),
+        series(healthy),
+        false,
+    ));
+}
+
 fn absent_cases(ctx: &Ctx<'_>, out: &mut Vec<Case>) {
     let CheckedCondition::Absent(m) = &ctx.c.condition else {
         return;
@@ -412,7 +450,7 @@ fn by_value(c: &CheckedAlert, label: &str) -> String {
     let metrics: Vec<&Metric> = match &c.condition {
         CheckedCondition::Absent(m) => vec![m],
         CheckedCondition::Threshold { query, .. } => match &query.form {
-            Resolved::Rate(m) | Resolved::Value(m) => vec![m],
+            Resolved::Rate(m) | Resolved::Value(m) | Resolved::Age(m) => vec![m],
             Resolved::Quantile { histogram, .. } => vec![histogram],
             Resolved::Ratio { bad, total } => vec![total, bad],
         },
@@ -437,7 +475,18 @@ fn by_value(c: &CheckedAlert, label: &str) -> String {
 pub(crate) fn cases(alerts: &[CheckedAlert], options: &ExportOptions) -> Vec<Case> {
     let mut out = Vec::new();
     for c in alerts {
-        let eval = 10 + c.for_seconds.div_ceil(60);
+        let mut eval = 10 + c.for_seconds.div_ceil(60);
+        // An age case's stopped timestamp must grow past the threshold
+        // (seconds) before `for` starts.
+        if let CheckedCondition::Threshold {
+            query, threshold, ..
+        } = &c.condition
+            && matches!(query.form, Resolved::Age(_))
+        {
+            let mantissa = u64::try_from(threshold.mantissa.max(0)).unwrap_or(0);
+            let seconds = mantissa.div_ceil(10u64.pow(threshold.scale));
+            eval += seconds.div_ceil(60) + 1;
+        }
         let mut base = vec![
             ("job".to_owned(), options.job.clone()),
             ("instance".to_owned(), INSTANCE.to_owned()),

@@ -49,6 +49,13 @@ fn panel_query(query: &CheckedQuery) -> (Query, &'static str) {
             ),
             unit_of(histogram),
         ),
+        Resolved::Age(m) => (
+            q(
+                format!("time() - max by ({by}) ({})", filtered(&m.promql("", &[]))),
+                legend,
+            ),
+            "s",
+        ),
         Resolved::Value(m) => {
             let unit = if m.info.kind == MetricKind::Gauge {
                 unit_of(m)
