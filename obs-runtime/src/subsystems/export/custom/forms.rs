@@ -179,7 +179,9 @@ fn description(c: &CheckedAlert, options: &ExportOptions) -> String {
                 String::new()
             };
             let mut what = what(query);
-            if let Some(first) = what.get(..1) {
+            // A sentence starts with a capital, a metric's name keeps its
+            // case: only prose ("the share of ...") is capitalised.
+            if let Some(first) = what.get(..1).filter(|_| what.starts_with("the ")) {
                 what = format!(
                     "{}{}",
                     first.to_uppercase(),
