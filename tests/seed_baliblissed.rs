@@ -8,11 +8,15 @@
 mod parity;
 #[path = "otlp/receiver.rs"]
 mod receiver;
+#[path = "seed_support/seed.rs"]
+mod seed;
 #[allow(dead_code)]
 #[path = "health_support/servers.rs"]
 mod servers;
 #[path = "service_support/mod.rs"]
 mod service_support;
+
+use seed::Seed;
 
 use std::time::{Duration, Instant};
 
@@ -22,73 +26,6 @@ use service_support::{get, request};
 #[test]
 fn baliblissed_parity() {
     parity::check("seed_baliblissed");
-}
-
-/// The example as a process on a free loopback port, its log lines
-/// (stderr) in a file; killed when dropped.
-struct Seed {
-    addr: std::net::SocketAddr,
-    child: std::process::Child,
-    log: std::path::PathBuf,
-}
-
-impl Seed {
-    fn start(example: &str, env: &[(&str, &str)]) -> Self {
-        let exe = std::env::current_exe().expect("test binary");
-        let binary = exe
-            .parent()
-            .and_then(|d| d.parent())
-            .expect("target/<profile>");
-        let binary = binary.join("examples").join(example);
-        assert!(
-            binary.exists(),
-            "run `cargo build --example {example}` first"
-        );
-        let port = service_support::free_port();
-        let log = std::env::temp_dir().join(format!("{example}-{port}.log"));
-        let child = std::process::Command::new(binary)
-            .env("PORT", port.to_string())
-            .env("OBS_ENV", "production")
-            .env("OTEL_TRACES_EXPORTER", "none")
-            .env("RUST_LOG", "info")
-            .envs(env.iter().copied())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start the example");
-        let seed = Self {
-            addr: ([127, 0, 0, 1], port).into(),
-            child,
-            log,
-        };
-        let live = service_support::wait_for(Duration::from_secs(30), || {
-            get(seed.addr, "/livez").filter(|r| r.status == 200)
-        });
-        assert!(live.is_some(), "{example} did not answer /livez");
-        seed
-    }
-
-    fn call(&self, method: &str, path: &str) -> service_support::Response {
-        request(self.addr, method, path, &[]).expect("an answer")
-    }
-
-    /// The log lines, once one matches `until` (within 10 s).
-    fn wait_for_log(&self, until: impl Fn(&str) -> bool) -> Vec<String> {
-        service_support::wait_for(Duration::from_secs(10), || {
-            let text = std::fs::read_to_string(&self.log).ok()?;
-            let lines: Vec<String> = text.lines().map(str::to_owned).collect();
-            lines.iter().any(|l| until(l)).then_some(lines)
-        })
-        .expect("the awaited log line")
-    }
-}
-
-impl Drop for Seed {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
-    }
 }
 
 /// The document's `AI_LATENCY_BUCKETS`.

@@ -154,7 +154,7 @@ impl ExampleService {
     /// Started with `env` set over the defaults (`OTEL_TRACES_EXPORTER=none`,
     /// `OBS_ENV=production`, `RUST_LOG=warn`).
     pub fn start_with(env: &[(&str, &str)]) -> Self {
-        Self::start_example(&example_binary(), env, None)
+        Self::start_logged(&example_binary(), env, None, false)
     }
 
     /// The example `binary`, started as [`start_with`](Self::start_with)
@@ -163,6 +163,18 @@ impl ExampleService {
         binary: &std::path::Path,
         env: &[(&str, &str)],
         output: Option<&std::path::Path>,
+    ) -> Self {
+        Self::start_logged(binary, env, output, true)
+    }
+
+    /// [`start_example`](Self::start_example), with standard output to the
+    /// file too only when `stdout` (obs writes its log lines to standard
+    /// error; a console span exporter, to standard output).
+    pub fn start_logged(
+        binary: &std::path::Path,
+        env: &[(&str, &str)],
+        output: Option<&std::path::Path>,
+        stdout: bool,
     ) -> Self {
         let port = free_port();
         let mut command = Command::new(binary);
@@ -176,14 +188,12 @@ impl ExampleService {
         for (k, v) in env {
             command.env(k, v);
         }
-        let (out, err) = match output {
-            Some(path) => {
-                let file = std::fs::File::create(path).expect("create the log file");
-                let copy = file.try_clone().expect("clone the log file");
-                (Stdio::from(file), Stdio::from(copy))
-            }
-            None => (Stdio::null(), Stdio::null()),
+        let file = output.map(|path| std::fs::File::create(path).expect("create the log file"));
+        let out = match &file {
+            Some(f) if stdout => Stdio::from(f.try_clone().expect("clone the log file")),
+            _ => Stdio::null(),
         };
+        let err = file.map_or_else(Stdio::null, Stdio::from);
         let child = command
             .stdin(Stdio::null())
             .stdout(out)

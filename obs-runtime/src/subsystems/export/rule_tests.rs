@@ -290,7 +290,7 @@ impl Classic<'_> {
             // Every observation in the first bucket above the limit: the
             // quantile breaches it. No such bucket: the alert can't fire,
             // and has no case.
-            let Some(from) = self.buckets.iter().position(|b| *b > limit) else {
+            let Some(from) = first_above(self.buckets, limit) else {
                 continue;
             };
             let mut series = Vec::new();
@@ -324,6 +324,11 @@ impl Classic<'_> {
             });
         }
     }
+}
+
+/// The first bound above `limit`: where every observation breaches it.
+fn first_above(buckets: &[f64], limit: f64) -> Option<usize> {
+    buckets.iter().position(|b| *b > limit)
 }
 
 /// The p95 and p99 limits of the options, in seconds.
@@ -404,21 +409,9 @@ fn metric_set_cases(
     }
 }
 
-/// The cases of one metric-set histogram, per latency alert the rules
-/// have for it (see `rules::latency_alert_can_tell`): slow observations
-/// warn, fast ones and rare slow ones are silent.
-fn histogram_cases(
-    rules: &Rules,
-    set: &str,
-    m: &MetricInfo,
-    options: &ExportOptions,
-    cases: &mut Vec<Case>,
-) {
-    let Some(limits) = options.limits_of(&m.name) else {
-        return;
-    };
-    // One series of the histogram: its labels at their first known
-    // value, under the exported job.
+/// One series of a metric-set histogram: its labels at their first known
+/// value, under the exported job.
+fn series_labels(m: &MetricInfo, options: &ExportOptions) -> Vec<(String, String)> {
     let mut labels = vec![("job".to_owned(), options.job.clone())];
     for l in &m.labels {
         let value = l
@@ -437,6 +430,23 @@ fn histogram_cases(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    labels
+}
+
+/// The cases of one metric-set histogram, per latency alert the rules
+/// have for it (see `rules::latency_alert_can_tell`): slow observations
+/// warn, fast ones and rare slow ones are silent.
+fn histogram_cases(
+    rules: &Rules,
+    set: &str,
+    m: &MetricInfo,
+    options: &ExportOptions,
+    cases: &mut Vec<Case>,
+) {
+    let Some(limits) = options.limits_of(&m.name) else {
+        return;
+    };
+    let labels = series_labels(m, options);
     let selector = |extra: Option<(&str, &str)>| {
         let all: Vec<String> = labels
             .iter()
@@ -480,19 +490,20 @@ fn histogram_cases(
         series
     };
     let mut fired = labels.clone();
-    fired.push(("metric".to_owned(), m.name.clone()));
-    fired.push(("severity".to_owned(), "warning".to_owned()));
+    fired.extend(
+        [
+            ("metric", m.name.clone()),
+            ("severity", "warning".to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
     fired.sort();
     for (alertname, limit) in METRIC_SET_LATENCY.into_iter().zip(limits) {
         let Some(alert) = rules.alert(alertname, ("metric", &m.name)) else {
             continue;
         };
         // The rules leave the alert out unless a bound is above the limit.
-        let Some(slow_from) = m
-            .buckets
-            .iter()
-            .position(|b| *b > limit.parse().unwrap_or(f64::MAX))
-        else {
+        let Some(slow_from) = first_above(&m.buckets, limit.parse().unwrap_or(f64::MAX)) else {
             continue;
         };
         let who = format!("{} ({set})", m.name);
