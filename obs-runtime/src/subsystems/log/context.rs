@@ -315,13 +315,12 @@ impl<'r> Take<'r> {
     /// Whether `field`'s value is worth a look: which of the two visitors
     /// want it.
     fn wants(&mut self, field: &Field) -> (bool, bool) {
-        let site = match self.site {
-            Some(site) => site,
-            None => {
-                let site = (self.resolve)(field);
-                self.site = Some(site);
-                site
-            }
+        let site = if let Some(site) = self.site {
+            site
+        } else {
+            let site = (self.resolve)(field);
+            self.site = Some(site);
+            site
         };
         (site.request_id, self.context && site.context)
     }
@@ -406,7 +405,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let site = site_of(attrs.metadata());
-    if !site.request_id && !(context && site.context) {
+    if !(site.request_id || context && site.context) {
         return;
     }
     let resolve = |_: &Field| site;
