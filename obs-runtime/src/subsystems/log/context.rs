@@ -535,6 +535,48 @@ mod tests {
     use tracing_subscriber::layer::SubscriberExt as _;
 
     #[test]
+    fn records_are_kept_by_call_site_even_when_the_site_is_not_cached() {
+        use tracing::field::Empty;
+        let (layer, lines) = capture(LogFormat::Json);
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("req", request_id = Empty, tenant = Empty);
+            // This thread forgets every verdict: the records below find
+            // their call site through the span.
+            super::SITES.with(|s| *s.borrow_mut() = [const { None }; super::SITE_SLOTS]);
+            span.record("request_id", "r-1");
+            span.record("tenant", "acme");
+            span.in_scope(|| tracing::info!("inside"));
+            // obs's own spans keep their request id, and no context.
+            let own = tracing::info_span!(target: "obs::http", "HTTP request", request_id = "r-2", user = Empty);
+            own.record("user", "ada");
+            own.in_scope(|| tracing::info!("served"));
+            // A call site with neither: its records are passed over.
+            let plain = tracing::info_span!("plain", result = Empty);
+            plain.record("result", "ok");
+            plain.in_scope(|| tracing::info!("plain"));
+        });
+        let got = lines.lines();
+        let line = |m: &str| {
+            got.iter()
+                .find(|l| l.contains(&format!(r#""message":"{m}""#)))
+                .cloned()
+                .unwrap()
+        };
+        let inside = line("inside");
+        assert!(inside.contains(r#""request_id":"r-1""#), "{inside}");
+        assert!(inside.contains(r#""tenant":"acme""#), "{inside}");
+        let served = line("served");
+        assert!(served.contains(r#""request_id":"r-2""#), "{served}");
+        assert!(!served.contains("ada"), "{served}");
+        let plain = line("plain");
+        assert!(
+            !plain.contains("result") && !plain.contains("request_id"),
+            "{plain}"
+        );
+    }
+
+    #[test]
     fn console_lines_carry_the_context_escaped() {
         let (layer, lines) = capture(LogFormat::Pretty);
         let subscriber = tracing_subscriber::registry().with(layer);
