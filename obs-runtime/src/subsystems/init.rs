@@ -32,9 +32,9 @@
 
 use std::path::PathBuf;
 
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _, Registry};
 
 use crate::subsystems::log::{LogFiles, LogFormat, RateLimit};
 use crate::subsystems::otlp_metrics::{MetricPipeline, MetricsConfig};
@@ -571,17 +571,27 @@ impl Builder {
         // With error tracking on, `#[instrumented]` frames stay whatever
         // `RUST_LOG` says: an error is reported at the outermost one.
         #[cfg(feature = "sentry")]
-        let filter = match errors {
-            Some(_) => tracing_subscriber::layer::Layer::boxed(
+        let filter: Box<dyn tracing_subscriber::Layer<Registry> + Send + Sync> = match errors {
+            Some(_) => spanless_unless(
+                &settings.filter,
                 crate::subsystems::errors::KeepFrames(filter),
             ),
-            None => tracing_subscriber::layer::Layer::boxed(filter),
+            None => spanless_unless(&settings.filter, filter),
         };
-        let registry = tracing_subscriber::registry()
-            .with(filter)
-            .with(otel_layer)
-            .with(errors_layer)
-            .with(crate::subsystems::log::init_layer(
+        #[cfg(not(feature = "sentry"))]
+        let filter = spanless_unless(&settings.filter, filter);
+        // Two subscriber levels, the filter's and one for the rest, not
+        // one per part: each subscriber level looks for the registry and
+        // opens a close guard on every span close, and passes every
+        // callback on. The parts keep their order (the filter asked last
+        // whether a span or event is enabled, and told first of each, as
+        // in `registry().with(filter).with(otel)..`). Not all in one layer
+        // over the registry: `tracing-subscriber` takes a `Layered` whose
+        // subscriber type is `Registry` for the bottom level, and would
+        // give the chain the outermost part's level hint alone.
+        let base = tracing_subscriber::registry().with(filter);
+        let stack = tracing_subscriber::Layer::and_then(otel_layer, errors_layer)
+            .and_then(crate::subsystems::log::init_layer(
                 settings.format,
                 writer,
                 &crate::subsystems::log::LayerOptions {
@@ -593,7 +603,8 @@ impl Builder {
             ))
             // `None`, not an empty `Vec`: an empty `Vec` layer is
             // interested in nothing, and would disable every event.
-            .with((!file_layers.is_empty()).then_some(file_layers));
+            .and_then((!file_layers.is_empty()).then_some(file_layers));
+        let registry = base.with(stack);
         registry
             .try_init()
             .map_err(|e| InitError::SubscriberExists(e.to_string()))?;
@@ -664,6 +675,65 @@ fn queued(
                 None,
             )
         }
+    }
+}
+
+/// `RUST_LOG`'s filter, boxed, without its per-span callbacks when
+/// `directives` has no span or field directive (`target[span{field}]=level`,
+/// the only ones that need them: the bookkeeping of the others is a
+/// read-locked map lookup per span callback that finds nothing).
+fn spanless_unless<L>(
+    directives: &str,
+    filter: L,
+) -> Box<dyn tracing_subscriber::Layer<Registry> + Send + Sync>
+where
+    L: tracing_subscriber::Layer<Registry> + Send + Sync + 'static,
+{
+    if directives.contains('[') {
+        filter.boxed()
+    } else {
+        SpanFree(filter).boxed()
+    }
+}
+
+/// A filter layer seen only for what filters: which call sites, spans
+/// and events are enabled, and the level hint. Its span callbacks
+/// (`on_new_span`, `on_enter`, …) are not called.
+struct SpanFree<L>(L);
+
+impl<L> tracing_subscriber::Layer<Registry> for SpanFree<L>
+where
+    L: tracing_subscriber::Layer<Registry>,
+{
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        self.0.on_register_dispatch(subscriber);
+    }
+
+    fn on_layer(&mut self, subscriber: &mut Registry) {
+        self.0.on_layer(subscriber);
+    }
+
+    fn register_callsite(
+        &self,
+        metadata: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        self.0.register_callsite(metadata)
+    }
+
+    fn enabled(&self, metadata: &tracing::Metadata<'_>, ctx: Context<'_, Registry>) -> bool {
+        self.0.enabled(metadata, ctx)
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        self.0.max_level_hint()
+    }
+
+    fn event_enabled(&self, event: &tracing::Event<'_>, ctx: Context<'_, Registry>) -> bool {
+        self.0.event_enabled(event, ctx)
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, Registry>) {
+        self.0.on_event(event, ctx);
     }
 }
 
@@ -870,6 +940,34 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         settings(&|k| map.get(k).cloned(), false)
+    }
+
+    #[test]
+    fn rust_log_filters_alike_with_and_without_the_span_bookkeeping() {
+        // (directives, debug event inside span `job` kept, outside kept)
+        let cases = [
+            ("info", false, false),
+            ("debug", true, true),
+            ("warn,[job]=debug", true, false),
+            ("warn,[job{tenant=acme}]=debug", true, false),
+            ("warn,[job{tenant=other}]=debug", false, false),
+        ];
+        for (directives, inside, outside) in cases {
+            let (layer, lines) = crate::subsystems::log::capture(LogFormat::Json);
+            let filter = spanless_unless(directives, EnvFilter::new(directives));
+            let subscriber = tracing_subscriber::registry().with(filter).with(layer);
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::warn_span!("job", tenant = "acme").in_scope(|| tracing::debug!("inside"));
+                tracing::debug!("outside");
+            });
+            let got = lines.lines();
+            let has = |m: &str| {
+                got.iter()
+                    .any(|l| l.contains(&format!(r#""message":"{m}""#)))
+            };
+            assert_eq!(has("inside"), inside, "{directives}: {got:?}");
+            assert_eq!(has("outside"), outside, "{directives}: {got:?}");
+        }
     }
 
     #[test]

@@ -16,7 +16,11 @@
 //! (`code.*`, `otel.*`, `result`). The fields given in
 //! `#[instrumented(fields(..))]` do flow.
 
+use std::cell::RefCell;
 use std::fmt::{self, Write as _};
+use std::hash::{Hash as _, Hasher};
+
+use tracing::callsite::Identifier;
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -172,47 +176,313 @@ fn may_contribute(meta: &tracing::Metadata<'_>) -> bool {
     !meta.target().starts_with("obs::") && meta.fields().iter().any(|f| !left_out(f.name()))
 }
 
-/// Renders and keeps each span's context fields (see the module
-/// documentation).
+/// What the spans of one call site can give log lines, decided once per
+/// call site (per thread): most spans (every `#[instrumented]` call, obs's
+/// own HTTP spans) give nothing, and their new spans and records are then
+/// passed over without visiting a value or looking the span up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Site {
+    /// The call site declares a `request_id` field.
+    request_id: bool,
+    /// Its spans can contribute log context ([`may_contribute`]).
+    context: bool,
+}
+
+impl Site {
+    fn of(meta: &tracing::Metadata<'_>) -> Self {
+        Self {
+            request_id: meta.fields().field("request_id").is_some(),
+            context: may_contribute(meta),
+        }
+    }
+}
+
+/// Slots of the per-thread cache of call-site verdicts.
+const SITE_SLOTS: usize = 64;
+
+type SiteSlots = [Option<(Identifier, Site)>; SITE_SLOTS];
+
+thread_local! {
+    static SITES: RefCell<SiteSlots> = const { RefCell::new([const { None }; SITE_SLOTS]) };
+}
+
+/// A multiplicative hasher for a call site's address: enough to spread
+/// statics over a few slots (a clash only costs a recomputation).
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+fn slot_of(callsite: &Identifier) -> usize {
+    let mut h = AddressHasher::default();
+    callsite.hash(&mut h);
+    // The top bits of the product are the well-mixed ones.
+    (h.finish() >> 58) as usize % SITE_SLOTS
+}
+
+/// The cached verdict for `callsite`, if this thread has one.
+fn cached(callsite: &Identifier) -> Option<Site> {
+    let slot = slot_of(callsite);
+    SITES
+        .try_with(|sites| {
+            let sites = sites.try_borrow().ok()?;
+            match sites.get(slot) {
+                Some(Some((cs, site))) if cs == callsite => Some(*site),
+                _ => None,
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// The verdict for `meta`'s call site, computed on a miss and kept.
+pub(super) fn site_of(meta: &tracing::Metadata<'_>) -> Site {
+    let callsite = meta.callsite();
+    if let Some(site) = cached(&callsite) {
+        return site;
+    }
+    let site = Site::of(meta);
+    let slot = slot_of(&callsite);
+    let _ = SITES.try_with(|sites| {
+        if let Ok(mut sites) = sites.try_borrow_mut()
+            && let Some(entry) = sites.get_mut(slot)
+        {
+            *entry = Some((callsite, site));
+        }
+    });
+    site
+}
+
+/// Finds a `request_id` among a span's fields.
+struct FindRequestId(Option<String>);
+
+impl Visit for FindRequestId {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "request_id" {
+            self.0 = Some(value.to_owned());
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "request_id" {
+            self.0 = Some(format!("{value:?}").trim_matches('"').to_owned());
+        }
+    }
+}
+
+/// One visit of a span's values for what log lines take from it: the
+/// request id and (when `context`) the context fields. The call site's
+/// verdict is settled at the first value (from the cache, else through
+/// `resolve`, which looks the span up); values of a site that gives
+/// nothing are passed over.
+struct Take<'r> {
+    site: Option<Site>,
+    resolve: &'r dyn Fn(&Field) -> Site,
+    context: bool,
+    request_id: FindRequestId,
+    fields: Collect,
+}
+
+impl<'r> Take<'r> {
+    fn new(site: Option<Site>, resolve: &'r dyn Fn(&Field) -> Site, context: bool) -> Self {
+        Self {
+            site,
+            resolve,
+            context,
+            request_id: FindRequestId(None),
+            fields: Collect::default(),
+        }
+    }
+
+    /// Whether `field`'s value is worth a look: which of the two visitors
+    /// want it.
+    fn wants(&mut self, field: &Field) -> (bool, bool) {
+        let site = if let Some(site) = self.site {
+            site
+        } else {
+            let site = (self.resolve)(field);
+            self.site = Some(site);
+            site
+        };
+        (site.request_id, self.context && site.context)
+    }
+}
+
+impl Visit for Take<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let (rid, ctx) = self.wants(field);
+        if rid {
+            self.request_id.record_str(field, value);
+        }
+        if ctx {
+            self.fields.record_str(field, value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let (rid, ctx) = self.wants(field);
+        if rid {
+            self.request_id.record_debug(field, value);
+        }
+        if ctx {
+            self.fields.record_debug(field, value);
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        let (rid, ctx) = self.wants(field);
+        if rid {
+            self.request_id.record_i64(field, value);
+        }
+        if ctx {
+            self.fields.record_i64(field, value);
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        let (rid, ctx) = self.wants(field);
+        if rid {
+            self.request_id.record_u64(field, value);
+        }
+        if ctx {
+            self.fields.record_u64(field, value);
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        let (rid, ctx) = self.wants(field);
+        if rid {
+            self.request_id.record_bool(field, value);
+        }
+        if ctx {
+            self.fields.record_bool(field, value);
+        }
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        let (rid, ctx) = self.wants(field);
+        if rid {
+            self.request_id.record_f64(field, value);
+        }
+        if ctx {
+            self.fields.record_f64(field, value);
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let (rid, ctx) = self.wants(field);
+        if rid {
+            self.request_id.record_error(field, value);
+        }
+        if ctx {
+            self.fields.record_error(field, value);
+        }
+    }
+}
+
+/// A new span: its request id and (when `context`) its context fields,
+/// kept in its extensions.
+pub(super) fn on_new_span<S>(attrs: &Attributes<'_>, id: &Id, ctx: &Context<'_, S>, context: bool)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let site = site_of(attrs.metadata());
+    if !(site.request_id || context && site.context) {
+        return;
+    }
+    let resolve = |_: &Field| site;
+    let mut take = Take::new(Some(site), &resolve, context);
+    attrs.record(&mut take);
+    keep(id, ctx, take);
+}
+
+/// A record on a span: as [`on_new_span`], merged into what the span
+/// keeps.
+pub(super) fn on_record<S>(id: &Id, values: &Record<'_>, ctx: &Context<'_, S>, context: bool)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    // A record carries no metadata: the first value's field names the
+    // call site; a site not cached yet on this thread is found through
+    // the span.
+    let resolve = |field: &Field| {
+        cached(&field.callsite()).unwrap_or_else(|| {
+            ctx.metadata(id).map_or(
+                Site {
+                    request_id: false,
+                    context: false,
+                },
+                site_of,
+            )
+        })
+    };
+    let mut take = Take::new(None, &resolve, context);
+    values.record(&mut take);
+    keep(id, ctx, take);
+}
+
+/// Writes what `take` found into the span's extensions.
+fn keep<S>(id: &Id, ctx: &Context<'_, S>, take: Take<'_>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Take {
+        request_id: FindRequestId(request_id),
+        fields: Collect(found),
+        ..
+    } = take;
+    if request_id.is_none() && found.fields.is_empty() {
+        return;
+    }
+    let Some(span) = ctx.span(id) else {
+        return;
+    };
+    let mut extensions = span.extensions_mut();
+    if let Some(rid) = request_id {
+        // `replace`, not `insert` (which panics on a second value): a
+        // subscriber may stack two obs log layers (console and file).
+        extensions.replace(super::RequestId(rid));
+    }
+    if !found.fields.is_empty() {
+        if let Some(context) = extensions.get_mut::<SpanContext>() {
+            context.merge(found);
+        } else {
+            extensions.insert(found);
+        }
+    }
+}
+
+/// Keeps each span's request id and renders and keeps its context fields
+/// (see the module documentation): the request-id layer and the context
+/// layer in one, so each record is visited once.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct ContextLayer;
 
 impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for ContextLayer {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if !may_contribute(attrs.metadata()) {
-            return;
-        }
-        let mut collect = Collect::default();
-        attrs.record(&mut collect);
-        if collect.0.fields.is_empty() {
-            return;
-        }
-        if let Some(span) = ctx.span(id) {
-            // `replace`: a subscriber may stack two obs log layers.
-            span.extensions_mut().replace(collect.0);
-        }
+        on_new_span(attrs, id, &ctx, true);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let mut collect = Collect::default();
-        values.record(&mut collect);
-        // Most records (`result`, `otel.status_code` of every instrumented
-        // call) keep nothing: no span lookup then.
-        if collect.0.fields.is_empty() {
-            return;
-        }
-        let Some(span) = ctx.span(id) else {
-            return;
-        };
-        if span.metadata().target().starts_with("obs::") {
-            return;
-        }
-        let mut extensions = span.extensions_mut();
-        if let Some(context) = extensions.get_mut::<SpanContext>() {
-            context.merge(collect.0);
-        } else {
-            extensions.insert(collect.0);
-        }
+        on_record(id, values, &ctx, true);
     }
 }
 
@@ -263,6 +533,48 @@ pub(crate) fn write(
 mod tests {
     use crate::subsystems::log::{LogFormat, capture};
     use tracing_subscriber::layer::SubscriberExt as _;
+
+    #[test]
+    fn records_are_kept_by_call_site_even_when_the_site_is_not_cached() {
+        use tracing::field::Empty;
+        let (layer, lines) = capture(LogFormat::Json);
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("req", request_id = Empty, tenant = Empty);
+            // This thread forgets every verdict: the records below find
+            // their call site through the span.
+            super::SITES.with(|s| *s.borrow_mut() = [const { None }; super::SITE_SLOTS]);
+            span.record("request_id", "r-1");
+            span.record("tenant", "acme");
+            span.in_scope(|| tracing::info!("inside"));
+            // obs's own spans keep their request id, and no context.
+            let own = tracing::info_span!(target: "obs::http", "HTTP request", request_id = "r-2", user = Empty);
+            own.record("user", "ada");
+            own.in_scope(|| tracing::info!("served"));
+            // A call site with neither: its records are passed over.
+            let plain = tracing::info_span!("plain", result = Empty);
+            plain.record("result", "ok");
+            plain.in_scope(|| tracing::info!("plain"));
+        });
+        let got = lines.lines();
+        let line = |m: &str| {
+            got.iter()
+                .find(|l| l.contains(&format!(r#""message":"{m}""#)))
+                .cloned()
+                .unwrap()
+        };
+        let inside = line("inside");
+        assert!(inside.contains(r#""request_id":"r-1""#), "{inside}");
+        assert!(inside.contains(r#""tenant":"acme""#), "{inside}");
+        let served = line("served");
+        assert!(served.contains(r#""request_id":"r-2""#), "{served}");
+        assert!(!served.contains("ada"), "{served}");
+        let plain = line("plain");
+        assert!(
+            !plain.contains("result") && !plain.contains("request_id"),
+            "{plain}"
+        );
+    }
 
     #[test]
     fn console_lines_carry_the_context_escaped() {

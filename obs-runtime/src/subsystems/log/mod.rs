@@ -191,22 +191,6 @@ impl Visit for Fields<'_> {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RequestIdLayer;
 
-struct FindRequestId(Option<String>);
-
-impl Visit for FindRequestId {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "request_id" {
-            self.0 = Some(value.to_owned());
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if field.name() == "request_id" {
-            self.0 = Some(format!("{value:?}").trim_matches('"').to_owned());
-        }
-    }
-}
-
 /// The `request_id` the innermost span in scope recorded (kept by
 /// [`RequestIdLayer`], as log lines find it), for work that takes it
 /// elsewhere: a job's `TraceCarrier`, an outbound call's `X-Request-ID`.
@@ -223,33 +207,14 @@ pub(crate) fn current_request_id() -> Option<String> {
 }
 
 impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for RequestIdLayer {
+    // Spans whose call site has no `request_id` field (every
+    // `#[instrumented]` call) are passed over, decided once per call site.
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        // Most spans (every `#[instrumented]` call) have no such field.
-        if attrs.metadata().fields().field("request_id").is_none() {
-            return;
-        }
-        let mut find = FindRequestId(None);
-        attrs.record(&mut find);
-        // The span is looked up only when there is an id to keep.
-        if let Some(rid) = find.0
-            && let Some(span) = ctx.span(id)
-        {
-            // `replace`, not `insert` (which panics on a second value): a
-            // subscriber may stack two obs log layers (console and file).
-            span.extensions_mut().replace(RequestId(rid));
-        }
+        context::on_new_span(attrs, id, &ctx, false);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let mut find = FindRequestId(None);
-        values.record(&mut find);
-        // Not `(find.0, ctx.span(id))`: that looked every recorded span up
-        // (`result`, on every instrumented call) for nothing.
-        if let Some(rid) = find.0
-            && let Some(span) = ctx.span(id)
-        {
-            span.extensions_mut().replace(RequestId(rid));
-        }
+        context::on_record(id, values, &ctx, false);
     }
 }
 
@@ -796,10 +761,8 @@ where
     if options.second {
         fmt.boxed()
     } else {
-        RequestIdLayer
-            .and_then(context::ContextLayer)
-            .and_then(fmt)
-            .boxed()
+        // The context layer keeps the request ids too.
+        context::ContextLayer.and_then(fmt).boxed()
     }
 }
 
@@ -840,7 +803,7 @@ where
         inner: fmt_layer(format, writer, obs_format),
         errors_only: false,
     };
-    RequestIdLayer.and_then(context::ContextLayer).and_then(fmt)
+    context::ContextLayer.and_then(fmt)
 }
 
 /// A log layer writing into memory, and the handle to read the lines.
