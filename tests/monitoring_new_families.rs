@@ -19,8 +19,6 @@
 
 mod service_support;
 
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -627,44 +625,12 @@ fn the_runbook_explains_every_new_alert() {
     );
 }
 
-/// `/metrics` of this process on a free loopback port, until `stop`.
-fn serve_metrics(stop: Arc<AtomicBool>) -> (SocketAddr, std::thread::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = std::thread::spawn(move || {
-        while !stop.load(Relaxed) {
-            match listener.accept() {
-                Ok((mut stream, _)) => {
-                    stream.set_nonblocking(false).unwrap();
-                    stream
-                        .set_read_timeout(Some(Duration::from_secs(5)))
-                        .unwrap();
-                    let mut head = Vec::new();
-                    let mut byte = [0_u8; 1];
-                    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                        head.push(byte[0]);
-                    }
-                    let body = obs_runtime::encode_text();
-                    let _ = write!(
-                        stream,
-                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    });
-    (addr, server)
-}
-
 #[test]
 fn every_work_panel_shows_data_and_every_rule_evaluates_on_prometheus() {
     let families = register();
     families.feed();
     let stop = Arc::new(AtomicBool::new(false));
-    let (addr, server) = serve_metrics(Arc::clone(&stop));
+    let (addr, server) = service_support::serve_metrics(Arc::clone(&stop));
     let feeder = {
         let stop = Arc::clone(&stop);
         std::thread::spawn(move || {
