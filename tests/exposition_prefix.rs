@@ -286,7 +286,7 @@ fn bad_expositions_and_clashes_are_refused_clearly() {
         .constant_label("service", "b"));
     assert_eq!(e, ExpositionError::DuplicateLabel("service".into()));
     let e = err(Exposition::default().constant_label("region", ""));
-    assert!(matches!(e, ExpositionError::LabelValue { .. }), "{e}");
+    assert!(matches!(e, ExpositionError::Value { .. }), "{e}");
     // A valid but different exposition: one per program.
     let e = err(Exposition::default().prefix("other"));
     assert_eq!(e, ExpositionError::AlreadyConfigured);

@@ -204,7 +204,7 @@ impl Exposition {
                 });
             }
             if let Some(reason) = check_label_value(value) {
-                return Err(ExpositionError::LabelValue {
+                return Err(ExpositionError::Value {
                     name: name.clone(),
                     reason: reason.to_owned(),
                 });
@@ -236,7 +236,7 @@ pub enum ExpositionError {
         reason: String,
     },
     /// A constant label's value is not allowed.
-    LabelValue {
+    Value {
         /// The label's name.
         name: String,
         /// The rule its value breaks.
@@ -269,7 +269,7 @@ impl fmt::Display for ExpositionError {
         match self {
             Self::Prefix { prefix, reason } => write!(f, "metric prefix `{prefix}`: {reason}"),
             Self::LabelName { name, reason } => write!(f, "constant label `{name}`: {reason}"),
-            Self::LabelValue { name, reason } => {
+            Self::Value { name, reason } => {
                 write!(f, "value of constant label `{name}`: {reason}")
             }
             Self::DuplicateLabel(name) => write!(

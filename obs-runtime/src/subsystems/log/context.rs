@@ -486,17 +486,18 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Co
     }
 }
 
-/// The names written so far by [`write`]: on the stack up to 16.
+/// The names written so far by [`write`]: on the stack up to 16, then in
+/// a hash set, so a deep stack of spans with many fields stays linear.
 #[derive(Default)]
 pub(crate) struct Seen {
     inline: [&'static str; 16],
     len: usize,
-    spill: Vec<&'static str>,
+    spill: std::collections::HashSet<&'static str>,
 }
 
 impl Seen {
     fn contains(&self, name: &str) -> bool {
-        self.inline.iter().take(self.len).any(|n| *n == name) || self.spill.contains(&name)
+        self.inline.iter().take(self.len).any(|n| *n == name) || self.spill.contains(name)
     }
 
     fn push(&mut self, name: &'static str) {
@@ -504,7 +505,7 @@ impl Seen {
             *slot = name;
             self.len += 1;
         } else {
-            self.spill.push(name);
+            self.spill.insert(name);
         }
     }
 }
@@ -533,6 +534,21 @@ pub(crate) fn write(
 mod tests {
     use crate::subsystems::log::{LogFormat, capture};
     use tracing_subscriber::layer::SubscriberExt as _;
+
+    #[test]
+    fn seen_names_past_the_inline_slots_are_found() {
+        let names: Vec<&'static str> = (0..200)
+            .map(|i| &*Box::leak(format!("field_{i}").into_boxed_str()))
+            .collect();
+        let mut seen = super::Seen::default();
+        for (i, name) in names.iter().enumerate() {
+            assert!(!seen.contains(name), "{name} before it was pushed");
+            seen.push(name);
+            assert!(names.iter().take(i + 1).all(|n| seen.contains(n)));
+        }
+        assert!(!seen.contains("field_200"));
+        assert_eq!(seen.len + seen.spill.len(), 200);
+    }
 
     #[test]
     fn records_are_kept_by_call_site_even_when_the_site_is_not_cached() {
