@@ -244,7 +244,7 @@ impl ExportOptions {
     ///     #[metric(buckets = [30.0, 60.0, 300.0, 600.0, 1800.0])]
     ///     doc_deploy_duration_seconds: Histogram,
     /// }
-    /// let _ = DocDeploys::register();
+    /// let _ = DocDeploys::global();
     ///
     /// let options = obs_runtime::export::ExportOptions::default().histogram_latency_limits(
     ///     "doc_deploy_duration_seconds",
@@ -280,7 +280,7 @@ impl ExportOptions {
     ///     /// Time a batch spends in the queue.
     ///     doc_batch_age_seconds: Histogram,
     /// }
-    /// let _ = DocBatches::register();
+    /// let _ = DocBatches::global();
     ///
     /// let options = obs_runtime::export::ExportOptions::default()
     ///     .without_latency_alerts("doc_batch_age_seconds");
