@@ -34,7 +34,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter, SpanProcessor};
 
-use crate::leaves::redact::{is_sensitive_name, redact};
+use crate::leaves::redact::{memo, redact};
 use crate::metric_core::metrics::Counter;
 
 /// The counter of spans that never reached the collector.
@@ -218,6 +218,15 @@ enum Message {
 pub(crate) struct BoundedBatch {
     queue: SyncSender<Message>,
     budget: Arc<Budget>,
+    /// Spans sent and not yet taken by the worker.
+    queued: Arc<AtomicUsize>,
+    /// The worker is woken when this many spans wait, not for each span:
+    /// a wake-up per span was a context switch per sampled request, and on
+    /// a server with one core it preempted the request threads thousands
+    /// of times a second. Otherwise it wakes at each export interval, and
+    /// at once for a flush or a shutdown.
+    wake_at: usize,
+    worker_thread: std::thread::Thread,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -241,12 +250,25 @@ impl BoundedBatch {
             max: limits.max_queue_bytes,
         });
         let worker_budget = Arc::clone(&budget);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let worker_queued = Arc::clone(&queued);
         let worker = std::thread::Builder::new()
             .name("obs-span-export".into())
-            .spawn(move || run_worker(make_exporter, &resource, limits, &rx, &worker_budget))?;
+            .spawn(move || {
+                let channel = Channel {
+                    rx: &rx,
+                    queued: &worker_queued,
+                };
+                run_worker(make_exporter, &resource, limits, &channel, &worker_budget);
+            })?;
         Ok(Self {
             queue,
             budget,
+            queued,
+            // Half the queue at most, so the queue never fills while the
+            // worker sleeps.
+            wake_at: limits.max_batch.min(limits.max_queue / 2).max(1),
+            worker_thread: worker.thread().clone(),
             worker: Mutex::new(Some(worker)),
         })
     }
@@ -267,8 +289,53 @@ impl BoundedBatch {
                 Err(TrySendError::Disconnected(_)) => return Err(OTelSdkError::AlreadyShutdown),
             }
         }
+        self.worker_thread.unpark();
         done.recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .map_err(|_| OTelSdkError::Timeout(timeout))
+    }
+}
+
+impl Drop for BoundedBatch {
+    /// Lets the worker go at once when the processor is dropped without a
+    /// shutdown: it finds the queue disconnected, exports what it holds and
+    /// ends.
+    fn drop(&mut self) {
+        let (gone, _) = mpsc::sync_channel(1);
+        drop(std::mem::replace(&mut self.queue, gone));
+        self.worker_thread.unpark();
+    }
+}
+
+/// The worker's end of the queue, and the count of spans in it.
+struct Channel<'a> {
+    rx: &'a Receiver<Message>,
+    queued: &'a AtomicUsize,
+}
+
+impl Channel<'_> {
+    /// The next message, waiting until `until` at most (or until woken).
+    fn next(&self, until: Instant) -> Result<Message, RecvTimeoutError> {
+        loop {
+            match self.rx.try_recv() {
+                Ok(message) => {
+                    if matches!(message, Message::Span(..)) {
+                        self.queued.fetch_sub(1, Relaxed);
+                    }
+                    return Ok(message);
+                }
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    return Err(RecvTimeoutError::Disconnected);
+                }
+                Err(mpsc::TryRecvError::Empty) => {}
+            }
+            let now = Instant::now();
+            if now >= until {
+                return Err(RecvTimeoutError::Timeout);
+            }
+            // Woken early by a full batch's worth of spans, a flush or a
+            // shutdown (an unpark before this call is not lost).
+            std::thread::park_timeout(until - now);
+        }
     }
 }
 
@@ -276,7 +343,7 @@ fn run_worker<E: SpanExporter, F: FnOnce() -> Result<E, String>>(
     make_exporter: F,
     resource: &Resource,
     limits: BatchLimits,
-    rx: &Receiver<Message>,
+    rx: &Channel<'_>,
     budget: &Budget,
 ) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -284,7 +351,7 @@ fn run_worker<E: SpanExporter, F: FnOnce() -> Result<E, String>>(
         .build()
     else {
         // No runtime, no export: drain and count, so callers never block.
-        while let Ok(m) = rx.recv() {
+        while let Ok(m) = rx.next(Instant::now() + Duration::from_hours(1)) {
             if let Message::Span(_, bytes) = m {
                 budget.give_back(bytes);
                 drop_spans(1, "no export runtime");
@@ -330,8 +397,7 @@ fn run_worker<E: SpanExporter, F: FnOnce() -> Result<E, String>>(
         }
     };
     loop {
-        let wait = next_export.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(wait) {
+        match rx.next(next_export) {
             Ok(Message::Span(mut span, bytes)) => {
                 redact_span(&mut span);
                 batch.push(*span);
@@ -383,7 +449,15 @@ impl SpanProcessor for BoundedBatch {
             return;
         }
         // Redacted by the worker, before the span is batched for export.
-        if let Err(e) = self.queue.try_send(Message::Span(Box::new(span), bytes)) {
+        // Counted before it is sent, so the worker never takes more than
+        // was counted.
+        let waiting = self.queued.fetch_add(1, Relaxed) + 1;
+        let sent = self.queue.try_send(Message::Span(Box::new(span), bytes));
+        if sent.is_ok() && waiting == self.wake_at {
+            self.worker_thread.unpark();
+        }
+        if let Err(e) = sent {
+            self.queued.fetch_sub(1, Relaxed);
             self.budget.give_back(bytes);
             let why = match e {
                 TrySendError::Full(_) => "export queue full",
@@ -444,35 +518,11 @@ fn redact_text(text: &mut Cow<'static, str>) {
     }
 }
 
-/// Attribute names seen by this thread (the export worker) and whether
-/// each is sensitive: spans repeat the same few dozen keys, and the full
-/// name check costs thousands of instructions per key. Bounded; past the
-/// bound a name is checked every time.
-fn sensitive_key(name: &str) -> bool {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    const MAX_NAMES: usize = 4096;
-    thread_local! {
-        static VERDICTS: RefCell<HashMap<Box<str>, bool>> = RefCell::new(HashMap::new());
-    }
-    VERDICTS.with(|verdicts| {
-        let Ok(mut verdicts) = verdicts.try_borrow_mut() else {
-            return is_sensitive_name(name);
-        };
-        if let Some(&sensitive) = verdicts.get(name) {
-            return sensitive;
-        }
-        let sensitive = is_sensitive_name(name);
-        if verdicts.len() < MAX_NAMES {
-            verdicts.insert(name.into(), sensitive);
-        }
-        sensitive
-    })
-}
-
 fn redact_attributes(attributes: &mut [KeyValue]) {
     for attribute in attributes {
-        if sensitive_key(attribute.key.as_str()) {
+        // Spans repeat the same few dozen keys: the verdicts are
+        // remembered on this thread (the export worker).
+        if memo::is_sensitive_name(attribute.key.as_str()) {
             attribute.value = Value::from(REDACTED);
             continue;
         }
