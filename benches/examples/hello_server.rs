@@ -11,7 +11,8 @@
 //!   ids; spans and the access-log event are disabled, as with `RUST_LOG`
 //!   filtering them out);
 //! - `obs_logged`: under `ObsLayer` with `obs_runtime::init()`'s pipeline,
-//!   one JSON access-log line per request written to a sink, spans created
+//!   one JSON access-log line per request written to a sink through the
+//!   log writer thread's queue (as the default writer, stderr, is), spans created
 //!   but not exported;
 //! - `obs_full`: as `obs_logged`, and spans sampled at
 //!   `parentbased_traceidratio` 0.1 and exported over OTLP/HTTP to
@@ -52,6 +53,9 @@ fn main() {
             let guard = obs_runtime::Builder::from_env()
                 .log_format(obs_runtime::log::LogFormat::Json)
                 .log_writer(std::io::sink)
+                // Behind the writer thread's queue, as init()'s default
+                // writer (stderr) is.
+                .log_queue(Some(8192))
                 .span_export(obs_runtime::trace::SpanExport::None)
                 .init();
             // Kept for the life of the process.
@@ -62,6 +66,9 @@ fn main() {
             let guard = obs_runtime::Builder::from_env()
                 .log_format(obs_runtime::log::LogFormat::Json)
                 .log_writer(std::io::sink)
+                // Behind the writer thread's queue, as init()'s default
+                // writer (stderr) is.
+                .log_queue(Some(8192))
                 .span_export(obs_runtime::trace::SpanExport::OtlpHttp {
                     endpoint: otlp_endpoint(),
                 })

@@ -661,7 +661,11 @@ fn queued(
     let Some(lines) = lines else {
         return (writer, None);
     };
-    match crate::subsystems::log::LogQueue::start(writer, lines) {
+    match crate::subsystems::log::LogQueue::start(
+        writer,
+        lines,
+        crate::subsystems::log::queue::Writes::Coalesced,
+    ) {
         Ok(queue) => (
             tracing_subscriber::fmt::writer::BoxMakeWriter::new(queue.clone()),
             Some(queue),
@@ -822,7 +826,12 @@ fn log_file(
 )> {
     let opened = crate::subsystems::log::RollingFile::open(&path, policy.clone()).and_then(
         |(file, tidier)| {
-            crate::subsystems::log::LogQueue::start(file, lines).map(|queue| (queue, tidier))
+            crate::subsystems::log::LogQueue::start(
+                file,
+                lines,
+                crate::subsystems::log::queue::Writes::PerLine,
+            )
+            .map(|queue| (queue, tidier))
         },
     );
     match opened {

@@ -41,7 +41,7 @@ mod context;
 mod file;
 pub(crate) mod panic;
 pub(crate) mod probe;
-mod queue;
+pub(crate) mod queue;
 mod rate_limit;
 
 pub use crate::leaves::text::MAX_VALUE_LEN;

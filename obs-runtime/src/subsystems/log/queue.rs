@@ -67,11 +67,12 @@ impl std::fmt::Debug for LogQueue {
 }
 
 impl LogQueue {
-    /// Starts the writer thread for `inner`, holding at most `lines` lines.
+    /// Starts the writer thread for `inner`, holding at most `lines` lines,
+    /// written as `writes` says.
     ///
     /// # Errors
     /// When the thread can't start.
-    pub(crate) fn start<W>(inner: W, lines: usize) -> io::Result<Self>
+    pub(crate) fn start<W>(inner: W, lines: usize, writes: Writes) -> io::Result<Self>
     where
         W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
     {
@@ -80,7 +81,7 @@ impl LogQueue {
         let (sender, receiver) = mpsc::sync_channel(lines.max(1));
         std::thread::Builder::new()
             .name("obs-log-writer".into())
-            .spawn(move || drain(&inner, &receiver))?;
+            .spawn(move || drain(&inner, &receiver, writes))?;
         Ok(Self { sender })
     }
 
@@ -118,42 +119,104 @@ impl LogQueue {
     }
 }
 
+/// How the writer thread hands lines to the real writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Writes {
+    /// One write per line: for a writer that buffers on its own and acts
+    /// between lines (the rotating log file).
+    PerLine,
+    /// The lines at hand joined into one write of up to
+    /// [`COALESCE_BYTES`]: for an unbuffered writer such as stderr, where
+    /// each write is a system call.
+    Coalesced,
+}
+
+/// The most bytes of lines joined into one write.
+pub(crate) const COALESCE_BYTES: usize = 64 * 1024;
+
+/// After a round that wrote lines, the writer thread waits this long
+/// before it looks again, so a busy program wakes it about a thousand
+/// times a second at most instead of once a line (each wake-up a context
+/// switch, which on a one-core server preempts the request threads); an
+/// idle one it waits for.
+const LINGER: Duration = Duration::from_millis(1);
+
 /// The writer thread: writes lines in order, answers flushes, ends when
 /// every sender is gone.
-fn drain<W>(inner: &W, receiver: &Receiver<Message>)
+fn drain<W>(inner: &W, receiver: &Receiver<Message>, how: Writes)
 where
     W: for<'w> MakeWriter<'w>,
 {
-    while let Ok(message) = receiver.recv() {
-        match message {
-            Message::Line(line) => {
-                let mut writer = inner.make_writer();
-                if writer.write_all(&line).is_err() {
-                    dropped_lines().inc();
-                }
-                // Lines that queued up meanwhile go to the same writer.
-                let mut flush_acks = Vec::new();
-                while let Ok(next) = receiver.try_recv() {
-                    match next {
-                        Message::Line(line) => {
-                            if writer.write_all(&line).is_err() {
-                                dropped_lines().inc();
+    let mut joined = Joined::default();
+    let mut acks = Vec::new();
+    while let Ok(first) = receiver.recv() {
+        let mut next = Some(first);
+        loop {
+            let mut writer = inner.make_writer();
+            let mut wrote = false;
+            // What came meanwhile goes to the same writer.
+            while let Some(message) = next.take().or_else(|| receiver.try_recv().ok()) {
+                match message {
+                    Message::Line(line) => {
+                        wrote = true;
+                        match how {
+                            Writes::PerLine => {
+                                if writer.write_all(&line).is_err() {
+                                    dropped_lines().inc();
+                                }
+                            }
+                            Writes::Coalesced => {
+                                joined.push(&line);
+                                if joined.bytes.len() >= COALESCE_BYTES {
+                                    joined.write_to(&mut writer);
+                                }
                             }
                         }
-                        Message::Flush(ack) => flush_acks.push(ack),
                     }
-                }
-                let _ = writer.flush();
-                drop(writer);
-                for ack in flush_acks {
-                    let _ = ack.try_send(());
+                    // Answered once the lines before it are written.
+                    Message::Flush(ack) => acks.push(ack),
                 }
             }
-            Message::Flush(ack) => {
-                let _ = inner.make_writer().flush();
+            joined.write_to(&mut writer);
+            let _ = writer.flush();
+            drop(writer);
+            for ack in acks.drain(..) {
                 let _ = ack.try_send(());
             }
+            if !wrote {
+                break;
+            }
+            std::thread::sleep(LINGER);
         }
+    }
+}
+
+/// Lines joined for one write, and how many they are.
+#[derive(Default)]
+struct Joined {
+    bytes: Vec<u8>,
+    lines: u64,
+}
+
+impl Joined {
+    fn push(&mut self, line: &[u8]) {
+        self.bytes.extend_from_slice(line);
+        self.lines += 1;
+    }
+
+    /// Writes the joined lines, counting them all as dropped if the write
+    /// fails (how much of it got out is not known).
+    fn write_to(&mut self, writer: &mut impl io::Write) {
+        if self.bytes.is_empty() {
+            return;
+        }
+        if writer.write_all(&self.bytes).is_err() {
+            dropped_lines().inc_by(self.lines);
+        }
+        self.bytes.clear();
+        self.lines = 0;
+        // A burst's buffer is not kept for the life of the program.
+        self.bytes.shrink_to(COALESCE_BYTES * 2);
     }
 }
 
@@ -231,7 +294,7 @@ mod tests {
     #[test]
     fn lines_arrive_in_order_and_flush_waits_for_them() {
         let memory = Memory::default();
-        let queue = LogQueue::start(memory.clone(), 16).unwrap();
+        let queue = LogQueue::start(memory.clone(), 16, Writes::Coalesced).unwrap();
         for i in 0..100 {
             let mut w = queue.make_writer();
             writeln!(w, "line {i}").unwrap();
@@ -246,6 +309,59 @@ mod tests {
             .collect();
         assert!(!numbers.is_empty());
         assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+    }
+
+    /// Lines into memory, counting the writes that brought them.
+    #[derive(Clone, Default)]
+    struct Counting(Arc<Mutex<(Vec<u8>, usize)>>);
+
+    struct CountingWriter(Arc<Mutex<(Vec<u8>, usize)>>);
+
+    impl io::Write for CountingWriter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let mut got = self.0.lock().unwrap();
+            got.0.extend_from_slice(buf);
+            got.1 += 1;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Counting {
+        type Writer = CountingWriter;
+        fn make_writer(&'a self) -> CountingWriter {
+            CountingWriter(Arc::clone(&self.0))
+        }
+    }
+
+    #[test]
+    fn an_unbuffered_writer_gets_lines_joined_and_a_file_one_write_a_line() {
+        for (writes, joined) in [(Writes::Coalesced, true), (Writes::PerLine, false)] {
+            let counting = Counting::default();
+            let queue = LogQueue::start(counting.clone(), 4096, writes).unwrap();
+            for i in 0..1_000 {
+                let mut w = queue.make_writer();
+                writeln!(w, "line {i}").unwrap();
+            }
+            assert!(queue.flush(Duration::from_secs(30)));
+            let (bytes, calls) = counting.0.lock().unwrap().clone();
+            let text = String::from_utf8(bytes).unwrap();
+            let mut expected = String::new();
+            for i in 0..1_000 {
+                use std::fmt::Write as _;
+                writeln!(expected, "line {i}").unwrap();
+            }
+            assert_eq!(text, expected, "every line, whole and in order");
+            if joined {
+                // Lines that queued while the writer lingered went out
+                // together: far fewer writes than lines.
+                assert!(calls < 100, "{calls} writes for 1000 lines");
+            } else {
+                assert_eq!(calls, 1_000);
+            }
+        }
     }
 
     /// A writer that blocks until released.
@@ -276,7 +392,7 @@ mod tests {
     #[test]
     fn a_stalled_writer_drops_and_counts_and_flush_gives_up() {
         let released = Arc::new(AtomicBool::new(false));
-        let queue = LogQueue::start(Stalled(Arc::clone(&released)), 4).unwrap();
+        let queue = LogQueue::start(Stalled(Arc::clone(&released)), 4, Writes::PerLine).unwrap();
         let before = dropped_lines().get();
         let started = Instant::now();
         for _ in 0..50 {
