@@ -122,6 +122,7 @@
 mod email;
 mod iban;
 mod keys;
+pub(crate) mod memo;
 mod names;
 mod numbers;
 mod pairs;
@@ -325,12 +326,13 @@ pub fn sanitize_headers(headers: &http::HeaderMap) -> Vec<(String, String)> {
 /// the value is clean: `[REDACTED]` for a sensitive header, `[BINARY]` for
 /// bytes that are not UTF-8, else the value through [`redact`].
 pub(crate) fn header_value_shown<'a>(name: &str, value: &'a http::HeaderValue) -> Cow<'a, str> {
-    if value.is_sensitive() || is_sensitive_name(name) {
+    // Names and values repeat from request to request: remembered.
+    if value.is_sensitive() || memo::is_sensitive_name(name) {
         Cow::Borrowed(REDACTED)
     } else {
         // Header values may carry UTF-8 (obs-text) that `to_str` rejects.
         match std::str::from_utf8(value.as_bytes()) {
-            Ok(text) => redact(text),
+            Ok(text) => memo::redact(text),
             Err(_) => Cow::Borrowed(BINARY),
         }
     }

@@ -16,6 +16,12 @@
 pub const fn is_sensitive_name(name: &str) -> bool {
     // Most names hold no pair of bytes that starts a sensitive word; only
     // the others take the schema's complete (and slower) scan.
+    may_be_sensitive(name) && crate::leaves::schema::is_sensitive_field(name)
+}
+
+/// The filter: whether `name` holds a pair of bytes that starts a
+/// sensitive word, which every sensitive name does.
+pub(super) const fn may_be_sensitive(name: &str) -> bool {
     let mut rest = name.as_bytes();
     let Some((&first, tail)) = rest.split_first() else {
         return false;
@@ -24,7 +30,7 @@ pub const fn is_sensitive_name(name: &str) -> bool {
     rest = tail;
     while let Some((&c, tail)) = rest.split_first() {
         if leading_pairs(pair_class(previous)) & (1 << pair_class(c)) != 0 {
-            return crate::leaves::schema::is_sensitive_field(name);
+            return true;
         }
         previous = c;
         rest = tail;

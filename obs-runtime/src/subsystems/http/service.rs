@@ -170,11 +170,12 @@ pub(super) fn server_span<B>(
     };
     // The incoming trace context is current while the span is created, so
     // the span is sampled (or not) as a child of it from the start.
+    // (Not looked for when nothing listens at `INFO`, as with no
+    // subscriber: the span is disabled then.)
     #[cfg(feature = "otlp")]
-    let _remote = req
-        .headers()
-        .contains_key("traceparent")
-        .then(|| crate::subsystems::trace::propagation::extract(req.headers()).attach());
+    let _remote = (tracing::level_enabled!(tracing::Level::INFO)
+        && crate::subsystems::trace::propagation::carries_context(req.headers()))
+    .then(|| crate::subsystems::trace::propagation::extract(req.headers()).attach());
     let span = tracing::info_span!(
         target: "obs::http",
         "HTTP request",
@@ -183,11 +184,11 @@ pub(super) fn server_span<B>(
         otel.status_code = tracing::field::Empty,
         http.request.method = method,
         http.route = route,
-        url.path = %crate::leaves::redact::redact(req.uri().path()),
+        url.path = %crate::leaves::redact::memo::redact(req.uri().path()),
         url.query = tracing::field::Empty,
         url.scheme = req.uri().scheme_str().unwrap_or("http"),
         network.protocol.version = ?req.version(),
-        user_agent.original = %crate::leaves::redact::redact(user_agent()),
+        user_agent.original = %crate::leaves::redact::memo::redact(user_agent()),
         http.response.status_code = tracing::field::Empty,
         error.type = tracing::field::Empty,
         request_id = request_id,

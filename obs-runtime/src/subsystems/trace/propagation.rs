@@ -137,8 +137,31 @@ pub fn inject_current(headers: &mut http::HeaderMap) {
 /// ```
 pub fn continue_from(span: &tracing::Span, headers: &http::HeaderMap) {
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    // Without a header to read, extracting gives the current context: it
+    // is taken as it is, without looking each header up by its name.
+    let parent = if carries_context(headers) {
+        extract(headers)
+    } else {
+        Context::current()
+    };
     // An error only means the span is disabled or already started.
-    let _ = span.set_parent(extract(headers));
+    let _ = span.set_parent(parent);
+}
+
+/// Whether `headers` hold anything [`extract`] reads: a `traceparent` or
+/// a `baggage` header.
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// assert!(!obs_runtime::trace::propagation::carries_context(&headers));
+/// headers.insert("baggage", http::HeaderValue::from_static("tenant=acme"));
+/// assert!(obs_runtime::trace::propagation::carries_context(&headers));
+/// ```
+#[must_use]
+pub fn carries_context(headers: &http::HeaderMap) -> bool {
+    const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+    const BAGGAGE: http::HeaderName = http::HeaderName::from_static("baggage");
+    headers.contains_key(TRACEPARENT) || headers.contains_key(BAGGAGE)
 }
 
 #[cfg(test)]
