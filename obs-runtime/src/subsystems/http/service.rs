@@ -161,6 +161,13 @@ pub(super) fn server_span<B>(
     route: &str,
     request_id: &str,
 ) -> tracing::Span {
+    // Nothing listens at `INFO` (no subscriber, or one filtering this level
+    // out): the span would be disabled, and with `tracing`'s `log` feature
+    // (axum's default `tower-log` turns it on) and no subscriber, its
+    // fields would still be worked out and offered to the `log` crate.
+    if !tracing::level_enabled!(tracing::Level::INFO) {
+        return tracing::Span::none();
+    }
     // Field values are only worked out when the span is enabled.
     let user_agent = || {
         req.headers()
@@ -170,12 +177,9 @@ pub(super) fn server_span<B>(
     };
     // The incoming trace context is current while the span is created, so
     // the span is sampled (or not) as a child of it from the start.
-    // (Not looked for when nothing listens at `INFO`, as with no
-    // subscriber: the span is disabled then.)
     #[cfg(feature = "otlp")]
-    let _remote = (tracing::level_enabled!(tracing::Level::INFO)
-        && crate::subsystems::trace::propagation::carries_context(req.headers()))
-    .then(|| crate::subsystems::trace::propagation::extract(req.headers()).attach());
+    let _remote = crate::subsystems::trace::propagation::carries_context(req.headers())
+        .then(|| crate::subsystems::trace::propagation::extract(req.headers()).attach());
     let span = tracing::info_span!(
         target: "obs::http",
         "HTTP request",
