@@ -265,18 +265,19 @@ impl<'a> MakeWriter<'a> for LogQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 
-    /// Lines into memory.
+    /// Lines into memory, and how many writes brought them.
     #[derive(Clone, Default)]
-    struct Memory(Arc<Mutex<Vec<u8>>>);
+    struct Memory(Arc<Mutex<Vec<u8>>>, Arc<AtomicUsize>);
 
-    struct MemoryWriter(Arc<Mutex<Vec<u8>>>);
+    struct MemoryWriter(Arc<Mutex<Vec<u8>>>, Arc<AtomicUsize>);
 
     impl io::Write for MemoryWriter {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             self.0.lock().unwrap().extend_from_slice(buf);
+            self.1.fetch_add(1, Ordering::Relaxed);
             Ok(buf.len())
         }
         fn flush(&mut self) -> io::Result<()> {
@@ -287,7 +288,7 @@ mod tests {
     impl<'a> MakeWriter<'a> for Memory {
         type Writer = MemoryWriter;
         fn make_writer(&'a self) -> MemoryWriter {
-            MemoryWriter(Arc::clone(&self.0))
+            MemoryWriter(Arc::clone(&self.0), Arc::clone(&self.1))
         }
     }
 
@@ -311,42 +312,18 @@ mod tests {
         assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
     }
 
-    /// Lines into memory, counting the writes that brought them.
-    #[derive(Clone, Default)]
-    struct Counting(Arc<Mutex<(Vec<u8>, usize)>>);
-
-    struct CountingWriter(Arc<Mutex<(Vec<u8>, usize)>>);
-
-    impl io::Write for CountingWriter {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            let mut got = self.0.lock().unwrap();
-            got.0.extend_from_slice(buf);
-            got.1 += 1;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Counting {
-        type Writer = CountingWriter;
-        fn make_writer(&'a self) -> CountingWriter {
-            CountingWriter(Arc::clone(&self.0))
-        }
-    }
-
     #[test]
     fn an_unbuffered_writer_gets_lines_joined_and_a_file_one_write_a_line() {
         for (writes, joined) in [(Writes::Coalesced, true), (Writes::PerLine, false)] {
-            let counting = Counting::default();
-            let queue = LogQueue::start(counting.clone(), 4096, writes).unwrap();
+            let memory = Memory::default();
+            let queue = LogQueue::start(memory.clone(), 4096, writes).unwrap();
             for i in 0..1_000 {
                 let mut w = queue.make_writer();
                 writeln!(w, "line {i}").unwrap();
             }
             assert!(queue.flush(Duration::from_secs(30)));
-            let (bytes, calls) = counting.0.lock().unwrap().clone();
+            let bytes = memory.0.lock().unwrap().clone();
+            let calls = memory.1.load(Ordering::Relaxed);
             let text = String::from_utf8(bytes).unwrap();
             let mut expected = String::new();
             for i in 0..1_000 {
