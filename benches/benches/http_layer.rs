@@ -3,7 +3,9 @@
 //! share of throughput, this measures as nanoseconds and allocations per
 //! request, with much less noise: the router alone, and the router under
 //! `ObsLayer` with no subscriber (metrics and request ids; spans and the
-//! access line disabled, as in the wrk run's `obs` server); then the
+//! access line disabled, as in the wrk run's `obs` server), beside what a
+//! team writes for that work by hand (`tower-http`'s request-id layers,
+//! `axum-prometheus`'s metric layer); then the
 //! production pipelines: the peer stack a team assembles by hand
 //! (`benches::peer`, under its own subscriber) and `ObsLayer` under
 //! `obs_runtime::init()` (JSON access line to a sink, spans sampled at
@@ -80,6 +82,18 @@ fn http_request(c: &mut Criterion) {
     });
     g.bench_function("axum_hello_obs_layer", |b| {
         b.iter(|| black_box(serve(&mut layered)));
+    });
+
+    // What a team writes by hand for the same work, without a
+    // subscriber as the layer above: request ids (tower-http) and request
+    // metrics (axum-prometheus).
+    let mut request_ids = benches::peer::with_request_ids(router());
+    g.bench_function("axum_hello_peer_request_id", |b| {
+        b.iter(|| black_box(serve(&mut request_ids)));
+    });
+    let mut metrics = benches::peer::with_metrics(router());
+    g.bench_function("axum_hello_peer_metrics", |b| {
+        b.iter(|| black_box(serve(&mut metrics)));
     });
 
     let endpoint = closed_endpoint();

@@ -2,7 +2,7 @@
 //! "Hello, world!". `scripts/bench-http` starts it twice, without and with
 //! obs's HTTP layer, and drives each with `wrk` on loopback.
 //!
-//! `hello_server <port> [plain|noop_layer|obs|obs_logged|obs_full|peer]`
+//! `hello_server <port> [plain|noop_layer|obs|peer_request_id|peer_metrics|obs_logged|obs_full|peer]`
 //!
 //! - `plain`: the route alone;
 //! - `noop_layer`: under a layer that does nothing, which is what axum
@@ -10,6 +10,10 @@
 //! - `obs`: under `ObsLayer`, no subscriber installed (metrics and request
 //!   ids; spans and the access-log event are disabled, as with `RUST_LOG`
 //!   filtering them out);
+//! - `peer_request_id`, `peer_metrics`: what a team writes by hand for the
+//!   work `obs` does with no subscriber: `tower-http`'s request-id layers
+//!   (a UUID v4 set and propagated as `X-Request-ID`), and
+//!   `axum-prometheus`'s metric layer;
 //! - `obs_logged`: under `ObsLayer` with `obs_runtime::init()`'s pipeline,
 //!   one JSON access-log line per request written to a sink through the
 //!   log writer thread's queue (as the default writer, stderr, is), spans created
@@ -49,6 +53,8 @@ fn main() {
         "plain" => router(),
         "noop_layer" => benches::http::with_noop_layer(router()),
         "obs" => with_obs_layer(router()),
+        "peer_request_id" => benches::peer::with_request_ids(router()),
+        "peer_metrics" => benches::peer::with_metrics(router()),
         "obs_logged" => {
             let guard = obs_runtime::Builder::from_env()
                 .log_format(obs_runtime::log::LogFormat::Json)
@@ -89,7 +95,7 @@ fn main() {
         }
         other => {
             eprintln!(
-                "unknown mode {other:?}: use `plain`, `noop_layer`, `obs`, `obs_logged`, `obs_full` or `peer`"
+                "unknown mode {other:?}: use `plain`, `noop_layer`, `obs`, `peer_request_id`, `peer_metrics`, `obs_logged`, `obs_full` or `peer`"
             );
             std::process::exit(2);
         }

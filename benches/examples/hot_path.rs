@@ -7,7 +7,10 @@
 //! cardinality, series found), `encode` (one scrape of 10,000 counters and 1,000
 //! histograms per call), and one request through the hello-world axum
 //! router of the HTTP benchmarks: `http_plain`, `http_noop_layer`,
-//! `http_obs_layer` (no subscriber installed). The production pipelines:
+//! `http_obs_layer` (no subscriber installed), and what a team builds for
+//! the same work by hand: `http_peer_request_id` (`tower-http`'s request-id
+//! layers) and `http_peer_metrics` (`axum-prometheus`'s layer). The
+//! production pipelines:
 //! `peer_instrument` (`#[tracing::instrument]` under the peer stack's
 //! subscriber, `benches::peer`), `http_obs_production` (`ObsLayer` under
 //! `init()`: JSON access line, spans at `parentbased_traceidratio` 0.1 to a
@@ -236,11 +239,17 @@ fn main() {
             }
             std::process::exit(0);
         }
-        "http_plain" | "http_noop_layer" | "http_obs_layer" => {
+        "http_plain"
+        | "http_noop_layer"
+        | "http_obs_layer"
+        | "http_peer_request_id"
+        | "http_peer_metrics" => {
             use benches::http::{router, serve, with_noop_layer};
             let mut app = match case.as_str() {
                 "http_plain" => router(),
                 "http_noop_layer" => with_noop_layer(router()),
+                "http_peer_request_id" => benches::peer::with_request_ids(router()),
+                "http_peer_metrics" => benches::peer::with_metrics(router()),
                 _ => router().layer(obs_runtime::http::ObsLayer::new()),
             };
             // The first request fills the route's caches.

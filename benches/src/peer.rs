@@ -105,7 +105,8 @@ where
 ///
 /// `axum-prometheus` installs the global `metrics` recorder and spawns its
 /// upkeep task on the current tokio runtime (or, outside one, on a
-/// one-worker runtime kept for the process): call once per process.
+/// one-worker runtime kept for the process), the first time a layer of it
+/// is made in the process.
 ///
 /// ```no_run
 /// let mut app = benches::peer::layered(benches::http::router());
@@ -113,6 +114,54 @@ where
 /// ```
 pub fn layered(router: Router) -> Router {
     use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+    router
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(metric_layer())
+}
+
+/// `router` under `axum-prometheus`'s metric layer alone: the part of the
+/// peer stack that does what `ObsLayer`'s metrics do. Its recorder is
+/// shared with [`layered`]'s.
+///
+/// ```no_run
+/// let mut app = benches::peer::with_metrics(benches::http::router());
+/// assert_eq!(benches::http::serve(&mut app), 13);
+/// ```
+pub fn with_metrics(router: Router) -> Router {
+    router.layer(metric_layer())
+}
+
+/// `router` under `tower-http`'s request-id layers: a UUID v4 set as
+/// `X-Request-ID` (and as the request's `RequestId` extension) when the
+/// request has none, and copied to the response. What a team writes for
+/// the request ids `ObsLayer` gives.
+///
+/// ```
+/// let mut app = benches::peer::with_request_ids(benches::http::router());
+/// assert_eq!(benches::http::serve(&mut app), 13);
+/// ```
+pub fn with_request_ids(router: Router) -> Router {
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    // The layer added last is the outer one: the id is set, then the
+    // inner layer copies it to the response.
+    router
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// `axum-prometheus`'s layer, its recorder installed on the first call
+/// (a process has one `metrics` recorder).
+fn metric_layer() -> axum_prometheus::PrometheusMetricLayer<'static> {
+    static LAYER: std::sync::OnceLock<axum_prometheus::PrometheusMetricLayer<'static>> =
+        std::sync::OnceLock::new();
+    LAYER.get_or_init(install_metric_layer).clone()
+}
+
+fn install_metric_layer() -> axum_prometheus::PrometheusMetricLayer<'static> {
     let (metrics, _handle) = if tokio::runtime::Handle::try_current().is_ok() {
         axum_prometheus::PrometheusMetricLayer::pair()
     } else {
@@ -129,11 +178,5 @@ pub fn layered(router: Router) -> Router {
         std::mem::forget(runtime);
         pair
     };
-    router
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-        )
-        .layer(metrics)
+    metrics
 }
