@@ -348,3 +348,18 @@ pub fn sample_value(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
+
+/// Calls `work` every `every` on a thread of its own until `stop` is set:
+/// the feed of families a real Prometheus scrapes while a test runs.
+pub fn repeat_until(
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    every: Duration,
+    mut work: impl FnMut() + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            work();
+            std::thread::sleep(every);
+        }
+    })
+}
