@@ -8,6 +8,8 @@
 mod pki;
 #[path = "service_support/mod.rs"]
 mod service_support;
+#[path = "health_support/tls.rs"]
+mod tls;
 
 use std::net::SocketAddr;
 use std::process::Command;
@@ -237,54 +239,13 @@ fn verify_and_canary_against_real_services_and_prometheus() {
 /// A TLS front on loopback (certificate of `pki`, for `localhost`) that
 /// passes each request on to `backend` in clear and the answer back.
 fn tls_front(pki: &pki::Pki, backend: SocketAddr) -> SocketAddr {
-    use rustls::pki_types::pem::PemObject as _;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     use std::io::{Read as _, Write as _};
 
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let chain = CertificateDer::pem_slice_iter(pki.server_cert.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .expect("server certificate");
-    let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).expect("server key");
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .expect("TLS config"),
-    );
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(conn) = conn else { return };
-            let config = config.clone();
-            std::thread::spawn(move || {
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
-                let Ok(session) = rustls::ServerConnection::new(config) else {
-                    return;
-                };
-                let mut tls = rustls::StreamOwned::new(session, conn);
-                let mut request = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tls.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let Ok(mut plain) = std::net::TcpStream::connect(backend) else {
-                    return;
-                };
-                let mut answer = Vec::new();
-                if plain.write_all(&request).is_ok() && plain.read_to_end(&mut answer).is_ok() {
-                    let _ = tls.write_all(&answer);
-                    tls.conn.send_close_notify();
-                    let _ = tls.flush();
-                }
-            });
-        }
-    });
-    addr
+    tls::serve_tls(&pki.server_cert, &pki.server_key, move |request| {
+        let mut plain = std::net::TcpStream::connect(backend).ok()?;
+        let mut answer = Vec::new();
+        plain.write_all(request).ok()?;
+        plain.read_to_end(&mut answer).ok()?;
+        Some(answer)
+    })
 }

@@ -17,7 +17,6 @@ mod child;
 mod receiver;
 mod service_support;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -28,7 +27,7 @@ use obs_runtime::metrics::{Counter, Gauge};
 use obs_runtime::registry::{self, Exposition, ExpositionError, RegistryError};
 use obs_runtime::{LabelSet, LabelValue, MetricSet, instrumented};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
-use service_support::promtool;
+use service_support::{promtool, sample_value as value, serve_router};
 
 fn exposition() -> Exposition {
     Exposition::default()
@@ -85,36 +84,10 @@ fn app() -> Router {
         .merge(obs_runtime::http::routes())
 }
 
-/// Serves [`app`] on a loopback port, on a runtime of its own.
-fn serve() -> (SocketAddr, tokio::runtime::Runtime) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    runtime.spawn(async move {
-        axum::serve(
-            listener,
-            app().into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    (addr, runtime)
-}
-
-fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 #[test]
 fn a_real_scrape_is_prefixed_labelled_and_passes_promtool() {
     configure();
-    let (addr, runtime) = serve();
+    let (addr, runtime) = serve_router(app());
     mission(true).unwrap();
     LlmMetrics::global()
         .requests_total

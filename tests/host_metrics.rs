@@ -10,15 +10,10 @@
 mod service_support;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use obs_runtime::host::{self, HostError};
-
-fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
+use service_support::{sample_value as value, serve_router};
 
 /// `node_cpu_seconds_total` by `(cpu, mode)`.
 fn cpu_seconds(text: &str) -> BTreeMap<(String, String), f64> {
@@ -30,26 +25,6 @@ fn cpu_seconds(text: &str) -> BTreeMap<(String, String), f64> {
             Some(((cpu.to_owned(), mode.to_owned()), value.parse().ok()?))
         })
         .collect()
-}
-
-fn serve() -> (SocketAddr, tokio::runtime::Runtime) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    runtime.spawn(async move {
-        axum::serve(
-            listener,
-            obs_runtime::http::routes().into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    (addr, runtime)
 }
 
 #[test]
@@ -75,7 +50,7 @@ fn a_scrape_shows_cpu_memory_and_disks_with_plausible_values() {
         "once per program"
     );
 
-    let (addr, runtime) = serve();
+    let (addr, runtime) = serve_router(obs_runtime::http::routes());
     let scrape = || {
         let r = service_support::get(addr, "/metrics").expect("a scrape");
         assert_eq!(r.status, 200);

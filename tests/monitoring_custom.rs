@@ -26,8 +26,8 @@ use obs_runtime::LabelSet;
 use obs_runtime::export::{self, Alert, Dashboard, ExportOptions, Query, Severity};
 use obs_runtime::metrics::{Counter, Gauge, Histogram};
 use serde_json::Value;
-use service_support::prometheus::Prometheus;
-use service_support::{promtool, wait_for};
+use service_support::prometheus::{Prometheus, panel_queries, rule_failures};
+use service_support::promtool;
 
 const JOB: &str = "custom-service";
 const SCHEMA: &str = include_str!("data/grafana-dashboard.schema.json");
@@ -436,15 +436,10 @@ fn every_custom_panel_answers_and_every_custom_rule_evaluates_on_prometheus() {
     families.feed();
     let stop = Arc::new(AtomicBool::new(false));
     let (addr, server) = service_support::serve_metrics(Arc::clone(&stop));
-    let feeder = {
-        let stop = Arc::clone(&stop);
-        std::thread::spawn(move || {
-            while !stop.load(Relaxed) {
-                families.feed();
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        })
-    };
+    let feeder =
+        service_support::repeat_until(Arc::clone(&stop), Duration::from_millis(50), move || {
+            families.feed()
+        });
     let rules = export::prometheus_rules_with(&options);
     let prometheus = Prometheus::start_with_rules("custom", JOB, addr, Some(&rules));
     let instance = addr.to_string();
@@ -452,70 +447,16 @@ fn every_custom_panel_answers_and_every_custom_rule_evaluates_on_prometheus() {
     let panels: Vec<(String, Vec<String>)> = panels(&dashboard)
         .iter()
         .map(|panel| {
-            let exprs = panel["targets"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| {
-                    t["expr"]
-                        .as_str()
-                        .unwrap()
-                        .replace("$__rate_interval", "1m")
-                        .replace("$job", JOB)
-                        .replace("$instance", &instance)
-                })
-                .collect();
+            let exprs = panel_queries(panel["targets"].as_array().unwrap(), JOB, &instance);
             (panel["title"].as_str().unwrap().to_owned(), exprs)
         })
         .collect();
-    let has_data = |e: &String| prometheus.try_query(e).is_ok_and(|r| !r.is_empty());
-    // A rate needs two scrapes: until every panel shows data, within a
-    // bound; the loop below names the panels still empty.
-    let _ = wait_for(Duration::from_secs(60), || {
-        panels
-            .iter()
-            .all(|(_, exprs)| exprs.iter().any(has_data))
-            .then_some(())
-    });
-    let mut failures = Vec::new();
-    let mut empty = Vec::new();
-    for (title, exprs) in &panels {
-        let mut any = false;
-        for e in exprs {
-            match prometheus.try_query(e) {
-                Ok(result) => any |= !result.is_empty(),
-                Err(error) => failures.push(format!("{title}: {error}\n{e}")),
-            }
-        }
-        if !any {
-            empty.push(title.clone());
-        }
-    }
-    let json = wait_for(Duration::from_secs(60), || {
-        let answer = service_support::get(prometheus.addr, "/api/v1/rules")?;
-        let json: Value = serde_json::from_slice(&answer.body).ok()?;
-        let custom = json["data"]["groups"]
-            .as_array()?
-            .iter()
-            .find(|g| g["name"] == "custom")?
-            .clone();
-        custom["rules"]
-            .as_array()?
-            .iter()
-            .all(|r| r["health"] != "unknown")
-            .then_some(custom)
-    })
-    .expect("Prometheus evaluated every custom rule within 60 s");
-    let evaluated = json["rules"].as_array().unwrap();
+    let (mut failures, empty) = prometheus.check_panels(&panels);
+    let evaluated = prometheus
+        .evaluated_rules(|g| g["name"] == "custom")
+        .expect("Prometheus evaluated every custom rule within 60 s");
     assert_eq!(evaluated.len(), NAMES.len());
-    for rule in evaluated {
-        if rule["health"] != "ok" {
-            failures.push(format!(
-                "rule {}: {} {}",
-                rule["name"], rule["health"], rule["lastError"]
-            ));
-        }
-    }
+    failures.extend(rule_failures(&evaluated));
     // The healthy feed breaches nothing but the failure ratio (10 % is not
     // above 10 %) — so no custom alert is pending or firing but those the
     // feed really breaches: the heartbeat is present, Redis is up.

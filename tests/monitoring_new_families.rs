@@ -28,8 +28,8 @@ use obs_runtime::LabelSet;
 use obs_runtime::export::{self, ExportOptions, RULES_FILE};
 use obs_runtime::metrics::{Counter, Gauge, Histogram};
 use obs_runtime::schema;
-use service_support::prometheus::Prometheus;
-use service_support::{promtool, wait_for};
+use service_support::prometheus::{Prometheus, panel_queries, rule_failures};
+use service_support::promtool;
 
 #[derive(LabelSet, Clone, Copy)]
 struct ClientCall {
@@ -631,15 +631,10 @@ fn every_work_panel_shows_data_and_every_rule_evaluates_on_prometheus() {
     families.feed();
     let stop = Arc::new(AtomicBool::new(false));
     let (addr, server) = service_support::serve_metrics(Arc::clone(&stop));
-    let feeder = {
-        let stop = Arc::clone(&stop);
-        std::thread::spawn(move || {
-            while !stop.load(Relaxed) {
-                families.feed();
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        })
-    };
+    let feeder =
+        service_support::repeat_until(Arc::clone(&stop), Duration::from_millis(50), move || {
+            families.feed()
+        });
     let rules = export::prometheus_rules_with(&options());
     let prometheus = Prometheus::start_with_rules("work", "worker-service", addr, Some(&rules));
     let instance = addr.to_string();
@@ -649,68 +644,17 @@ fn every_work_panel_shows_data_and_every_rule_evaluates_on_prometheus() {
         let Some(targets) = panel["targets"].as_array() else {
             continue;
         };
-        let exprs: Vec<String> = targets
-            .iter()
-            .map(|t| {
-                t["expr"]
-                    .as_str()
-                    .unwrap()
-                    .replace("$__rate_interval", "1m")
-                    .replace("$job", "worker-service")
-                    .replace("$instance", &instance)
-            })
-            .collect();
+        let exprs = panel_queries(targets, "worker-service", &instance);
         panels.push((panel["title"].as_str().unwrap().to_owned(), exprs));
     }
     assert!(panels.len() >= 15, "{} panels", panels.len());
-    let has_data = |e: &String| prometheus.try_query(e).is_ok_and(|r| !r.is_empty());
-    // A rate needs two scrapes: until every panel shows data, within a
-    // bound; the loop below names the panels still empty.
-    let _ = wait_for(Duration::from_secs(60), || {
-        panels
-            .iter()
-            .all(|(_, exprs)| exprs.iter().any(has_data))
-            .then_some(())
-    });
-    let mut failures = Vec::new();
-    let mut empty = Vec::new();
-    for (title, exprs) in &panels {
-        let mut any = false;
-        for e in exprs {
-            match prometheus.try_query(e) {
-                Ok(result) => any |= !result.is_empty(),
-                Err(error) => failures.push(format!("{title}: {error}\n{e}")),
-            }
-        }
-        if !any {
-            empty.push(title.clone());
-        }
-    }
-    // Every rule evaluated (health no longer `unknown`), none with an
-    // error (many-to-many matches and the like show only when rules run).
-    let json = wait_for(Duration::from_secs(60), || {
-        let answer = service_support::get(prometheus.addr, "/api/v1/rules")?;
-        let json: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
-        let all_run = json["data"]["groups"].as_array()?.iter().all(|g| {
-            g["rules"]
-                .as_array()
-                .is_some_and(|rules| rules.iter().all(|r| r["health"] != "unknown"))
-        });
-        all_run.then_some(json)
-    })
-    .expect("Prometheus evaluated every rule within 60 s");
-    let mut evaluated = 0;
-    for group in json["data"]["groups"].as_array().unwrap() {
-        for rule in group["rules"].as_array().unwrap() {
-            evaluated += 1;
-            if rule["health"] != "ok" {
-                failures.push(format!(
-                    "rule {} ({}): {} {}",
-                    rule["name"], group["name"], rule["health"], rule["lastError"]
-                ));
-            }
-        }
-    }
+    let (mut failures, empty) = prometheus.check_panels(&panels);
+    // Every rule evaluated, none with an error.
+    let rules = prometheus
+        .evaluated_rules(|_| true)
+        .expect("Prometheus evaluated every rule within 60 s");
+    let evaluated = rules.len();
+    failures.extend(rule_failures(&rules));
     stop.store(true, Relaxed);
     feeder.join().unwrap();
     server.join().unwrap();
@@ -724,5 +668,5 @@ fn every_work_panel_shows_data_and_every_rule_evaluates_on_prometheus() {
         "panels without data: {empty:#?}\n{}",
         prometheus.log()
     );
-    assert!(evaluated >= NEW_ALERTS.len(), "{json}");
+    assert!(evaluated >= NEW_ALERTS.len(), "{rules:#?}");
 }

@@ -13,7 +13,6 @@ mod service_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -650,15 +649,6 @@ fn a_real_prometheus_scrapes_openmetrics_and_answers_queries() {
 
     // The server records each scrape's Accept header.
     let accepts: Arc<Mutex<Vec<String>>> = Arc::default();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
     let seen = Arc::clone(&accepts);
     let app = obs_runtime::http::routes().layer(tower::util::MapRequestLayer::new(
         move |req: axum::extract::Request| {
@@ -674,14 +664,7 @@ fn a_real_prometheus_scrapes_openmetrics_and_answers_queries() {
             req
         },
     ));
-    runtime.spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let (addr, runtime) = service_support::serve_router(app);
 
     let prometheus = Prometheus::start("openmetrics", "om", addr);
     let value = |promql: &str| {

@@ -10,6 +10,8 @@ mod parity;
 mod pki;
 #[path = "service_support/mod.rs"]
 mod service_support;
+#[path = "health_support/tls.rs"]
+mod tls;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -480,52 +482,9 @@ fn the_external_api_check_speaks_https() {
 /// A TLS server on loopback (certificate of `pki`, for `localhost`)
 /// answering every `GET /health` with `200 ok`, for the test's lifetime.
 fn https_health_server(pki: &pki::Pki) -> std::net::SocketAddr {
-    use rustls::pki_types::pem::PemObject as _;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    use std::io::{Read as _, Write as _};
-
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let chain = CertificateDer::pem_slice_iter(pki.server_cert.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .expect("server certificate");
-    let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).expect("server key");
-    let config = std::sync::Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .expect("TLS config"),
-    );
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(conn) = conn else { return };
-            let config = config.clone();
-            std::thread::spawn(move || {
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
-                let Ok(session) = rustls::ServerConnection::new(config) else {
-                    return;
-                };
-                let mut tls = rustls::StreamOwned::new(session, conn);
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tls.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                if request.starts_with(b"GET /health ") {
-                    let _ = tls.write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                    );
-                    tls.conn.send_close_notify();
-                    let _ = tls.flush();
-                }
-            });
-        }
-    });
-    addr
+    tls::serve_tls(&pki.server_cert, &pki.server_key, |request| {
+        request.starts_with(b"GET /health ").then(|| {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".to_vec()
+        })
+    })
 }

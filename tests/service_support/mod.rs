@@ -319,3 +319,47 @@ pub fn serve_metrics(
     });
     (addr, server)
 }
+
+/// Serves `router` on a free loopback port, on a runtime of its own (kept
+/// alive by the caller), with the peer's address available to handlers.
+pub fn serve_router(router: axum::Router) -> (SocketAddr, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    (addr, runtime)
+}
+
+/// The value of the sample `series` (name and labels as written) in a
+/// text-format scrape.
+pub fn sample_value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Calls `work` every `every` on a thread of its own until `stop` is set:
+/// the feed of families a real Prometheus scrapes while a test runs.
+pub fn repeat_until(
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    every: Duration,
+    mut work: impl FnMut() + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            work();
+            std::thread::sleep(every);
+        }
+    })
+}

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use serde_json::Value;
+
 use super::{free_port, get, tool, wait_for};
 
 pub struct Prometheus {
@@ -15,6 +17,38 @@ pub struct Prometheus {
 
 /// A query's outcome: the result vector, or Prometheus's error.
 pub type Answer = Result<Vec<serde_json::Value>, String>;
+
+/// A dashboard panel's queries (its `targets`' `expr`) as a Prometheus
+/// scraping `instance` as job `job` runs them: Grafana's `$__rate_interval`,
+/// `$job` and `$instance` filled in, nothing else.
+pub fn panel_queries(targets: &[Value], job: &str, instance: &str) -> Vec<String> {
+    targets
+        .iter()
+        .map(|t| {
+            t["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$__rate_interval", "1m")
+                .replace("$job", job)
+                .replace("$instance", instance)
+        })
+        .collect()
+}
+
+/// The rules evaluated with an error, one line each: name, group, health
+/// and Prometheus's last error.
+pub fn rule_failures(rules: &[(String, Value)]) -> Vec<String> {
+    rules
+        .iter()
+        .filter(|(_, rule)| rule["health"] != "ok")
+        .map(|(group, rule)| {
+            format!(
+                "rule {} ({group}): {} {}",
+                rule["name"], rule["health"], rule["lastError"]
+            )
+        })
+        .collect()
+}
 
 impl Prometheus {
     /// Started with job `job` scraping `target`; `name` keeps the data
@@ -121,6 +155,67 @@ impl Prometheus {
             .as_array()
             .cloned()
             .unwrap_or_default())
+    }
+}
+
+impl Prometheus {
+    /// Runs every query of `panels` (title, queries): first until each
+    /// panel shows data (a rate needs two scrapes) or 60 s pass, then once
+    /// more to judge. The queries Prometheus refused (`title: error` and
+    /// the query), and the titles of the panels none of whose queries gave
+    /// data.
+    pub fn check_panels(&self, panels: &[(String, Vec<String>)]) -> (Vec<String>, Vec<String>) {
+        let has_data = |e: &String| self.try_query(e).is_ok_and(|r| !r.is_empty());
+        // Until every panel shows data, within a bound; the loop below
+        // names the panels still empty.
+        let _ = wait_for(Duration::from_secs(60), || {
+            panels
+                .iter()
+                .all(|(_, exprs)| exprs.iter().any(has_data))
+                .then_some(())
+        });
+        let mut failures = Vec::new();
+        let mut empty = Vec::new();
+        for (title, exprs) in panels {
+            let mut any = false;
+            for e in exprs {
+                match self.try_query(e) {
+                    Ok(result) => any |= !result.is_empty(),
+                    Err(error) => failures.push(format!("{title}: {error}\n{e}")),
+                }
+            }
+            if !any {
+                empty.push(title.clone());
+            }
+        }
+        (failures, empty)
+    }
+
+    /// The rules of the groups `select` picks, as (group name, rule), once
+    /// Prometheus has evaluated every one of them (health no longer
+    /// `unknown`: many-to-many matches and the like show only when rules
+    /// run); `None` when that takes more than 60 s or no group is picked.
+    pub fn evaluated_rules(&self, select: impl Fn(&Value) -> bool) -> Option<Vec<(String, Value)>> {
+        wait_for(Duration::from_secs(60), || {
+            let answer = get(self.addr, "/api/v1/rules")?;
+            let json: Value = serde_json::from_slice(&answer.body).ok()?;
+            let mut rules = Vec::new();
+            let mut groups = 0;
+            for group in json["data"]["groups"]
+                .as_array()?
+                .iter()
+                .filter(|g| select(g))
+            {
+                groups += 1;
+                for rule in group["rules"].as_array()? {
+                    if rule["health"] == "unknown" {
+                        return None;
+                    }
+                    rules.push((group["name"].as_str()?.to_owned(), rule.clone()));
+                }
+            }
+            (groups > 0).then_some(rules)
+        })
     }
 }
 
