@@ -82,17 +82,53 @@ pub(crate) fn is_valid(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-/// The incoming id, if well formed, from `X-Request-ID` then
-/// `X-Correlation-ID`, and whether it came from `X-Request-ID` (then the
-/// request carries it under our header already).
-pub(crate) fn incoming(headers: &http::HeaderMap) -> Option<(&HeaderValue, bool)> {
-    [X_REQUEST_ID, X_CORRELATION_ID]
-        .into_iter()
-        .filter_map(|name| {
-            let value = headers.get(&name)?;
-            Some((value, name == X_REQUEST_ID))
-        })
-        .find(|(value, _)| value.to_str().is_ok_and(is_valid))
+/// What the layer reads of a request's headers, found in one pass over
+/// them rather than a hashed lookup each (a request carries a few headers;
+/// each lookup hashes the name): the first value of each.
+#[derive(Debug, Default)]
+pub(crate) struct Read<'a> {
+    request_id: Option<&'a HeaderValue>,
+    correlation_id: Option<&'a HeaderValue>,
+    /// `User-Agent`, for the server span.
+    pub(crate) user_agent: Option<&'a HeaderValue>,
+    /// Whether a `traceparent` or `baggage` header is there, which
+    /// [`extract`](crate::subsystems::trace::propagation::extract) reads.
+    pub(crate) trace_context: bool,
+}
+
+impl<'a> Read<'a> {
+    pub(crate) fn of(headers: &'a http::HeaderMap) -> Self {
+        let mut read = Self::default();
+        for (name, value) in headers {
+            let first = match name.as_str() {
+                "x-request-id" => &mut read.request_id,
+                "x-correlation-id" => &mut read.correlation_id,
+                "user-agent" => &mut read.user_agent,
+                "traceparent" | "baggage" => {
+                    read.trace_context = true;
+                    continue;
+                }
+                _ => continue,
+            };
+            if first.is_none() {
+                *first = Some(value);
+            }
+        }
+        read
+    }
+
+    /// The incoming id, if well formed, from `X-Request-ID` then
+    /// `X-Correlation-ID`, and whether it came from `X-Request-ID` (then
+    /// the request carries it under our header already).
+    pub(crate) fn id(&self) -> Option<(&'a HeaderValue, bool)> {
+        [(self.request_id, true), (self.correlation_id, false)]
+            .into_iter()
+            .find_map(|(value, ours)| {
+                value
+                    .filter(|v| v.to_str().is_ok_and(is_valid))
+                    .map(|v| (v, ours))
+            })
+    }
 }
 
 /// A fresh id: 32 lower-case hex digits, unpredictable (a per-process
@@ -199,11 +235,36 @@ mod tests {
         let mut h = http::HeaderMap::new();
         h.insert("x-request-id", "bad id".parse().unwrap());
         h.insert("x-correlation-id", "corr-7".parse().unwrap());
-        let (id, under_ours) = incoming(&h).unwrap();
+        let (id, under_ours) = Read::of(&h).id().unwrap();
         assert_eq!((id.to_str().unwrap(), under_ours), ("corr-7", false));
         h.insert("x-request-id", "req-9".parse().unwrap());
-        let (id, under_ours) = incoming(&h).unwrap();
+        let (id, under_ours) = Read::of(&h).id().unwrap();
         assert_eq!((id.to_str().unwrap(), under_ours), ("req-9", true));
+        // The first value of a repeated header, as `HeaderMap::get` gives.
+        h.append("x-request-id", "req-10".parse().unwrap());
+        let (id, _) = Read::of(&h).id().unwrap();
+        assert_eq!(id.to_str().unwrap(), "req-9");
+    }
+
+    #[test]
+    fn one_pass_finds_what_the_layer_reads() {
+        let mut h = http::HeaderMap::new();
+        h.insert("host", "example.com".parse().unwrap());
+        h.insert("user-agent", "curl/8.5.0".parse().unwrap());
+        let read = Read::of(&h);
+        assert_eq!(read.user_agent.unwrap(), "curl/8.5.0");
+        assert!(!read.trace_context);
+        assert!(read.id().is_none());
+        h.insert("baggage", "tenant=acme".parse().unwrap());
+        assert!(Read::of(&h).trace_context);
+        h.remove("baggage");
+        h.insert(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+                .parse()
+                .unwrap(),
+        );
+        assert!(Read::of(&h).trace_context);
     }
 
     #[test]

@@ -59,32 +59,41 @@ where
         let start = crate::leaves::clock::clock().raw();
         let (method_index, method) = method_label(req.method());
         let route = route_of(&req, self.cache);
+        // The headers the layer reads, in one pass over them.
+        let read = request_id::Read::of(req.headers());
         // A valid incoming id is kept (and set under `X-Request-ID` when it
         // came as `X-Correlation-ID`, the response echoing it under both);
         // otherwise a fresh one replaces it. Clones share the id's bytes.
-        let incoming = request_id::incoming(req.headers()).map(|(id, ours)| (id.clone(), ours));
+        let incoming = read.id().map(|(id, ours)| (id.clone(), ours));
         let correlation = matches!(incoming, Some((_, false)));
-        let (header_id, extension) = match incoming {
+        let (header_id, extension, set_header) = match incoming {
             Some((id, true)) => {
                 let extension = RequestId::from_header(id.clone());
-                (id, extension)
+                (id, extension, false)
             }
             found => {
                 let (id, extension) = found.map_or_else(request_id::generate, |(id, _)| {
                     let extension = RequestId::from_header(id.clone());
                     (id, extension)
                 });
-                req.headers_mut().insert(X_REQUEST_ID, id.clone());
-                (id, extension)
+                (id, extension, true)
             }
         };
-        let id = header_id.to_str().unwrap_or_default();
+        let span = server_span(
+            &req,
+            &read,
+            method,
+            route.as_str(),
+            header_id.to_str().unwrap_or_default(),
+        );
+        if set_header {
+            req.headers_mut().insert(X_REQUEST_ID, header_id.clone());
+        }
         // `Content-Length` is the client's claim: count what the body
         // delivers instead, unless it is empty already.
         let body = req.body();
         let request_size = (!body.is_end_stream() && body.size_hint().exact() != Some(0))
             .then(|| Arc::new(RequestSize::default()));
-        let span = server_span(&req, method, route.as_str(), id);
         // Only when the access line will be written: sanitizing allocates.
         let headers = tracing::enabled!(target: "obs::access", tracing::Level::INFO)
             .then(|| access_log_headers(req.headers()));
@@ -157,6 +166,7 @@ pub(super) fn access_log_headers(headers: &http::HeaderMap) -> String {
 
 pub(super) fn server_span<B>(
     req: &Request<B>,
+    read: &request_id::Read<'_>,
     method: &'static str,
     route: &str,
     request_id: &str,
@@ -170,15 +180,15 @@ pub(super) fn server_span<B>(
     }
     // Field values are only worked out when the span is enabled.
     let user_agent = || {
-        req.headers()
-            .get(header::USER_AGENT)
+        read.user_agent
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
     };
     // The incoming trace context is current while the span is created, so
     // the span is sampled (or not) as a child of it from the start.
     #[cfg(feature = "otlp")]
-    let _remote = crate::subsystems::trace::propagation::carries_context(req.headers())
+    let _remote = read
+        .trace_context
         .then(|| crate::subsystems::trace::propagation::extract(req.headers()).attach());
     let span = tracing::info_span!(
         target: "obs::http",
@@ -202,7 +212,11 @@ pub(super) fn server_span<B>(
     }
     #[cfg(feature = "otlp")]
     if !span.is_disabled() {
-        crate::subsystems::trace::propagation::continue_from(&span, req.headers());
+        crate::subsystems::trace::propagation::continue_from_read(
+            &span,
+            req.headers(),
+            read.trace_context,
+        );
     }
     span
 }

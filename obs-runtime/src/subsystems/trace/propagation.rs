@@ -136,10 +136,16 @@ pub fn inject_current(headers: &mut http::HeaderMap) {
 /// obs_runtime::trace::propagation::continue_from(&span, &http::HeaderMap::new());
 /// ```
 pub fn continue_from(span: &tracing::Span, headers: &http::HeaderMap) {
+    continue_from_read(span, headers, carries_context(headers));
+}
+
+/// [`continue_from`], for a caller that knows already whether `headers`
+/// [`carries_context`].
+pub(crate) fn continue_from_read(span: &tracing::Span, headers: &http::HeaderMap, carries: bool) {
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     // Without a header to read, extracting gives the current context: it
     // is taken as it is, without looking each header up by its name.
-    let parent = if carries_context(headers) {
+    let parent = if carries {
         extract(headers)
     } else {
         Context::current()
