@@ -79,13 +79,7 @@ where
                 (id, extension, true)
             }
         };
-        let span = server_span(
-            &req,
-            &read,
-            method,
-            route.as_str(),
-            header_id.to_str().unwrap_or_default(),
-        );
+        let span = server_span(&req, &read, method, route.as_str(), &header_id);
         if set_header {
             req.headers_mut().insert(X_REQUEST_ID, header_id.clone());
         }
@@ -169,7 +163,7 @@ pub(super) fn server_span<B>(
     read: &request_id::Read<'_>,
     method: &'static str,
     route: &str,
-    request_id: &str,
+    request_id: &http::HeaderValue,
 ) -> tracing::Span {
     // Nothing listens at `INFO` (no subscriber, or one filtering this level
     // out): the span would be disabled, and with `tracing`'s `log` feature
@@ -190,6 +184,8 @@ pub(super) fn server_span<B>(
     let _remote = read
         .trace_context
         .then(|| crate::subsystems::trace::propagation::extract(req.headers()).attach());
+    // The log layer takes the id from here rather than from the fields.
+    let _handed = crate::subsystems::log::context::hand_request_id(request_id);
     let span = tracing::info_span!(
         target: "obs::http",
         "HTTP request",
@@ -205,7 +201,7 @@ pub(super) fn server_span<B>(
         user_agent.original = %crate::leaves::redact::memo::redact(user_agent()),
         http.response.status_code = tracing::field::Empty,
         error.type = tracing::field::Empty,
-        request_id = request_id,
+        request_id = request_id.to_str().unwrap_or_default(),
     );
     if let Some(query) = req.uri().query().filter(|_| !span.is_disabled()) {
         span.record("url.query", crate::leaves::redact::redact(query).as_ref());

@@ -398,6 +398,47 @@ impl Visit for Take<'_> {
     }
 }
 
+thread_local! {
+    /// A request id handed over for the span created next on this thread
+    /// ([`hand_request_id`]).
+    static HANDED: std::cell::RefCell<Option<http::HeaderValue>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Hands `id` to the span the caller creates next on this thread, if its
+/// call site records a `request_id`: that span's fields are then not
+/// visited to find it (the HTTP layer's server span, whose id the layer
+/// holds already). Over when the returned guard is dropped.
+pub(crate) fn hand_request_id(id: &http::HeaderValue) -> Handed {
+    let _ = HANDED.try_with(|handed| {
+        if let Ok(mut handed) = handed.try_borrow_mut() {
+            *handed = Some(id.clone());
+        }
+    });
+    Handed(())
+}
+
+/// The hand-over of [`hand_request_id`], withdrawn when dropped.
+pub(crate) struct Handed(());
+
+impl Drop for Handed {
+    fn drop(&mut self) {
+        let _ = HANDED.try_with(|handed| {
+            if let Ok(mut handed) = handed.try_borrow_mut() {
+                handed.take();
+            }
+        });
+    }
+}
+
+/// The request id handed over for the span being created, if any.
+fn handed() -> Option<http::HeaderValue> {
+    HANDED
+        .try_with(|handed| handed.try_borrow().ok().and_then(|h| h.clone()))
+        .ok()
+        .flatten()
+}
+
 /// A new span: its request id and (when `context`) its context fields,
 /// kept in its extensions.
 pub(super) fn on_new_span<S>(attrs: &Attributes<'_>, id: &Id, ctx: &Context<'_, S>, context: bool)
@@ -406,6 +447,16 @@ where
 {
     let site = site_of(attrs.metadata());
     if !(site.request_id || context && site.context) {
+        return;
+    }
+    if site.request_id
+        && !(context && site.context)
+        && let Some(request_id) = handed()
+    {
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut()
+                .replace(super::RequestId::Header(request_id));
+        }
         return;
     }
     let resolve = |_: &Field| site;
@@ -459,7 +510,7 @@ where
     if let Some(rid) = request_id {
         // `replace`, not `insert` (which panics on a second value): a
         // subscriber may stack two obs log layers (console and file).
-        extensions.replace(super::RequestId(rid));
+        extensions.replace(super::RequestId::Text(rid));
     }
     if !found.fields.is_empty() {
         if let Some(context) = extensions.get_mut::<SpanContext>() {

@@ -37,7 +37,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter}
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-mod context;
+pub(crate) mod context;
 mod file;
 pub(crate) mod panic;
 pub(crate) mod probe;
@@ -74,9 +74,23 @@ fn is_log_metadata(name: &str) -> bool {
     name.starts_with("log.")
 }
 
-/// The request id of a span, kept when the span records a `request_id` field.
+/// The request id of a span, kept when the span records a `request_id`
+/// field, or handed over by the HTTP layer for its server span (the bytes
+/// of the request's header, shared).
 #[derive(Debug, Clone)]
-struct RequestId(String);
+enum RequestId {
+    Text(String),
+    Header(http::HeaderValue),
+}
+
+impl RequestId {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Text(text) => text,
+            Self::Header(value) => value.to_str().unwrap_or_default(),
+        }
+    }
+}
 
 /// Collects an event's fields, redacted, as JSON members or `key=value`.
 struct Fields<'a> {
@@ -201,8 +215,11 @@ pub(crate) fn current_request_id() -> Option<String> {
         let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
         let current = dispatch.current_span();
         let span = registry.span(current.id()?)?;
-        span.scope()
-            .find_map(|s| s.extensions().get::<RequestId>().map(|r| r.0.clone()))
+        span.scope().find_map(|s| {
+            s.extensions()
+                .get::<RequestId>()
+                .map(|r| r.as_str().to_owned())
+        })
     })
 }
 
@@ -497,10 +514,10 @@ where
                     line.push('"');
                 }
                 if let Some(span) = &request_id_span
-                    && let Some(RequestId(rid)) = span.extensions().get::<RequestId>()
+                    && let Some(rid) = span.extensions().get::<RequestId>()
                 {
                     line.push_str(",\"request_id\":");
-                    json_string(&mut line, rid);
+                    json_string(&mut line, rid.as_str());
                 }
                 line.push_str(&context);
                 line.push('}');
@@ -533,9 +550,13 @@ where
                 line.push_str(&rest);
                 line.push_str(&context);
                 if let Some(span) = &request_id_span
-                    && let Some(RequestId(rid)) = span.extensions().get::<RequestId>()
+                    && let Some(rid) = span.extensions().get::<RequestId>()
                 {
-                    let _ = write!(line, " request_id={:?}", redact::escape_console(rid));
+                    let _ = write!(
+                        line,
+                        " request_id={:?}",
+                        redact::escape_console(rid.as_str())
+                    );
                 }
                 if let Some(ids) = &ids {
                     line.push_str(" trace_id=");
