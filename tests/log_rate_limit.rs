@@ -70,3 +70,27 @@ fn a_flood_from_one_call_site_is_cut_to_the_burst_and_summarised() {
         "{text}"
     );
 }
+
+#[test]
+fn the_access_line_is_never_limited() {
+    // One access line per request is what an access log is: a busy route
+    // is no flood to cut.
+    let lines = Captured::default();
+    let layer = obs_runtime::log::layer_with(
+        LogFormat::Json,
+        lines.clone(),
+        Some(RateLimit::new(3, Duration::from_secs(60))),
+    );
+    let subscriber = tracing_subscriber::registry().with(layer);
+    // (Nothing else is logged: the suppressed counter is the process's,
+    // and the test above counts it exactly.)
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..50 {
+            tracing::info!(target: "obs::access", "GET /users/{{id}} 200");
+        }
+    });
+    let got: Vec<serde_json::Value> = lines.lines().iter().map(|l| json(l)).collect();
+    let access = got.iter().filter(|j| j["target"] == "obs::access").count();
+    assert_eq!(access, 50, "a burst of 3 would have kept 3: {got:#?}");
+    assert!(got.iter().all(|j| j["target"] != "obs::log"), "no summary");
+}

@@ -24,7 +24,7 @@
 //! | `OBS_LOG_ERROR_FILE` | also write the `ERROR` lines alone, same JSON, to this file (`/var/log/app/errors.log`) | none |
 //! | `OBS_LOG_ERROR_ROTATION`, `OBS_LOG_ERROR_RETENTION` | as above, for the error file (compressed as `OBS_LOG_COMPRESS` says) | `daily`, `7` |
 //! | `OBS_LOG_QUEUE` | lines waiting for the log writer thread at most (past that a line is dropped and counted in `obs_log_lines_dropped_total`), or `off` to write on the logging thread | `8192` |
-//! | `OBS_LOG_RATE_LIMIT` | `<events>/<interval>` per call site (`100/10s`, `5/500ms`), or `off` ([`RateLimit`](crate::log::RateLimit)) | `100/10s` |
+//! | `OBS_LOG_RATE_LIMIT` | `<events>/<interval>` per call site (`100/10s`, `5/500ms`), or `off` ([`RateLimit`](crate::log::RateLimit)); the access line (`obs::access`) is never limited | `100/10s` |
 //! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `SENTRY_SAMPLE_RATE`, `SENTRY_TRACES_SAMPLE_RATE`, `SENTRY_SEND_DEFAULT_PII` | error tracking (feature `sentry`, see `errors`) | off without a DSN |
 //!
 //! A bad value never stops the program: it gives one warning (logged once

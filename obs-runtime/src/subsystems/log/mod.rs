@@ -74,6 +74,9 @@ fn is_log_metadata(name: &str) -> bool {
     name.starts_with("log.")
 }
 
+/// The target of the HTTP layer's access line.
+const ACCESS_TARGET: &str = "obs::access";
+
 /// The request id of a span, kept when the span records a `request_id`
 /// field, or handed over by the HTTP layer for its server span (the bytes
 /// of the request's header, shared).
@@ -474,9 +477,14 @@ where
         // real target and level are in the normalized copy.
         let normalized = tracing_log::NormalizeEvent::normalized_metadata(event);
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        let verdict = self.limiter.as_ref().map_or(Verdict::Write, |limiter| {
-            limiter.check(meta, normalized.is_some(), Instant::now())
-        });
+        // The access line is one per request by design, not a flood: never
+        // limited (`RUST_LOG=obs::access=off` turns it off).
+        let verdict = match &self.limiter {
+            Some(limiter) if meta.target() != ACCESS_TARGET => {
+                limiter.check(meta, normalized.is_some(), Instant::now())
+            }
+            _ => Verdict::Write,
+        };
         if verdict == Verdict::Suppress {
             return Ok(());
         }

@@ -7,7 +7,9 @@
 //! dependency down for every request) then costs a few lines per interval,
 //! not one per occurrence, while distinct events are never hidden behind
 //! each other. The count of everything suppressed is also exposed as
-//! `obs_log_events_suppressed_total`.
+//! `obs_log_events_suppressed_total`. The HTTP layer's access line
+//! (`obs::access`) is not limited: one line per request is what an access
+//! log is, and `RUST_LOG=obs::access=off` is how to do without it.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
