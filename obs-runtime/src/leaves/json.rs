@@ -13,9 +13,28 @@ pub(crate) const fn is_bidi_control(c: char) -> bool {
 }
 
 /// Appends `s` as a JSON string (with quotes); any input gives valid JSON.
+///
+/// Runs of plain ASCII (most of a log line) are copied whole; only the
+/// characters that need a look go one by one.
 pub(crate) fn json_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
+    let mut rest = s;
+    loop {
+        // Bytes written as they are; the first other one is ASCII or starts
+        // a character, so the run ends on a character boundary.
+        let plain = rest
+            .bytes()
+            .position(|b| b < 0x20 || b == b'"' || b == b'\\' || b >= 0x80)
+            .unwrap_or(rest.len());
+        let Some((run, tail)) = rest.split_at_checked(plain) else {
+            break;
+        };
+        out.push_str(run);
+        let mut chars = tail.chars();
+        let Some(c) = chars.next() else {
+            break;
+        };
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -27,6 +46,7 @@ pub(crate) fn json_string(out: &mut String, s: &str) {
             }
             c => out.push(c),
         }
+        rest = chars.as_str();
     }
     out.push('"');
 }
@@ -40,6 +60,26 @@ mod tests {
         let mut s = String::new();
         json_string(&mut s, "a\"b\\c\nd\u{1}\u{2028}é");
         assert_eq!(s, "\"a\\\"b\\\\c\\nd\\u0001\\u2028é\"");
+    }
+
+    #[test]
+    fn runs_between_escapes_are_copied_whole() {
+        let mut s = String::new();
+        json_string(
+            &mut s,
+            "plain ascii, then é and \"quotes\" at the end\u{7f}",
+        );
+        assert_eq!(
+            s,
+            "\"plain ascii, then é and \\\"quotes\\\" at the end\u{7f}\""
+        );
+        let mut empty = String::new();
+        json_string(&mut empty, "");
+        assert_eq!(empty, "\"\"");
+        let text = "ü\u{0}x\u{2029}";
+        let mut t = String::new();
+        json_string(&mut t, text);
+        assert_eq!(t, "\"ü\\u0000x\\u2029\"");
     }
 
     #[test]

@@ -215,10 +215,12 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 /// ```
 #[must_use]
 pub fn redact_field<'a>(name: &str, value: &'a str) -> Cow<'a, str> {
-    if is_sensitive_name(name) {
+    // Field names repeat line after line, and many values too (a route, a
+    // header line, a message): their verdicts are remembered.
+    if memo::is_sensitive_name(name) {
         Cow::Borrowed(REDACTED)
     } else {
-        redact(value)
+        memo::redact(value)
     }
 }
 
