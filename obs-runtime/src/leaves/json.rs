@@ -19,14 +19,17 @@ pub(crate) const fn is_bidi_control(c: char) -> bool {
 pub(crate) fn json_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
+    // Most strings (every field name) are plain throughout.
+    if plain_len(s.as_bytes()) == s.len() {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut rest = s;
     loop {
         // Bytes written as they are; the first other one is ASCII or starts
         // a character, so the run ends on a character boundary.
-        let plain = rest
-            .bytes()
-            .position(|b| b < 0x20 || b == b'"' || b == b'\\' || b >= 0x80)
-            .unwrap_or(rest.len());
+        let plain = plain_len(rest.as_bytes());
         let Some((run, tail)) = rest.split_at_checked(plain) else {
             break;
         };
@@ -49,6 +52,41 @@ pub(crate) fn json_string(out: &mut String, s: &str) {
         rest = chars.as_str();
     }
     out.push('"');
+}
+
+/// Whether a byte is written as it is in a JSON string.
+const fn is_plain(b: u8) -> bool {
+    b >= 0x20 && b != b'"' && b != b'\\' && b < 0x80
+}
+
+/// How many bytes from the start of `bytes` are plain: eight at a time
+/// while no byte of the word can need a look (a control, a quote, a
+/// backslash, a byte of a multi-byte character), then one by one.
+fn plain_len(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Non-zero when a byte of `x` is zero (exact as to whether one is).
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let (words, _) = bytes.as_chunks::<8>();
+    let mut plain = 0;
+    for word in words {
+        let x = u64::from_le_bytes(*word);
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        let special = (x & HIGH)
+            | below_space
+            | has_zero(x ^ (ONES * u64::from(b'"')))
+            | has_zero(x ^ (ONES * u64::from(b'\\')));
+        if special != 0 {
+            break;
+        }
+        plain += 8;
+    }
+    let tail = bytes.get(plain..).unwrap_or_default();
+    plain
+        + tail
+            .iter()
+            .position(|&b| !is_plain(b))
+            .unwrap_or(tail.len())
 }
 
 #[cfg(test)]
@@ -88,5 +126,24 @@ mod tests {
         json_string(&mut s, "user\u{202E}nimda\u{2066}x\u{200F}");
         assert_eq!(s, "\"user\\u202enimda\\u2066x\\u200f\"");
         assert!(!is_bidi_control('a') && !is_bidi_control('\u{2028}'));
+    }
+
+    #[test]
+    fn the_word_scan_stops_where_the_byte_scan_does() {
+        let specials = [
+            b'"', b'\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xc3, 0xff, b'a', 0x21, 0x5b, 0x5d,
+        ];
+        for len in 0..24 {
+            for at in 0..len {
+                for &special in &specials {
+                    let mut bytes = vec![b'x'; len];
+                    if let Some(b) = bytes.get_mut(at) {
+                        *b = special;
+                    }
+                    let expected = bytes.iter().position(|&b| !is_plain(b)).unwrap_or(len);
+                    assert_eq!(plain_len(&bytes), expected, "{bytes:?}");
+                }
+            }
+        }
     }
 }

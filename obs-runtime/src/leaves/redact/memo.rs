@@ -16,7 +16,7 @@
 //! text past the length bound is never kept.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 /// Slots per table, per thread.
 const SLOTS: usize = 256;
@@ -100,6 +100,38 @@ pub(crate) fn is_sensitive_name(name: &str) -> bool {
         }
         let sensitive = check();
         names.put(name, sensitive);
+        sensitive
+    })
+}
+
+/// Slots of the verdicts on names known by their address.
+const ADDRESS_SLOTS: usize = 64;
+
+thread_local! {
+    /// Each slot: the address and length of a `'static` name, and whether
+    /// it is sensitive; address 0 is an empty slot (no `str` lives there).
+    static BY_ADDRESS: [Cell<(usize, usize, bool)>; ADDRESS_SLOTS] =
+        const { [const { Cell::new((0, 0, false)) }; ADDRESS_SLOTS] };
+}
+
+/// [`is_sensitive_name`] for a name that lives for the whole program (a
+/// field name of a `tracing` callsite), remembered by its address: the
+/// same address and length are the same bytes, so a lookup compares two
+/// words instead of hashing and comparing the text. A log line asks this
+/// of each of its field names.
+pub(crate) fn is_sensitive_static_name(name: &'static str) -> bool {
+    let address = name.as_ptr() as usize;
+    let index = (address >> 3 ^ address >> 11) % ADDRESS_SLOTS;
+    BY_ADDRESS.with(|slots| {
+        let Some(slot) = slots.get(index) else {
+            return is_sensitive_name(name);
+        };
+        let (held, len, sensitive) = slot.get();
+        if held == address && len == name.len() {
+            return sensitive;
+        }
+        let sensitive = is_sensitive_name(name);
+        slot.set((address, name.len(), sensitive));
         sensitive
     })
 }
@@ -213,5 +245,41 @@ mod tests {
         let _ = redact(text);
         assert!(CLEAN.with(|c| c.borrow().get(text).is_some()));
         assert!(CLEAN.with(|c| c.borrow().get("203.0.113.7:444").is_none()));
+    }
+
+    #[test]
+    fn verdicts_by_address_are_the_verdicts() {
+        static NAMES: [&str; 6] = ["password", "route", "x-api-key", "status", "token", ""];
+        for _ in 0..2 {
+            for name in NAMES {
+                assert_eq!(
+                    is_sensitive_static_name(name),
+                    super::super::is_sensitive_name(name),
+                    "{name:?}"
+                );
+            }
+        }
+        // More names than slots: every lookup still answers right.
+        let many: Vec<&'static str> = (0..4 * ADDRESS_SLOTS)
+            .map(|i| {
+                &*Box::leak(
+                    if i % 3 == 0 {
+                        format!("secret_{i}")
+                    } else {
+                        format!("field_{i}")
+                    }
+                    .into_boxed_str(),
+                )
+            })
+            .collect();
+        for _ in 0..2 {
+            for name in &many {
+                assert_eq!(
+                    is_sensitive_static_name(name),
+                    name.starts_with("secret"),
+                    "{name}"
+                );
+            }
+        }
     }
 }

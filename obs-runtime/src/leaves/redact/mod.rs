@@ -224,6 +224,16 @@ pub fn redact_field<'a>(name: &str, value: &'a str) -> Cow<'a, str> {
     }
 }
 
+/// [`redact_field`] for a field name that lives for the whole program (a
+/// `tracing` callsite's), whose verdict is remembered by its address.
+pub(crate) fn redact_static_field<'a>(name: &'static str, value: &'a str) -> Cow<'a, str> {
+    if memo::is_sensitive_static_name(name) {
+        Cow::Borrowed(REDACTED)
+    } else {
+        memo::redact(value)
+    }
+}
+
 /// Escapes what could break or forge a console line: C0 controls (`\n`,
 /// `\r`, `\t`, ESC, …), DEL, C1 controls, the line and paragraph separators
 /// U+2028 and U+2029, and the bidirectional controls (U+061C, U+200E,

@@ -7,6 +7,7 @@ use http::HeaderValue;
 use super::body::RequestSize;
 use super::metrics::method_at;
 use super::route::{Finished, Route, SeriesCache};
+use crate::leaves::text::{give_back, take_spare};
 use crate::metric_core::metrics::HistogramHandle;
 use crate::metric_core::metrics::cell::UpDownCell;
 use crate::metric_core::metrics::exemplar::TraceIds;
@@ -93,6 +94,23 @@ impl InFlight {
             }
         }
         let _entered = traced.map(|t| t.span.enter());
+        // The message as text: `format_args!` would be formatted again by
+        // every layer that reads it, through the formatting machinery.
+        let outcome = if status.is_empty() {
+            error_type
+        } else {
+            status
+        };
+        let mut message = take_spare(&MESSAGE);
+        for (i, part) in [method, self.route.as_str(), outcome]
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                message.push(' ');
+            }
+            message.push_str(part);
+        }
         tracing::event!(
             target: "obs::access",
             tracing::Level::INFO,
@@ -108,13 +126,16 @@ impl InFlight {
             request_body_size = request_size,
             response_body_size = response_size,
             headers = traced.and_then(|t| t.headers.as_deref()),
-            "{} {} {}",
-            method,
-            self.route,
-            if status.is_empty() { error_type } else { status },
+            message = message.as_str(),
         );
+        give_back(&MESSAGE, message);
         response
     }
+}
+
+thread_local! {
+    /// The thread's spare buffer for access lines' messages.
+    static MESSAGE: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
 }
 
 impl Drop for InFlight {

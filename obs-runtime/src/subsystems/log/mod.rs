@@ -24,6 +24,7 @@
 //! ```
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt::{self, Write as _};
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -53,6 +54,7 @@ use rate_limit::{RateLimiter, Verdict};
 
 use crate::leaves::json::json_string;
 use crate::leaves::redact;
+use crate::leaves::text::{give_back, take_spare, write_f64, write_i64, write_u64};
 
 /// How log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,14 +123,17 @@ impl Fields<'_> {
         }
     }
 
-    fn text(&mut self, name: &str, value: &str) {
+    fn text(&mut self, name: &'static str, value: &str) {
         if is_log_metadata(name) {
             return;
         }
-        let redacted = redact::redact_field(name, value);
+        let redacted = redact::redact_static_field(name, value);
         let value = crate::leaves::text::cap(&redacted);
         if name == "message" {
-            self.message = Some(value.into_owned());
+            let mut message = self.message.take().unwrap_or_else(|| take_spare(&MESSAGE));
+            message.clear();
+            message.push_str(&value);
+            self.message = Some(message);
             return;
         }
         self.member(name);
@@ -144,7 +149,7 @@ impl Fields<'_> {
     /// as it is (no second copy).
     fn message(&mut self, text: String) {
         let changed = {
-            let redacted = redact::redact_field("message", &text);
+            let redacted = redact::redact_static_field("message", &text);
             let value = crate::leaves::text::cap(&redacted);
             match (&redacted, &value) {
                 (Cow::Borrowed(_), Cow::Borrowed(_)) => None,
@@ -154,13 +159,37 @@ impl Fields<'_> {
         self.message = Some(changed.unwrap_or(text));
     }
 
-    fn raw(&mut self, name: &str, value: &dyn fmt::Display) {
+    /// A number or a boolean, written as `Display` writes it (numbers
+    /// without the formatting machinery).
+    fn raw(&mut self, name: &str, value: Raw) {
         if is_log_metadata(name) {
             return;
         }
         self.member(name);
-        let _ = write!(self.out, "{value}");
+        match value {
+            Raw::U64(v) => write_u64(self.out, v),
+            Raw::I64(v) => write_i64(self.out, v),
+            Raw::F64(v) => write_f64(self.out, v),
+            Raw::Bool(v) => self.out.push_str(if v { "true" } else { "false" }),
+        }
     }
+}
+
+thread_local! {
+    /// The spare buffers of a thread's log lines: the line, its message,
+    /// and a field's text rendered by `Debug`.
+    static LINE: Cell<String> = const { Cell::new(String::new()) };
+    static MESSAGE: Cell<String> = const { Cell::new(String::new()) };
+    static FIELD: Cell<String> = const { Cell::new(String::new()) };
+}
+
+/// A field value written bare.
+#[derive(Clone, Copy)]
+enum Raw {
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Bool(bool),
 }
 
 impl Visit for Fields<'_> {
@@ -170,29 +199,33 @@ impl Visit for Fields<'_> {
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         // `message` arrives as `format_args!`, whose Debug is the text.
-        let text = format!("{value:?}");
         if field.name() == "message" {
+            let mut text = take_spare(&MESSAGE);
+            let _ = write!(text, "{value:?}");
             self.message(text);
         } else {
+            let mut text = take_spare(&FIELD);
+            let _ = write!(text, "{value:?}");
             self.text(field.name(), &text);
+            give_back(&FIELD, text);
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.raw(field.name(), &value);
+        self.raw(field.name(), Raw::I64(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.raw(field.name(), &value);
+        self.raw(field.name(), Raw::U64(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.raw(field.name(), &value);
+        self.raw(field.name(), Raw::Bool(value));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         if value.is_finite() {
-            self.raw(field.name(), &value);
+            self.raw(field.name(), Raw::F64(value));
         } else {
             // JSON has no NaN or infinity.
             self.text(field.name(), &value.to_string());
@@ -404,18 +437,26 @@ pub(crate) fn hex(out: &mut String, bytes: &[u8]) {
 
 #[cfg(feature = "otlp")]
 fn current_ids() -> Option<SpanIds> {
+    let id = tracing::dispatcher::get_default(|d| d.current_span().id().cloned());
+    current_ids_of(id.as_ref())
+}
+
+/// The W3C ids of the current span, `current` its id (what the caller's
+/// context says is current, without a `Span` handle to clone and drop).
+#[cfg(feature = "otlp")]
+fn current_ids_of(current: Option<&tracing::Id>) -> Option<SpanIds> {
     use opentelemetry::trace::TraceContextExt as _;
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-    let current = tracing::Span::current();
-    if current.is_disabled() {
-        return None;
-    }
     // An unsampled span's ids, without asking the OpenTelemetry layer.
-    if let Some(marker) = crate::subsystems::trace::unsampled(&current) {
+    if let Some(marker) = crate::subsystems::trace::unsampled_id(current?) {
         return Some(SpanIds {
             trace: marker.trace_id.to_bytes(),
             span: marker.span_id.to_bytes(),
         });
+    }
+    let current = tracing::Span::current();
+    if current.is_disabled() {
+        return None;
     }
     let cx = current.context();
     let span = cx.span();
@@ -428,6 +469,11 @@ fn current_ids() -> Option<SpanIds> {
 
 #[cfg(not(feature = "otlp"))]
 fn current_ids() -> Option<SpanIds> {
+    None
+}
+
+#[cfg(not(feature = "otlp"))]
+fn current_ids_of(_: Option<&tracing::Id>) -> Option<SpanIds> {
     None
 }
 
@@ -492,8 +538,8 @@ where
             writeln!(writer, "{}", self.suppressed_line(meta, n))?;
         }
         let (request_id_span, context) = walk_scope(ctx, event, self.format == LogFormat::Json);
-        let ids = current_ids();
-        let mut line = String::with_capacity(256 + context.len());
+        let ids = current_ids_of(ctx.current_span().id());
+        let mut line = line_buffer(context.len());
         match self.format {
             LogFormat::Json => {
                 line.push_str("{\"timestamp\":\"");
@@ -514,6 +560,7 @@ where
                 let request_id_span = request_id_span.filter(|_| !fields.has_request_id);
                 line.push_str(",\"message\":");
                 json_string(&mut line, &message);
+                give_back(&MESSAGE, message);
                 if let Some(ids) = &ids {
                     line.push_str(",\"trace_id\":\"");
                     hex(&mut line, &ids.trace);
@@ -555,6 +602,7 @@ where
                 let message = fields.message.take().unwrap_or_default();
                 let request_id_span = request_id_span.filter(|_| !fields.has_request_id);
                 line.push_str(&redact::escape_console(&message));
+                give_back(&MESSAGE, message);
                 line.push_str(&rest);
                 line.push_str(&context);
                 if let Some(span) = &request_id_span
@@ -572,8 +620,24 @@ where
                 }
             }
         }
-        writeln!(writer, "{line}")
+        write_line(&mut writer, line)
     }
+}
+
+/// The thread's spare line buffer, with room for a common line and its
+/// log context.
+fn line_buffer(context: usize) -> String {
+    let mut line = take_spare(&LINE);
+    line.reserve(512 + context);
+    line
+}
+
+/// Writes `line` and its newline, and keeps the buffer for the next.
+fn write_line(writer: &mut Writer<'_>, mut line: String) -> fmt::Result {
+    line.push('\n');
+    let written = writer.write_str(&line);
+    give_back(&LINE, line);
+    written
 }
 
 /// The fields formatter of the log layer: writes nothing.

@@ -606,8 +606,13 @@ where
 /// The marker of `span`, when it is an unsampled span of the current
 /// subscriber (one with `init()`'s trace layer).
 pub(crate) fn unsampled(span: &tracing::Span) -> Option<Unsampled> {
-    let id = span.id()?;
-    tracing::dispatcher::get_default(|dispatch| dispatch.downcast_ref::<Marks>()?.get(&id))
+    unsampled_id(&span.id()?)
+}
+
+/// The marker of the span `id` of the current subscriber, when it is an
+/// unsampled span (for a caller that has the id but no `Span` handle).
+pub(crate) fn unsampled_id(id: &Id) -> Option<Unsampled> {
+    tracing::dispatcher::get_default(|dispatch| dispatch.downcast_ref::<Marks>()?.get(id))
 }
 
 /// The OpenTelemetry context of `span` for propagation: its own, or for an
