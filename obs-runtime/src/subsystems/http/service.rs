@@ -206,8 +206,10 @@ pub(super) fn server_span<B>(
     if let Some(query) = req.uri().query().filter(|_| !span.is_disabled()) {
         span.record("url.query", crate::leaves::redact::redact(query).as_ref());
     }
+    // An unsampled span is not the OpenTelemetry layer's: it would ignore
+    // the parent, after a walk down the layers to find itself.
     #[cfg(feature = "otlp")]
-    if !span.is_disabled() {
+    if !span.is_disabled() && crate::subsystems::trace::unsampled(&span).is_none() {
         crate::subsystems::trace::propagation::continue_from_read(
             &span,
             req.headers(),

@@ -8,8 +8,8 @@
 //! queued, within a deadline.
 
 use std::io::{self, Write as _};
-use std::sync::OnceLock;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use tracing_subscriber::fmt::MakeWriter;
@@ -58,6 +58,64 @@ pub(crate) struct LogQueue {
     /// The writer thread is joined by nobody: it ends when every sender is
     /// gone and the queue is drained.
     sender: SyncSender<Message>,
+    /// Line buffers the writer thread is done with, for the next lines.
+    spare: Arc<Spare>,
+}
+
+/// At most this many spent line buffers wait to be reused.
+const SPARE_BUFFERS: usize = 1024;
+
+/// A spent line buffer larger than this is freed, not kept.
+const SPARE_CAPACITY: usize = 4096;
+
+/// Line buffers handed back by the writer thread, so a line costs no
+/// allocation on the thread that logs and no free on the writer thread:
+/// a buffer freed by another thread than the one that allocated it goes
+/// back to its arena under the arena's lock, and the next line's
+/// allocation then takes that lock too. The writer hands back a round's
+/// buffers under one lock; a logging thread takes one at a time.
+#[derive(Default)]
+struct Spare(Mutex<Vec<Vec<u8>>>);
+
+impl Spare {
+    fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Keeps the buffers in `spent` (emptied) up to the bound; `spent` is
+    /// left empty.
+    fn give_back(&self, spent: &mut Vec<Vec<u8>>) {
+        if spent.is_empty() {
+            return;
+        }
+        let mut spare = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let room = SPARE_BUFFERS.saturating_sub(spare.len());
+        spare.extend(spent.drain(..).take(room));
+        drop(spare);
+        // What found no room is freed here, outside the lock.
+        spent.clear();
+    }
+
+    /// Keeps one buffer (a line that could not be queued).
+    fn give_back_one(&self, buffer: Vec<u8>) {
+        let mut one = Vec::with_capacity(1);
+        if let Some(buffer) = reusable(buffer) {
+            one.push(buffer);
+        }
+        self.give_back(&mut one);
+    }
+}
+
+/// `buffer` emptied, unless it is too large to keep.
+fn reusable(mut buffer: Vec<u8>) -> Option<Vec<u8>> {
+    (buffer.capacity() <= SPARE_CAPACITY).then(|| {
+        buffer.clear();
+        buffer
+    })
 }
 
 impl std::fmt::Debug for LogQueue {
@@ -79,10 +137,12 @@ impl LogQueue {
         // Exists at zero from start-up, like every series.
         dropped_lines();
         let (sender, receiver) = mpsc::sync_channel(lines.max(1));
+        let spare = Arc::new(Spare::default());
+        let writer_spare = Arc::clone(&spare);
         std::thread::Builder::new()
             .name("obs-log-writer".into())
-            .spawn(move || drain(&inner, &receiver, writes))?;
-        Ok(Self { sender })
+            .spawn(move || drain(&inner, &receiver, writes, &writer_spare))?;
+        Ok(Self { sender, spare })
     }
 
     /// Makes this the queue the panic hook flushes (the first one wins:
@@ -143,12 +203,13 @@ const LINGER: Duration = Duration::from_millis(1);
 
 /// The writer thread: writes lines in order, answers flushes, ends when
 /// every sender is gone.
-fn drain<W>(inner: &W, receiver: &Receiver<Message>, how: Writes)
+fn drain<W>(inner: &W, receiver: &Receiver<Message>, how: Writes, spare: &Spare)
 where
     W: for<'w> MakeWriter<'w>,
 {
     let mut joined = Joined::default();
     let mut acks = Vec::new();
+    let mut spent = Vec::new();
     while let Ok(first) = receiver.recv() {
         let mut next = Some(first);
         loop {
@@ -172,6 +233,9 @@ where
                                 }
                             }
                         }
+                        if let Some(buffer) = reusable(line) {
+                            spent.push(buffer);
+                        }
                     }
                     // Answered once the lines before it are written.
                     Message::Flush(ack) => acks.push(ack),
@@ -180,6 +244,7 @@ where
             joined.write_to(&mut writer);
             let _ = writer.flush();
             drop(writer);
+            spare.give_back(&mut spent);
             for ack in acks.drain(..) {
                 let _ = ack.try_send(());
             }
@@ -229,6 +294,9 @@ pub(crate) struct QueuedLine<'a> {
 
 impl io::Write for QueuedLine<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.buffer.capacity() == 0 {
+            self.buffer = self.queue.spare.take();
+        }
         self.buffer.extend_from_slice(buf);
         Ok(buf.len())
     }
@@ -246,7 +314,12 @@ impl Drop for QueuedLine<'_> {
         let line = std::mem::take(&mut self.buffer);
         match self.queue.sender.try_send(Message::Line(line)) {
             Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => dropped_lines().inc(),
+            Err(TrySendError::Full(message) | TrySendError::Disconnected(message)) => {
+                dropped_lines().inc();
+                if let Message::Line(buffer) = message {
+                    self.queue.spare.give_back_one(buffer);
+                }
+            }
         }
     }
 }
@@ -383,5 +456,41 @@ mod tests {
         assert!(!queue.flush(Duration::from_millis(50)));
         released.store(true, Ordering::Release);
         assert!(queue.flush(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn line_buffers_come_back_for_the_next_lines_and_stay_bounded() {
+        let memory = Memory::default();
+        let queue = LogQueue::start(memory.clone(), 4096, Writes::Coalesced).unwrap();
+        let spare = || queue.spare.0.lock().unwrap().len();
+        for i in 0..100 {
+            let mut w = queue.make_writer();
+            writeln!(w, "line {i}").unwrap();
+        }
+        assert!(queue.flush(Duration::from_secs(30)));
+        // The writer handed them back (all of them: none too large).
+        let kept = spare();
+        assert_eq!(kept, 100);
+        // The next line reuses one.
+        let mut w = queue.make_writer();
+        writeln!(w, "again").unwrap();
+        assert_eq!(spare(), kept - 1);
+        drop(w);
+        // A huge line's buffer is freed, not kept.
+        let mut w = queue.make_writer();
+        w.write_all(&vec![b'x'; 2 * SPARE_CAPACITY]).unwrap();
+        drop(w);
+        assert!(queue.flush(Duration::from_secs(30)));
+        assert_eq!(spare(), kept - 1, "only the small line's buffer came back");
+        // Never more than the bound, however many lines.
+        for i in 0..(2 * SPARE_BUFFERS) {
+            let mut w = queue.make_writer();
+            writeln!(w, "line {i}").unwrap();
+        }
+        assert!(queue.flush(Duration::from_secs(30)));
+        assert!(spare() <= SPARE_BUFFERS);
+        let text = String::from_utf8(memory.0.lock().unwrap().clone()).unwrap();
+        assert!(text.ends_with(&format!("line {}\n", 2 * SPARE_BUFFERS - 1)));
+        assert!(text.contains("\nagain\n"));
     }
 }
