@@ -20,7 +20,7 @@ pub(crate) fn json_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
     // Most strings (every field name) are plain throughout.
-    if plain_len(s.as_bytes()) == s.len() {
+    if all_plain(s.as_bytes()) {
         out.push_str(s);
         out.push('"');
         return;
@@ -59,24 +59,51 @@ const fn is_plain(b: u8) -> bool {
     b >= 0x20 && b != b'"' && b != b'\\' && b < 0x80
 }
 
-/// How many bytes from the start of `bytes` are plain: eight at a time
-/// while no byte of the word can need a look (a control, a quote, a
-/// backslash, a byte of a multi-byte character), then one by one.
-fn plain_len(bytes: &[u8]) -> usize {
+/// Whether any of the eight bytes of `x` can need a look in a JSON string
+/// (a control, a quote, a backslash, a byte of a multi-byte character).
+const fn has_special(x: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Non-zero when a byte of `x` is zero (exact as to whether one is).
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    // Non-zero when a byte of `x` is below `n` (exact as to whether one
+    // is, for `n` up to 0x80).
+    const fn below(x: u64, n: u64) -> u64 {
+        x.wrapping_sub(ONES * n) & !x & HIGH
+    }
+    let quote = below(x ^ (ONES * b'"' as u64), 1);
+    let backslash = below(x ^ (ONES * b'\\' as u64), 1);
+    (x & HIGH) | below(x, 0x20) | quote | backslash != 0
+}
+
+/// Whether every byte of `bytes` is plain, a word at a time; the last
+/// word overlaps the one before it, or is padded with spaces when the
+/// whole text is shorter than a word.
+fn all_plain(bytes: &[u8]) -> bool {
+    let (words, rest) = bytes.as_chunks::<8>();
+    if words.iter().any(|w| has_special(u64::from_le_bytes(*w))) {
+        return false;
+    }
+    if rest.is_empty() {
+        return true;
+    }
+    let mut last = [b' '; 8];
+    match bytes.last_chunk::<8>() {
+        Some(tail) => last = *tail,
+        None => {
+            for (to, from) in last.iter_mut().zip(rest) {
+                *to = *from;
+            }
+        }
+    }
+    !has_special(u64::from_le_bytes(last))
+}
+
+/// How many bytes from the start of `bytes` are plain: eight at a time
+/// while no byte of the word can need a look, then one by one.
+fn plain_len(bytes: &[u8]) -> usize {
     let (words, _) = bytes.as_chunks::<8>();
     let mut plain = 0;
     for word in words {
-        let x = u64::from_le_bytes(*word);
-        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
-        let special = (x & HIGH)
-            | below_space
-            | has_zero(x ^ (ONES * u64::from(b'"')))
-            | has_zero(x ^ (ONES * u64::from(b'\\')));
-        if special != 0 {
+        if has_special(u64::from_le_bytes(*word)) {
             break;
         }
         plain += 8;
@@ -133,6 +160,7 @@ mod tests {
         let specials = [
             b'"', b'\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xc3, 0xff, b'a', 0x21, 0x5b, 0x5d,
         ];
+        assert!(all_plain(b"") && all_plain(b"x") && !all_plain(b"\""));
         for len in 0..24 {
             for at in 0..len {
                 for &special in &specials {
@@ -142,6 +170,7 @@ mod tests {
                     }
                     let expected = bytes.iter().position(|&b| !is_plain(b)).unwrap_or(len);
                     assert_eq!(plain_len(&bytes), expected, "{bytes:?}");
+                    assert_eq!(all_plain(&bytes), expected == len, "{bytes:?}");
                 }
             }
         }

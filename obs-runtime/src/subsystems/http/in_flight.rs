@@ -94,41 +94,48 @@ impl InFlight {
             }
         }
         let _entered = traced.map(|t| t.span.enter());
-        // The message as text: `format_args!` would be formatted again by
-        // every layer that reads it, through the formatting machinery.
-        let outcome = if status.is_empty() {
-            error_type
-        } else {
-            status
-        };
-        let mut message = take_spare(&MESSAGE);
-        for (i, part) in [method, self.route.as_str(), outcome]
-            .into_iter()
-            .enumerate()
+        // Nothing listens at `INFO` (no subscriber, and no `log` logger
+        // that `tracing`'s `log` feature would hand the event to): the
+        // message is not even built.
+        if tracing::level_enabled!(tracing::Level::INFO)
+            || tracing_log::log::max_level() >= tracing_log::log::LevelFilter::Info
         {
-            if i > 0 {
-                message.push(' ');
+            // The message as text: `format_args!` would be formatted again by
+            // every layer that reads it, through the formatting machinery.
+            let outcome = if status.is_empty() {
+                error_type
+            } else {
+                status
+            };
+            let mut message = take_spare(&MESSAGE);
+            for (i, part) in [method, self.route.as_str(), outcome]
+                .into_iter()
+                .enumerate()
+            {
+                if i > 0 {
+                    message.push(' ');
+                }
+                message.push_str(part);
             }
-            message.push_str(part);
+            tracing::event!(
+                target: "obs::access",
+                tracing::Level::INFO,
+                "http.request.method" = method,
+                "http.route" = self.route.as_str(),
+                "http.response.status_code" = status,
+                "error.type" = (!error_type.is_empty()).then_some(error_type),
+                duration_ms = {
+                    #[allow(clippy::cast_precision_loss)]
+                    let ms = elapsed_ns as f64 / 1e6;
+                    ms
+                },
+                request_body_size = request_size,
+                response_body_size = response_size,
+                headers = traced.and_then(|t| t.headers.as_deref()),
+                message = message.as_str(),
+            );
+            give_back(&MESSAGE, message);
         }
-        tracing::event!(
-            target: "obs::access",
-            tracing::Level::INFO,
-            "http.request.method" = method,
-            "http.route" = self.route.as_str(),
-            "http.response.status_code" = status,
-            "error.type" = (!error_type.is_empty()).then_some(error_type),
-            duration_ms = {
-                #[allow(clippy::cast_precision_loss)]
-                let ms = elapsed_ns as f64 / 1e6;
-                ms
-            },
-            request_body_size = request_size,
-            response_body_size = response_size,
-            headers = traced.and_then(|t| t.headers.as_deref()),
-            message = message.as_str(),
-        );
-        give_back(&MESSAGE, message);
         response
     }
 }
