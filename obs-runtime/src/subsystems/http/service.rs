@@ -209,7 +209,12 @@ pub(super) fn server_span<B>(
     // An unsampled span is not the OpenTelemetry layer's: it would ignore
     // the parent, after a walk down the layers to find itself.
     #[cfg(feature = "otlp")]
-    if !span.is_disabled() && crate::subsystems::trace::unsampled(&span).is_none() {
+    if !span.is_disabled()
+        && span
+            .id()
+            .and_then(|id| crate::subsystems::trace::unsampled_id(&id))
+            .is_none()
+    {
         crate::subsystems::trace::propagation::continue_from_read(
             &span,
             req.headers(),

@@ -409,6 +409,13 @@ thread_local! {
 /// call site records a `request_id`: that span's fields are then not
 /// visited to find it (the HTTP layer's server span, whose id the layer
 /// holds already). Over when the returned guard is dropped.
+#[cfg_attr(
+    not(feature = "tower"),
+    allow(
+        dead_code,
+        reason = "the HTTP layer (feature `tower`) is its one caller"
+    )
+)]
 pub(crate) fn hand_request_id(id: &http::HeaderValue) -> Handed {
     let _ = HANDED.try_with(|handed| {
         if let Ok(mut handed) = handed.try_borrow_mut() {
@@ -419,6 +426,10 @@ pub(crate) fn hand_request_id(id: &http::HeaderValue) -> Handed {
 }
 
 /// The hand-over of [`hand_request_id`], withdrawn when dropped.
+#[cfg_attr(
+    not(feature = "tower"),
+    allow(dead_code, reason = "made by `hand_request_id` only")
+)]
 pub(crate) struct Handed(());
 
 impl Drop for Handed {

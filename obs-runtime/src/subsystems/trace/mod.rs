@@ -41,4 +41,4 @@ pub(crate) use provider::{SHUTDOWN_TIMEOUT, provider, resource};
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use provider::{SamplerChoice, SpanExport};
 #[cfg(feature = "otlp")]
-pub(crate) use unsampled::{context_of, unsampled, unsampled_id};
+pub(crate) use unsampled::{context_of, unsampled_id};
